@@ -1,0 +1,103 @@
+import threading
+
+import numpy as np
+import pytest
+
+from tui.store import Store
+
+
+def make(max_points=100_000):
+    s = Store(max_points=max_points)
+    s.ensure_run("r", "/tmp/r")
+    return s
+
+
+def test_append_and_read_back():
+    s = make()
+    s.append("r", "loss", [1, 2, 3], [10.0, 11.0, 12.0], [0.5, 0.4, 0.3])
+    s.append("r", "loss", [4], [13.0], [0.2])
+    ser = s.series("r", "loss")
+    assert ser.steps.tolist() == [1, 2, 3, 4]
+    assert ser.values.tolist() == [0.5, 0.4, 0.3, 0.2]
+    assert ser.wall_times.dtype == np.float64 and ser.steps.dtype == np.int64
+
+
+def test_versions_bump_only_for_the_changed_run():
+    s = make()
+    s.ensure_run("other", "/tmp/o")
+    before = s.versions()
+    s.append("r", "x", [1], [1.0], [1.0])
+    after = s.versions()
+    assert after["r"] > before["r"] and after["other"] == before["other"]
+
+
+def test_restart_purges_points_at_or_after_the_new_step():
+    s = make()
+    s.append("r", "x", range(10), np.arange(10.0), np.arange(10.0))
+    s.append("r", "x", [5, 6], [100.0, 101.0], [-1.0, -2.0])
+    ser = s.series("r", "x")
+    assert ser.steps.tolist() == [0, 1, 2, 3, 4, 5, 6]
+    assert ser.values.tolist()[-2:] == [-1.0, -2.0]
+    (restart,) = s.snapshot("r").restarts
+    assert (restart.tag, restart.step, restart.wall_time, restart.dropped) == ("x", 5, 100.0, 5)
+
+
+def test_restart_inside_one_batch_and_repeated_steps_kept():
+    s = make()
+    s.append("r", "x", [0, 1, 2, 2, 1, 2], np.arange(6.0), np.arange(6.0))
+    assert s.series("r", "x").steps.tolist() == [0, 1, 2]
+    assert s.series("r", "x").values.tolist() == [0.0, 4.0, 5.0]
+
+
+def test_views_held_by_readers_never_change():
+    s = make()
+    s.append("r", "x", range(5), np.arange(5.0), np.arange(5.0))
+    view = s.series("r", "x")
+    s.append("r", "x", [2], [9.0], [42.0])  # restart purge
+    s.append("r", "x", range(3, 200), np.arange(3.0, 200.0), np.zeros(197))
+    assert view.values.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_memory_bounded_and_spikes_survive_folding():
+    s = make(max_points=1000)
+    values = np.zeros(50_000)
+    values[123] = 1e6  # an old spike
+    values[777] = -1e6
+    values[2000] = np.nan
+    for start in range(0, 50_000, 997):
+        end = min(start + 997, 50_000)
+        s.append("r", "x", np.arange(start, end), np.arange(start, end, dtype=float), values[start:end])
+    ser = s.series("r", "x")
+    assert len(ser) <= 1000
+    assert np.nanmax(ser.values) == 1e6 and np.nanmin(ser.values) == -1e6
+    assert np.isnan(ser.values).any()
+    assert np.all(np.diff(ser.steps) > 0)  # still in step order
+    assert ser.steps[-1] == 49_999  # recent data at full resolution
+    assert np.all(np.diff(ser.steps[-400:]) == 1)
+
+
+def test_concurrent_reader_sees_consistent_prefixes():
+    s = make(max_points=5000)
+    errors = []
+
+    def reader():
+        for _ in range(2000):
+            ser = s.series("r", "x")
+            if len(ser) and not np.array_equal(ser.values, ser.steps.astype(float)):
+                errors.append("torn")
+
+    t = threading.Thread(target=reader)
+    t.start()
+    for start in range(0, 20_000, 100):
+        steps = np.arange(start, start + 100)
+        s.append("r", "x", steps, steps.astype(float), steps.astype(float))
+    t.join()
+    assert not errors
+
+
+def test_bad_input_is_refused_clearly():
+    s = make()
+    with pytest.raises(ValueError):
+        s.append("r", "x", [1, 2], [1.0], [1.0])
+    with pytest.raises(KeyError):
+        s.append("nope", "x", [1], [1.0], [1.0])

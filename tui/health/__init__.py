@@ -1,0 +1,1 @@
+"""Judging curve shapes: roles, entropy shapes, throughput, reward, KL, value checks (pure)."""

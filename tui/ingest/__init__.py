@@ -1,0 +1,1 @@
+"""Reading TensorBoard event files: discovery, TFRecord framing, event decoding (pure)."""

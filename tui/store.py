@@ -1,0 +1,347 @@
+"""Columnar, bounded, thread-safe storage of scalar series: one series per (run, tag).
+
+The store is the hinge of tbpeek: the ingest worker appends to it, everything else reads
+from it. It is plain Python + numpy (no Textual, no watchdog).
+
+Concurrency model: one writer, many readers. Appends only ever write *past* the end that
+readers can see, and every operation that would change already-visible points (a restart
+purge, downsampling) builds new arrays instead of editing the old ones. A reader therefore
+gets zero-copy views (`Series`) that stay valid and unchanged for as long as it keeps them;
+the lock is held only to read or swap the (arrays, length) pair.
+
+Memory is bounded: each tag keeps full resolution up to ``max_points``; beyond that the
+oldest half is folded into buckets that keep each bucket's minimum and maximum, so a spike
+never disappears from a chart, however old.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+DEFAULT_MAX_POINTS = 100_000
+_BUCKET = 4  # points per bucket when folding old data; each bucket keeps 2 (min and max)
+
+
+@dataclass(frozen=True)
+class Series:
+    """An immutable view of one tag's points, in step order (as written)."""
+
+    steps: np.ndarray  # int64
+    wall_times: np.ndarray  # float64, seconds since the epoch
+    values: np.ndarray  # float64; NaN/Inf are kept as written
+
+    def __len__(self) -> int:
+        return int(self.steps.shape[0])
+
+    @property
+    def empty(self) -> bool:
+        return self.steps.shape[0] == 0
+
+    @classmethod
+    def from_lists(cls, steps: Iterable[int], wall_times: Iterable[float], values: Iterable[float]) -> "Series":
+        return cls(
+            np.asarray(list(steps), dtype=np.int64),
+            np.asarray(list(wall_times), dtype=np.float64),
+            np.asarray(list(values), dtype=np.float64),
+        )
+
+    def tail(self, n: int) -> "Series":
+        return Series(self.steps[-n:], self.wall_times[-n:], self.values[-n:])
+
+
+EMPTY_SERIES = Series(np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.float64))
+
+
+@dataclass(frozen=True)
+class Restart:
+    """A tag's step went back: the writer restarted (or resumed from a checkpoint)."""
+
+    tag: str
+    step: int  # the new (smaller) step; kept points with step >= this were dropped
+    wall_time: float
+    dropped: int  # how many kept points were dropped
+
+
+@dataclass(frozen=True)
+class Text:
+    step: int
+    wall_time: float
+    text: str
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """Everything the store knows about a run, frozen at one version."""
+
+    name: str
+    path: str
+    version: int
+    series: dict[str, Series]
+    texts: dict[str, Text]
+    restarts: tuple[Restart, ...]
+    problems: dict[str, str]
+    file_version: str | None
+    last_write: float | None  # newest event file's mtime (epoch seconds), if known
+    points: int
+
+    @property
+    def tags(self) -> list[str]:
+        return sorted(self.series)
+
+    @property
+    def last_wall_time(self) -> float | None:
+        ends = [float(s.wall_times[-1]) for s in self.series.values() if len(s)]
+        return max(ends) if ends else None
+
+    @property
+    def last_step(self) -> int | None:
+        ends = [int(s.steps[-1]) for s in self.series.values() if len(s)]
+        return max(ends) if ends else None
+
+
+class _TagBuffer:
+    __slots__ = ("steps", "walls", "values", "n", "max_points")
+
+    def __init__(self, max_points: int, capacity: int = 64) -> None:
+        self.max_points = max_points
+        self.steps = np.empty(capacity, np.int64)
+        self.walls = np.empty(capacity, np.float64)
+        self.values = np.empty(capacity, np.float64)
+        self.n = 0
+
+    def view(self) -> Series:
+        n = self.n
+        return Series(self.steps[:n], self.walls[:n], self.values[:n])
+
+    def last_step(self) -> int | None:
+        return int(self.steps[self.n - 1]) if self.n else None
+
+    def _replace(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray, extra: int = 0) -> None:
+        """Swap in fresh arrays (readers holding old views keep the old, unchanged data)."""
+        n = steps.shape[0]
+        cap = max(64, n + extra)
+        cap = 1 << (cap - 1).bit_length()
+        new_s = np.empty(cap, np.int64)
+        new_w = np.empty(cap, np.float64)
+        new_v = np.empty(cap, np.float64)
+        new_s[:n] = steps
+        new_w[:n] = walls
+        new_v[:n] = values
+        self.steps, self.walls, self.values, self.n = new_s, new_w, new_v, n
+
+    def purge_from(self, step: int) -> int:
+        """Drop kept points with step >= `step`; returns how many were dropped."""
+        v = self.view()
+        keep = v.steps < step
+        dropped = int(v.steps.shape[0] - np.count_nonzero(keep))
+        if dropped:
+            self._replace(v.steps[keep], v.wall_times[keep], v.values[keep])
+        return dropped
+
+    def extend(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray) -> None:
+        k = steps.shape[0]
+        if k == 0:
+            return
+        n = self.n
+        if n + k > self.steps.shape[0]:
+            v = self.view()
+            self._replace(v.steps, v.wall_times, v.values, extra=k)
+        self.steps[n : n + k] = steps
+        self.walls[n : n + k] = walls
+        self.values[n : n + k] = values
+        self.n = n + k  # publish last: readers never see unwritten slots
+        if self.n > self.max_points:
+            self._fold()
+
+    def _fold(self) -> None:
+        """Fold the oldest half into min/max buckets until the tag fits its budget."""
+        v = self.view()
+        steps, walls, values = v.steps, v.wall_times, v.values
+        while steps.shape[0] > self.max_points:
+            half = (steps.shape[0] // 2) // _BUCKET * _BUCKET
+            if half < _BUCKET:
+                break
+            old_v = values[:half].reshape(-1, _BUCKET)
+            rows = np.arange(old_v.shape[0])
+            nan = np.isnan(old_v)
+            keep = np.zeros(old_v.shape, dtype=bool)
+            has_num = ~nan.all(1)
+            filled_lo = np.where(nan, np.inf, old_v)
+            filled_hi = np.where(nan, -np.inf, old_v)
+            keep[rows[has_num], filled_lo.argmin(1)[has_num]] = True
+            keep[rows[has_num], filled_hi.argmax(1)[has_num]] = True
+            # NaN is a verdict of its own: the first NaN of a bucket survives too.
+            has_nan = nan.any(1)
+            keep[rows[has_nan], nan.argmax(1)[has_nan]] = True
+            idx = np.flatnonzero(keep.ravel())
+            steps = np.concatenate([steps[idx], steps[half:]])
+            walls = np.concatenate([walls[idx], walls[half:]])
+            values = np.concatenate([values[idx], values[half:]])
+        self._replace(steps, walls, values)
+
+
+@dataclass
+class _Run:
+    name: str
+    path: str
+    tags: dict[str, _TagBuffer] = field(default_factory=dict)
+    texts: dict[str, Text] = field(default_factory=dict)
+    restarts: list[Restart] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)
+    file_version: str | None = None
+    last_write: float | None = None
+    version: int = 0
+
+
+class Store:
+    """All scalar data tbpeek has read, by run and tag.
+
+    Args:
+        max_points: points kept at full resolution per tag before old data is folded.
+    """
+
+    def __init__(self, max_points: int = DEFAULT_MAX_POINTS) -> None:
+        if max_points < 4 * _BUCKET:
+            raise ValueError(f"max_points must be at least {4 * _BUCKET}")
+        self.max_points = max_points
+        self._runs: dict[str, _Run] = {}
+        self._lock = threading.Lock()
+        self._version = 0
+
+    # ---- writing (one writer) -------------------------------------------------------------
+    def ensure_run(self, run: str, path: str) -> None:
+        """Register a run (idempotent). `path` is its directory."""
+        with self._lock:
+            if run not in self._runs:
+                self._runs[run] = _Run(run, path)
+                self._version += 1
+
+    def _bump(self, r: _Run) -> None:
+        r.version += 1
+        self._version += 1
+
+    def append(self, run: str, tag: str, steps, wall_times, values) -> None:
+        """Append points to (run, tag), applying TensorBoard's restart rule.
+
+        When a tag's step goes back (smaller than the last kept step), the kept points with
+        step >= the new step are dropped and a `Restart` is recorded. Steps that repeat are
+        kept as written.
+        """
+        s = np.asarray(steps, dtype=np.int64).ravel()
+        w = np.asarray(wall_times, dtype=np.float64).ravel()
+        v = np.asarray(values, dtype=np.float64).ravel()
+        if not (s.shape == w.shape == v.shape):
+            raise ValueError("steps, wall_times and values must have the same length")
+        if s.shape[0] == 0:
+            return
+        with self._lock:
+            r = self._runs.get(run)
+            if r is None:
+                raise KeyError(f"unknown run {run!r}: call ensure_run first")
+            buf = r.tags.get(tag)
+            if buf is None:
+                buf = r.tags[tag] = _TagBuffer(self.max_points)
+            # Split the batch wherever the step goes back (rare: a restart).
+            cuts = np.flatnonzero(s[1:] < s[:-1]) + 1
+            start = 0
+            for end in [*cuts.tolist(), s.shape[0]]:
+                last = buf.last_step()
+                if last is not None and s[start] < last:
+                    dropped = buf.purge_from(int(s[start]))
+                    r.restarts.append(Restart(tag, int(s[start]), float(w[start]), dropped))
+                buf.extend(s[start:end], w[start:end], v[start:end])
+                start = end
+            self._bump(r)
+
+    def set_text(self, run: str, tag: str, step: int, wall_time: float, text: str) -> None:
+        """Keep the latest text summary of a tag (e.g. hyperparameters)."""
+        with self._lock:
+            r = self._runs[run]
+            r.texts[tag] = Text(int(step), float(wall_time), text)
+            self._bump(r)
+
+    def set_file_version(self, run: str, file_version: str) -> None:
+        with self._lock:
+            r = self._runs[run]
+            if r.file_version != file_version:
+                r.file_version = file_version
+                self._bump(r)
+
+    def set_last_write(self, run: str, mtime: float) -> None:
+        with self._lock:
+            r = self._runs[run]
+            if r.last_write is None or mtime > r.last_write:
+                r.last_write = mtime
+                self._bump(r)
+
+    def set_problem(self, run: str, key: str, message: str | None) -> None:
+        """Record (or with None, clear) a problem of a run, e.g. a damaged file keyed by path."""
+        with self._lock:
+            r = self._runs[run]
+            if message is None:
+                if r.problems.pop(key, None) is not None:
+                    self._bump(r)
+            elif r.problems.get(key) != message:
+                r.problems[key] = message
+                self._bump(r)
+
+    # ---- reading (any thread) -------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        """Increases whenever anything changes."""
+        return self._version
+
+    def runs(self) -> list[str]:
+        with self._lock:
+            return sorted(self._runs)
+
+    def __contains__(self, run: str) -> bool:
+        return run in self._runs
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def run_version(self, run: str) -> int:
+        r = self._runs.get(run)
+        return r.version if r is not None else -1
+
+    def versions(self) -> dict[str, int]:
+        with self._lock:
+            return {name: r.version for name, r in self._runs.items()}
+
+    def path(self, run: str) -> str:
+        return self._runs[run].path
+
+    def tags(self, run: str) -> list[str]:
+        with self._lock:
+            return sorted(self._runs[run].tags)
+
+    def series(self, run: str, tag: str) -> Series:
+        with self._lock:
+            r = self._runs.get(run)
+            buf = r.tags.get(tag) if r is not None else None
+            return buf.view() if buf is not None else EMPTY_SERIES
+
+    def snapshot(self, run: str) -> RunSnapshot:
+        with self._lock:
+            r = self._runs[run]
+            series = {tag: buf.view() for tag, buf in r.tags.items()}
+            return RunSnapshot(
+                name=r.name,
+                path=r.path,
+                version=r.version,
+                series=series,
+                texts=dict(r.texts),
+                restarts=tuple(r.restarts),
+                problems=dict(r.problems),
+                file_version=r.file_version,
+                last_write=r.last_write,
+                points=sum(len(s) for s in series.values()),
+            )
+
+    def snapshots(self) -> list[RunSnapshot]:
+        return [self.snapshot(name) for name in self.runs()]
