@@ -1,0 +1,109 @@
+"""The review as plain text for the terminal (unicode sparklines, no colour codes)."""
+
+from __future__ import annotations
+
+import re
+
+from tui.report.render_common import (SEVERITY_MARK, STATE_MARK, best_text, fmt_clock, fmt_date,
+                                      fmt_duration, fmt_num, fmt_step, share, timeline_clocks, sparkline)
+from tui.report.review_model import Review, RunReview
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """Data is untrusted: drop control characters so a run name can't drive the terminal."""
+    return _CONTROL.sub("?", text)
+
+
+def period_line(review: Review) -> str:
+    return f"since {fmt_date(review.since)} · until {fmt_date(review.until)}"
+
+
+def run_lines(r: RunReview, now: float, spark_width: int = 32) -> list[str]:
+    """The lines of one run's section (shared with the TUI's review screen)."""
+    head = (f"{SEVERITY_MARK[r.worst]} {r.worst.label.upper():<5}  {clean(r.name)}")
+    facts = [f"{STATE_MARK.get(r.state, '')} {r.state}", fmt_duration(r.duration)]
+    if r.last_step is not None:
+        facts.append(f"step {fmt_step(r.last_step)}")
+    if r.steps_per_s is not None:
+        facts.append(f"{fmt_num(r.steps_per_s)} steps/s")
+    facts.append(f"{fmt_clock(r.first_wall, now)} → {fmt_clock(r.last_wall, now)}")
+    if r.group:
+        facts.append(f"group {clean(r.group)}")
+    out = [head, "  " + " · ".join(facts)]
+    if r.verdicts:
+        out.append("  verdicts:")
+        for v in r.verdicts:
+            out.append(f"    {SEVERITY_MARK[v.severity]} {v.severity.label:<5} {v.metric} "
+                       f"{v.kind.replace('_', ' ')} — {clean(v.reason)}")
+    if r.timeline:
+        more = f" ({r.timeline_omitted} earlier not shown)" if r.timeline_omitted else ""
+        out.append(f"  timeline{more}:")
+        for e, clock in zip(r.timeline, timeline_clocks([e.wall_time for e in r.timeline], now)):
+            out.append(f"    {clock} · step {fmt_step(e.step)} · {e.label}"
+                       + (f" — {clean(e.reason)}" if e.reason else ""))
+    if r.roles:
+        out.append(f"  {'role':<20}{'first':>10}{'best':>11}{'last':>10}  trend")
+        for st in r.roles:
+            out.append(f"  {st.role:<20}{fmt_num(st.first):>10}{best_text(st.best, st.best_dir):>11}"
+                       f"{fmt_num(st.last):>10}  {sparkline(st.spark, spark_width)}"
+                       + (f"  ({st.nonfinite} non-finite)" if st.nonfinite else ""))
+    if r.restarts:
+        shown = ", ".join(f"{clean(x.tag)} back to step {fmt_step(x.step)} at {fmt_clock(x.wall_time, now)}"
+                          for x in r.restarts[:5])
+        extra = f", … {len(r.restarts) - 5} more" if len(r.restarts) > 5 else ""
+        out.append(f"  restarts: {len(r.restarts)} ({shown}{extra})")
+    for key, msg in sorted(r.problems.items()):
+        out.append(f"  problem: {clean(key)}: {clean(msg)}")
+    if r.note is not None:
+        for label, text in (("question", r.note.question), ("expect", r.note.expectation),
+                            ("outcome", r.note.outcome)):
+            if text.strip():
+                body = clean(text.strip()).replace("\n", "\n" + " " * 14)
+                out.append(f"  {label + ':':<12}{body}")
+    return out
+
+
+def looks_lines(review: Review, now: float) -> list[str]:
+    if review.looks_error:
+        return ["Looks", f"  look log unreadable: {clean(review.looks_error)}"]
+    lk = review.looks
+    if lk is None:
+        return []
+    if lk.count == 0:
+        return ["Looks", "  no looks logged in this period"]
+    out = ["Looks",
+           f"  {lk.count} looks · {lk.scheduled} scheduled · {len(lk.overrides)} overrides · "
+           f"{len(lk.breakthroughs)} alarm breakthroughs"
+           + (f" · {lk.budget_off} with the budget off" if lk.budget_off else "")
+           + f" · {share(lk.nothing_new_share)} found nothing new"]
+    for t, reason in lk.overrides:
+        out.append(f"  override {fmt_clock(t, now)}: {clean(reason)}")
+    for t, run, reason in lk.breakthroughs:
+        out.append(f"  alarm    {fmt_clock(t, now)}: {clean(run)} — {clean(reason)}")
+    return out
+
+
+def render_text(review: Review) -> str:
+    """The whole review as terminal text."""
+    now = review.generated
+    runs = review.visible()
+    hidden = len(review.runs) - len(runs)
+    out = [f"tbpeek review · {period_line(review)}",
+           f"{len(runs)} runs" + (f" ({hidden} untouched in this period left out; --all shows them)"
+                                 if hidden else ""), ""]
+    if not runs:
+        out += ["No run wrote anything in this period.", ""]
+    for r in runs:
+        out += run_lines(r, now) + [""]
+    if review.groups:
+        out.append("Seed groups")
+        for g in review.groups:
+            out.append(f"  {SEVERITY_MARK[g.worst]} {clean(g.key)}  {g.label}  "
+                       f"({', '.join(clean(m) for m in g.members)})")
+        out.append("")
+    looks = looks_lines(review, now)
+    if looks:
+        out += looks + [""]
+    return "\n".join(out)

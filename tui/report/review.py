@@ -1,0 +1,218 @@
+"""``tbpeek review LOGDIR... [--since 24h|today|DATE] [--format text|md|html] [-o FILE] [--all]``
+
+The end-of-day review: per run its final state and duration, verdicts, the verdict timeline,
+first/best/last of its role metrics with sparklines, mean steps/s, restarts, the person's
+notes; the day's looks from the look log; seed groups. Runs are sorted worst first; runs that
+wrote nothing in the period are left out unless ``--all``.
+
+`build_review` is the one entry point for both the CLI and the TUI's review screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from typing import Callable, Sequence
+
+from tui.config import ConfigError, load_config, parse_duration
+from tui.notes import NoteStore
+from tui.report.review_model import Review, assemble, summarise_looks, summarise_run
+from tui.store import RunSnapshot, Store
+
+EXIT_OK, EXIT_USAGE = 0, 2
+FORMATS = ("text", "md", "html")
+HISTORY_POINTS = 60  # prefixes judged to replay a run's verdict timeline
+
+
+def parse_since(text: str, now: float) -> float:
+    """``24h``/``90m``/… (a duration back from now), ``today`` (local midnight), ``yesterday``,
+    or a date/time ``2026-11-23`` / ``2026-11-23T13:00`` (local time) -> epoch seconds.
+
+    Raises:
+        ValueError: with the accepted forms.
+    """
+    s = text.strip().lower()
+    local_now = dt.datetime.fromtimestamp(now)
+    midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if s == "today":
+        return midnight.timestamp()
+    if s == "yesterday":
+        return (midnight - dt.timedelta(days=1)).timestamp()
+    try:
+        return now - parse_duration(s)
+    except ValueError:
+        pass
+    try:
+        when = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"can't read --since {text!r}: use a duration (24h, 90m, 2d), 'today', "
+                         "'yesterday' or a date/time (2026-11-23, 2026-11-23T13:00)") from None
+    return when.timestamp()  # naive = local time, aware = as given
+
+
+def build_review(snaps: Sequence[RunSnapshot], *, since: float, now: float | None = None,
+                 opts=None, looks=None, notes: NoteStore | None = None, include_all: bool = False,
+                 seed_pattern: str | None = None, history_points: int = HISTORY_POINTS,
+                 looks_error: str | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> Review:
+    """Judge every run (in review mode: a long-silent run has ended), replay its verdict
+    timeline, and assemble the review.
+
+    Args:
+        snaps: the runs.
+        since: start of the period (epoch seconds); runs with no point after it are "untouched".
+        now: end of the period (default: now).
+        opts: `tui.health.HealthOptions`; its mode is forced to "review".
+        looks: `Look` records (from `tui.looks.log.read_looks`), or None to leave looks out.
+        notes: where notes are kept (default: the state directory's).
+        include_all: renderers show untouched runs too.
+        seed_pattern: regex for seed groups (default: `tui.groups.DEFAULT_SEED_PATTERN`).
+        history_points: prefixes judged per run to replay its timeline (0: no timeline).
+        looks_error: a message to show instead of the looks (the log couldn't be read).
+        progress: called with (done, total) after each run.
+    """
+    from dataclasses import replace
+
+    from tui.health import HealthOptions, judge, replay_history, siblings
+
+    now = time.time() if now is None else now
+    opts = replace(opts or HealthOptions(), mode="review")
+    notes = notes if notes is not None else NoteStore()
+    related = siblings(snaps)
+    runs = []
+    for i, snap in enumerate(snaps, 1):
+        rel = related.get(snap.name, [])
+        health = judge(snap, opts, now, related=rel)
+        touched = snap.last_wall_time is not None and snap.last_wall_time >= since
+        # Replaying is the costly part: do it only for runs that will be shown.
+        changes = (replay_history(snap, opts, points=history_points, related=rel, now=now)
+                   if history_points and (touched or include_all) else [])
+        runs.append(summarise_run(snap, health.verdicts, health.roles, changes, since=since, now=now,
+                                  note=notes.get(snap.path), library=health.library,
+                                  whole_history=include_all))
+        if progress is not None:
+            progress(i, len(snaps))
+    summary = summarise_looks(looks, since, now) if looks is not None else None
+    return assemble(runs, since=since, now=now, looks=summary, include_all=include_all,
+                    seed_pattern=seed_pattern, looks_error=looks_error)
+
+
+def render(review: Review, fmt: str) -> str:
+    """The review in one of `FORMATS`."""
+    if fmt == "text":
+        from tui.report.render_text import render_text
+
+        return render_text(review)
+    if fmt == "md":
+        from tui.report.render_md import render_md
+
+        return render_md(review)
+    if fmt == "html":
+        from tui.report.render_html import render_html
+
+        return render_html(review)
+    raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("logdirs", nargs="+", metavar="LOGDIR", help="logdirs (or name:path specs)")
+    parser.add_argument("--since", default="24h", metavar="WHEN",
+                        help="start of the period: 24h (default), 90m, today, yesterday, 2026-11-23")
+    parser.add_argument("--format", choices=FORMATS, default=None,
+                        help="text (default), md, or html (default when -o ends in .html)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument("--all", action="store_true", dest="include_all",
+                        help="include runs that wrote nothing in the period")
+    parser.add_argument("--actions", type=int, metavar="N", help="number of discrete actions")
+    parser.add_argument("--role", action="append", default=[], metavar="ROLE=TAG",
+                        help="map a role to a tag explicitly (repeatable)")
+    parser.add_argument("--seed-pattern", metavar="REGEX",
+                        help="regex of the seed part of run names (config [groups] seed_pattern)")
+    parser.add_argument("--no-looks", action="store_true", help="leave the look log out")
+
+
+def _format_for(args: argparse.Namespace) -> str:
+    if args.format:
+        return args.format
+    ext = os.path.splitext(args.output or "")[1].lower()
+    return {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}.get(ext, "text")
+
+
+def run(args: argparse.Namespace) -> int:
+    err = sys.stderr
+    now = time.time()
+    try:
+        since = parse_since(args.since, now)
+    except ValueError as e:
+        print(f"tbpeek review: {e}", file=err)
+        return EXIT_USAGE
+    try:
+        cfg = load_config()
+    except ConfigError as e:
+        print(f"tbpeek review: {e}", file=err)
+        return EXIT_USAGE
+    from tui.health import HealthOptions
+
+    roles = {}
+    for spec in args.role:
+        role, sep, tag = spec.partition("=")
+        if not sep or not role.strip() or not tag:
+            print(f"tbpeek review: --role {spec!r}: use ROLE=TAG, e.g. --role entropy=train/entropy", file=err)
+            return EXIT_USAGE
+        roles[role.strip()] = tag
+    try:
+        opts = HealthOptions.from_config(cfg, actions=args.actions, roles=roles, mode="review")
+    except (ValueError, TypeError) as e:
+        print(f"tbpeek review: {e}", file=err)
+        return EXIT_USAGE
+    pattern = args.seed_pattern or (cfg.get("groups") or {}).get("seed_pattern")
+    if pattern is not None:
+        from tui.groups import compile_pattern
+
+        try:
+            compile_pattern(pattern)
+        except ValueError as e:
+            print(f"tbpeek review: {e}", file=err)
+            return EXIT_USAGE
+
+    from tui.ingest import LogdirError, load
+
+    try:
+        store: Store = load(args.logdirs)
+    except LogdirError as e:
+        print(f"tbpeek review: {e}", file=err)
+        return EXIT_USAGE
+
+    looks, looks_error = None, None
+    if not args.no_looks:
+        from tui.looks.log import read_looks
+
+        try:
+            looks = read_looks(since=since)
+        except OSError as e:
+            looks_error = f"{e.filename or 'look log'}: {e.strerror}"
+
+    try:
+        review = build_review(store.snapshots(), since=since, now=now, opts=opts, looks=looks,
+                              include_all=args.include_all, seed_pattern=pattern, looks_error=looks_error)
+    except OSError as e:  # the notes directory can't be read
+        print(f"tbpeek review: {e}", file=err)
+        return EXIT_USAGE
+    text = render(review, _format_for(args))
+    if not args.output or args.output == "-":
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return EXIT_OK
+    try:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        print(f"tbpeek review: can't write {args.output}: {e.strerror}", file=err)
+        return EXIT_USAGE
+    shown = len(review.visible())
+    print(f"tbpeek review: wrote {args.output} ({shown} runs"
+          + (f", {review.untouched} untouched left out: --all shows them" if review.untouched and not args.include_all
+             else "") + ")", file=err)
+    return EXIT_OK
