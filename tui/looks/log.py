@@ -13,7 +13,6 @@ entry wins. Other modules only need `read_looks` and `Look`.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import uuid
 import warnings
@@ -27,8 +26,6 @@ try:  # POSIX only; on other systems O_APPEND alone keeps small single writes wh
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
-
-log = logging.getLogger(__name__)
 
 LOG_NAME = "looks.jsonl"
 TRIGGERS = ("scheduled", "override", "alarm", "budget_off")
@@ -156,9 +153,8 @@ def parse_lines(lines: Iterable[bytes], source: str = "look log", first_lineno: 
         try:
             out.append(Look.from_json(json.loads(line.decode("utf-8"))))
         except (ValueError, UnicodeDecodeError) as e:  # json.JSONDecodeError is a ValueError
-            msg = f"{source}, line {i}: skipped a damaged entry ({e})"
-            log.warning(msg)
-            warnings.warn(msg, LookLogWarning, stacklevel=3)
+            # A warning, not a log record: the CLI prints it, the app shows it as a notice.
+            warnings.warn(f"{source}, line {i}: skipped a damaged entry ({e})", LookLogWarning, stacklevel=3)
     return out
 
 

@@ -20,12 +20,13 @@ Rules:
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Callable, Iterable, Mapping
 
 from tui.health.verdict import Severity
-from tui.looks.log import Look, LogFollower, append_look
+from tui.looks.log import Look, LogFollower, LookLogWarning, append_look
 from tui.looks.settings import BudgetSettings
 
 MIN_REASON_WORDS = 3
@@ -122,8 +123,9 @@ class LookBudget:
         tz: the time zone of "today" and quiet hours; None: the local zone.
         log_path: overrides ``settings.log_path``; None: the default look log.
 
-    All methods take an optional ``now``; without it the clock is asked. Writing the log can
-    raise OSError; the app shows it and keeps going (the budget still works in memory).
+    All methods take an optional ``now``; without it the clock is asked. The log is never
+    fatal: an OSError lands in ``last_error`` and damaged lines in ``warnings``, for the app to
+    show (and clear); the budget keeps working in memory.
     """
 
     def __init__(self, settings: BudgetSettings | None = None, logdirs: Iterable[str] = (),
@@ -139,6 +141,7 @@ class LookBudget:
         self._s = _Session()
         self._started = False
         self.last_error: OSError | None = None
+        self.warnings: list[str] = []  # damaged log lines; the app shows and clears them
 
     # ---- session ----------------------------------------------------------------------------
     def begin(self, now: float | None = None) -> None:
@@ -329,7 +332,10 @@ class LookBudget:
 
     def _looks(self, now: float) -> list[Look]:
         try:
-            looks = self._follower.poll()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", LookLogWarning)
+                looks = self._follower.poll()
+            self.warnings.extend(str(w.message) for w in caught if issubclass(w.category, LookLogWarning))
         except OSError as e:
             self.last_error = e
             looks = []
