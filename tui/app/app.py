@@ -1,0 +1,306 @@
+"""The Textual application: themes, the watcher, the ingest worker, and the screen stack.
+
+Threads: the watcher's thread only records dirty paths and wakes the ingest worker; the one
+ingest worker (a Textual thread worker) reads files into the store, judges the runs that
+changed and posts `StoreChanged`; screens redraw on their own timers (at most 4 times a
+second), only rows whose run version changed. No widget is ever touched from a thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from tui.app.messages import IngestProblem, StoreChanged, WatchModeChanged
+from tui.app.model import SORTS
+from tui.app.themes import DEFAULT_THEME, load_themes, verdict_colors
+from tui.app.views import Judge
+from tui.health.options import HealthOptions
+from tui.store import Store
+
+COMPACT_WIDTH = 80
+COMPACT_HEIGHT = 20
+REJUDGE_EVERY = 60.0  # seconds: re-judge idle runs so age-based verdicts (stalls) appear
+PALETTE_VARS = ("primary", "warning", "success", "accent", "secondary", "error")
+
+
+@dataclass
+class AppOptions:
+    """How the app runs.
+
+    Attributes:
+        theme: a theme name (None: the config's ``[ui] theme`` or tbpeek-dark).
+        poll: poll every this many seconds instead of using inotify.
+        health: the health engine's options.
+        clock: "now" in epoch seconds (tests freeze it so ages don't move).
+        theme_dirs: where theme files are read (None: shipped, source, user config).
+        refresh: seconds between redraw checks (the UI redraws at most this often).
+        compact: force the compact layout (True/False) or choose by size (None).
+    """
+
+    theme: str | None = None
+    poll: float | None = None
+    health: HealthOptions = field(default_factory=HealthOptions)
+    clock: Callable[[], float] = time.time
+    theme_dirs: list[Path] | None = None
+    refresh: float = 0.25
+    compact: bool | None = None
+
+
+class TbpeekApp(App[int]):
+    """tbpeek's live view of TensorBoard logdirs.
+
+    Args:
+        logdirs: the logdirs watched (only shown in the title when `ingestor` is None).
+        options: see `AppOptions`.
+        store: the store the screens read; a prefilled one runs the app without disk.
+        ingestor: reads the logdirs into `store`; None: nothing is read or watched.
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tbpeek"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("t", "change_theme", "Theme", show=False),
+    ]
+
+    def __init__(self, logdirs: Iterable[str] = (), options: AppOptions | None = None, *,
+                 store: Store | None = None, ingestor: Any = None) -> None:
+        super().__init__()
+        self.logdirs = [str(p) for p in logdirs]
+        self.options = options or AppOptions()
+        self.store = store if store is not None else Store()
+        self.ingestor = ingestor
+        self.judge = Judge(self.options.health, clock=self.options.clock)
+        self.selected: dict[str, None] = {}  # runs picked for overlays, in picking order
+        self._colors: dict[str, int] = {}  # run -> palette index, stable for the session
+        self.sort = "worst"
+        self.watch_mode = "inotify" if self.options.poll is None else "polling"
+        self.watch_reason: str | None = None
+        self.data_version = 0  # bumped on every StoreChanged; screens redraw when it moves
+        self._watcher: Any = None
+        self._wake = threading.Event()
+        self._pending_lock = threading.Lock()
+        self._pending: set[str] = set()
+        self._pending_rescan = False
+        self._closing = False
+        self._notified_problems: set[tuple[str, str]] = set()
+        loaded = load_themes(self.options.theme_dirs)
+        self.theme_problems = list(loaded.problems)
+        for theme in loaded.themes.values():
+            self.register_theme(theme)
+        self._initial_theme = self._pick_theme()
+        if self.logdirs:
+            self.sub_title = " ".join(self.logdirs)
+
+    # ---- themes -------------------------------------------------------------------------
+    def _pick_theme(self) -> str:
+        wanted = self.options.theme
+        if wanted is None:
+            wanted = DEFAULT_THEME
+        if wanted in self.available_themes:
+            return wanted
+        self.theme_problems.append(
+            f"unknown theme {wanted!r}; using {DEFAULT_THEME}. Themes: {', '.join(sorted(self.available_themes))}")
+        return DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+
+    def get_css_variables(self) -> dict[str, str]:
+        variables = super().get_css_variables()
+        # Verdict colours for themes that don't define them (Textual's built-in ones).
+        for key, value in verdict_colors(self.current_theme).items():
+            variables.setdefault(key, value)
+        return variables
+
+    def verdict_styles(self) -> dict[str, str]:
+        """Colours (hex) of the current theme for badges: ok, info, warn, alarm, muted."""
+        return verdict_colors(self.current_theme)
+
+    def run_color(self, run: str) -> str:
+        """A colour for `run` in overlays, stable for the whole session."""
+        idx = self._colors.setdefault(run, len(self._colors))
+        theme = self.current_theme
+        colors = [getattr(theme, k) for k in PALETTE_VARS if getattr(theme, k, None)]
+        return colors[idx % len(colors)]
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.theme = self._initial_theme
+        for text in self.theme_problems:
+            self.notify(text, title="Theme", severity="warning", timeout=10)
+        self.judge.update_store(self.store)
+        from tui.app.screens.overview import OverviewScreen
+
+        self.push_screen(OverviewScreen())
+        if self.ingestor is not None:
+            self._start_watching()
+
+    def _start_watching(self) -> None:
+        from tui.app.watcher import Watcher
+
+        paths = list(self.ingestor.watch_paths()) if hasattr(self.ingestor, "watch_paths") else self.logdirs
+        self._watcher = Watcher(paths or self.logdirs, self._on_fs_change, poll_interval=self.options.poll)
+        self._watcher.start()  # before the first read: nothing written in between is lost
+        self._report_mode()
+        self._ingest_loop()
+
+    def _report_mode(self) -> None:
+        w = self._watcher
+        if w is not None and (w.mode, w.fallback_reason) != (self.watch_mode, self.watch_reason):
+            self.post_message(WatchModeChanged(w.mode, w.fallback_reason))
+
+    async def action_quit(self) -> None:
+        self._stop_watching()
+        self.exit(0)
+
+    def _stop_watching(self) -> None:
+        self._closing = True
+        self._wake.set()
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+
+    def on_unmount(self) -> None:
+        self._stop_watching()
+
+    # ---- the watcher's thread -----------------------------------------------------------
+    def _on_fs_change(self, paths: set[str], rescan: bool) -> None:
+        """Called on the watcher's thread: only record and wake the ingest worker."""
+        with self._pending_lock:
+            self._pending |= paths
+            self._pending_rescan |= rescan
+        self._wake.set()
+
+    # ---- the ingest worker (a thread) ---------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ingest", name="ingest")
+    def _ingest_loop(self) -> None:
+        worker = get_current_worker()
+        self._ingest_once(None, rescan=True)
+        last_judge = time.monotonic()
+        while not worker.is_cancelled and not self._closing:
+            self._wake.wait(timeout=5.0)
+            self._wake.clear()
+            if worker.is_cancelled or self._closing:
+                return
+            with self._pending_lock:
+                paths, rescan = self._pending, self._pending_rescan
+                self._pending, self._pending_rescan = set(), False
+            if paths or rescan:
+                self._ingest_once(paths, rescan)
+            elif time.monotonic() - last_judge >= REJUDGE_EVERY:
+                runs = self.judge.update_store(self.store, runs=self.store.runs())
+                last_judge = time.monotonic()
+                self.post_message(StoreChanged(self.store.version, tuple(runs)))
+            self.call_from_thread(self._report_mode)
+
+    def _ingest_once(self, paths: set[str] | None, rescan: bool) -> None:
+        """Read what changed, judge the runs it touched, tell the UI (worker thread)."""
+        from tui.ingest import LogdirError
+
+        ing = self.ingestor
+        new: list[str] = []
+        if rescan:
+            try:
+                new = list(ing.rescan())
+            except LogdirError as e:
+                self.post_message(IngestProblem(str(e), "error"))
+        changed = set(ing.poll(None if rescan or not paths else sorted(paths)))
+        changed.update(new)
+        if not changed:
+            return
+        judged = self.judge.update_store(self.store, runs=sorted(r for r in changed if r in self.store))
+        for run in judged:
+            view = self.judge.view(run)
+            for key, msg in (view.problems.items() if view else ()):
+                if (run, key) not in self._notified_problems:
+                    self._notified_problems.add((run, key))
+                    self.post_message(IngestProblem(f"{run}: {msg}", "warning"))
+        self.post_message(StoreChanged(self.store.version, tuple(judged), tuple(new)))
+
+    # ---- messages (UI thread) -----------------------------------------------------------
+    def on_store_changed(self, message: StoreChanged) -> None:
+        self.data_version += 1
+
+    def on_ingest_problem(self, message: IngestProblem) -> None:
+        self.notify(message.text, title="Problem reading logs", severity=message.severity, timeout=10)
+
+    def on_watch_mode_changed(self, message: WatchModeChanged) -> None:
+        self.watch_mode, self.watch_reason = message.mode, message.reason
+        if message.reason:
+            self.notify(message.reason, title="Watching by polling", severity="warning", timeout=10)
+        self.data_version += 1
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker errors land: show them, keep the app alive."""
+        if event.state != WorkerState.ERROR:
+            return
+        err = event.worker.error
+        self.notify(f"{event.worker.name} stopped: {type(err).__name__}: {err}. Retrying in 5 s.",
+                    title="Internal error", severity="error", timeout=15)
+        if event.worker.name == "ingest" and self.ingestor is not None and not self._closing:
+            self.set_timer(5.0, self._ingest_loop)
+
+    def refresh_from_store(self) -> None:
+        """Re-judge changed runs now and redraw (for a store filled by the caller)."""
+        runs = self.judge.update_store(self.store)
+        self.post_message(StoreChanged(self.store.version, tuple(runs)))
+
+    # ---- actions ------------------------------------------------------------------------
+    def action_help(self) -> None:
+        from tui.app.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_set_sort(self, key: str) -> None:
+        if key in SORTS:
+            self.sort = key
+            self.data_version += 1
+
+    def toggle_selected(self, run: str) -> bool:
+        """Pick or unpick `run` for overlays; returns whether it is now picked."""
+        if run in self.selected:
+            del self.selected[run]
+            return False
+        self.selected[run] = None
+        self.run_color(run)
+        return True
+
+    def get_system_commands(self, screen: Screen):
+        yield from super().get_system_commands(screen)
+        for key in SORTS:
+            yield SystemCommand(f"Sort runs: {key}", f"Sort the overview by {key}",
+                                lambda k=key: self.action_set_sort(k))
+        yield SystemCommand("Clear overlay selection", "Unpick every run picked with space",
+                            self._clear_selection)
+
+    def _clear_selection(self) -> None:
+        self.selected.clear()
+        self.data_version += 1
+
+
+def make_app(logdirs: Iterable[str] = (), options: AppOptions | None = None, *,
+             store: Store | None = None, ingestor: Any = None) -> TbpeekApp:
+    """Build the app: from logdirs (reads disk) or from a prefilled `store` (no disk).
+
+    Raises:
+        tui.ingest.LogdirError: a logdir can't be watched (only when reading disk).
+    """
+    logdirs = list(logdirs)
+    if store is None:
+        store = Store()
+        if logdirs and ingestor is None:
+            from tui.ingest import Ingestor
+
+            ingestor = Ingestor(store, logdirs)
+    return TbpeekApp(logdirs, options, store=store, ingestor=ingestor)

@@ -1,0 +1,143 @@
+"""Line charts as ANSI text, with plotext (pure: no Textual).
+
+Each call builds its own plotext figure (a fresh ``terminal`` object owns a fresh master
+figure), so charts never share state and the module-global ``plotext.figure`` is never touched.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import plotext
+from plotext._kernel.terminal import terminal as _terminal  # one private figure per chart
+
+from tui.app.model import downsample, ema
+
+X_MODES = ("step", "relative", "wall")
+X_LABELS = {"step": "step", "relative": "hours since start", "wall": "wall time"}
+MAX_POINTS = 2000  # per line: a terminal chart can't show more than ~2 points per cell
+
+
+RGB = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    steps: np.ndarray
+    wall_times: np.ndarray
+    values: np.ndarray
+    color: RGB
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """What to draw. `markers` are (step, colour) vertical lines, e.g. a verdict's since_step."""
+
+    title: str
+    lines: tuple[Line, ...]
+    width: int
+    height: int
+    smoothing: float = 0.0
+    x_mode: str = "step"
+    log_y: bool = False
+    markers: tuple[tuple[int, RGB], ...] = ()
+    foreground: RGB = (200, 200, 200)
+    start_wall: float | None = None  # the x origin of "relative" (default: first point)
+    legend: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def hex_to_rgb(color: str) -> RGB:
+    c = color.lstrip("#")
+    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
+
+
+def _x(line: Line, mode: str, origin: float) -> np.ndarray:
+    if mode == "step":
+        return line.steps.astype(np.float64)
+    if mode == "relative":
+        return (line.wall_times - origin) / 3600.0
+    return line.wall_times.astype(np.float64)
+
+
+def _thin(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    if x.size <= n:
+        return x, y
+    return downsample(x, n), downsample(y, n)
+
+
+def render(spec: ChartSpec) -> str:
+    """The chart as ANSI text of `spec.width` × `spec.height` cells."""
+    fig = _terminal()._master
+    fig.plot_size(max(20, spec.width), max(5, spec.height))
+    fig.theme("colorless")
+    fig.canvas("default")
+    fg = plotext.pixel(foreground=spec.foreground)
+    fig.axes(pixel=fg)
+    fig.ruler([0, 1]).pixel(fg)
+    fig.title(spec.title)
+    origin = spec.start_wall
+    if origin is None:
+        starts = [float(ln.wall_times[0]) for ln in spec.lines if len(ln.wall_times)]
+        origin = min(starts) if starts else 0.0
+    drawn = 0
+    x_all: list[np.ndarray] = []
+    for ln in spec.lines:
+        if len(ln.values) == 0:
+            continue
+        y = ema(ln.values, spec.smoothing) if spec.smoothing > 0 else ln.values.astype(np.float64)
+        x = _x(ln, spec.x_mode, origin)
+        ok = np.isfinite(y) & np.isfinite(x)
+        if spec.log_y:
+            ok &= y > 0
+        x, y = x[ok], y[ok]
+        if x.size == 0:
+            continue
+        x, y = _thin(x, y, MAX_POINTS)
+        marker = plotext.marker("braille", plotext.pixel(foreground=ln.color))
+        sig = fig.signal(x.tolist(), y.tolist(), marker=marker)
+        if spec.legend:
+            sig.label(ln.label)
+        fig.draw(sig)
+        x_all.append(x)
+        drawn += 1
+    if drawn == 0:
+        why = "no positive values for a log scale" if spec.log_y else "no finite values"
+        return f"{spec.title}\n  ({why})"
+    if spec.log_y:
+        fig.ruler(1).scale("log")
+    for step, color in spec.markers:
+        pos = _marker_x(spec, step, origin)
+        if pos is not None:
+            fig.line(pos, orientation=1, relative=False, pixel=plotext.pixel(foreground=color))
+    if spec.x_mode == "wall":
+        xs = np.concatenate(x_all)
+        lo, hi = float(xs.min()), float(xs.max())
+        if hi > lo:
+            pos = np.linspace(lo, hi, 4).tolist()
+            fmt = "%H:%M" if hi - lo < 86400 else "%m-%d %H:%M"
+            fig.ruler(0).ticks(pos, [time.strftime(fmt, time.localtime(p)) for p in pos])
+    if spec.legend:
+        fig.legend()
+    return fig.build().string()
+
+
+def _marker_x(spec: ChartSpec, step: int, origin: float) -> float | None:
+    if spec.x_mode == "step":
+        return float(step)
+    for ln in spec.lines:  # map the step to a wall time through the first line that has it
+        if len(ln.steps) and ln.steps[0] <= step <= ln.steps[-1]:
+            i = int(np.searchsorted(ln.steps, step))
+            wall = float(ln.wall_times[min(i, len(ln.wall_times) - 1)])
+            return (wall - origin) / 3600.0 if spec.x_mode == "relative" else wall
+    return None
+
+
+def nice(x: float) -> str:
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.4g}"

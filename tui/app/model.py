@@ -1,0 +1,257 @@
+"""What the screens show, computed without a terminal: run rows, sparklines, ages, EMA.
+
+Nothing here imports Textual, so every rule of the overview (state from write age, sorting,
+the summary line, the text sparklines) is unit-tested as plain Python.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from tui.health.verdict import Severity, Verdict
+from tui.store import Series
+
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
+SPARK_POINTS = 48  # values kept per sparkline (the widest column shows this many)
+
+LIVE_WITHIN = 120.0  # seconds since the last write: still "live"
+ENDED_AFTER = 6 * 3600.0  # seconds of silence after which a run is "ended", not "stalled"
+
+SORTS = ("worst", "name", "age")
+
+BADGE_WORDS = {Severity.OK: "ok", Severity.INFO: "info", Severity.WARN: "warn", Severity.ALARM: "alarm"}
+# One word per verdict kind for the badge (the detail screen gives the whole reason).
+KIND_WORDS = {
+    "pinned_at_max": "pinned", "collapsed": "collapsed", "nonfinite": "NaN", "sudden_drop": "fps-drop",
+    "slow_decay": "fps-decay", "stalled": "stalled", "spike": "spike", "oscillating": "oscillating",
+    "plateau_high": "plateau", "rising": "rising", "reward_collapse": "collapse",
+}
+
+
+def ema(values: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard's debiased exponential moving average.
+
+    Matches TensorBoard's scalar dashboard: ``last = last * w + (1 - w) * v`` started at 0, then
+    divided by ``1 - w ** n`` (n = finite points so far) so the start isn't pulled toward 0.
+    Non-finite values pass through unchanged and don't enter the average.
+
+    Args:
+        values: the raw values.
+        weight: the smoothing weight in [0, 1); 0 returns the values unchanged.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if weight <= 0 or v.size == 0:
+        return v.copy()
+    if not weight < 1:
+        raise ValueError(f"smoothing weight must be below 1, not {weight}")
+    out = np.empty_like(v)
+    last = 0.0
+    n = 0
+    for i, x in enumerate(v):
+        if not math.isfinite(x):
+            out[i] = x
+            continue
+        last = last * weight + (1 - weight) * x
+        n += 1
+        out[i] = last / (1 - weight**n)
+    return out
+
+
+def downsample(values: np.ndarray, width: int) -> np.ndarray:
+    """At most `width` values: the mean of each of `width` equal chunks (NaN-aware)."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size <= width:
+        return v
+    edges = np.linspace(0, v.size, width + 1).astype(int)
+    out = np.empty(width)
+    for i in range(width):
+        chunk = v[edges[i] : edges[i + 1]]
+        finite = chunk[np.isfinite(chunk)]
+        out[i] = finite.mean() if finite.size else np.nan
+    return out
+
+
+def sparkline(values: Sequence[float], width: int) -> str:
+    """A text sparkline of exactly `width` cells (blank-padded on the left when short).
+
+    Non-finite values show as ``×`` so a NaN is never hidden; a flat series sits mid-height.
+    """
+    if width <= 0:
+        return ""
+    v = downsample(np.asarray(values, dtype=np.float64), width)
+    if v.size == 0:
+        return " " * width
+    finite = v[np.isfinite(v)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    cells = []
+    top = len(SPARK_BLOCKS) - 1
+    for x in v:
+        if not math.isfinite(x):
+            cells.append("×")
+        elif hi - lo <= 1e-12 * max(1.0, abs(hi)):
+            cells.append(SPARK_BLOCKS[top // 2])
+        else:
+            cells.append(SPARK_BLOCKS[int(round((x - lo) / (hi - lo) * top))])
+    return " " * (width - len(cells)) + "".join(cells)
+
+
+def fmt_age(seconds: float | None) -> str:
+    """'12s', '5m', '3h', '2d'; '—' when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    s = max(0.0, seconds)
+    if s < 60:
+        return f"{int(s)}s"
+    if s < 3600:
+        return f"{int(s // 60)}m"
+    if s < 86400:
+        return f"{int(s // 3600)}h"
+    return f"{int(s // 86400)}d"
+
+
+def fmt_step(step: int | None) -> str:
+    if step is None:
+        return "—"
+    if step >= 10_000_000:
+        return f"{step / 1e6:.0f}M"
+    if step >= 100_000:
+        return f"{step / 1e3:.0f}k"
+    return str(step)
+
+
+def run_state(age: float | None) -> str:
+    """'live', 'stalled' or 'ended' from the seconds since the run last wrote."""
+    if age is None:
+        return "ended"
+    if age <= LIVE_WITHIN:
+        return "live"
+    if age <= ENDED_AFTER:
+        return "stalled"
+    return "ended"
+
+
+@dataclass(frozen=True)
+class RunView:
+    """Everything the overview shows of one run, computed off the UI thread.
+
+    Attributes:
+        name: the run's name.
+        version: the store's version of the run this view was computed from.
+        verdicts: the health engine's verdicts.
+        spark: role ("entropy", "reward", "throughput") -> the last values, as a tuple.
+        last_step: the largest step of any tag.
+        last_write: epoch seconds of the last write (file mtime, else newest wall time).
+        problems: file -> message (damaged records, unreadable files).
+        library: the library the run was written by, if recognised.
+    """
+
+    name: str
+    version: int
+    verdicts: tuple[Verdict, ...] = ()
+    spark: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    last_step: int | None = None
+    last_write: float | None = None
+    problems: dict[str, str] = field(default_factory=dict)
+    library: str | None = None
+
+    @property
+    def worst(self) -> Verdict | None:
+        best: Verdict | None = None
+        for v in self.verdicts:
+            if best is None or v.severity > best.severity:
+                best = v
+        return best
+
+    @property
+    def severity(self) -> Severity:
+        w = self.worst
+        return w.severity if w is not None else Severity.OK
+
+    def badge(self) -> str:
+        """A one-word label: the worst verdict's kind when something is wrong, else 'ok'."""
+        w = self.worst
+        if w is None:
+            return "—"
+        if w.severity <= Severity.INFO:
+            return "ok"
+        if w.kind in KIND_WORDS:
+            return KIND_WORDS[w.kind]
+        return w.kind.replace("_", " ").split()[0] if w.kind else BADGE_WORDS[w.severity]
+
+    def age(self, now: float) -> float | None:
+        return None if self.last_write is None else now - self.last_write
+
+
+def spark_tuple(s: Series | None, n: int = SPARK_POINTS) -> tuple[float, ...]:
+    """The whole history squeezed to `n` values, as a new tuple (compared by value, never
+    mutated in place, so a redraw can't be missed)."""
+    if s is None or len(s) == 0:
+        return ()
+    return tuple(float(x) for x in downsample(s.values, n))
+
+
+def sort_views(views: Iterable[RunView], key: str, now: float) -> list[RunView]:
+    """Sort rows: 'worst' (severity, then name), 'name', or 'age' (most recent first)."""
+    vs = list(views)
+    if key == "name":
+        return sorted(vs, key=lambda v: v.name)
+    if key == "age":
+        return sorted(vs, key=lambda v: (v.last_write is None, -(v.last_write or 0.0), v.name))
+    if key == "worst":
+        return sorted(vs, key=lambda v: (-int(v.severity), -len(v.problems), v.name))
+    raise ValueError(f"unknown sort {key!r}: use one of {', '.join(SORTS)}")
+
+
+def compile_filter(text: str) -> Callable[[str], bool]:
+    """A predicate on run names from a (case-insensitive) regex; empty text matches all.
+
+    Raises:
+        ValueError: the regex doesn't compile; the message says why.
+    """
+    if not text.strip():
+        return lambda name: True
+    try:
+        rx = re.compile(text, re.IGNORECASE)
+    except re.error as e:
+        raise ValueError(f"bad filter regex {text!r}: {e}") from None
+    return lambda name: rx.search(name) is not None
+
+
+def summary(views: Iterable[RunView]) -> dict[str, int]:
+    """How many runs are healthy / warn / alarm (info counts as healthy)."""
+    out = {"healthy": 0, "warn": 0, "alarm": 0}
+    for v in views:
+        sev = v.severity
+        if sev >= Severity.ALARM:
+            out["alarm"] += 1
+        elif sev >= Severity.WARN:
+            out["warn"] += 1
+        else:
+            out["healthy"] += 1
+    return out
+
+
+def summary_text(counts: dict[str, int], shown: int, total: int) -> str:
+    runs = f"{total} runs" if shown == total else f"{shown}/{total} runs"
+    return f"{runs}: {counts['healthy']} healthy · {counts['warn']} warn · {counts['alarm']} alarm"
+
+
+def tag_groups(tags: Iterable[str], first: Sequence[str] = ()) -> list[tuple[str, list[str]]]:
+    """Group tags by prefix (text before the first '/'); `first` tags lead as group 'roles'."""
+    lead = [t for t in first]
+    groups: dict[str, list[str]] = {}
+    for t in sorted(tags):
+        if t in lead:
+            continue
+        prefix = t.split("/", 1)[0] if "/" in t else ""
+        groups.setdefault(prefix, []).append(t)
+    out: list[tuple[str, list[str]]] = []
+    if lead:
+        out.append(("roles", lead))
+    out += sorted(groups.items(), key=lambda kv: (kv[0] != "", kv[0]))
+    return out

@@ -1,0 +1,210 @@
+"""A run's detail: its verdicts, then charts of its role tags and of every other scalar.
+
+Runs picked with space on the overview are overlaid on every chart, each in its own colour
+(stable for the session).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.color import Color
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from tui.app.chart import X_MODES, Line
+from tui.app.model import fmt_age, fmt_step, run_state, tag_groups
+from tui.app.widgets.chart import ChartWidget
+from tui.health.verdict import Severity
+from tui.store import Series
+
+SMOOTHING_LEVELS = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
+DEFAULT_SMOOTHING = 0.6  # TensorBoard's default
+ROLE_CHARTS = (("entropy", "entropy"), ("reward", "reward"), ("throughput", "steps/s (derived)"))
+SEVERITY_VAR = {Severity.OK: "verdict-ok", Severity.INFO: "verdict-info",
+                Severity.WARN: "verdict-warn", Severity.ALARM: "verdict-alarm"}
+
+
+class DetailScreen(Screen):
+    """Charts of one run (and of the runs picked for overlay)."""
+
+    BINDINGS = [
+        Binding("escape,backspace,h", "back", "Back"),
+        Binding("plus,equals_sign", "smooth(1)", "Smooth +"),
+        Binding("minus", "smooth(-1)", "Smooth −"),
+        Binding("0", "smooth_off", "No smoothing"),
+        Binding("x", "cycle_x", "X axis"),
+        Binding("l", "toggle_log", "Log y"),
+        Binding("j", "scroll(1)", "Down", show=False),
+        Binding("k", "scroll(-1)", "Up", show=False),
+    ]
+
+    def __init__(self, run: str) -> None:
+        super().__init__()
+        self.run = run
+        self.smoothing = DEFAULT_SMOOTHING
+        self.x_mode = "step"
+        self.log_y = False
+        self._versions: dict[str, int] = {}
+        self._charts: dict[str, ChartWidget] = {}
+
+    @property
+    def runs(self) -> list[str]:
+        """The run itself, then the runs picked for overlay."""
+        picked = [r for r in self.app.selected if r != self.run and r in self.app.store]
+        return [self.run, *picked]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="detail-head")
+        yield Static(id="verdicts")
+        yield VerticalScroll(id="charts")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.run
+        self._build()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        if not self.is_current:
+            return
+        store = self.app.store
+        if any(store.run_version(r) != self._versions.get(r) for r in self.runs):
+            self._update()
+
+    # ---- building -----------------------------------------------------------------------
+    def _line(self, run: str, series: Series) -> Line:
+        color = Color.parse(self.app.run_color(run)).rgb if len(self.runs) > 1 else \
+            Color.parse(self.app.current_theme.primary).rgb
+        return Line(run, series.steps, series.wall_times, series.values, color)
+
+    def _chart_data(self) -> dict[str, tuple[str, tuple[Line, ...], tuple]]:
+        """chart id -> (title, lines, markers), for the role charts and every tag."""
+        store, judge = self.app.store, self.app.judge
+        runs = self.runs
+        snaps = {r: store.snapshot(r) for r in runs}
+        self._versions = {r: s.version for r, s in snaps.items()}
+        colors = self.app.verdict_styles()
+        view = judge.view(self.run)
+        out: dict[str, tuple[str, tuple[Line, ...], tuple]] = {}
+        for role, title in ROLE_CHARTS:
+            lines = []
+            for r in runs:
+                s = judge.roles(r).get(role)
+                if s is not None and len(s):
+                    lines.append(self._line(r, s))
+            if not lines:
+                continue
+            markers = tuple(
+                (v.since_step, Color.parse(colors[SEVERITY_VAR[v.severity]]).rgb)
+                for v in (view.verdicts if view else ())
+                if v.metric == role and v.since_step is not None and v.severity >= Severity.WARN)
+            out[f"role-{role}"] = (title, tuple(lines), markers)
+        tags = sorted({t for s in snaps.values() for t in s.series})
+        for _group, group_tags in tag_groups(tags):
+            for tag in group_tags:
+                lines = tuple(self._line(r, snaps[r].series[tag]) for r in runs
+                              if tag in snaps[r].series and len(snaps[r].series[tag]))
+                if lines:
+                    out[f"tag-{tag}"] = (tag, lines, ())
+        return out
+
+    def _build(self) -> None:
+        self._update_head()
+        box = self.query_one("#charts", VerticalScroll)
+        data = self._chart_data()
+        widgets = []
+        last_group = None
+        for cid, (title, lines, markers) in data.items():
+            group = "roles" if cid.startswith("role-") else (title.split("/", 1)[0] if "/" in title else "other")
+            if group != last_group:
+                widgets.append(Static(Text(group, style="bold"), classes="chart-group"))
+                last_group = group
+            w = ChartWidget(title, lines, markers, classes="chart")
+            self._charts[cid] = w
+            widgets.append(w)
+        if not widgets:
+            widgets.append(Static("no scalars in this run yet", classes="chart-group"))
+        box.mount_all(widgets)
+
+    def _update(self) -> None:
+        data = self._chart_data()
+        if set(data) - set(self._charts):
+            self.query_one("#charts", VerticalScroll).remove_children()
+            self._charts.clear()
+            self._build()
+            return
+        for cid, (_title, lines, markers) in data.items():
+            self._charts[cid].set_data(lines, markers)
+        self._update_head()
+
+    def _update_head(self) -> None:
+        app = self.app
+        view = app.judge.view(self.run)
+        now = app.options.clock()
+        colors = app.verdict_styles()
+        head = Text.assemble((self.run, "bold"))
+        if view is not None:
+            age = view.age(now)
+            head.append(f"  {run_state(age)} · step {fmt_step(view.last_step)} · wrote {fmt_age(age)} ago")
+            if view.library:
+                head.append(f" · {view.library}")
+        head.append(f"\nsmoothing {self.smoothing:g} (+/−/0) · x: {self.x_mode} (x) · "
+                    f"y: {'log' if self.log_y else 'linear'} (l)")
+        if len(self.runs) > 1:
+            head.append(" · overlay: ")
+            for r in self.runs:
+                head.append("■ ", style=app.run_color(r))
+                head.append(r + "  ")
+        self.query_one("#detail-head", Static).update(head)
+        lines = Text()
+        verdicts = sorted(view.verdicts, key=lambda v: -int(v.severity)) if view else []
+        for v in verdicts:
+            color = colors[SEVERITY_VAR[v.severity]]
+            lines.append(f" {v.severity.label:<5} ", style=f"bold reverse {color}" if v.severity >= Severity.WARN
+                         else color)
+            lines.append(f" {v.metric}: {v.kind.replace('_', ' ')} — {v.reason}")
+            if v.since_step is not None:
+                lines.append(f" (since step {v.since_step})", style=colors["muted"])
+            lines.append("\n")
+        for key, msg in (view.problems.items() if view else ()):
+            lines.append(" ! ", style=f"bold reverse {colors['verdict-alarm']}")
+            lines.append(f" {key}: {msg}\n")
+        if not lines:
+            lines.append("no verdicts yet", style=colors["muted"])
+        lines.rstrip()
+        self.query_one("#verdicts", Static).update(lines)
+
+    def _refresh_charts(self) -> None:
+        for w in self._charts.values():
+            w.refresh()
+        self._update_head()
+
+    # ---- actions ------------------------------------------------------------------------
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_smooth(self, delta: int) -> None:
+        levels = SMOOTHING_LEVELS
+        idx = min(range(len(levels)), key=lambda i: abs(levels[i] - self.smoothing))
+        self.smoothing = levels[max(0, min(len(levels) - 1, idx + delta))]
+        self._refresh_charts()
+
+    def action_smooth_off(self) -> None:
+        self.smoothing = 0.0
+        self._refresh_charts()
+
+    def action_cycle_x(self) -> None:
+        self.x_mode = X_MODES[(X_MODES.index(self.x_mode) + 1) % len(X_MODES)]
+        self._refresh_charts()
+
+    def action_toggle_log(self) -> None:
+        self.log_y = not self.log_y
+        self._refresh_charts()
+
+    def action_scroll(self, rows: int) -> None:
+        box = self.query_one("#charts", VerticalScroll)
+        box.scroll_relative(y=rows * 3, animate=False)

@@ -1,0 +1,52 @@
+"""The keys, on one page (`?`)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# tbpeek keys
+
+## Overview
+| key | does |
+|---|---|
+| `j` `k` / arrows, mouse | move |
+| `enter`, click | the run's charts |
+| `space` | pick the run for overlays (charts of picked runs are drawn together) |
+| `/` | filter runs by a regex (`esc` clears) |
+| `o` | sort: worst first, name, last write |
+| `t` | theme picker |
+| `ctrl+p` | command palette (sorting, themes, …) |
+| `?` | this help |
+| `q` | quit |
+
+## Run detail
+| key | does |
+|---|---|
+| `+` / `-` | more / less EMA smoothing (TensorBoard's debiased EMA) |
+| `0` | no smoothing |
+| `x` | x axis: step, hours since start, wall time |
+| `l` | log / linear y |
+| `j` `k`, scroll | scroll the charts |
+| `esc` | back |
+
+## Badges
+`ok` healthy · `warn` look soon · `alarm` look now · `!` a file could not be read (see the detail).
+A run is *live* when it wrote in the last 2 minutes, *stalled* after that, *ended* after 6 hours.
+Small panes (below 80×20) get a compact layout: badge, name and three tiny sparklines.
+"""
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Markdown(HELP)
+
+    async def action_dismiss(self, result=None) -> None:
+        self.dismiss(result)

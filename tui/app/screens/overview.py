@@ -1,0 +1,189 @@
+"""The overview: one row per run, a regex filter, sorting, a summary line."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from tui.app.model import SORTS, compile_filter, sort_views, summary, summary_text
+from tui.app.widgets.run_table import RunTable
+
+
+class OverviewScreen(Screen):
+    """All runs at a glance. Redraws on a timer, only when the data (or the clock) moved."""
+
+    BINDINGS = [
+        Binding("enter", "open_detail", "Detail", show=True),
+        Binding("space", "toggle_select", "Pick", show=True),
+        Binding("slash", "filter", "Filter", show=True),
+        Binding("o", "cycle_sort", "Sort", show=True),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("t", "app.change_theme", "Theme", show=True),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._filter_text = ""
+        self._match = compile_filter("")
+        self._seen_version = -1
+        self._last_age_check = 0.0
+        self._compact: bool | None = None
+        self._theme_seen: str | None = None
+        self.filter_error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="overview"):
+            yield Input(placeholder="regex over run names (enter: apply, esc: clear)", id="filter")
+            yield RunTable(id="runs")
+            yield Static("", id="status")
+        yield Footer()
+
+    @property
+    def table(self) -> RunTable:
+        return self.query_one(RunTable)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self._apply_layout()
+        self.redraw(force=True)
+        self.set_interval(self.app.options.refresh, self._tick)
+        self.table.focus()
+
+    def on_resize(self) -> None:
+        self._apply_layout()
+
+    def on_screen_resume(self) -> None:
+        self.redraw(force=True)
+
+    # ---- layout -------------------------------------------------------------------------
+    def _apply_layout(self) -> None:
+        forced = self.app.options.compact
+        size = self.app.size
+        compact = forced if forced is not None else (size.width < 80 or size.height < 20)
+        t = self.table
+        t.set_compact(compact)
+        name_width = max(10, size.width - t.fixed_width())
+        if compact != self._compact or t.name_width != name_width:
+            self._compact = compact
+            self.set_class(compact, "-compact")
+            t.set_compact(compact)
+            t.name_width = name_width
+            self.redraw(force=True)
+
+    @property
+    def compact(self) -> bool:
+        return bool(self._compact)
+
+    # ---- drawing ------------------------------------------------------------------------
+    def _tick(self) -> None:
+        if not self.is_current:
+            return  # don't draw behind a modal or the detail screen
+        now = self.app.options.clock()
+        if (self.app.data_version != self._seen_version or self.app.theme != self._theme_seen
+                or now - self._last_age_check >= 1.0):
+            self.redraw()
+
+    def visible_views(self):
+        app = self.app
+        now = app.options.clock()
+        views = [v for v in app.judge.views().values() if self._match(v.name)]
+        return sort_views(views, app.sort, now)
+
+    def redraw(self, force: bool = False) -> int:
+        """Bring the table and the status line up to date; returns rows drawn."""
+        app = self.app
+        now = app.options.clock()
+        self._seen_version = app.data_version
+        self._last_age_check = now
+        all_views = app.judge.views()
+        views = self.visible_views()
+        colors = app.verdict_styles()
+        if force or app.theme != self._theme_seen:
+            self._theme_seen = app.theme
+        drawn = self.table.draw_views(views, now, app.selected, colors)
+        self._update_status(all_views, views)
+        return drawn
+
+    def _update_status(self, all_views, views) -> None:
+        app = self.app
+        text = summary_text(summary(views), len(views), len(all_views))
+        if not self.compact:
+            text += f"  ·  sort: {app.sort}"
+            if app.selected:
+                text += f"  ·  {len(app.selected)} picked"
+            text += f"  ·  {app.watch_mode}" if app.ingestor is not None else ""
+            if app.watch_reason:
+                text += f" ({app.watch_reason})"
+        if self.filter_error:
+            text = f"{self.filter_error}  ·  {text}"
+        elif self._filter_text:
+            text = f"filter /{self._filter_text}/  ·  {text}"
+        status = self.query_one("#status", Static)
+        status.set_class(bool(self.filter_error), "-error")
+        status.update(text)
+
+    # ---- actions ------------------------------------------------------------------------
+    def action_open_detail(self) -> None:
+        run = self.table.cursor_run()
+        if run is not None:
+            from tui.app.screens.detail import DetailScreen
+
+            self.app.push_screen(DetailScreen(run))
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_detail()
+
+    def action_toggle_select(self) -> None:
+        run = self.table.cursor_run()
+        if run is None:
+            return
+        self.app.toggle_selected(run)
+        self.redraw()
+
+    def action_cycle_sort(self) -> None:
+        app = self.app
+        app.sort = SORTS[(SORTS.index(app.sort) + 1) % len(SORTS)]
+        self.redraw()
+        self.notify(f"sorted by {app.sort}", timeout=2)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self._set_filter("")
+        self.table.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._set_filter(event.value)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if not event.value:
+            event.input.display = False
+        self.table.focus()
+
+    def _set_filter(self, text: str) -> None:
+        try:
+            match = compile_filter(text)
+        except ValueError as e:
+            self.filter_error = str(e)
+            self.query_one("#filter", Input).set_class(True, "-invalid")
+            self._update_status(self.app.judge.views(), self.visible_views())
+            return
+        self.filter_error = None
+        self.query_one("#filter", Input).set_class(False, "-invalid")
+        self._filter_text, self._match = text, match
+        self.redraw()

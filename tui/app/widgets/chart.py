@@ -1,0 +1,50 @@
+"""A plotext line chart as a widget: renders only when visible, cached by size and data."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.color import Color
+from textual.widget import Widget
+
+from tui.app.chart import ChartSpec, Line, render
+
+
+class ChartWidget(Widget):
+    """One chart. The screen assigns new `lines`/`markers` tuples and calls `refresh()`.
+
+    The chart reads the screen's settings (smoothing, x axis, log y) at render time, so a
+    settings change only needs a refresh; the rendered text is cached until size, data,
+    settings or theme change.
+    """
+
+    DEFAULT_CSS = """
+    ChartWidget { height: 12; width: 1fr; }
+    """
+
+    def __init__(self, title: str, lines: tuple[Line, ...] = (), markers: tuple = (), **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.title = title
+        self.lines = lines
+        self.markers = markers
+        self._cache_key: tuple | None = None
+        self._cache: Text | None = None
+
+    def set_data(self, lines: tuple[Line, ...], markers: tuple = ()) -> None:
+        self.lines, self.markers = lines, markers
+        self.refresh()
+
+    def render(self) -> Text:
+        screen = self.screen
+        settings = (getattr(screen, "smoothing", 0.0), getattr(screen, "x_mode", "step"),
+                    getattr(screen, "log_y", False))
+        fg = self.app.current_theme.foreground or ("#d0d0d0" if self.app.current_theme.dark else "#202020")
+        key = (self.size.width, self.size.height, id(self.lines), id(self.markers), settings, fg)
+        if key != self._cache_key or self._cache is None:
+            spec = ChartSpec(
+                title=self.title, lines=self.lines, width=self.size.width, height=self.size.height,
+                smoothing=settings[0], x_mode=settings[1], log_y=settings[2], markers=self.markers,
+                foreground=Color.parse(fg).rgb, legend=len(self.lines) > 1,
+            )
+            self._cache = Text.from_ansi(render(spec), no_wrap=True)
+            self._cache_key = key
+        return self._cache

@@ -1,0 +1,146 @@
+"""The overview's table: one row per run, redrawn cell by cell, only where something changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from tui.app.model import RunView, fmt_age, fmt_step, run_state, sparkline
+from tui.health.verdict import Severity
+
+SEVERITY_VAR = {Severity.OK: "verdict-ok", Severity.INFO: "verdict-info",
+                Severity.WARN: "verdict-warn", Severity.ALARM: "verdict-alarm"}
+
+# (key, label, sparkline role or None, width)
+FULL_COLUMNS = [
+    ("mark", " ", None, 2), ("name", "run", None, None), ("state", "state", None, 7),
+    ("health", "health", None, 11), ("entropy", "entropy", "entropy", 16),
+    ("reward", "reward", "reward", 16), ("throughput", "steps/s", "throughput", 16),
+    ("step", "step", None, 7), ("age", "age", None, 5),
+]
+COMPACT_COLUMNS = [
+    ("health", "", None, 5), ("name", "run", None, None), ("entropy", "H", "entropy", 6),
+    ("reward", "R", "reward", 6), ("throughput", "S/s", "throughput", 6),
+]
+COMPACT_BADGE = {Severity.OK: "ok", Severity.INFO: "ok", Severity.WARN: "WARN", Severity.ALARM: "ALARM"}
+
+
+@dataclass(frozen=True)
+class RowKeyState:
+    """What a drawn row was drawn from; a row is redrawn only when this changes."""
+
+    version: int
+    age_text: str
+    selected: bool
+    style_key: str
+
+
+class RunTable(DataTable):
+    """Run rows. The screen owns the views; the table only draws them."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_top", "Top", show=False),
+        Binding("G", "scroll_bottom", "Bottom", show=False),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self.compact = False
+        self.name_width = 24
+        self._drawn: dict[str, RowKeyState] = {}
+        self._order: list[str] = []
+        self._columns_for: tuple[bool, int] | None = None
+
+    # ---- layout -------------------------------------------------------------------------
+    def fixed_width(self) -> int:
+        """Cells taken by every column but the name (with DataTable's 1-cell padding each side)."""
+        cols = self.columns_spec()
+        return sum((w or 0) + 2 for *_, w in cols) + 2  # + name padding, + scrollbar
+
+    def columns_spec(self):
+        return COMPACT_COLUMNS if self.compact else FULL_COLUMNS
+
+    def _ensure_columns(self) -> None:
+        want = (self.compact, self.name_width)
+        if self._columns_for == want:
+            return
+        self.clear(columns=True)
+        for key, label, _role, width in self.columns_spec():
+            self.add_column(label, key=key, width=width if width is not None else self.name_width)
+        self._columns_for = want
+        self._drawn.clear()
+        self._order = []
+
+    # ---- cells --------------------------------------------------------------------------
+    def _cells(self, view: RunView, now: float, selected: bool, colors: dict[str, str]) -> dict[str, Text]:
+        sev = view.severity
+        color = colors[SEVERITY_VAR[sev]]
+        muted = colors["muted"]
+        age = view.age(now)
+        problem = bool(view.problems)
+        cells: dict[str, Text] = {}
+        name = Text(view.name, overflow="ellipsis", no_wrap=True)
+        if problem:
+            name = Text.assemble(("! ", f"bold {colors['verdict-alarm']}"), name)
+        cells["name"] = name
+        if self.compact:
+            label = COMPACT_BADGE[sev] if view.worst is not None else "—"
+            cells["health"] = Text(label, style=f"bold {color}" if sev >= Severity.WARN else color)
+        else:
+            cells["mark"] = Text("●" if selected else " ", style=colors["verdict-info"])
+            state = run_state(age)
+            cells["state"] = Text(state, style=muted if state == "ended" else
+                                  (colors["verdict-warn"] if state == "stalled" else ""))
+            badge = view.badge()
+            style = f"bold reverse {color}" if sev >= Severity.WARN else color
+            cells["health"] = Text(f" {badge} " if sev >= Severity.WARN else badge, style=style)
+            cells["step"] = Text(fmt_step(view.last_step), justify="right")
+            cells["age"] = Text(fmt_age(age), justify="right", style=muted)
+        for key, _label, role, width in self.columns_spec():
+            if role is not None:
+                spark_color = color if sev >= Severity.WARN else colors["verdict-info"]
+                cells[key] = Text(sparkline(view.spark.get(role, ()), width or 8), style=spark_color)
+        return cells
+
+    def draw_views(self, views: list[RunView], now: float, selected, colors: dict[str, str]) -> int:
+        """Draw `views` in this order; returns how many rows were (re)drawn."""
+        self._ensure_columns()
+        order = [v.name for v in views]
+        style_key = "|".join(f"{k}={v}" for k, v in sorted(colors.items()))
+        drawn = 0
+        if order != self._order:
+            cursor_run = self.cursor_run()
+            self.clear()
+            self._drawn.clear()
+            keys = [k for k, *_ in self.columns_spec()]
+            for v in views:
+                cells = self._cells(v, now, v.name in selected, colors)
+                self.add_row(*[cells.get(k, Text("")) for k in keys], key=v.name)
+                self._drawn[v.name] = RowKeyState(v.version, fmt_age(v.age(now)), v.name in selected, style_key)
+            self._order = order
+            if cursor_run in order:
+                self.move_cursor(row=order.index(cursor_run), animate=False)
+            return len(views)
+        for v in views:
+            state = RowKeyState(v.version, fmt_age(v.age(now)), v.name in selected, style_key)
+            if self._drawn.get(v.name) == state:
+                continue
+            for key, cell in self._cells(v, now, v.name in selected, colors).items():
+                self.update_cell(v.name, key, cell)
+            self._drawn[v.name] = state
+            drawn += 1
+        return drawn
+
+    def cursor_run(self) -> str | None:
+        """The run under the cursor, or None for an empty table."""
+        if not self.row_count or self.cursor_row < 0 or self.cursor_row >= len(self._order):
+            return None
+        return self._order[self.cursor_row]
+
+    def set_compact(self, compact: bool) -> None:
+        self.compact = compact
