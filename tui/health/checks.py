@@ -1,0 +1,142 @@
+"""Checks of reward, KL and explained variance (DIAGNOSTICS.md §4)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tui.health.options import Thresholds
+from tui.health.shapes import RewardContext
+from tui.health.stats import block_medians, fmt
+from tui.health.verdict import Severity, Verdict
+from tui.store import Series
+
+
+def _nonfinite(metric: str, s: Series, what: str) -> Verdict | None:
+    bad = ~np.isfinite(s.values)
+    if not bad.any():
+        return None
+    i = int(np.argmax(bad))
+    return Verdict(metric, "nonfinite" if metric != "explained_variance" else "nan", Severity.ALARM,
+                   f"{what} is {s.values[i]} at step {int(s.steps[i])} ({int(bad.sum())} of {len(s)} points)",
+                   int(s.steps[i]), float(s.wall_times[i]), {"nonfinite": int(bad.sum())})
+
+
+def judge_reward(s: Series, th: Thresholds) -> tuple[Verdict, RewardContext]:
+    """improving / flat / collapsed / nonfinite, and a summary for the entropy check.
+
+    The curve is summarised by medians of ~20 consecutive blocks (rewards are noisy, and raw
+    per-episode rewards from many workers even more so). A real gain is a best block at least
+    one within-block sd and 20 % of the reward's whole spread (max - min) above the first (both
+    on a 3-block running mean); it has collapsed when the last block gave back at least half of
+    it. Calibrated on Rahtz's runs: the pinned Pong run's reward went from -21 to -20 (1.2 sd
+    but 1/8 of its spread: flat), the healthy one from -21 to +15.
+    """
+    bad = _nonfinite("reward", s, "the reward")
+    if bad is not None:
+        return bad, RewardContext()
+    v = s.values
+    n = v.shape[0]
+    if n < 10:
+        return (Verdict("reward", "flat", Severity.OK, f"too early to judge the reward ({n} points)",
+                        evidence={"points": n}), RewardContext())
+    blocks = int(np.clip(n // 5, 2, 20))
+    med, within = block_medians(v, blocks)
+    size = n // med.shape[0]
+    smooth = np.convolve(med, np.ones(3) / 3, "valid") if med.shape[0] >= 6 else med
+    first, last = float(smooth[0]), float(med[-1])
+    ibest = int(np.argmax(smooth))
+    best = float(smooth[ibest])
+    gain = best - first
+    spread = float(np.max(v) - np.min(v))
+    ev = {"first": first, "best": best, "last": last, "gain": gain, "within_sd": within,
+          "spread": spread, "points": n}
+    real = gain > 0 and gain >= th.reward_gain_sd * within and gain >= th.reward_gain_range * spread
+    ibest += med.shape[0] - smooth.shape[0]  # index of the best block's last block
+    off = n - med.shape[0] * size  # points dropped from the front by block_medians
+    if not real:
+        return (Verdict("reward", "flat", Severity.INFO,
+                        f"reward flat around {fmt(last)} (best block {fmt(best)}, start {fmt(first)}): "
+                        "no real improvement yet", int(s.steps[0]), float(s.wall_times[0]), ev),
+                RewardContext(improving=False, fell_back=False))
+    kept = last - first
+    if kept <= (1 - th.reward_collapse) * gain and ibest < med.shape[0] - 1:
+        j = off + (ibest + 1) * size
+        j = min(j, n - 1)
+        return (Verdict("reward", "collapsed", Severity.ALARM if kept <= 0.2 * gain else Severity.WARN,
+                        f"reward rose from {fmt(first)} to {fmt(best)}, then fell back to {fmt(last)} "
+                        f"(gave back {1 - kept / gain:.0%} of the gain)", int(s.steps[j]), float(s.wall_times[j]), ev),
+                RewardContext(improving=True, fell_back=True))
+    return (Verdict("reward", "improving", Severity.OK,
+                    f"reward rose from {fmt(first)} to {fmt(last)} (best {fmt(best)})", None, None, ev),
+            RewardContext(improving=True, fell_back=False))
+
+
+def judge_kl(s: Series, th: Thresholds, nonnegative: bool = True, reference: bool = False) -> Verdict:
+    """ok / negative / large / growing / zero.
+
+    Args:
+        nonnegative: the estimator can't be negative (approx_kl of SB3/CleanRL, k3); a negative
+            value is then a bug.
+        reference: KL to a frozen reference model (RLHF), which is expected to grow.
+    """
+    bad = _nonfinite("kl", s, "KL")
+    if bad is not None:
+        return bad
+    v = s.values
+    n = v.shape[0]
+    ev: dict = {"points": n}
+    if n < 5:
+        return Verdict("kl", "ok", Severity.OK, f"too early to judge KL ({n} points)", evidence=ev)
+    W = int(np.clip(np.ceil(0.1 * n), 5, 50))
+    recent = v[-W:]
+    level = float(np.median(recent))
+    ev.update(level=level, window=W)
+    if nonnegative and np.median(recent) < -1e-6:
+        return Verdict("kl", "negative", Severity.ALARM,
+                       f"KL is negative ({fmt(level)}) with a non-negative estimator: a bug in the loss or logging",
+                       int(s.steps[-W]), float(s.wall_times[-W]), ev)
+    if np.all(np.abs(recent) <= th.kl_zero):
+        return Verdict("kl", "zero", Severity.WARN,
+                       f"KL has been 0 for the last {W} points: the policy is not being updated",
+                       int(s.steps[-W]), float(s.wall_times[-W]), ev)
+    if not reference and level > 2 * th.kl_target and np.quantile(recent, 0.25) > 2 * th.kl_target:
+        return Verdict("kl", "large", Severity.WARN,
+                       f"KL {fmt(level)} is above 2x the target {fmt(th.kl_target)} for {W} points: "
+                       "steps too large?", int(s.steps[-W]), float(s.wall_times[-W]), ev)
+    if not reference and n >= 4 * W:
+        early = float(np.median(v[W:2 * W]))
+        ev["early"] = early
+        if early > 0 and level > 3 * early and level > th.kl_target:
+            return Verdict("kl", "growing", Severity.WARN,
+                           f"update KL grew from {fmt(early)} to {fmt(level)}: stale experience?",
+                           None, None, ev)
+    return Verdict("kl", "ok", Severity.OK, f"KL {fmt(level)}" + (" (to the reference model)" if reference else ""),
+                   None, None, ev)
+
+
+def judge_explained_variance(s: Series, th: Thresholds) -> Verdict:
+    """ok / nan / zero / negative."""
+    bad = _nonfinite("explained_variance", s, "explained variance")
+    if bad is not None:
+        bad = Verdict(bad.metric, "nan", bad.severity, bad.reason + ": no reward signal reaches the value head?",
+                      bad.since_step, bad.since_wall_time, bad.evidence)
+        return bad
+    v = s.values
+    n = v.shape[0]
+    ev: dict = {"points": n}
+    if n < 5:
+        return Verdict("explained_variance", "ok", Severity.OK, f"too early ({n} points)", evidence=ev)
+    k = th.ev_zero_points
+    if n >= k and np.all(v[-k:] == 0.0):
+        return Verdict("explained_variance", "zero", Severity.WARN,
+                       f"explained variance exactly 0 for the last {k} points: a dead value head?",
+                       int(s.steps[-k]), float(s.wall_times[-k]), ev)
+    W = int(np.clip(np.ceil(0.1 * n), 5, 50))
+    level = float(np.median(v[-W:]))
+    ev.update(level=level, window=W)
+    # Early and noisy values are often negative in healthy runs: only a sustained stretch counts.
+    if n >= 30 and level < 0 and np.quantile(v[-2 * W:], 0.9) < 0:
+        return Verdict("explained_variance", "negative", Severity.WARN,
+                       f"explained variance {fmt(level)} (negative for the last {2 * W} points): the value "
+                       "function predicts worse than a constant", int(s.steps[-2 * W]), float(s.wall_times[-2 * W]), ev)
+    return Verdict("explained_variance", "ok", Severity.OK, f"explained variance {fmt(level)}", None, None, ev)

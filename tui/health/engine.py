@@ -1,0 +1,207 @@
+"""The health engine: one run snapshot in, one verdict per metric out (stateless).
+
+`judge` is what `tbpeek check` and the review call; the live TUI uses `HealthTracker`
+(tracker.py), which adds hysteresis and history on top of it. `replay_history` produces the
+verdict timeline of a finished run by judging its prefixes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+
+from tui.health.checks import judge_explained_variance, judge_kl, judge_reward
+from tui.health.options import HealthOptions
+from tui.health.roles import RoleMap, actions_from_texts, assign_roles, infer_actions, series_for
+from tui.health.shapes import RewardContext, Scale, classify
+from tui.health.throughput import EMPTY, derive_rate, judge_liveness, judge_rate, step_source, usual_gap
+from tui.health.verdict import Severity, Verdict, worst
+from tui.store import RunSnapshot, Series
+
+METRIC_ORDER = ("entropy", "reward", "throughput", "kl", "explained_variance")
+
+
+@dataclass(frozen=True)
+class VerdictChange:
+    """A metric's verdict changed kind (old_kind None: the first verdict of that metric)."""
+
+    metric: str
+    old_kind: str | None
+    new_kind: str
+    severity: Severity
+    step: int | None
+    wall_time: float | None
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"metric": self.metric, "old_kind": self.old_kind, "new_kind": self.new_kind,
+                "severity": self.severity.label, "step": self.step, "wall_time": self.wall_time,
+                "reason": self.reason}
+
+
+@dataclass
+class RunHealth:
+    """Everything the engine concluded about one run."""
+
+    run: str
+    library: str | None
+    verdicts: list[Verdict]
+    worst: Verdict | None
+    roles: dict[str, Series]
+    history: list[VerdictChange] = field(default_factory=list)
+    path: str = ""
+    version: int = -1
+
+    def verdict(self, metric: str) -> Verdict | None:
+        return next((v for v in self.verdicts if v.metric == metric), None)
+
+
+@lru_cache(maxsize=4096)
+def _roles_cached(tags: tuple[str, ...], overrides: tuple[tuple[str, str], ...]) -> RoleMap:
+    return assign_roles(list(tags), dict(overrides))
+
+
+def roles_of(snap: RunSnapshot, opts: HealthOptions) -> RoleMap:
+    """The role map of a run (cached by its tag set: runs of one experiment share tags)."""
+    return _roles_cached(tuple(sorted(snap.series)), tuple(sorted(opts.roles.items())))
+
+
+def _entropy_scale(snap: RunSnapshot, roles: RoleMap, H: np.ndarray, opts: HealthOptions) -> Scale | None:
+    src = roles.sources["entropy"]
+    if not roles.llm and src.absolute:
+        if opts.actions:
+            return Scale(float(np.log(opts.actions)), opts.actions, "actions")
+        n = actions_from_texts({k: t.text for k, t in snap.texts.items()})
+        if n and n >= 2:
+            return Scale(float(np.log(n)), n, "texts")
+        n = infer_actions(H)
+        if n:
+            return Scale(float(np.log(n)), n, "inferred")
+    fin = H[np.isfinite(H)]
+    if fin.size == 0:
+        return Scale(1.0, None, "initial")  # all non-finite: the check says so before scaling matters
+    h0 = float(np.median(fin[: min(10, fin.size)]))
+    if h0 <= 0 or np.any(fin < 0):
+        return None  # continuous actions (differential entropy can be negative): no scale
+    return Scale(h0, None, "initial")
+
+
+def role_series(snap: RunSnapshot, opts: HealthOptions | None = None) -> dict[str, Series]:
+    """Combined per-role series of a run: entropy as +H, reward (workers combined), throughput
+    (derived steps/s, not the logged fps), and every other role the run has (``fps`` is the
+    logged value)."""
+    opts = opts or HealthOptions()
+    roles = roles_of(snap, opts)
+    out = {role: series_for(snap, src) for role, src in roles.sources.items()}
+    src = step_source(snap, roles)
+    rate = derive_rate(src[1], src[2], opts.thresholds.min_window, src[3]) if src else EMPTY
+    if len(rate):
+        out["throughput"] = rate
+    return {k: v for k, v in out.items() if len(v)}
+
+
+def judge(snap: RunSnapshot, opts: HealthOptions | None = None, now: float | None = None,
+          related: Sequence[RunSnapshot] = ()) -> RunHealth:
+    """Judge a run once.
+
+    Args:
+        snap: the run.
+        opts: options (action count, role overrides, mode, thresholds).
+        now: the time to judge at (epoch seconds); stall/ended use it. Default: time.time().
+        related: sibling runs of the same experiment (same parent directory). When `snap` has
+            no reward of its own, a sibling's reward is used as context for the entropy verdict
+            (OpenAI baselines and Rahtz write rewards into a separate subfolder).
+    """
+    opts = opts or HealthOptions()
+    th = opts.thresholds
+    now = time.time() if now is None else now
+    roles = roles_of(snap, opts)
+    series = role_series(snap, opts)
+    verdicts: list[Verdict] = []
+
+    context = RewardContext()
+    if "reward" in series:
+        v, context = judge_reward(series["reward"], th)
+        verdicts.append(v)
+    else:
+        companion = _reward_companion(snap, related, opts)
+        if companion is not None:
+            _, context = judge_reward(companion, th)
+
+    if "entropy" in series:
+        H = series["entropy"]
+        scale = _entropy_scale(snap, roles, H.values, opts)
+        if scale is None:
+            bad = ~np.isfinite(H.values)
+            if bad.any():
+                verdicts.append(classify(H, Scale(1.0, None, "initial"), th, context))
+            else:
+                verdicts.append(Verdict("entropy", "healthy", Severity.OK,
+                                        "entropy goes below 0 (continuous actions?): its shape isn't judged",
+                                        evidence={"points": len(H)}))
+        else:
+            h = Series(H.steps, H.wall_times, H.values / scale.h_max)
+            verdicts.append(classify(h, scale, th, context, llm=roles.llm))
+
+    src = step_source(snap, roles)
+    tp: Verdict | None = None
+    if "throughput" in series:
+        tp = judge_rate(series["throughput"], th, src[0] if src else "")
+    gap = usual_gap(src[1]) if src else None
+    if gap is None and snap.series:
+        gap = usual_gap(max(snap.series.values(), key=len).wall_times)
+    live = judge_liveness(snap.last_wall_time, gap, now, th, opts.mode)
+    if live is not None and (tp is None or live.severity > tp.severity or tp.kind == "steady"):
+        if tp is not None:
+            live = replace(live, evidence=live.evidence | {"rate": tp.reason})
+        tp = live
+    if tp is not None:
+        verdicts.append(tp)
+
+    if "kl" in series:
+        ksrc = roles.sources["kl"]
+        signed = any("ppo_kl" in t or "old_approx" in t for t in ksrc.tags)
+        verdicts.append(judge_kl(series["kl"], th, nonnegative=not signed, reference="reference" in ksrc.note))
+    if "explained_variance" in series:
+        verdicts.append(judge_explained_variance(series["explained_variance"], th))
+
+    order = {m: i for i, m in enumerate(METRIC_ORDER)}
+    verdicts.sort(key=lambda v: order.get(v.metric, 99))
+    return RunHealth(snap.name, roles.library, verdicts, worst(verdicts), series,
+                     path=snap.path, version=snap.version)
+
+
+def _reward_companion(snap: RunSnapshot, related: Sequence[RunSnapshot], opts: HealthOptions) -> Series | None:
+    """The reward of the one sibling that holds rewards only (no entropy) over the same time."""
+    found: list[Series] = []
+    start, end = _span(snap)
+    for other in related:
+        o_roles = roles_of(other, opts)
+        if "reward" not in o_roles.sources or "entropy" in o_roles.sources:
+            continue
+        s = series_for(other, o_roles.sources["reward"])
+        if len(s) and start is not None and s.wall_times.min() <= end and s.wall_times.max() >= start:
+            found.append(s)
+    return found[0] if len(found) == 1 else None
+
+
+def _span(snap: RunSnapshot) -> tuple[float | None, float | None]:
+    walls = [s.wall_times for s in snap.series.values() if len(s)]
+    if not walls:
+        return None, None
+    return min(float(w.min()) for w in walls), max(float(w.max()) for w in walls)
+
+
+def siblings(snaps: Sequence[RunSnapshot]) -> dict[str, list[RunSnapshot]]:
+    """For each run, the other runs in the same parent directory (one experiment's subfolders)."""
+    import os
+
+    by_parent: dict[str, list[RunSnapshot]] = {}
+    for s in snaps:
+        by_parent.setdefault(os.path.dirname(os.path.normpath(s.path)), []).append(s)
+    return {s.name: [o for o in by_parent[os.path.dirname(os.path.normpath(s.path))] if o.name != s.name]
+            for s in snaps}

@@ -1,0 +1,213 @@
+"""The entropy shape classifier (DIAGNOSTICS.md §3).
+
+Entropy is normalised to h = H / ln|A| when the action count is known, else h = H / H_0 (its
+initial level; always so for LLM policies). Decisions use robust statistics over the recent
+window W = clamp(ceil(0.1·N), 5, 50); a single noisy point never decides (isolated spikes are
+removed first and reported as such), and "since" is the start of the final stretch over which
+the state's condition held on rolling windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tui.health.options import Thresholds
+from tui.health.stats import fmt, robust, rolling_mean_sd, run_start
+from tui.health.verdict import Severity, Verdict
+from tui.store import Series
+
+
+@dataclass(frozen=True)
+class RewardContext:
+    """What the reward did, for judging entropy states (None fields: no reward known)."""
+
+    improving: bool | None = None  # rose by a real gain at some point
+    fell_back: bool | None = None  # gave back most of that gain since
+
+
+@dataclass(frozen=True)
+class Scale:
+    h_max: float  # the value h = 1 corresponds to
+    actions: int | None  # |A| when known
+    how: str  # "actions", "inferred", "texts", "initial"
+
+
+def despike(x: np.ndarray, th: Thresholds) -> tuple[np.ndarray, np.ndarray]:
+    """Replace isolated excursions that return within <= 3 points by the local median.
+
+    Returns (cleaned values, boolean mask of points that were spikes). A point is a spike when
+    it is more than max(6σ, 0.1·scale) from the median of the 7 points around it, with σ the
+    robust local noise (1.4826 · median absolute deviation from that median over the 31 points
+    around it); a lasting change is never a spike because the centred median follows it after
+    3 points.
+    """
+    n = x.shape[0]
+    if n < 7:
+        return x, np.zeros(n, bool)
+    sw = np.lib.stride_tricks.sliding_window_view
+    pad = np.concatenate([np.full(3, x[0]), x, np.full(3, x[-1])])
+    med = np.median(sw(pad, 7), axis=1)
+    dev = np.abs(x - med)
+    k = min(31, n if n % 2 else n - 1)
+    half = k // 2
+    dpad = np.concatenate([np.full(half, dev[0]), dev, np.full(half, dev[-1])])
+    sigma = 1.4826 * np.median(sw(dpad, k), axis=1)
+    scale = max(float(np.max(np.abs(x))), 1e-12)  # h is normalised: scale is about 1
+    limit = np.maximum(th.spike_sigma * sigma, th.spike_min * scale)
+    spikes = np.abs(x - med) > limit
+    if not spikes.any():
+        return x, spikes
+    return np.where(spikes, med, x), spikes
+
+
+def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardContext,
+             llm: bool = False) -> Verdict:
+    """Classify a normalised entropy curve (values already h = H / scale.h_max)."""
+    h_all = h_series.values
+    steps, walls = h_series.steps, h_series.wall_times
+    n_all = h_all.shape[0]
+    bad = ~np.isfinite(h_all)
+    if bad.any():
+        i = int(np.argmax(bad))
+        return Verdict("entropy", "nonfinite", Severity.ALARM,
+                       f"entropy is {h_all[i] * scale.h_max} at step {steps[i]}: the update produced "
+                       f"NaN/Inf ({int(bad.sum())} of {n_all} points)",
+                       int(steps[i]), float(walls[i]), {"nonfinite": int(bad.sum())})
+    skip = int(th.warmup_frac * n_all) if n_all >= 50 else 0
+    h, st, wt = h_all[skip:], steps[skip:], walls[skip:]
+    n = h.shape[0]
+    H = scale.h_max
+    ev: dict = {"points": int(n), "h_max": H, "scale": scale.how}
+    if scale.actions:
+        ev["actions"] = scale.actions
+    if n < th.min_points:
+        return Verdict("entropy", "too_early", Severity.OK,
+                       f"too early to judge entropy ({n} points)", evidence=ev)
+    h, spikes = despike(h, th)
+    W = int(np.clip(np.ceil(0.1 * n), 5, 50))
+    W = min(W, n)
+    level, noise = robust(h[-W:])
+    sd = float(np.std(h[-W:]))
+    h0 = float(np.median(h[: min(W, 10)]))
+    ev.update(level=level, noise=noise, sd=sd, window=W, initial=h0, entropy=level * H)
+    m, s = rolling_mean_sd(h, W)
+    end_step, end_wall = int(st[-1]), float(wt[-1])
+
+    def since(cond: np.ndarray) -> tuple[int | None, float | None]:
+        i = run_start(cond)
+        if i is None:
+            return end_step, end_wall
+        j = i  # window i covers points i .. i+W-1: the state began at its first point
+        return int(st[j]), float(wt[j])
+
+    of_max = f"{fmt(level * H)} of max {fmt(H)}" if scale.how != "initial" else f"{level:.0%} of its initial level"
+
+    # Collapsed: near zero, sustained over the window.
+    if level <= th.collapsed_level and np.quantile(h[-W:], 0.75) <= 2 * th.collapsed_level:
+        ss, sw = since(m <= 2 * th.collapsed_level)
+        early = ss is not None and n_all > 0 and (st.shape[0] and (ss - st[0]) < 0.2 * max(1, st[-1] - st[0]))
+        if reward.improving and not reward.fell_back:
+            return Verdict("entropy", "collapsed", Severity.INFO,
+                           f"entropy {of_max}: a converged, nearly deterministic policy; the reward "
+                           f"holds its gain", ss, sw, ev | {"premature": False})
+        if reward.improving and reward.fell_back:
+            why = "the reward has fallen back from its best since"
+        elif reward.improving is None:
+            why = "premature?" if early else "check that the reward holds"
+        else:
+            why = "premature: the reward never improved"
+        sev = Severity.WARN if reward.improving is None and not early else Severity.ALARM
+        return Verdict("entropy", "collapsed", sev,
+                       f"entropy collapsed to {of_max} (about one action): {why}", ss, sw,
+                       ev | {"premature": bool(early or reward.improving is False)})
+    if n < th.full_points:
+        if spikes[-W:].any():
+            return _spike(h, spikes, st, wt, ev)
+        return Verdict("entropy", "too_early", Severity.OK,
+                       f"entropy {of_max}; too early to judge its shape ({n} points)", evidence=ev)
+
+    # Pinned at the maximum: the policy is not learning.
+    if level >= th.pinned_level and sd <= th.pinned_sd:
+        ss, sw = since((m >= th.pinned_level) & (s <= th.pinned_sd))
+        held_s = end_wall - (sw if sw is not None else end_wall)
+        held_n = int(np.count_nonzero(st >= (ss if ss is not None else end_step)))
+        ev.update(pinned_for_s=held_s, pinned_points=held_n)
+        where = "its maximum" if scale.how != "initial" else "its initial level"
+        if held_s >= th.pinned_alarm_after or held_n >= th.pinned_alarm_points:
+            sev = Severity.ALARM
+            tail = "the policy is not learning" + (" (reward flat too)" if reward.improving is False else "")
+        elif held_s >= th.pinned_warn_after or held_n >= th.pinned_warn_points:
+            sev = Severity.WARN
+            tail = "the policy is not learning yet"
+        else:
+            sev = Severity.INFO
+            tail = "normal early in training"
+        if reward.improving and sev > Severity.INFO:
+            # A uniform policy can't improve a reward for long: one level lower, not silence.
+            sev = Severity(sev - 1)
+            tail += ", though the reward rose"
+        return Verdict("entropy", "pinned_at_max", sev,
+                       f"entropy {of_max}, sd {sd * H:.2g}, at {where} for {held_n} points "
+                       f"({_dur(held_s)}): {tail}", ss, sw, ev)
+
+    # Oscillating: wide, repeated swings (learning rate too high?).
+    p10, p90 = np.quantile(h[-2 * W:], [0.1, 0.9])
+    swing = float(p90 - p10)
+    cv = sd / level if level > 0 else 0.0
+    centred = h[-2 * W:] - np.median(h[-2 * W:])
+    crossings = int(np.count_nonzero(np.signbit(centred[1:]) != np.signbit(centred[:-1])))
+    ev.update(swing=swing, cv=cv, crossings=crossings)
+    if swing > th.oscillating_range and cv > th.oscillating_cv and crossings >= max(4, W // 5):
+        return Verdict("entropy", "oscillating", Severity.WARN,
+                       f"entropy swings between {fmt(p10 * H)} and {fmt(p90 * H)} ({swing:.0%} of "
+                       f"{'max' if scale.how != 'initial' else 'its start'}): learning rate too high?",
+                       int(st[-2 * W if 2 * W <= n else 0]), float(wt[-2 * W if 2 * W <= n else 0]), ev)
+
+    if spikes[-W:].any():
+        return _spike(h, spikes, st, wt, ev)
+
+    lowest = float(np.min(m)) if m.size else level
+    ev["lowest"] = lowest
+    # Rising: a large, lasting rise after a fall.
+    if level - lowest >= th.rising_gain and level - lowest >= 5 * max(noise, 1e-9) and h0 - lowest >= th.rising_gain / 2:
+        imin = int(np.argmin(m)) + W - 1
+        return Verdict("entropy", "rising", Severity.WARN,
+                       f"entropy rose back from {fmt(lowest * H)} to {of_max}: the policy is unlearning"
+                       f"{' or the reward signal changed' if not llm else ''}", int(st[imin]), float(wt[imin]), ev)
+
+    # Plateau at an intermediate level, not moving, tiny variation.
+    prev_level = float(np.median(h[-2 * W:-W])) if n >= 2 * W else level
+    if (th.collapsed_level < level < th.plateau_high and abs(level - prev_level) <= th.plateau_change
+            and sd <= th.plateau_sd and not reward.improving):
+        ss, sw = since((m > th.collapsed_level) & (m < th.plateau_high) & (s <= th.plateau_sd))
+        words = f"entropy flat at {of_max}"
+        if scale.actions:
+            k = float(np.exp(level * H))
+            if abs(k - round(k)) <= 0.1 and round(k) >= 1:
+                words += f" (about uniform over {round(k)} of {scale.actions} actions)"
+        sev = Severity.WARN if reward.improving is False else Severity.INFO
+        return Verdict("entropy", "plateau", sev,
+                       words + (": the reward never improved" if reward.improving is False else ""), ss, sw, ev)
+
+    if h0 - level >= 0.05:
+        return Verdict("entropy", "healthy", Severity.OK,
+                       f"entropy fell from {fmt(h0 * H)} to {of_max} and varies normally", None, None, ev)
+    return Verdict("entropy", "healthy", Severity.OK, f"entropy {of_max}, varying normally", None, None, ev)
+
+
+def _spike(h, spikes, st, wt, ev) -> Verdict:
+    i = int(np.flatnonzero(spikes)[-1])
+    ev = ev | {"spike_points": int(spikes.sum())}
+    return Verdict("entropy", "spike", Severity.INFO,
+                   f"a transient entropy spike at step {int(st[i])} (returned within 3 points): not a collapse",
+                   int(st[i]), float(wt[i]), ev)
+
+
+def _dur(s: float) -> str:
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    return f"{s / 3600:.1f} h"

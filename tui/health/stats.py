@@ -1,0 +1,79 @@
+"""Small robust statistics on numpy arrays (vectorised; no Python loops over points)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAD_TO_SD = 1.4826
+
+
+def robust(x: np.ndarray) -> tuple[float, float]:
+    """(median, 1.4826·MAD) of the finite values; (nan, nan) when there are none."""
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return float("nan"), float("nan")
+    med = float(np.median(x))
+    return med, float(MAD_TO_SD * np.median(np.abs(x - med)))
+
+
+def rolling_mean_sd(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each window of `w` points ending at i (i >= w-1).
+
+    Returns arrays of length len(x) - w + 1 (empty when len(x) < w). Uses cumulative sums of
+    values centred on the overall mean, which keeps the variance numerically sane.
+    """
+    n = x.shape[0]
+    if n < w or w < 1:
+        return np.empty(0), np.empty(0)
+    c = x - x.mean()
+    s1 = np.concatenate(([0.0], np.cumsum(c)))
+    s2 = np.concatenate(([0.0], np.cumsum(c * c)))
+    m = (s1[w:] - s1[:-w]) / w
+    var = (s2[w:] - s2[:-w]) / w - m * m
+    return m + x.mean(), np.sqrt(np.maximum(var, 0.0))
+
+
+def run_start(cond: np.ndarray) -> int | None:
+    """Index where the final run of True values in `cond` starts; None if cond[-1] is False."""
+    if cond.size == 0 or not cond[-1]:
+        return None
+    false = np.flatnonzero(~cond)
+    return int(false[-1] + 1) if false.size else 0
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rank correlation (ties broken by order; fine for continuous data)."""
+    n = x.shape[0]
+    if n < 3:
+        return float("nan")
+    rx = np.empty(n)
+    ry = np.empty(n)
+    rx[np.argsort(x, kind="stable")] = np.arange(n)
+    ry[np.argsort(y, kind="stable")] = np.arange(n)
+    rx -= rx.mean()
+    ry -= ry.mean()
+    den = np.sqrt((rx * rx).sum() * (ry * ry).sum())
+    return float((rx * ry).sum() / den) if den > 0 else float("nan")
+
+
+def block_medians(x: np.ndarray, blocks: int) -> tuple[np.ndarray, float]:
+    """Medians of about `blocks` consecutive equal blocks, and the pooled within-block sd.
+
+    A remainder that doesn't fill a block is dropped from the front, so the newest points
+    always count.
+    """
+    n = x.shape[0]
+    size = max(1, n // blocks)
+    k = n // size
+    b = x[n - k * size:].reshape(k, size)
+    return np.median(b, axis=1), float(np.sqrt(np.mean(np.var(b, axis=1))))
+
+
+def fmt(x: float, digits: int = 3) -> str:
+    """A number for a sentence: 3 significant digits, no exponent for everyday sizes."""
+    if not np.isfinite(x):
+        return str(x)
+    ax = abs(x)
+    if ax != 0 and (ax >= 1e6 or ax < 1e-3):
+        return f"{x:.{digits - 1}e}"
+    return f"{x:.{digits}g}"

@@ -1,0 +1,165 @@
+"""Throughput, derived from the records themselves, and its checks: decay, drop, stall.
+
+Logged FPS is often a cumulative average since start: it hides a real decay and invents a fake
+one (a run resumed from a checkpoint, or one that started fast, shows a "falling" fps while the
+real rate is flat). So tbpeek never judges the logged value: it reads an env-step axis (or the
+library's step-counter tag, when the x-axis counts updates) against the records' wall times,
+samples it on a regular clock grid of >= 30 s intervals, and differentiates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from tui.health.options import Thresholds
+from tui.health.roles import RoleMap, series_for
+from tui.health.stats import fmt, spearman
+from tui.health.verdict import Severity, Verdict
+from tui.store import RunSnapshot, Series
+
+EMPTY = Series(np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.float64))
+
+
+def step_source(snap: RunSnapshot, roles: RoleMap) -> tuple[str, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(description, wall times, env-step counts, x-axis steps) throughput is derived from, or None.
+
+    The step-counter tag's values when there is one; else the x-axis of the entropy tag, else
+    of the longest tag that isn't an episode statistic (per-episode tags are indexed by episode
+    count, whose rate falls as episodes get longer, which is learning, not slowness).
+    """
+    counter = roles.sources.get("step_counter")
+    if counter is not None:
+        s = series_for(snap, counter)
+        if len(s) >= 2:
+            return f"values of {counter.tags[0]}", s.wall_times, s.values, s.steps
+    ent = roles.sources.get("entropy")
+    if ent is not None and ent.tags[0] in snap.series and len(snap.series[ent.tags[0]]) >= 2:
+        s = snap.series[ent.tags[0]]
+        return f"steps of {ent.tags[0]}", s.wall_times, s.steps.astype(np.float64), s.steps
+    episodic = set()
+    for role in ("reward", "episode_length"):
+        src = roles.sources.get(role)
+        if src is not None:
+            episodic.update(src.tags)
+    best = max((t for t in snap.series if t not in episodic), key=lambda t: len(snap.series[t]), default=None)
+    if best is None or len(snap.series[best]) < 2:
+        return None
+    s = snap.series[best]
+    return f"steps of {best}", s.wall_times, s.steps.astype(np.float64), s.steps
+
+
+def derive_rate(walls: np.ndarray, counts: np.ndarray, min_window: float = 30.0,
+                xsteps: np.ndarray | None = None) -> Series:
+    """Steps per second over a regular clock grid of max(min_window, usual gap) seconds.
+
+    The counter is interpolated linearly at each grid time, so every interval has the same
+    length however irregular the writes; intervals where the counter went back (a restart)
+    are dropped. The result's steps are the run's x-axis step (`xsteps`, default the counter)
+    at each interval's end, so the series plots beside the run's other curves.
+    """
+    xsteps = counts if xsteps is None else xsteps.astype(np.float64)
+    ok = np.isfinite(walls) & np.isfinite(counts)
+    walls, counts, xsteps = walls[ok], counts[ok], xsteps[ok]
+    if walls.shape[0] < 2:
+        return EMPTY
+    if np.any(walls[1:] < walls[:-1]):
+        order = np.argsort(walls, kind="stable")
+        walls, counts, xsteps = walls[order], counts[order], xsteps[order]
+    gaps = np.diff(walls)
+    gap = float(np.median(gaps[gaps > 0])) if np.any(gaps > 0) else 0.0
+    width = max(min_window, gap)
+    span = walls[-1] - walls[0]
+    k = int(span // width)
+    if k < 1:
+        return EMPTY
+    grid = walls[0] + width * np.arange(k + 1)
+    at = np.interp(grid, walls, counts)
+    rate = np.diff(at) / width
+    keep = rate >= 0
+    xs = np.interp(grid[1:], walls, xsteps) if xsteps is not counts else at[1:]
+    return Series(np.round(xs[keep]).astype(np.int64), grid[1:][keep], rate[keep])
+
+
+def usual_gap(walls: np.ndarray) -> float | None:
+    if walls.shape[0] < 2:
+        return None
+    d = np.diff(np.sort(walls))
+    d = d[d > 0]
+    return float(np.median(d)) if d.size else None
+
+
+def judge_rate(rate: Series, th: Thresholds, source: str = "") -> Verdict:
+    """steady / slow_decay / sudden_drop from a derived rate series."""
+    r, t, st = rate.values, rate.wall_times, rate.steps
+    skip = max(2, int(0.05 * r.shape[0]))  # start-up is slow: not a decay
+    r, t, st = r[skip:], t[skip:], st[skip:]
+    m = r.shape[0]
+    ev: dict = {"source": source, "intervals": int(m)}
+    if m < 5:
+        return Verdict("throughput", "steady", Severity.OK,
+                       f"too early to judge throughput ({m} intervals of the run so far)", evidence=ev)
+    now = float(np.median(r[-5:]))
+    ev["steps_per_s"] = now
+    # Sudden, lasting drop: the first interval whose next 5 have a median <= 0.7x the median of
+    # the 20 before, and the run has stayed down since (to now).
+    prev = min(20, m - 5)
+    if prev >= 5:
+        before = np.median(sliding_window_view(r[: m - 5], prev), axis=1)  # windows ending at k-1
+        after = np.median(sliding_window_view(r[prev:], 5), axis=1)  # windows starting at k
+        ks = np.arange(prev, m - 4)
+        n = min(before.shape[0], after.shape[0], ks.shape[0])
+        before, after, ks = before[:n], after[:n], ks[:n]
+        cand = np.flatnonzero((after <= th.drop_ratio * before) & (now <= th.drop_ratio * before))
+        for i in cand[:50]:
+            k = int(ks[i])
+            if np.median(r[k:]) <= th.drop_ratio * before[i]:
+                ratio = now / before[i] if before[i] > 0 else 0.0
+                sev = Severity.ALARM if ratio <= th.drop_alarm_ratio else Severity.WARN
+                ev.update(before=float(before[i]), after=now, ratio=float(ratio))
+                return Verdict("throughput", "sudden_drop", sev,
+                               f"throughput dropped from {fmt(before[i])} to {fmt(now)} steps/s "
+                               f"({ratio:.0%}) and has stayed down", int(st[k]), float(t[k] - (t[1] - t[0])), ev)
+    if m >= th.decay_intervals:
+        rho = spearman(t, r)
+        third = max(1, m // 3)
+        early, late = float(np.median(r[:third])), float(np.median(r[-third:]))
+        ev.update(rho=rho, early=early, late=late)
+        if rho <= th.decay_rho and early > 0 and late <= th.decay_ratio * early:
+            return Verdict("throughput", "slow_decay", Severity.WARN,
+                           f"throughput decays slowly: {fmt(early)} -> {fmt(late)} steps/s "
+                           f"({late / early - 1:+.0%}, Spearman {rho:.2f}) - a leak or a threading bug?",
+                           int(st[0]), float(t[0]), ev)
+    return Verdict("throughput", "steady", Severity.OK, f"throughput steady at {fmt(now)} steps/s",
+                   int(st[0]), float(t[0]), ev)
+
+
+def judge_liveness(last_wall: float | None, gap: float | None, now: float, th: Thresholds,
+                   mode: str) -> Verdict | None:
+    """stalled / ended, or None while the run writes at its usual pace."""
+    if last_wall is None:
+        return None
+    silent = now - last_wall
+    g = gap or 0.0
+    warn_at = max(th.stall_floor, th.stall_warn * g)
+    alarm_at = max(2 * th.stall_floor, th.stall_alarm * g)
+    ev = {"silent_s": silent, "usual_gap_s": g, "last_write": last_wall}
+    if silent < warn_at:
+        return None
+    if mode == "review" or silent >= th.ended_after:
+        return Verdict("throughput", "ended", Severity.INFO,
+                       f"no writes for {_dur(silent)}: the run has ended", None, last_wall, ev)
+    sev = Severity.ALARM if silent >= alarm_at else Severity.WARN
+    return Verdict("throughput", "stalled", sev,
+                   f"no writes for {_dur(silent)} ({silent / g:.0f}x the usual {_dur(g)} gap)" if g
+                   else f"no writes for {_dur(silent)}", None, last_wall, ev)
+
+
+def _dur(s: float) -> str:
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    if s < 172800:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.0f} days"

@@ -1,0 +1,147 @@
+"""Live judging with hysteresis and per-run verdict history, and replay of a finished run."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Sequence
+
+import numpy as np
+
+from tui.health.engine import RunHealth, VerdictChange, judge
+from tui.health.options import HealthOptions
+from tui.health.verdict import Severity, Verdict, worst
+from tui.store import RunSnapshot, Series
+
+# Kinds that switch at once (no hysteresis): they are facts, not shapes read from noise.
+IMMEDIATE = frozenset({"nonfinite", "nan", "stalled", "ended"})
+
+
+@dataclass
+class _MetricState:
+    shown: Verdict  # the verdict currently reported
+    pending: tuple[str, Severity] | None = None  # a different (kind, severity) seen lately, unconfirmed
+    count: int = 0
+
+
+@dataclass
+class _RunState:
+    version: int = -1
+    judged_at: float = 0.0
+    metrics: dict[str, _MetricState] = field(default_factory=dict)
+    history: list[VerdictChange] = field(default_factory=list)
+    health: RunHealth | None = None
+
+
+class HealthTracker:
+    """Judges runs repeatedly; a metric's verdict changes only after it held for `hold` evaluations.
+
+    A change is a new kind or a new severity of the same kind (a pinned entropy becoming an
+    alarm is news); both are recorded in the run's history. Non-finite values, stalls and ends
+    are facts, not readings of noise: they show at once.
+
+    Cheap when nothing changed: a run whose store version is unchanged is not judged again,
+    except for the liveness check (stall/ended), which depends on the clock and is refreshed
+    at most every `clock_every` seconds.
+
+    Args:
+        opts: engine options.
+        hold: consecutive evaluations a new kind must hold before it is shown.
+        clock_every: seconds between re-judging an unchanged run (for stalls).
+    """
+
+    def __init__(self, opts: HealthOptions | None = None, hold: int = 3, clock_every: float = 10.0) -> None:
+        self.opts = opts or HealthOptions()
+        self.hold = max(1, hold)
+        self.clock_every = clock_every
+        self._runs: dict[str, _RunState] = {}
+
+    def history(self, run: str) -> list[VerdictChange]:
+        st = self._runs.get(run)
+        return list(st.history) if st else []
+
+    def forget(self, run: str) -> None:
+        self._runs.pop(run, None)
+
+    def update(self, snap: RunSnapshot, now: float | None = None,
+               related: Sequence[RunSnapshot] = ()) -> RunHealth:
+        now = time.time() if now is None else now
+        st = self._runs.setdefault(snap.name, _RunState())
+        if st.health is not None and snap.version == st.version and now - st.judged_at < self.clock_every:
+            return st.health
+        fresh = judge(snap, self.opts, now, related)
+        st.version, st.judged_at = snap.version, now
+        shown: list[Verdict] = []
+        for v in fresh.verdicts:
+            ms = st.metrics.get(v.metric)
+            if ms is None:
+                st.metrics[v.metric] = _MetricState(v)
+                st.history.append(_change(None, v, snap))
+                shown.append(v)
+                continue
+            state = (v.kind, v.severity)
+            if state == (ms.shown.kind, ms.shown.severity):
+                ms.shown, ms.pending, ms.count = v, None, 0
+            else:
+                ms.count = ms.count + 1 if state == ms.pending else 1
+                ms.pending = state
+                if ms.count >= self.hold or v.kind in IMMEDIATE:
+                    st.history.append(_change(ms.shown.kind, v, snap))
+                    ms.shown, ms.pending, ms.count = v, None, 0
+            shown.append(ms.shown if ms.pending is None else
+                         replace(ms.shown, evidence=ms.shown.evidence | {"pending": ms.pending[0]}))
+        health = RunHealth(fresh.run, fresh.library, shown, worst(shown), fresh.roles, list(st.history),
+                           fresh.path, fresh.version)
+        st.health = health
+        return health
+
+
+def _change(old: str | None, v: Verdict, snap: RunSnapshot) -> VerdictChange:
+    """A change dated when the new state began; a severity change of the same kind, or one whose
+    check can't say when it began, is dated at the run's end (when it was seen)."""
+    if (v.since_step is None and v.since_wall_time is None) or old == v.kind:
+        return VerdictChange(v.metric, old, v.kind, v.severity, snap.last_step, snap.last_wall_time, v.reason)
+    return VerdictChange(v.metric, old, v.kind, v.severity, v.since_step, v.since_wall_time, v.reason)
+
+
+def prefix(snap: RunSnapshot, until: float) -> RunSnapshot:
+    """The run as it was at wall time `until` (each tag cut at its last point written by then)."""
+    series: dict[str, Series] = {}
+    for tag, s in snap.series.items():
+        k = int(np.searchsorted(np.maximum.accumulate(s.wall_times), until, side="right")) if len(s) else 0
+        if k:
+            series[tag] = Series(s.steps[:k], s.wall_times[:k], s.values[:k])
+    return replace(snap, series=series, points=sum(len(s) for s in series.values()), version=-1)
+
+
+def replay_history(snap: RunSnapshot, opts: HealthOptions | None = None, points: int = 40,
+                   related: Sequence[RunSnapshot] = (), now: float | None = None,
+                   hold: int = 2) -> list[VerdictChange]:
+    """The verdict timeline of a run: judge `points` prefixes (evenly spaced in wall time) and
+    record each metric's kind changes (with hysteresis `hold`), then the run as it is `now`.
+
+    Each change carries the step and wall time the new state began (its verdict's
+    `since_step`/`since_wall_time`), or the prefix's end when the check doesn't say.
+    """
+    opts = opts or HealthOptions()
+    walls = [s.wall_times for s in snap.series.values() if len(s)]
+    if not walls:
+        return []
+    t0 = min(float(w.min()) for w in walls)
+    t1 = max(float(w.max()) for w in walls)
+    tracker = HealthTracker(replace(opts, mode="live"), hold=hold, clock_every=0.0)
+    for i, t in enumerate(np.linspace(t0, t1, max(2, points))[1:]):
+        part = prefix(snap, float(t))
+        rel = [prefix(r, float(t)) for r in related]
+        tracker.update(replace(part, version=i), now=float(t), related=rel)
+    final = HealthTracker(opts, hold=1)
+    last = final.update(snap, now=now, related=related)
+    history = tracker.history(snap.name)
+    shown: dict[str, tuple[str, Severity]] = {}
+    for ch in history:
+        shown[ch.metric] = (ch.new_kind, ch.severity)
+    for v in last.verdicts:  # the present state (e.g. "ended") closes the timeline
+        if shown.get(v.metric) != (v.kind, v.severity):
+            prev = shown.get(v.metric)
+            history.append(_change(prev[0] if prev else None, v, snap))
+    return history
