@@ -1,0 +1,160 @@
+"""``tbpeek export LOGDIR... [--format csv|parquet] [-o PATH] [--runs REGEX] [--tags REGEX]``
+
+Every scalar of the selected runs and tags in long form: ``run, tag, step, wall_time, value``.
+CSV writes floats with ``repr`` (shortest exact round trip; ``nan``/``inf`` as Python spells
+them), so reading the file back gives exactly the values in the store. Parquet needs pyarrow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import re
+import sys
+from typing import IO, Iterator
+
+from tui.store import Store
+
+EXIT_OK, EXIT_USAGE = 0, 2
+COLUMNS = ("run", "tag", "step", "wall_time", "value")
+
+
+class ExportError(Exception):
+    """Something the user can fix (a bad regex, a missing library, an unwritable path)."""
+
+
+def _compile(pattern: str | None, what: str) -> re.Pattern | None:
+    if pattern is None:
+        return None
+    try:
+        return re.compile(pattern)
+    except re.error as e:
+        raise ExportError(f"--{what} {pattern!r} is not a valid regular expression: {e}") from None
+
+
+def selected(store: Store, runs: str | None = None, tags: str | None = None) -> Iterator[tuple[str, str]]:
+    """(run, tag) pairs whose names match the regexes (``re.search``), sorted."""
+    rx_run, rx_tag = _compile(runs, "runs"), _compile(tags, "tags")
+    for run in store.runs():
+        if rx_run is not None and not rx_run.search(run):
+            continue
+        for tag in store.tags(run):
+            if rx_tag is None or rx_tag.search(tag):
+                yield run, tag
+
+
+def _float(x: float) -> str:
+    return repr(float(x))
+
+
+def write_csv(store: Store, out: IO[str], runs: str | None = None, tags: str | None = None) -> int:
+    """Write the long-form CSV; returns the number of data rows."""
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(COLUMNS)
+    n = 0
+    for run, tag in selected(store, runs, tags):
+        s = store.series(run, tag)
+        for step, wall, value in zip(s.steps.tolist(), s.wall_times.tolist(), s.values.tolist()):
+            w.writerow((run, tag, step, _float(wall), _float(value)))
+        n += len(s)
+    return n
+
+
+def write_parquet(store: Store, path: str, runs: str | None = None, tags: str | None = None) -> int:
+    """Write a Parquet file (run and tag dictionary-encoded); returns the number of rows.
+
+    Raises:
+        ExportError: pyarrow isn't installed.
+    """
+    try:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ExportError("--format parquet needs pyarrow, which isn't installed: "
+                          "`pip install pyarrow`, or use --format csv") from None
+    run_col, tag_col, steps, walls, values = [], [], [], [], []
+    for run, tag in selected(store, runs, tags):
+        s = store.series(run, tag)
+        run_col += [run] * len(s)
+        tag_col += [tag] * len(s)
+        steps.append(s.steps)
+        walls.append(s.wall_times)
+        values.append(s.values)
+    cat = (lambda parts, dt: np.concatenate(parts) if parts else np.empty(0, dt))
+    table = pa.table({
+        "run": pa.array(run_col, pa.string()).dictionary_encode(),
+        "tag": pa.array(tag_col, pa.string()).dictionary_encode(),
+        "step": pa.array(cat(steps, np.int64), pa.int64()),
+        "wall_time": pa.array(cat(walls, np.float64), pa.float64()),
+        "value": pa.array(cat(values, np.float64), pa.float64()),
+    })
+    pq.write_table(table, path)
+    return table.num_rows
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("logdirs", nargs="+", metavar="LOGDIR", help="logdirs (or name:path specs)")
+    parser.add_argument("--format", choices=("csv", "parquet"), default=None,
+                        help="csv (default) or parquet (needs pyarrow; default when -o ends in .parquet)")
+    parser.add_argument("-o", "--output", metavar="PATH", help="output file (default: CSV to stdout)")
+    parser.add_argument("--runs", metavar="REGEX", help="only runs whose name matches")
+    parser.add_argument("--tags", metavar="REGEX", help="only tags that match")
+
+
+def run(args: argparse.Namespace) -> int:
+    err = sys.stderr
+    fmt = args.format or ("parquet" if (args.output or "").lower().endswith((".parquet", ".pq")) else "csv")
+    try:
+        _compile(args.runs, "runs")
+        _compile(args.tags, "tags")
+        if fmt == "parquet":
+            if not args.output or args.output == "-":
+                raise ExportError("--format parquet writes a file: give it with -o PATH")
+            try:
+                import pyarrow  # noqa: F401  (fail before reading every logdir)
+            except ImportError:
+                raise ExportError("--format parquet needs pyarrow, which isn't installed: "
+                                  "`pip install pyarrow`, or use --format csv") from None
+    except ExportError as e:
+        print(f"tbpeek export: {e}", file=err)
+        return EXIT_USAGE
+
+    from tui.ingest import LogdirError, load
+
+    try:
+        store = load(args.logdirs)
+    except LogdirError as e:
+        print(f"tbpeek export: {e}", file=err)
+        return EXIT_USAGE
+    try:
+        if fmt == "parquet":
+            n = write_parquet(store, args.output, args.runs, args.tags)
+        elif not args.output or args.output == "-":
+            n = write_csv(store, sys.stdout, args.runs, args.tags)
+            return EXIT_OK
+        else:
+            tmp = args.output + ".part"
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                n = write_csv(store, f, args.runs, args.tags)
+            os.replace(tmp, args.output)  # never leave a half-written file under the real name
+    except ExportError as e:
+        print(f"tbpeek export: {e}", file=err)
+        return EXIT_USAGE
+    except OSError as e:
+        print(f"tbpeek export: can't write {e.filename or args.output}: {e.strerror}", file=err)
+        return EXIT_USAGE
+    print(f"tbpeek export: wrote {n} rows to {args.output}", file=err)
+    return EXIT_OK
+
+
+def read_csv(text: str | IO[str]) -> list[tuple[str, str, int, float, float]]:
+    """Parse an exported CSV back (used by tests and handy in notebooks without pandas)."""
+    f = io.StringIO(text) if isinstance(text, str) else text
+    r = csv.reader(f)
+    header = next(r)
+    if tuple(header) != COLUMNS:
+        raise ValueError(f"not a tbpeek export: header is {header}, expected {list(COLUMNS)}")
+    return [(row[0], row[1], int(row[2]), float(row[3]), float(row[4])) for row in r]
