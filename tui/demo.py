@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+MAX_SPEED = 10  # the history holds speed x 15 minutes of updates: more would be slow to write
 READY_TIMEOUT = 60.0  # seconds for the trainers to write their history
 
 
@@ -28,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="write the demo runs here and keep them afterwards "
                              "(default: a temporary directory, removed on exit)")
     parser.add_argument("--speed", type=float, default=1.0, metavar="X",
-                        help="how fast the simulated training goes (default 1: a real pace)")
+                        help=f"how fast the simulated training goes, up to {MAX_SPEED} (default 1: a real pace)")
     parser.add_argument("--prefill", type=float, default=None, help=argparse.SUPPRESS)  # seconds of history
     from tui.app.cli import add_watch_options  # lazy: the app's module is loaded only for `demo`
 
@@ -131,8 +132,8 @@ def run(args: argparse.Namespace, viewer: Callable[[list[str], argparse.Namespac
         viewer: what to show the runs with; default ``tui.app.cli.run_watch`` (tests pass a stub).
     """
     speed = getattr(args, "speed", 1.0)
-    if not (isinstance(speed, (int, float)) and 0 < speed <= 1000):
-        print(f"tbpeek demo: --speed must be a number above 0 and at most 1000, not {speed}", file=sys.stderr)
+    if not (isinstance(speed, (int, float)) and 0 < speed <= MAX_SPEED):
+        print(f"tbpeek demo: --speed must be more than 0 and at most {MAX_SPEED}, not {speed:g}", file=sys.stderr)
         return EXIT_USAGE
     prepared = _prepare_dir(getattr(args, "dir", None))
     if isinstance(prepared, str):

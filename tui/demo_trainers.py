@@ -57,6 +57,7 @@ class Moment:
 
     tau: float  # simulated seconds since the run started
     live: float  # simulated seconds since the demo started (negative in the pre-filled history)
+    wall: float = 0.0  # wall seconds since the run started (whatever the speed)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,8 @@ def _pinned_entropy(m: Moment, rng) -> float:
 
 def _leak(m: Moment) -> float:
     # Each update gets slower (a growing replay list, a leaking cache…): -35 % over 15 minutes.
-    return 1.0 + m.tau / 1700.0
+    # On the wall clock whatever the speed: faster would look like a sudden drop, not a leak.
+    return 1.0 + m.wall / 1700.0
 
 
 def default_trainers() -> list[Trainer]:
@@ -199,7 +201,7 @@ class _Run:
         self._hparams_written = False
 
     def moment(self, wall: float) -> Moment:
-        return Moment((wall - self.start) * self.speed, (wall - self.t0) * self.speed)
+        return Moment((wall - self.start) * self.speed, (wall - self.t0) * self.speed, wall - self.start)
 
     def next_wall(self) -> float:
         """When the next logging round happens (wall seconds); updates slow down with a leak."""
