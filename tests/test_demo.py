@@ -161,7 +161,7 @@ def _wait_gone(pid: int) -> bool:
 
 
 def _args(**kw) -> argparse.Namespace:
-    return argparse.Namespace(**{"dir": None, "speed": 20.0, "prefill": 5.0, **kw})
+    return argparse.Namespace(**{"dir": None, "speed": 10.0, "prefill": 5.0, **kw})
 
 
 def test_run_writes_runs_and_stops_trainers_when_the_app_exits(tmp_path):
