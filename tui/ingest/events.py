@@ -1,0 +1,159 @@
+"""Event protobuf → scalar points, texts and the file version (the general, protobuf path).
+
+What counts as a scalar point:
+
+- ``Summary.Value.simple_value`` (PyTorch, tensorboardX, TF1);
+- a one-element numeric ``tensor`` (TF2's ``tf.summary.scalar``: DT_FLOAT, DOUBLE, HALF,
+  BFLOAT16, INT8/16/32/64, UINT8/16/32/64, BOOL), from ``tensor_content`` or the typed
+  ``*_val`` fields, when the tag's plugin is ``scalars`` or the tag never said which plugin it
+  belongs to. Writers send the plugin metadata only with a tag's first value, so the plugin is
+  remembered per (run, tag) by :class:`RunDecoder`.
+
+Texts (plugin ``text``, e.g. hyperparameters) are kept, latest per tag. ``file_version`` is
+kept. Images, audio, histograms, graphs and other plugins' tensors are ignored without error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from google.protobuf.message import DecodeError
+from tensorboard.compat.proto import event_pb2, types_pb2
+
+_T = types_pb2
+
+# dtype -> (numpy dtype of tensor_content, name of the typed field)
+_DTYPES: dict[int, tuple[str, str]] = {
+    _T.DT_FLOAT: ("<f4", "float_val"),
+    _T.DT_DOUBLE: ("<f8", "double_val"),
+    _T.DT_HALF: ("<f2", "half_val"),
+    _T.DT_BFLOAT16: ("bf16", "half_val"),
+    _T.DT_INT8: ("<i1", "int_val"),
+    _T.DT_INT16: ("<i2", "int_val"),
+    _T.DT_INT32: ("<i4", "int_val"),
+    _T.DT_INT64: ("<i8", "int64_val"),
+    _T.DT_UINT8: ("<u1", "int_val"),
+    _T.DT_UINT16: ("<u2", "int_val"),
+    _T.DT_UINT32: ("<u4", "uint32_val"),
+    _T.DT_UINT64: ("<u8", "uint64_val"),
+    _T.DT_BOOL: ("?", "bool_val"),
+}
+
+SCALARS, TEXT = "scalars", "text"
+
+
+def _bf16_to_float(bits: int) -> float:
+    return float(np.array([bits << 16], dtype=np.uint32).view(np.float32)[0])
+
+
+def _half_to_float(bits: int) -> float:
+    return float(np.array([bits], dtype=np.uint16).view(np.float16)[0])
+
+
+def tensor_scalar(t) -> float | None:
+    """The value of a one-element numeric TensorProto, else None."""
+    spec = _DTYPES.get(t.dtype)
+    if spec is None:
+        return None
+    size = 1
+    for d in t.tensor_shape.dim:
+        size *= d.size
+    if size != 1:
+        return None
+    np_dtype, field_name = spec
+    content = t.tensor_content
+    if content:
+        if np_dtype == "bf16":
+            if len(content) != 2:
+                return None
+            return _bf16_to_float(int.from_bytes(content, "little"))
+        dt = np.dtype(np_dtype)
+        if len(content) != dt.itemsize:
+            return None
+        return float(np.frombuffer(content, dtype=dt)[0])
+    vals = getattr(t, field_name)
+    if not vals:
+        return 0.0  # TensorFlow's make_ndarray: no values means zeros
+    v = vals[0]
+    if t.dtype == _T.DT_HALF:
+        return _half_to_float(int(v) & 0xFFFF)
+    if t.dtype == _T.DT_BFLOAT16:
+        return _bf16_to_float(int(v) & 0xFFFF)
+    return float(v)
+
+
+def tensor_text(t) -> str | None:
+    if t.dtype != _T.DT_STRING or not t.string_val:
+        return None
+    return "\n".join(s.decode("utf-8", "replace") for s in t.string_val)
+
+
+@dataclass
+class Sink:
+    """Columns of decoded points from one read, plus texts and the file version."""
+
+    tags: list[str] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    walls: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    order: list[int] = field(default_factory=list)  # record index, to merge with the fast path
+    texts: list[tuple[str, int, float, str]] = field(default_factory=list)
+    file_version: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.tags)
+
+
+class RunDecoder:
+    """Decodes one run's events; remembers each tag's plugin across records and files."""
+
+    def __init__(self) -> None:
+        self.plugins: dict[str, str] = {}
+
+    def plugin_of(self, tag: str) -> str | None:
+        return self.plugins.get(tag)
+
+    def decode(self, payload: bytes, sink: Sink, order: int = 0) -> bool:
+        """Decode one record into ``sink``; False if the payload is not an Event."""
+        try:
+            ev = event_pb2.Event.FromString(payload)
+        except DecodeError:
+            return False
+        self.add_event(ev, sink, order)
+        return True
+
+    def add_event(self, ev, sink: Sink, order: int = 0) -> None:
+        which = ev.WhichOneof("what")
+        if which == "summary":
+            step, wall = ev.step, ev.wall_time
+            for v in ev.summary.value:
+                self._add_value(v, step, wall, sink, order)
+        elif which == "file_version":
+            sink.file_version = ev.file_version
+
+    def _add_value(self, v, step: int, wall: float, sink: Sink, order: int) -> None:
+        tag = v.tag
+        if v.HasField("metadata") and v.metadata.plugin_data.plugin_name:
+            self.plugins[tag] = v.metadata.plugin_data.plugin_name
+        kind = v.WhichOneof("value")
+        if kind == "simple_value":
+            self._point(sink, tag, step, wall, v.simple_value, order)
+        elif kind == "tensor":
+            plugin = self.plugins.get(tag)
+            if plugin is None or plugin == SCALARS:
+                x = tensor_scalar(v.tensor)
+                if x is not None:
+                    self._point(sink, tag, step, wall, x, order)
+            elif plugin == TEXT:
+                text = tensor_text(v.tensor)
+                if text is not None:
+                    sink.texts.append((tag, step, wall, text))
+
+    @staticmethod
+    def _point(sink: Sink, tag: str, step: int, wall: float, value: float, order: int) -> None:
+        sink.tags.append(tag)
+        sink.steps.append(step)
+        sink.walls.append(wall)
+        sink.values.append(value)
+        sink.order.append(order)

@@ -1,0 +1,185 @@
+"""Reading one event file incrementally: offsets, chunks, damage, restarts of the file itself.
+
+A :class:`FileReader` keeps a byte offset (the start of the first record it has not read) and
+reads only the bytes past it, in large chunks. It notices when the file was replaced (another
+inode, or the 4 bytes just before its offset changed) or shrank, and then reads it again from
+the start; the store's restart rule then replaces the old points by the new ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tui.ingest import fast
+from tui.ingest.events import RunDecoder, Sink
+from tui.ingest.tfrecord import FOOTER, frame
+
+CHUNK = 8 << 20  # bytes per read: large enough to amortise numpy's per-call costs
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What tbpeek knows about one event file (for ``tbpeek ls`` and the app)."""
+
+    run: str
+    path: str
+    offset: int  # bytes read and framed
+    size: int  # file size at the last poll
+    records: int  # good records read
+    skipped_records: int  # records skipped: payload checksum mismatch, or not an Event
+    damaged: str | None  # why the rest of the file can't be read (corrupt length), else None
+    pending: int = 0  # bytes of an incomplete last record (a writer may be mid-write)
+    missing: str | None = None  # why the file can't be read now (vanished…), else None
+
+
+class FileReader:
+    """Incremental reader of one event file of one run."""
+
+    def __init__(self, run: str, path: str, source, decoder: RunDecoder) -> None:
+        self.run = run
+        self.path = path
+        self.source = source
+        self.decoder = decoder
+        self._reset()
+        self.size = 0
+        self.mtime: float | None = None
+        self.missing: str | None = None
+        self.reported: str | None = None  # the problem last recorded in the store
+
+    def _reset(self) -> None:
+        self.offset = 0
+        self.records = 0
+        self.skipped = 0
+        self.undecodable = 0
+        self.first_bad: int | None = None
+        self.damaged: str | None = None
+        self.ident: tuple | None = None
+        self.tail = b""  # the 4 bytes before `offset`: tells a grown file from a rewritten one
+        self.pending = 0
+
+    def state(self) -> FileState:
+        return FileState(self.run, self.path, self.offset, self.size, self.records,
+                         self.skipped + self.undecodable, self.damaged,
+                         max(0, self.size - self.offset) if not self.damaged else 0, self.missing)
+
+    def problem(self) -> str | None:
+        """The message to show for this file, or None when it is fine."""
+        parts = []
+        if self.damaged:
+            parts.append(self.damaged)
+        if self.skipped:
+            parts.append(f"{self.skipped} record(s) skipped because their checksum does not match "
+                         f"(first at byte {self.first_bad}); the other records were read")
+        if self.undecodable:
+            parts.append(f"{self.undecodable} record(s) skipped because they are not TensorBoard events")
+        return "; ".join(parts) or None
+
+    def poll(self, store) -> bool:
+        """Read new bytes into ``store``. True if points or texts were added.
+
+        Raises:
+            OSError: the file can't be stat'ed or read (the caller records the problem).
+        """
+        st = self.source.stat(self.path)
+        self.missing = None
+        if self.ident is not None and (st.ident != self.ident or st.size < self.offset):
+            self._reset()  # replaced or truncated: read again from the start
+        first = self.ident is None
+        self.ident = st.ident
+        self.size = st.size
+        changed = False
+        if not self.damaged and st.size > self.offset:
+            changed = self._read(store, st.size)
+        if first or changed or st.mtime != self.mtime:
+            self.mtime = st.mtime
+            store.set_last_write(self.run, st.mtime)
+        return changed
+
+    def _read(self, store, size: int) -> bool:
+        pos = self.offset
+        prefix = FOOTER if pos >= FOOTER and self.tail else 0
+        carry = b""
+        need = 0
+        changed = False
+        while True:
+            start = pos + len(carry)
+            avail = size - start
+            if avail <= 0 or (need and len(carry) + avail < need):
+                break  # nothing new, or the incomplete record is still incomplete
+            want = min(avail, max(CHUNK, need - len(carry)))
+            data = self.source.read(self.path, start - prefix, want + prefix)
+            if prefix:
+                if data[:prefix] != self.tail:
+                    # The bytes we had read changed: the file was rewritten in place.
+                    self._reset()
+                    return self._read(store, size) or True
+                data = data[prefix:]
+                prefix = 0
+            if not data:
+                break
+            buf = carry + data if carry else data
+            changed |= self._frame_and_decode(store, buf, pos)
+            consumed = self._consumed
+            if consumed >= FOOTER:
+                self.tail = bytes(buf[consumed - FOOTER : consumed])
+            pos += consumed
+            self.offset = pos
+            carry = buf[consumed:]
+            if self.damaged:
+                break
+            need = self._need
+            if len(data) < want:
+                break  # the file is shorter than it said: read the rest next time
+        return changed
+
+    def _frame_and_decode(self, store, buf, base: int) -> bool:
+        fr = fast.frame(buf, base)
+        if fr is None:
+            fr = frame(buf, base)
+        self._consumed = fr.consumed
+        self._need = fr.need
+        if fr.bad_offsets:
+            if self.first_bad is None:
+                self.first_bad = base + fr.bad_offsets[0]
+            self.skipped += len(fr.bad_offsets)
+        if fr.damaged:
+            self.damaged = fr.damaged
+        n = len(fr.starts)
+        if not n:
+            return False
+        self.records += n
+        batch, sink, bad = fast.decode(buf, fr.starts, fr.lengths, self.decoder)
+        self.undecodable += bad
+        self.records -= bad
+        changed = False
+        if sink.file_version is not None:
+            store.set_file_version(self.run, sink.file_version)
+        for tag, step, wall, text in sink.texts:
+            store.set_text(self.run, tag, step, wall, text)
+            changed = True
+        for tag, steps, walls, values in batch:
+            store.append(self.run, tag, steps, walls, values)
+            changed = True
+        return changed
+
+
+def group_sink(sink: Sink) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """Points of a Sink grouped by tag (first-seen order), each in record order."""
+    if not sink.tags:
+        return []
+    idx: dict[str, list[int]] = {}
+    for i, t in enumerate(sink.tags):
+        idx.setdefault(t, []).append(i)
+    steps = np.asarray(sink.steps, np.int64)
+    walls = np.asarray(sink.walls, np.float64)
+    values = np.asarray(sink.values, np.float64)
+    if len(idx) == 1:
+        ((tag, _),) = idx.items()
+        return [(tag, steps, walls, values)]
+    out = []
+    for tag, ii in idx.items():
+        a = np.asarray(ii, np.intp)
+        out.append((tag, steps[a], walls[a], values[a]))
+    return out
