@@ -227,6 +227,11 @@ class LookBudget:
         return tuple(sorted(self._s.alarmed.values(), key=lambda a: -a.at))
 
     @property
+    def log_path(self):
+        """Where looks are logged."""
+        return self._follower.path
+
+    @property
     def current(self) -> Look | None:
         """The open look, if any."""
         return self._current
