@@ -67,7 +67,8 @@ def judge_reward(s: Series, th: Thresholds) -> tuple[Verdict, RewardContext]:
                         f"(gave back {1 - kept / gain:.0%} of the gain)", int(s.steps[j]), float(s.wall_times[j]), ev),
                 RewardContext(improving=True, fell_back=True))
     return (Verdict("reward", "improving", Severity.OK,
-                    f"reward rose from {fmt(first)} to {fmt(last)} (best {fmt(best)})", None, None, ev),
+                    f"reward rose from {fmt(first)} to {fmt(last)}" + (f" (best {fmt(best)})" if best > last else ""),
+                    None, None, ev),
             RewardContext(improving=True, fell_back=False))
 
 

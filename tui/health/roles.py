@@ -277,8 +277,8 @@ def assign_roles(tags: list[str], overrides: dict[str, str] | None = None) -> Ro
 def combine(parts: list[Series], sign: float = 1.0) -> Series:
     """One series from several tags of one role.
 
-    Tags that share one step grid (per-policy aggregates logged together) are averaged per
-    step. Otherwise (per-worker episode rewards, each with its own episode counter as step)
+    Tags logged together (same steps, wall times within 1 s: per-policy aggregates) are
+    averaged per step. Otherwise (per-worker episode rewards, each with its own episode counter as step)
     the points are merged in wall-time order and the step becomes the running count of points.
     """
     parts = [p for p in parts if len(p)]
@@ -288,7 +288,8 @@ def combine(parts: list[Series], sign: float = 1.0) -> Series:
         p = parts[0]
         return p if sign == 1.0 else Series(p.steps, p.wall_times, p.values * sign)
     first = parts[0]
-    if all(len(p) == len(first) and np.array_equal(p.steps, first.steps) for p in parts[1:]):
+    if all(len(p) == len(first) and np.array_equal(p.steps, first.steps)
+           and np.allclose(p.wall_times, first.wall_times, rtol=0, atol=1.0) for p in parts[1:]):
         vals = np.mean(np.stack([p.values for p in parts]), axis=0)
         walls = np.max(np.stack([p.wall_times for p in parts]), axis=0)
         return Series(first.steps, walls, vals * sign)
@@ -329,9 +330,11 @@ def infer_actions(entropy: np.ndarray, max_actions: int = 1000) -> int | None:
     """Infer |A| from the largest entropy seen, when it sits at ln of an integer.
 
     Policies start near uniform, so max H ≈ ln|A|. DIAGNOSTICS.md's n̂ = ceil(exp(max H) − 0.02)
-    alone would call a policy that started at 0.9·ln 6 a pinned 5-action one; we also require
-    max H to be within 0.03 nats of ln n̂, else the count is unknown and entropy is judged
-    relative to its start.
+    alone turns any maximum into some count (a policy that started at 0.8·ln 6 would be a
+    pinned 5-action one); we also require exp(max H) to be within 0.3 of n̂ (for 18 actions: a
+    start above 0.995·ln 18), else the count is unknown and entropy is judged relative to its
+    start. (0.9·ln 6 = ln 5.02 can't be told from a 5-action policy by its maximum alone: pass
+    --actions when it matters.)
     """
     finite = entropy[np.isfinite(entropy)]
     if finite.size == 0:
@@ -339,8 +342,9 @@ def infer_actions(entropy: np.ndarray, max_actions: int = 1000) -> int | None:
     hmax = float(finite.max())
     if hmax <= 0.3 or hmax > np.log(max_actions):
         return None
-    n = int(np.ceil(np.exp(hmax) - 0.02))
-    if n < 2 or abs(np.log(n) - hmax) > 0.03:
+    x = float(np.exp(hmax))
+    n = int(np.ceil(x - 0.02))
+    if n < 2 or n - x > 0.3:
         return None
     return n
 

@@ -47,12 +47,12 @@ def despike(x: np.ndarray, th: Thresholds) -> tuple[np.ndarray, np.ndarray]:
     if n < 7:
         return x, np.zeros(n, bool)
     sw = np.lib.stride_tricks.sliding_window_view
-    pad = np.concatenate([np.full(3, x[0]), x, np.full(3, x[-1])])
+    pad = np.pad(x, 3, mode="reflect")  # an outlier at an end must not be its own median
     med = np.median(sw(pad, 7), axis=1)
     dev = np.abs(x - med)
     k = min(31, n if n % 2 else n - 1)
     half = k // 2
-    dpad = np.concatenate([np.full(half, dev[0]), dev, np.full(half, dev[-1])])
+    dpad = np.pad(dev, half, mode="reflect")
     sigma = 1.4826 * np.median(sw(dpad, k), axis=1)
     scale = max(float(np.max(np.abs(x))), 1e-12)  # h is normalised: scale is about 1
     limit = np.maximum(th.spike_sigma * sigma, th.spike_min * scale)
@@ -159,7 +159,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
     centred = h[-2 * W:] - np.median(h[-2 * W:])
     crossings = int(np.count_nonzero(np.signbit(centred[1:]) != np.signbit(centred[:-1])))
     ev.update(swing=swing, cv=cv, crossings=crossings)
-    if swing > th.oscillating_range and cv > th.oscillating_cv and crossings >= max(4, W // 5):
+    if swing > th.oscillating_range and cv > th.oscillating_cv and crossings >= 4:
         return Verdict("entropy", "oscillating", Severity.WARN,
                        f"entropy swings between {fmt(p10 * H)} and {fmt(p90 * H)} ({swing:.0%} of "
                        f"{'max' if scale.how != 'initial' else 'its start'}): learning rate too high?",

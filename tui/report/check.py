@@ -1,0 +1,121 @@
+"""``tbpeek check LOGDIR...``: judge every run once; exit 1 when something is wrong.
+
+Exit codes: 0 nothing reached ``--fail-on`` (default ``alarm``), 1 something did, 2 usage or
+I/O error (a logdir that doesn't exist, a bad ``--role``, an unreadable config file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from typing import Any, Sequence
+
+from tui.health import HealthOptions, RunHealth, Severity, judge, siblings
+from tui.health.roles import ROLES
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("logdirs", nargs="+", metavar="LOGDIR",
+                        help="directories holding runs (TensorBoard's name:path form works too)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a summary")
+    parser.add_argument("--fail-on", choices=["info", "warn", "alarm"], default="alarm",
+                        help="exit 1 when any verdict is at least this severe (default: alarm)")
+    parser.add_argument("--actions", type=int, metavar="N",
+                        help="number of discrete actions (entropy is judged against ln N)")
+    parser.add_argument("--role", action="append", default=[], metavar="ROLE=TAG",
+                        help=f"use TAG as ROLE (repeatable); roles: {', '.join(ROLES)}")
+    parser.add_argument("--mode", choices=["live", "review"], default=None,
+                        help="live: a silent run is stalled (default); review: it has ended")
+    parser.add_argument("--config", metavar="FILE",
+                        help="config file (default: config.toml in tbpeek's config directory)")
+
+
+def parse_roles(items: Sequence[str]) -> dict[str, str]:
+    """['entropy=a/b', …] -> {'entropy': 'a/b'}; raises ValueError with a usable message."""
+    out: dict[str, str] = {}
+    for item in items:
+        role, sep, tag = item.partition("=")
+        if not sep or not role.strip() or not tag.strip():
+            raise ValueError(f"--role {item!r}: expected ROLE=TAG, e.g. --role entropy=train/entropy")
+        out[role.strip()] = tag.strip()
+    return out
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe: NaN/Inf become null, numpy scalars become Python numbers."""
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, (str, bytes)):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def to_json(results: list[RunHealth]) -> dict:
+    return {"runs": [
+        {"run": h.run, "path": h.path, "library": h.library,
+         "verdicts": [_clean(v.to_json()) for v in h.verdicts]}
+        for h in results]}
+
+
+def render_text(results: list[RunHealth]) -> str:
+    lines: list[str] = []
+    width = max((len(h.run) for h in results), default=0)
+    for h in results:
+        w = h.worst
+        sev = w.severity.label.upper() if w else "-"
+        head = f"{w.metric} {w.kind}" if w else "nothing to judge"
+        lib = f"  [{h.library}]" if h.library else ""
+        lines.append(f"{sev:<5}  {h.run:<{width}}  {head}{lib}")
+        for v in h.verdicts:
+            lines.append(f"       {v.severity.label:<5} {v.metric:<18} {v.kind:<14} {v.reason}")
+    counts = {s: sum(1 for h in results if h.worst and h.worst.severity == s) for s in Severity}
+    tally = ", ".join(f"{n} {s.label}" for s, n in sorted(counts.items(), reverse=True) if n)
+    lines.append(f"{len(results)} run{'s' if len(results) != 1 else ''}: {tally or 'nothing judged'}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(args.config)
+        opts = HealthOptions.from_config(cfg, actions=args.actions, mode=args.mode,
+                                         roles=parse_roles(args.role))
+    except (ConfigError, ValueError) as e:
+        print(f"tbpeek check: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    from tui.ingest import LogdirError, load
+
+    try:
+        store = load(list(args.logdirs))
+    except LogdirError as e:
+        print(f"tbpeek check: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    snaps = store.snapshots()
+    if not snaps:
+        print(f"tbpeek check: no runs (directories with *tfevents* files) in {', '.join(args.logdirs)}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    now = time.time()
+    related = siblings(snaps)
+    results = [judge(s, opts, now, related[s.name]) for s in snaps]
+    results.sort(key=lambda h: (-(h.worst.severity if h.worst else -1), h.run))
+    if args.json:
+        print(json.dumps(to_json(results), indent=2, allow_nan=False))
+    else:
+        print(render_text(results))
+        for s in snaps:
+            for key, problem in s.problems.items():
+                print(f"note: {s.name}: {problem}", file=sys.stderr)
+    threshold = Severity.parse(args.fail_on)
+    failing = any(v.severity >= threshold for h in results for v in h.verdicts)
+    return EXIT_PROBLEM if failing else EXIT_OK
