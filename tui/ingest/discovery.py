@@ -53,17 +53,22 @@ def prefixes(specs: list[LogdirSpec]) -> list[str | None]:
     """The run-name prefix of each logdir (None: no prefix, the single unnamed logdir)."""
     if len(specs) == 1:
         return [specs[0].name]
+    names: set[str] = {s.name for s in specs if s.name}
+    parts = [[p for p in s.path.replace("\\", "/").split("/") if p and not p.endswith(":")] for s in specs]
     out: list[str | None] = []
-    used: set[str] = {s.name for s in specs if s.name}
-    for s in specs:
+    used: set[str] = set(names)
+    for i, s in enumerate(specs):
         if s.name:
             out.append(s.name)
             continue
-        parts = [p for p in s.path.replace("\\", "/").split("/") if p and not p.endswith(":")]
-        cand = parts[-1] if parts else s.path
-        k = 2
-        while cand in used and k <= len(parts):
-            cand = "/".join(parts[-k:])
+        # The shortest tail of the path that no other unnamed logdir shares.
+        k, cand = 1, s.path
+        while k <= len(parts[i]):
+            cand = "/".join(parts[i][-k:])
+            clash = any(j != i and not specs[j].name and "/".join(parts[j][-k:]) == cand
+                        for j in range(len(specs)))
+            if not clash and cand not in names:
+                break
             k += 1
         base, n = cand, 2
         while cand in used:

@@ -1,0 +1,125 @@
+"""Logdirs → runs: TensorBoard's naming, name:path specs, several logdirs, incremental rescans."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from eventfiles import Writer
+
+from tui.ingest import Ingestor, LogdirError, load
+from tui.ingest.discovery import parse_spec
+from tui.store import Store
+
+
+def make_run(path, n=3, tag="loss"):
+    with Writer(path) as w:
+        w.scalars(tag, [(s, float(s), 1e9 + s) for s in range(n)])
+
+
+def test_runs_are_directories_with_event_files_named_relative(tmp_path):
+    make_run(tmp_path)  # the logdir itself is a run: "."
+    make_run(tmp_path / "a")
+    make_run(tmp_path / "b" / "c")
+    (tmp_path / "empty" / "deeper").mkdir(parents=True)
+    (tmp_path / "notes.txt").write_text("not a run")
+    store = load([str(tmp_path)])
+    assert store.runs() == [".", "a", "b/c"]
+    assert store.path("b/c") == str(tmp_path / "b" / "c")
+    assert len(store.series("b/c", "loss")) == 3
+
+
+def test_name_path_spec_and_several_logdirs(tmp_path):
+    make_run(tmp_path / "x" / "exp1" / "run")
+    make_run(tmp_path / "y" / "exp1" / "run")
+    make_run(tmp_path / "z")
+    store = load([f"first:{tmp_path / 'x'}", str(tmp_path / "y" / "exp1"), str(tmp_path / "z")])
+    assert store.runs() == ["exp1/run", "first/exp1/run", "z"]
+
+
+def test_same_basename_logdirs_get_unique_prefixes(tmp_path):
+    make_run(tmp_path / "a" / "logs" / "r")
+    make_run(tmp_path / "b" / "logs" / "r")
+    store = load([str(tmp_path / "a" / "logs"), str(tmp_path / "b" / "logs")])
+    assert store.runs() == ["a/logs/r", "b/logs/r"]
+
+
+def test_parse_spec_keeps_urls_and_existing_paths(tmp_path):
+    weird = tmp_path / "a:b"
+    weird.mkdir()
+    assert parse_spec(str(weird)).name is None
+    s = parse_spec("exp:/some/where")
+    assert (s.name, s.path) == ("exp", "/some/where")
+    assert parse_spec("s3://bucket/logs").name is None if _has_fsspec() else True
+
+
+def _has_fsspec() -> bool:
+    try:
+        import fsspec  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_missing_or_unreadable_logdir_raises_logdir_error(tmp_path):
+    with pytest.raises(LogdirError, match="does not exist"):
+        Ingestor(Store(), [str(tmp_path / "nope")])
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(LogdirError, match="not a directory"):
+        Ingestor(Store(), [str(f)])
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads anything")
+def test_unreadable_logdir(tmp_path):
+    d = tmp_path / "locked"
+    d.mkdir()
+    d.chmod(0)
+    try:
+        with pytest.raises(LogdirError, match="cannot be read"):
+            Ingestor(Store(), [str(d)])
+    finally:
+        d.chmod(0o755)
+
+
+def test_rescan_finds_new_runs_and_files_and_maps_paths(tmp_path):
+    make_run(tmp_path / "a")
+    store = Store()
+    ing = Ingestor(store, [str(tmp_path)])
+    assert ing.rescan() == ["a"]
+    assert ing.rescan() == []
+    ing.poll()
+    make_run(tmp_path / "deep" / "b", n=5)
+    assert ing.rescan() == ["deep/b"]
+    assert ing.poll() == {"deep/b"}
+    with Writer(tmp_path / "a", suffix=".second") as w:  # a new file in a known run
+        w.scalar("acc", 0.5, 10, 1e9)
+    assert ing.rescan() == []
+    assert ing.poll() == {"a"}
+    assert store.tags("a") == ["acc", "loss"]
+    path = next(s.path for s in ing.file_states() if s.run == "deep/b")
+    assert ing.run_for_path(path) == "deep/b"
+    assert ing.run_for_path(str(tmp_path / "deep" / "b")) == "deep/b"
+    assert ing.run_for_path(str(tmp_path / "elsewhere" / "x")) is None
+    assert ing.watch_paths() == [str(tmp_path)]
+
+
+def test_poll_with_an_unknown_new_file_picks_it_up(tmp_path):
+    make_run(tmp_path / "a")
+    store = Store()
+    ing = Ingestor(store, [str(tmp_path)])
+    ing.poll()
+    make_run(tmp_path / "fresh", n=4)
+    (new_file,) = (tmp_path / "fresh").iterdir()
+    assert ing.poll([str(new_file)]) == {"fresh"}
+    assert len(store.series("fresh", "loss")) == 4
+
+
+def test_unchanged_poll_reports_nothing(tmp_path):
+    make_run(tmp_path / "a")
+    store = Store()
+    ing = Ingestor(store, [str(tmp_path)])
+    assert ing.poll() == {"a"}
+    v = store.version
+    assert ing.poll() == set()
+    assert store.version == v
