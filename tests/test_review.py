@@ -92,7 +92,7 @@ def test_timeline_of_a_run_whose_verdict_changes(review_all):
     # healthy first, then collapsed: in that order, with the step where the collapse began
     assert ("entropy", "healthy") in kinds and ("entropy", "collapsed") in kinds
     assert kinds.index(("entropy", "healthy")) < kinds.index(("entropy", "collapsed"))
-    (col,) = [e for e in run.timeline if (e.metric, e.kind) == ("entropy", "collapsed")]
+    col = next(e for e in run.timeline if (e.metric, e.kind) == ("entropy", "collapsed"))
     assert 240_000 <= col.step <= 260_000
     assert col.wall_time == pytest.approx(T0 + col.step / 1000 * 30.0, abs=60)
     assert ("throughput", "ended") in kinds  # the present state closes the timeline
@@ -196,7 +196,7 @@ def test_look_summary_from_a_synthetic_look_log(tmp_path):
     assert (s.found_nothing, s.judged) == (4, 5) and s.nothing_new_share == pytest.approx(0.8)
     rv = build_review([], since=day, now=day + 5000, looks=read_looks(log))
     text = render_text(rv)
-    assert "6 looks · 3 scheduled · 1 overrides · 1 alarm breakthroughs · 1 with the budget off · " \
+    assert "6 looks · 3 scheduled · 1 override · 1 alarm breakthrough · 1 with the budget off · " \
            "80% found nothing new" in text
     assert "override 22:46: want to see if lr fix works" in text
     assert "alarm    23:03: ppo_seed3 — entropy collapsed" in text

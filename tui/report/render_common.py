@@ -112,3 +112,13 @@ def timeline_clocks(walls: Sequence[float | None], now: float) -> list[str]:
         if w is not None:
             ref = w
     return out
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 override', '2 overrides'."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def at(clock: str, step: int | None) -> str:
+    """``13:05 · step 120k`` (the step left out when unknown)."""
+    return clock if step is None else f"{clock} · step {fmt_step(step)}"

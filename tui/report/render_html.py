@@ -10,8 +10,8 @@ import html
 import math
 
 from tui.health.verdict import Severity
-from tui.report.render_common import (best_text, fmt_clock, fmt_date, fmt_duration, fmt_num,
-                                      fmt_step, share, timeline_clocks)
+from tui.report.render_common import (at, best_text, fmt_clock, fmt_date, fmt_duration, fmt_num,
+                                      fmt_step, plural, share, timeline_clocks)
 from tui.report.render_text import clean
 from tui.report.review_model import Review, RoleStat, RunReview, TimelineEntry
 
@@ -160,7 +160,7 @@ def _run(r: RunReview, now: float, index: int = 0) -> str:
         more = (f' <span class="muted">({r.timeline_omitted} earlier changes not shown)</span>'
                 if r.timeline_omitted else "")
         items = "".join(
-            f'<li>{esc(clock)} · step {esc(fmt_step(e.step))} · '
+            f'<li>{esc(at(clock, e.step))} · '
             f'<span class="sev-{_sev(e.severity)}">{esc(e.label)}</span>'
             + (f' <span class="muted">— {esc(e.reason)}</span>' if e.reason else "") + "</li>"
             for e, clock in zip(r.timeline, timeline_clocks([e.wall_time for e in r.timeline], now)))
@@ -211,8 +211,8 @@ def render_html(review: Review) -> str:
         if lk.count == 0:
             body.append("<p class=\"muted\">No looks logged in this period.</p>")
         else:
-            body.append(f"<p>{lk.count} looks · {lk.scheduled} scheduled · {len(lk.overrides)} overrides · "
-                        f"{len(lk.breakthroughs)} alarm breakthroughs · <b>{esc(share(lk.nothing_new_share))} "
+            body.append(f"<p>{plural(lk.count, 'look')} · {lk.scheduled} scheduled · {plural(len(lk.overrides), 'override')} · "
+                        f"{plural(len(lk.breakthroughs), 'alarm breakthrough')} · <b>{esc(share(lk.nothing_new_share))} "
                         "found nothing new</b></p>")
             items = [f"<li>override {esc(fmt_clock(t, now))}: {esc(reason)}</li>" for t, reason in lk.overrides]
             items += [f'<li><span class="sev-alarm">alarm</span> {esc(fmt_clock(t, now))}: {esc(run)} — '

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tui.report.render_common import (SEVERITY_MARK, best_text, fmt_clock, fmt_duration, fmt_num,
-                                      fmt_step, share, timeline_clocks, sparkline)
+from tui.report.render_common import (at, SEVERITY_MARK, best_text, fmt_clock, fmt_duration, fmt_num,
+                                      fmt_step, plural, share, timeline_clocks, sparkline)
 from tui.report.render_text import clean, period_line
 from tui.report.review_model import Review, RunReview
 
@@ -53,7 +53,7 @@ def _run(r: RunReview, now: float) -> list[str]:
                    + ":")
         out.append("")
         for e, clock in zip(r.timeline, timeline_clocks([e.wall_time for e in r.timeline], now)):
-            out.append(f"- {clock} · step {fmt_step(e.step)} · **{e.label}**"
+            out.append(f"- {at(clock, e.step)} · **{e.label}**"
                        + (f" — {md(e.reason)}" if e.reason else ""))
         out.append("")
     for key, msg in sorted(r.problems.items()):
@@ -97,8 +97,8 @@ def render_md(review: Review) -> str:
         if lk.count == 0:
             out += ["No looks logged in this period.", ""]
         else:
-            out += [f"{lk.count} looks · {lk.scheduled} scheduled · {len(lk.overrides)} overrides · "
-                    f"{len(lk.breakthroughs)} alarm breakthroughs · **{share(lk.nothing_new_share)} found "
+            out += [f"{plural(lk.count, 'look')} · {lk.scheduled} scheduled · {plural(len(lk.overrides), 'override')} · "
+                    f"{plural(len(lk.breakthroughs), 'alarm breakthrough')} · **{share(lk.nothing_new_share)} found "
                     "nothing new**", ""]
             for t, reason in lk.overrides:
                 out.append(f"- override {fmt_clock(t, now)}: {md(reason)}")

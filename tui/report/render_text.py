@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tui.report.render_common import (SEVERITY_MARK, STATE_MARK, best_text, fmt_clock, fmt_date,
-                                      fmt_duration, fmt_num, fmt_step, share, timeline_clocks, sparkline)
+from tui.report.render_common import (at, SEVERITY_MARK, STATE_MARK, best_text, fmt_clock, fmt_date,
+                                      fmt_duration, fmt_num, fmt_step, plural, share, timeline_clocks, sparkline)
 from tui.report.review_model import Review, RunReview
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -41,7 +41,7 @@ def run_lines(r: RunReview, now: float, spark_width: int = 32) -> list[str]:
         more = f" ({r.timeline_omitted} earlier not shown)" if r.timeline_omitted else ""
         out.append(f"  timeline{more}:")
         for e, clock in zip(r.timeline, timeline_clocks([e.wall_time for e in r.timeline], now)):
-            out.append(f"    {clock} · step {fmt_step(e.step)} · {e.label}"
+            out.append(f"    {at(clock, e.step)} · {e.label}"
                        + (f" — {clean(e.reason)}" if e.reason else ""))
     if r.roles:
         out.append(f"  {'role':<20}{'first':>10}{'best':>11}{'last':>10}  trend")
@@ -74,8 +74,8 @@ def looks_lines(review: Review, now: float) -> list[str]:
     if lk.count == 0:
         return ["Looks", "  no looks logged in this period"]
     out = ["Looks",
-           f"  {lk.count} looks · {lk.scheduled} scheduled · {len(lk.overrides)} overrides · "
-           f"{len(lk.breakthroughs)} alarm breakthroughs"
+           f"  {plural(lk.count, 'look')} · {lk.scheduled} scheduled · {plural(len(lk.overrides), 'override')} · "
+           f"{plural(len(lk.breakthroughs), 'alarm breakthrough')}"
            + (f" · {lk.budget_off} with the budget off" if lk.budget_off else "")
            + f" · {share(lk.nothing_new_share)} found nothing new"]
     for t, reason in lk.overrides:

@@ -46,7 +46,9 @@ class TimelineEntry:
 
     @property
     def label(self) -> str:
-        return f"{self.metric} {self.kind.replace('_', ' ')}"
+        """``entropy collapsed``; a change of severity only: ``entropy collapsed, now alarm``."""
+        text = f"{self.metric} {self.kind.replace('_', ' ')}"
+        return f"{text}, now {self.severity.label}" if self.old_kind == self.kind else text
 
 
 @dataclass(frozen=True)

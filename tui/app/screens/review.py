@@ -1,0 +1,126 @@
+"""The review screen (`r`): the end-of-day review of every run, inside the TUI.
+
+It shows a `tui.report.review_model.Review` (built by `tui.report.review.build_review`, which
+judges and replays every run: the host app should build it in a thread worker and push this
+screen with the result). Colours come from theme variables, so every theme reads well.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.markup import escape
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from tui.health.verdict import Severity
+from tui.report.render_common import fmt_date
+from tui.report.render_text import looks_lines, run_lines
+from tui.report.review_model import Review, RunReview
+
+SEVERITY_VAR = {Severity.OK: "$success", Severity.INFO: "$success", Severity.WARN: "$warning",
+                Severity.ALARM: "$error"}
+
+
+def run_markup(r: RunReview, now: float) -> str:
+    """One run's block: a coloured badge and name, then the same lines as the text review."""
+    lines = run_lines(r, now)
+    var = SEVERITY_VAR[r.worst]
+    head = f"[bold reverse {var}] {r.worst.label.upper()} [/] [bold]{escape(r.name)}[/bold]"
+    body = "\n".join(escape(line) for line in lines[1:])
+    return head + "\n" + body
+
+
+class ReviewScreen(Screen):
+    """The review of every run, worst first; `a` shows the runs untouched in the period.
+
+    Args:
+        review: what to show.
+        title: the heading (default "Review").
+    """
+
+    DEFAULT_CSS = """
+    ReviewScreen { layout: vertical; }
+    ReviewScreen #review-head { height: auto; padding: 0 1; background: $boost; }
+    ReviewScreen #review-body { height: 1fr; padding: 0 1; }
+    ReviewScreen .run { height: auto; margin: 1 0 0 0; padding: 0 1; border-left: thick $success; }
+    ReviewScreen .run.warn { border-left: thick $warning; }
+    ReviewScreen .run.alarm { border-left: thick $error; }
+    ReviewScreen .section { height: auto; margin: 1 0 0 0; padding: 0 1; }
+    """
+
+    BINDINGS = [
+        Binding("escape,q,r", "close", "Back"),
+        Binding("a", "toggle_all", "Untouched runs"),
+        Binding("j,down", "scroll(1)", "Down", show=False),
+        Binding("k,up", "scroll(-1)", "Up", show=False),
+        Binding("g,home", "top", "Top", show=False),
+        Binding("G,end", "bottom", "Bottom", show=False),
+    ]
+
+    def __init__(self, review: Review, title: str = "Review", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.review = review
+        self.heading = title
+        self.show_all = review.include_all
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="review-head")
+        yield VerticalScroll(id="review-body")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self._fill()
+
+    def _head(self) -> str:
+        rv = self.review
+        runs = rv.visible(self.show_all)
+        counts = {s: sum(1 for r in runs if r.worst == s) for s in Severity}
+        hidden = len(rv.runs) - len(runs)
+        parts = [f"[bold]{escape(self.heading)}[/bold] · since {fmt_date(rv.since)} · {len(runs)} runs",
+                 f"[$error]{counts[Severity.ALARM]} alarm[/] · [$warning]{counts[Severity.WARN]} warn[/] · "
+                 f"[$success]{counts[Severity.OK] + counts[Severity.INFO]} ok[/]"]
+        if hidden:
+            parts.append(f"[dim]{hidden} untouched hidden (a)[/dim]")
+        return " · ".join(parts)
+
+    async def _fill(self) -> None:
+        rv = self.review
+        body = self.query_one("#review-body", VerticalScroll)
+        self.query_one("#review-head", Static).update(self._head())
+        widgets: list[Static] = []
+        runs = rv.visible(self.show_all)
+        if not runs:
+            widgets.append(Static("No run wrote anything in this period. [dim](a: show all runs)[/dim]",
+                                  classes="section"))
+        for r in runs:
+            widgets.append(Static(run_markup(r, rv.generated), classes=f"run {r.worst.label}", name=r.name))
+        if rv.groups:
+            lines = ["[bold]Seed groups[/bold]"] + [
+                f"[{SEVERITY_VAR[g.worst]}]{escape(g.label)}[/]  {escape(g.key)}  "
+                f"[dim]{escape(', '.join(g.members))}[/dim]" for g in rv.groups]
+            widgets.append(Static("\n".join(lines), classes="section", id="review-groups"))
+        looks = looks_lines(rv, rv.generated)
+        if looks:
+            widgets.append(Static("[bold]" + escape(looks[0]) + "[/bold]\n" + "\n".join(escape(x) for x in looks[1:]),
+                                  classes="section", id="review-looks"))
+        # Old widgets must be gone before new ones with the same ids arrive.
+        await body.remove_children()
+        await body.mount_all(widgets)
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+    async def action_toggle_all(self) -> None:
+        self.show_all = not self.show_all
+        await self._fill()
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one("#review-body", VerticalScroll).scroll_relative(y=lines, animate=False)
+
+    def action_top(self) -> None:
+        self.query_one("#review-body", VerticalScroll).scroll_home(animate=False)
+
+    def action_bottom(self) -> None:
+        self.query_one("#review-body", VerticalScroll).scroll_end(animate=False)
