@@ -1,0 +1,133 @@
+"""`tbpeek check`: summary, exact JSON shape, exit codes, --fail-on, --role, --actions, config."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from eventfiles import Writer
+from health_synth import T0, noisy
+from tui.cli import main
+
+LN6 = float(np.log(6))
+
+
+def write_run(logdir, name, entropy, dt=60.0, tag="policy_entropy", reward=None):
+    with Writer(logdir / name) as w:
+        for i, h in enumerate(entropy):
+            w.scalar(tag, float(h), i + 1, T0 + dt * i)
+            if reward is not None:
+                w.scalar("eprewmean", float(reward[i]), i + 1, T0 + dt * i)
+
+
+@pytest.fixture
+def logdir(tmp_path):
+    n = 300
+    pinned = np.minimum(LN6, noisy(LN6 * 0.999, n, 0.002, 1))
+    healthy = np.minimum(LN6, LN6 * (0.85 + 0.14 * np.exp(-np.arange(n) / 60)) + noisy(0, n, 0.04, 2))
+    write_run(tmp_path, "pinned", pinned, reward=noisy(-21, n, 0.3, 3))
+    write_run(tmp_path, "healthy", healthy, reward=np.linspace(-21, 15, n) + noisy(0, n, 1, 4))
+    return tmp_path
+
+
+def run_check(capsys, *argv):
+    code = main(["check", *map(str, argv)])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_summary_and_exit_1_on_alarm(logdir, capsys):
+    code, out, _ = run_check(capsys, logdir, "--mode", "review")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].startswith("ALARM") and "pinned" in lines[0] and "entropy pinned_at_max" in lines[0]
+    assert any(line.startswith("OK") or line.startswith("INFO") for line in lines if "healthy" in line)
+    assert lines[-1].startswith("2 runs:")
+
+
+def test_json_shape_is_exact(logdir, capsys):
+    code, out, _ = run_check(capsys, logdir, "--json", "--mode", "review")
+    assert code == 1
+    data = json.loads(out)
+    assert set(data) == {"runs"}
+    by = {r["run"]: r for r in data["runs"]}
+    assert set(by) == {"pinned", "healthy"}
+    for r in data["runs"]:
+        assert set(r) == {"run", "path", "library", "verdicts"}
+        assert r["path"].endswith(r["run"])
+        metrics = [v["metric"] for v in r["verdicts"]]
+        assert len(metrics) == len(set(metrics))  # one verdict per metric
+        for v in r["verdicts"]:
+            assert set(v) == {"metric", "kind", "severity", "reason", "since_step", "since_wall_time", "evidence"}
+            assert v["severity"] in ("ok", "info", "warn", "alarm")
+    assert by["pinned"]["library"] == "openai-baselines"
+    ent = {v["metric"]: v for v in by["pinned"]["verdicts"]}["entropy"]
+    assert ent["kind"] == "pinned_at_max" and ent["severity"] == "alarm"
+    assert {v["metric"]: v for v in by["healthy"]["verdicts"]}["entropy"]["kind"] == "healthy"
+
+
+def test_fail_on_warn_and_clean_exit(tmp_path, capsys):
+    n = 300
+    healthy = np.minimum(LN6, LN6 * (0.85 + 0.14 * np.exp(-np.arange(n) / 60)) + noisy(0, n, 0.04, 2))
+    write_run(tmp_path, "ok", healthy, reward=np.linspace(-21, 15, n) + noisy(0, n, 1, 4))
+    assert run_check(capsys, tmp_path, "--mode", "review")[0] == 0
+    # "ended" is info: --fail-on info trips on it, warn doesn't.
+    assert run_check(capsys, tmp_path, "--mode", "review", "--fail-on", "warn")[0] == 0
+    assert run_check(capsys, tmp_path, "--mode", "review", "--fail-on", "info")[0] == 1
+
+
+def test_role_flag_maps_a_custom_tag(tmp_path, capsys):
+    n = 300
+    write_run(tmp_path, "custom", np.minimum(LN6, noisy(LN6 * 0.999, n, 0.002, 5)), tag="weird/h")
+    code, out, _ = run_check(capsys, tmp_path, "--json", "--mode", "review")
+    assert "entropy" not in [v["metric"] for v in json.loads(out)["runs"][0]["verdicts"]]
+    code, out, _ = run_check(capsys, tmp_path, "--json", "--mode", "review", "--role", "entropy=weird/h",
+                             "--actions", "6")
+    ent = {v["metric"]: v for v in json.loads(out)["runs"][0]["verdicts"]}["entropy"]
+    assert ent["kind"] == "pinned_at_max" and ent["evidence"]["scale"] == "actions"
+    assert code == 1
+
+
+def test_config_file_roles_and_health(tmp_path, capsys):
+    n = 300
+    write_run(tmp_path / "logs", "custom", np.minimum(LN6, noisy(LN6 * 0.999, n, 0.002, 5)), tag="weird/h")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[roles]\nentropy = "weird/h"\n[health]\nactions = 6\npinned_alarm_after = "100h"\n'
+                   'pinned_alarm_points = 100000\n')
+    code, out, _ = run_check(capsys, tmp_path / "logs", "--json", "--mode", "review", "--config", cfg)
+    ent = {v["metric"]: v for v in json.loads(out)["runs"][0]["verdicts"]}["entropy"]
+    assert ent["kind"] == "pinned_at_max" and ent["severity"] == "warn"  # alarm threshold raised
+    assert code == 0
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--role", "entropy"], "expected ROLE=TAG"),
+    (["--role", "entropie=x"], "unknown role"),
+    (["--actions", "1"], "at least 2"),
+])
+def test_usage_errors_exit_2(logdir, capsys, argv, message):
+    code, _, err = run_check(capsys, logdir, *argv)
+    assert code == 2 and message in err
+
+
+def test_missing_logdir_and_bad_config_exit_2(tmp_path, capsys):
+    code, _, err = run_check(capsys, tmp_path / "nope")
+    assert code == 2 and "nope" in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[health\n")
+    code, _, err = run_check(capsys, tmp_path, "--config", bad)
+    assert code == 2 and "not valid TOML" in err
+    code, _, err = run_check(capsys, tmp_path)  # exists, but holds no runs
+    assert code == 2 and "no runs" in err
+
+
+def test_rahtz_check(rahtz, capsys):
+    code, out, _ = run_check(capsys, rahtz, "--json", "--mode", "review")
+    assert code == 1
+    runs = {r["run"]: {v["metric"]: v for v in r["verdicts"]} for r in json.loads(out)["runs"]}
+    assert runs["pong-original_rewards_7417fd8/a2c"]["entropy"]["kind"] == "healthy"
+    assert runs["pong-end_to_end-synthetic_prefs-1_81a378f/a2c"]["entropy"]["severity"] == "alarm"
+    assert runs["fps1_0c803e5/baselines"]["throughput"]["kind"] == "slow_decay"
+    assert runs["moving_dot-end_to_end-synthetic_prefs_bf708da/a2c"]["throughput"]["kind"] == "sudden_drop"
