@@ -87,7 +87,7 @@ class LocalSource:
         try:
             st = os.stat(path)
         except FileNotFoundError:
-            return f"logdir {path} does not exist"
+            return f"logdir {path} does not exist; check the path"
         except OSError as e:
             return f"logdir {path} cannot be read: {e.strerror}"
         if not _stat.S_ISDIR(st.st_mode):

@@ -1,0 +1,132 @@
+"""``tbpeek ls LOGDIR...``: runs, their tags, point counts, last step and value, last write age,
+and any damaged files or skipped records; ``--json`` for scripts.
+
+Exit codes: 0 listed (even when some files are damaged: they are reported), 2 a logdir that
+doesn't exist or can't be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from typing import Any
+
+from tui.ingest import Ingestor, LogdirError
+from tui.ingest.reader import FileState
+from tui.store import RunSnapshot, Store
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("logdirs", nargs="+", metavar="LOGDIR",
+                        help="directories holding runs (TensorBoard's name:path form works too)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--files", action="store_true", help="also list each run's event files")
+
+
+def _num(x: float | None) -> Any:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= size:
+            return f"{s / size:.0f}{unit} ago" if s >= 10 * size or unit == "m" else f"{s / size:.1f}{unit} ago"
+    return f"{s:.0f}s ago"
+
+
+def _value(x: float) -> str:
+    if math.isnan(x) or math.isinf(x):
+        return str(x)
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    if x != 0 and (abs(x) >= 1e6 or abs(x) < 1e-3):
+        return f"{x:.4g}"
+    return f"{x:.4f}".rstrip("0").rstrip(".") if abs(x) < 1e4 else f"{x:.1f}"
+
+
+def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict:
+    tags = []
+    for tag in snap.tags:
+        s = snap.series[tag]
+        tags.append({
+            "tag": tag, "points": len(s),
+            "last_step": int(s.steps[-1]) if len(s) else None,
+            "last_value": _num(s.values[-1]) if len(s) else None,
+            "last_value_text": _value(float(s.values[-1])) if len(s) else None,
+            "last_wall_time": _num(s.wall_times[-1]) if len(s) else None,
+        })
+    return {
+        "run": snap.name, "path": snap.path, "points": snap.points, "last_step": snap.last_step,
+        "last_write": snap.last_write,
+        "last_write_age_s": None if snap.last_write is None else round(now - snap.last_write, 3),
+        "file_version": snap.file_version, "tags": tags,
+        "texts": {k: t.text for k, t in snap.texts.items()},
+        "restarts": [{"tag": r.tag, "step": r.step, "wall_time": r.wall_time, "dropped": r.dropped}
+                     for r in snap.restarts],
+        "problems": dict(snap.problems),
+        "files": [{"path": f.path, "size": f.size, "offset": f.offset, "records": f.records,
+                   "skipped_records": f.skipped_records, "damaged": f.damaged,
+                   "pending_bytes": f.pending, "missing": f.missing} for f in files],
+    }
+
+
+def render_text(runs: list[dict], show_files: bool = False) -> str:
+    lines: list[str] = []
+    for r in runs:
+        head = (f"{r['run']}  ({r['path']})  {len(r['tags'])} tags, {r['points']} points, "
+                f"last step {r['last_step'] if r['last_step'] is not None else '-'}, "
+                f"written {_age(r['last_write_age_s'])}")
+        lines.append(head)
+        if r["tags"]:
+            w = max(len(t["tag"]) for t in r["tags"])
+            w = max(w, 3)
+            lines.append(f"  {'TAG':<{w}}  {'POINTS':>8}  {'LAST STEP':>10}  LAST VALUE")
+            for t in r["tags"]:
+                lines.append(f"  {t['tag']:<{w}}  {t['points']:>8}  {t['last_step']:>10}  {t['last_value_text']}")
+        for key, msg in sorted(r["problems"].items()):
+            lines.append(f"  ! {key}: {msg}")
+        if r["restarts"]:
+            n = len(r["restarts"])
+            last = r["restarts"][-1]
+            lines.append(f"  ~ {n} restart(s); last: {last['tag']} went back to step {last['step']} "
+                         f"({last['dropped']} points replaced)")
+        for f in r["files"]:
+            if show_files or f["pending_bytes"]:
+                note = f", {f['pending_bytes']} bytes of an incomplete last record" if f["pending_bytes"] else ""
+                lines.append(f"  - {f['path']}: {f['records']} records, {f['size']} bytes{note}")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    store = Store()
+    try:
+        ing = Ingestor(store, args.logdirs)
+    except LogdirError as e:
+        print(f"tbpeek ls: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    ing.rescan()
+    ing.poll()
+    now = time.time()
+    states = ing.file_states()
+    runs = [run_json(snap, [f for f in states if f.run == snap.name], now) for snap in store.snapshots()]
+    if args.json:
+        print(json.dumps({"runs": runs}, indent=2, allow_nan=False))
+        return EXIT_OK
+    if not runs:
+        print(f"no runs under {', '.join(args.logdirs)} "
+              "(a run is a directory holding files named *tfevents*)", file=sys.stderr)
+        return EXIT_OK
+    print(render_text(runs, show_files=args.files))
+    return EXIT_OK
