@@ -61,7 +61,7 @@ def alarm_env(alarm: Alarm, logdirs: Sequence[str] = (), base: Mapping[str, str]
         "TBPEEK_REASON": alarm.reason,
         "TBPEEK_METRIC": alarm.metric,
         "TBPEEK_KIND": alarm.kind,
-        "TBPEEK_SEVERITY": alarm.severity.label,
+        "TBPEEK_SEVERITY": alarm.label,
         "TBPEEK_LOGDIRS": os.pathsep.join(logdirs),
     })
     return env
@@ -107,7 +107,7 @@ class Alerter:
             None, or a message saying why the command could not be started.
         """
         self.bell()
-        self.write(notification(f"{TITLE}: {alarm.severity.label}", alarm.text, self.tmux))
+        self.write(notification(f"{TITLE}: {alarm.label}", alarm.text, self.tmux))
         return self.run_command(alarm)
 
     def run_command(self, alarm: Alarm) -> str | None:

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Callable, Iterable, Mapping
 
-from tui.health.verdict import Severity
 from tui.looks.log import Look, LogFollower, LookLogWarning, append_look
 from tui.looks.settings import BudgetSettings
 
@@ -42,8 +41,13 @@ class Alarm:
     reason: str
     metric: str
     kind: str
-    severity: Severity
+    severity: Any  # the verdict's Severity (an IntEnum; 3 is alarm)
     at: float
+
+    @property
+    def label(self) -> str:
+        """'alarm' or 'warn'."""
+        return getattr(self.severity, "label", {3: "alarm", 2: "warn"}.get(int(self.severity), str(self.severity)))
 
     @property
     def text(self) -> str:
@@ -102,7 +106,7 @@ def validate_reason(text: str) -> str | None:
 
 def _signature(verdicts: Iterable[Any]) -> frozenset[tuple[str, str]]:
     """The part of a run's judgement whose change counts as 'something new'."""
-    return frozenset((v.metric, v.kind) for v in verdicts if v.severity >= Severity.INFO)
+    return frozenset((v.metric, v.kind) for v in verdicts if v.severity >= 1)  # INFO and worse
 
 
 @dataclass

@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from tui.config import parse_duration
-from tui.health.verdict import Severity
+
+# Severities as plain ints (Severity is an IntEnum with these values): tui.looks must stay
+# importable without the health engine, so `tbpeek status` can answer from its cache fast.
+WARN, ALARM = 2, 3
+BREAKTHROUGH_LEVELS = {"warn": WARN, "alarm": ALARM}
 
 DEFAULT_EVERY = 30 * 60.0
 DEFAULT_WINDOW = 3 * 60.0
@@ -31,7 +35,8 @@ class BudgetSettings:
         allowance: at most this many looks (scheduled or override) per local day; None: no cap.
         quiet_hours: (start, end) in minutes after local midnight; no scheduled looks in it
             (alarms still break through). May wrap midnight, e.g. 22:00-07:00.
-        breakthrough_on: the least severity that breaks through the gate (alarm by default).
+        breakthrough_on: the least severity that breaks through the gate: 3 (alarm, the
+            default) or 2 (warn); compares with `tui.health.verdict.Severity`.
         on_alarm: a command (argv, never a shell string) run on each breakthrough.
         log_path: the look log; None: the default in the state directory.
     """
@@ -41,7 +46,7 @@ class BudgetSettings:
     window: float = DEFAULT_WINDOW
     allowance: int | None = None
     quiet_hours: tuple[int, int] | None = None
-    breakthrough_on: Severity = Severity.ALARM
+    breakthrough_on: int = ALARM
     on_alarm: tuple[str, ...] | None = None
     log_path: Path | None = None
 
@@ -55,7 +60,7 @@ class BudgetSettings:
                              f"between looks ({_fmt(self.every)}): shorten --window or lengthen --every")
         if self.allowance is not None and self.allowance < 1:
             raise ValueError("the daily allowance (--allowance) must be at least 1 look")
-        if self.breakthrough_on not in (Severity.WARN, Severity.ALARM):
+        if self.breakthrough_on not in (WARN, ALARM):
             raise ValueError("--breakthrough-on must be warn or alarm")
 
     @property
@@ -120,8 +125,8 @@ def _apply(s: BudgetSettings, values: dict[str, Any], where: str) -> BudgetSetti
             elif key == "on_alarm":
                 kw[key] = parse_command(value, flag)
             elif key == "breakthrough_on":
-                sev = Severity.parse(str(value)) if isinstance(value, str) else None
-                if sev not in (Severity.WARN, Severity.ALARM):
+                sev = BREAKTHROUGH_LEVELS.get(value.strip().lower()) if isinstance(value, str) else None
+                if sev is None:
                     raise ValueError(f"{flag} must be warn or alarm, not {value!r}")
                 kw[key] = sev
         return replace(s, **kw)
