@@ -72,7 +72,9 @@ def _thin(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]
 
 def render(spec: ChartSpec) -> str:
     """The chart as ANSI text of `spec.width` × `spec.height` cells."""
-    fig = _terminal()._master
+    term = _terminal()
+    term.limit(False, False)  # size the chart to the widget, not to the real terminal
+    fig = term._master
     fig.plot_size(max(20, spec.width), max(5, spec.height))
     fig.theme("colorless")
     fig.canvas("default")
@@ -86,6 +88,7 @@ def render(spec: ChartSpec) -> str:
         origin = min(starts) if starts else 0.0
     drawn = 0
     x_all: list[np.ndarray] = []
+    y_all: list[np.ndarray] = []
     for ln in spec.lines:
         if len(ln.values) == 0:
             continue
@@ -100,20 +103,29 @@ def render(spec: ChartSpec) -> str:
         x, y = _thin(x, y, MAX_POINTS)
         marker = plotext.marker("braille", plotext.pixel(foreground=ln.color))
         sig = fig.signal(x.tolist(), y.tolist(), marker=marker)
+        sig.lines(True)  # connect sparse points (a derived rate has one per 30 s)
         if spec.legend:
             sig.label(ln.label)
         fig.draw(sig)
         x_all.append(x)
+        y_all.append(y)
         drawn += 1
     if drawn == 0:
         why = "no positive values for a log scale" if spec.log_y else "no finite values"
         return f"{spec.title}\n  ({why})"
     if spec.log_y:
         fig.ruler(1).scale("log")
+    ys = np.concatenate(y_all)
+    lo_y, hi_y = float(ys.min()), float(ys.max())
+    xs_all = np.concatenate(x_all)
     for step, color in spec.markers:
         pos = _marker_x(spec, step, origin)
-        if pos is not None:
-            fig.line(pos, orientation=1, relative=False, pixel=plotext.pixel(foreground=color))
+        if pos is None or not xs_all.min() <= pos <= xs_all.max():
+            continue
+        # A vertical segment drawn as a signal (plotext's own vertical lines don't always show).
+        mark = fig.signal([pos, pos], [lo_y, hi_y], marker=plotext.marker("braille", plotext.pixel(foreground=color)))
+        mark.lines(True)
+        fig.draw(mark)
     if spec.x_mode == "wall":
         xs = np.concatenate(x_all)
         lo, hi = float(xs.min()), float(xs.max())

@@ -177,7 +177,7 @@ class RunView:
         w = self.worst
         if w is None:
             return "—"
-        if w.severity <= Severity.INFO:
+        if w.severity == Severity.OK:
             return "ok"
         if w.kind in KIND_WORDS:
             return KIND_WORDS[w.kind]

@@ -1,53 +1,25 @@
 """Turn store snapshots into `RunView`s with the health engine (pure: no Textual).
 
-One `HealthTracker` per run, because a tracker keeps the run's verdict history. The ingest
-worker calls `Judge.update` for the runs that changed; the UI only reads the results.
+The ingest worker calls `Judge.update_store` for the runs that changed; the UI only reads the
+results (`views`, `roles`), which are replaced whole, never edited, under a lock.
 """
 
 from __future__ import annotations
 
-import logging
+import os
 import threading
 import time
-from typing import Any
 
 from tui.app.model import RunView, spark_tuple
-from tui.health.options import HealthOptions
+from tui.health import HealthOptions, HealthTracker, RunHealth
 from tui.store import RunSnapshot, Series, Store
 
-log = logging.getLogger(__name__)
-
 SPARK_ROLES = ("entropy", "reward", "throughput")
-
-
-def _tracker_factory():
-    """The health engine's tracker class, or None while it isn't there (older checkouts)."""
-    try:
-        from tui.health import HealthTracker  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return HealthTracker
-
-
-def _fallback_roles(snap: RunSnapshot, opts: HealthOptions) -> tuple[dict[str, Series], str | None]:
-    """Role series without the tracker: roles.py's mapping plus the derived step rate."""
-    from tui.health.roles import snapshot_roles, series_for
-    from tui.health.throughput import derive_rate, step_source
-
-    rm = snapshot_roles(snap, opts.roles)
-    out: dict[str, Series] = {}
-    for role in ("entropy", "reward"):
-        src = rm.sources.get(role)
-        if src is not None:
-            out[role] = series_for(snap, src)
-    source = step_source(snap, rm)
-    if source is not None:
-        out["throughput"] = derive_rate(source[1], source[2], opts.thresholds.min_window)
-    return out, rm.library
+MAX_SIBLINGS = 8  # more runs under one parent is a flat logdir of experiments, not one's subfolders
 
 
 class Judge:
-    """Keeps one health tracker per run and the latest `RunView` of each.
+    """Keeps the health tracker (it holds each run's verdict history) and the latest views.
 
     Args:
         options: the health engine's options.
@@ -57,27 +29,24 @@ class Judge:
     def __init__(self, options: HealthOptions | None = None, clock=time.time) -> None:
         self.options = options or HealthOptions()
         self.clock = clock
-        self._factory = _tracker_factory()
-        self._trackers: dict[str, Any] = {}
+        self.tracker = HealthTracker(self.options)
+        self._health: dict[str, RunHealth] = {}
         self._roles: dict[str, dict[str, Series]] = {}
         self._views: dict[str, RunView] = {}
         self._lock = threading.Lock()
 
-    def update(self, snap: RunSnapshot) -> RunView:
-        """Judge one run's snapshot and remember the view (called from the ingest worker)."""
-        now = self.clock()
-        verdicts: tuple = ()
-        library = None
-        if self._factory is not None:
-            tracker = self._trackers.get(snap.name)
-            if tracker is None:
-                tracker = self._trackers[snap.name] = self._factory(self.options)
-            health = tracker.update(snap, now=now)
-            verdicts = tuple(health.verdicts)
-            roles = dict(health.roles)
-            library = getattr(health, "library", None)
-        else:
-            roles, library = _fallback_roles(snap, self.options)
+    def update(self, snap: RunSnapshot, related: list[RunSnapshot] = ()) -> RunView:
+        """Judge one run's snapshot and remember the view (called from the ingest worker).
+
+        Args:
+            snap: the run.
+            related: runs of the same experiment (sibling directories: rewards are often
+                logged in a run of their own).
+        """
+        health = self.tracker.update(snap, now=self.clock(), related=related)
+        verdicts = tuple(health.verdicts)
+        roles = dict(health.roles)
+        library = health.library
         last_write = snap.last_write if snap.last_write is not None else snap.last_wall_time
         view = RunView(
             name=snap.name,
@@ -92,6 +61,7 @@ class Judge:
         with self._lock:
             self._views[snap.name] = view
             self._roles[snap.name] = roles
+            self._health[snap.name] = health
         return view
 
     def update_store(self, store: Store, runs: list[str] | None = None) -> list[str]:
@@ -99,9 +69,16 @@ class Judge:
         versions = store.versions()
         names = runs if runs is not None else [
             r for r, v in versions.items() if (self._views.get(r) is None or self._views[r].version != v)]
+        names = [n for n in names if n in store]
+        if not names:
+            return names
+        by_parent: dict[str, list[str]] = {}
+        for r in versions:
+            by_parent.setdefault(os.path.dirname(os.path.normpath(store.path(r))), []).append(r)
         for name in names:
-            if name in store:
-                self.update(store.snapshot(name))
+            sibs = by_parent.get(os.path.dirname(os.path.normpath(store.path(name))), [])
+            related = [store.snapshot(r) for r in sibs if r != name] if len(sibs) <= MAX_SIBLINGS + 1 else []
+            self.update(store.snapshot(name), related)
         return names
 
     def views(self) -> dict[str, RunView]:
@@ -117,3 +94,7 @@ class Judge:
         """The role series ("entropy", "reward", "throughput") of the run's last judgement."""
         with self._lock:
             return dict(self._roles.get(run, {}))
+
+    def health(self, run: str) -> RunHealth | None:
+        with self._lock:
+            return self._health.get(run)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rich.text import Text
+from rich.style import Style
+from rich.text import Span, Text
 from textual.color import Color
 from textual.widget import Widget
 
@@ -43,8 +44,18 @@ class ChartWidget(Widget):
             spec = ChartSpec(
                 title=self.title, lines=self.lines, width=self.size.width, height=self.size.height,
                 smoothing=settings[0], x_mode=settings[1], log_y=settings[2], markers=self.markers,
-                foreground=Color.parse(fg).rgb, legend=len(self.lines) > 1,
+                foreground=Color.parse(fg).rgb, legend=False,  # the screen's header names the colours
             )
-            self._cache = Text.from_ansi(render(spec), no_wrap=True)
+            self._cache = _foreground_only(Text.from_ansi(render(spec), no_wrap=True))
             self._cache_key = key
         return self._cache
+
+
+def _foreground_only(text: Text) -> Text:
+    """Drop plotext's background colours so the chart sits on the theme's background."""
+    spans = []
+    for span in text.spans:
+        style = span.style if isinstance(span.style, Style) else Style.parse(str(span.style))
+        spans.append(Span(span.start, span.end, Style(color=style.color, bold=style.bold)))
+    text.spans = spans
+    return text

@@ -25,7 +25,7 @@ COMPACT_COLUMNS = [
     ("health", "", None, 5), ("name", "run", None, None), ("entropy", "H", "entropy", 6),
     ("reward", "R", "reward", 6), ("throughput", "S/s", "throughput", 6),
 ]
-COMPACT_BADGE = {Severity.OK: "ok", Severity.INFO: "ok", Severity.WARN: "WARN", Severity.ALARM: "ALARM"}
+COMPACT_BADGE = {Severity.OK: "ok", Severity.INFO: "info", Severity.WARN: "WARN", Severity.ALARM: "ALARM"}
 
 
 @dataclass(frozen=True)

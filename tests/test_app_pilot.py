@@ -1,0 +1,298 @@
+"""The live TUI driven by Textual's pilot: navigation, filter, detail, smoothing, overlays,
+compact layout, themes, notices, and a writer appending while the app runs."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+
+import pytest
+from app_fixtures import NOW, fixed_store
+
+from tui.app.app import AppOptions, TbpeekApp, make_app
+from tui.app.screens.detail import DetailScreen
+from tui.app.screens.overview import OverviewScreen
+from tui.app.widgets.run_table import RunTable
+
+SIZE = (120, 35)
+
+
+def sync(fn):
+    """Run an async test with asyncio.run (no pytest async plugin needed)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(fn(*args, **kwargs))
+    return wrapper
+
+
+def fixed_app(**kw) -> TbpeekApp:
+    opts = AppOptions(clock=lambda: NOW, **kw)
+    return make_app(store=fixed_store(), options=opts)
+
+
+def record_notices(app: TbpeekApp) -> list[tuple[str, str]]:
+    seen: list[tuple[str, str]] = []
+    real = app.notify
+
+    def notify(message, *, title="", severity="information", **kw):
+        seen.append((str(message), severity))
+        return real(message, title=title, severity=severity, **kw)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return seen
+
+
+def table(app) -> RunTable:
+    return app.screen.query_one(RunTable)
+
+
+def rows(app) -> list[str]:
+    return list(table(app)._order)
+
+
+@sync
+async def test_overview_rows_worst_first_and_jk_navigation():
+    app = fixed_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, OverviewScreen)
+        order = rows(app)
+        assert len(order) == 5
+        sev = [app.judge.view(r).severity for r in order]
+        assert sev == sorted(sev, reverse=True)  # worst first
+        assert table(app).cursor_run() == order[0]
+        await pilot.press("j", "j")
+        assert table(app).cursor_run() == order[2]
+        await pilot.press("k")
+        assert table(app).cursor_run() == order[1]
+        await pilot.press("o")  # sort by name
+        assert rows(app) == sorted(order)
+        assert table(app).cursor_run() == order[1]  # the cursor stays on its run
+
+
+@sync
+async def test_summary_line_counts():
+    app = fixed_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        status = str(app.screen.query_one("#status").render())
+        assert "5 runs: 3 healthy · 0 warn · 2 alarm" in status
+
+
+@sync
+async def test_filter_regex_and_bad_regex():
+    app = fixed_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"pong", "enter")
+        assert sorted(rows(app)) == ["pong-collapse", "pong-pinned"]
+        assert "2/5 runs" in str(app.screen.query_one("#status").render())
+        await pilot.press("slash", "(")
+        assert "bad filter regex" in str(app.screen.query_one("#status").render())
+        assert sorted(rows(app)) == ["pong-collapse", "pong-pinned"]  # the last good filter stays
+        await pilot.press("escape")
+        assert len(rows(app)) == 5
+
+
+@sync
+async def test_detail_shows_verdicts_and_role_charts_then_back():
+    app = fixed_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        first = rows(app)[0]
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DetailScreen) and screen.run == first
+        verdicts = str(screen.query_one("#verdicts").render())
+        worst = app.judge.view(first).worst
+        assert worst.reason.split()[0] in verdicts
+        assert {"role-entropy", "role-reward", "role-throughput", "tag-losses/value_loss"} <= set(screen._charts)
+        await pilot.press("escape")
+        assert isinstance(app.screen, OverviewScreen)
+
+
+@sync
+async def test_smoothing_keys_change_the_chart():
+    app = fixed_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        chart = screen._charts["role-entropy"]
+        assert screen.smoothing == 0.6
+        smoothed = chart.render().plain
+        await pilot.press("plus")
+        assert screen.smoothing == 0.8
+        await pilot.press("minus", "minus")
+        assert screen.smoothing == 0.3
+        await pilot.press("0")
+        assert screen.smoothing == 0.0
+        await pilot.pause()
+        raw = chart.render().plain
+        assert raw != smoothed
+        assert "smoothing 0 " in str(screen.query_one("#detail-head").render())
+        await pilot.press("x")
+        assert screen.x_mode == "relative"
+        await pilot.press("l")
+        assert screen.log_y
+
+
+@sync
+async def test_space_picks_runs_and_detail_overlays_them_in_stable_colours():
+    app = fixed_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        order = rows(app)
+        await pilot.press("space", "j", "space")
+        assert list(app.selected) == order[:2]
+        assert table(app).get_cell(order[0], "mark").plain == "●"
+        assert table(app).get_cell(order[2], "mark").plain == " "
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert screen.runs == [order[1], order[0]]
+        lines = screen._charts["tag-losses/value_loss"].lines
+        assert [ln.label for ln in lines] == [order[1], order[0]]
+        assert lines[0].color != lines[1].color
+        colours = {ln.label: ln.color for ln in lines}
+        await pilot.press("escape", "k", "enter")  # the other run's detail: same colours
+        await pilot.pause()
+        again = {ln.label: ln.color for ln in app.screen._charts["tag-losses/value_loss"].lines}
+        assert again == colours
+        await pilot.press("escape", "space")  # unpick
+        assert order[0] not in app.selected
+
+
+@sync
+async def test_compact_layout_below_80x20_and_back():
+    app = fixed_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not app.screen.has_class("-compact")
+        await pilot.resize_terminal(60, 12)
+        await pilot.pause()
+        assert app.screen.has_class("-compact")
+        keys = [c.key.value for c in table(app).ordered_columns]
+        assert keys == ["health", "name", "entropy", "reward", "throughput"]
+        assert len(rows(app)) == 5
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
+        assert not app.screen.has_class("-compact")
+        assert "age" in [c.key.value for c in table(app).ordered_columns]
+
+
+@sync
+async def test_theme_switch_recolours_badges():
+    app = fixed_app(theme="tbpeek-dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        alarm_run = rows(app)[0]
+        dark = str(table(app).get_cell(alarm_run, "health").style)
+        assert app.verdict_styles()["verdict-alarm"].lower() in dark.lower()
+        app.theme = "tbpeek-light"
+        await pilot.pause(0.6)
+        light = str(table(app).get_cell(alarm_run, "health").style)
+        assert light != dark
+        assert app.verdict_styles()["verdict-alarm"].lower() in light.lower()
+
+
+@sync
+async def test_unknown_theme_and_bad_theme_file_give_notices(tmp_path):
+    (tmp_path / "bad.toml").write_text('name = "bad"\ndark = true\nprimary = 12\n')
+    app = fixed_app(theme="no-such-theme", theme_dirs=[tmp_path])
+    seen = record_notices(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.theme == "tbpeek-dark" or app.theme == "textual-dark"
+        text = "\n".join(m for m, _ in seen)
+        assert "unknown theme 'no-such-theme'" in text
+        assert "bad.toml" in text
+
+
+class FailingIngestor:
+    """Reads nothing; its poll raises (a bug in ingest must not kill the app)."""
+
+    def __init__(self, store, root):
+        self.store, self.root = store, root
+
+    def watch_paths(self):
+        return [str(self.root)]
+
+    def rescan(self):
+        return []
+
+    def poll(self, paths=None):
+        raise RuntimeError("disk on fire")
+
+
+class ProblemIngestor(FailingIngestor):
+    def poll(self, paths=None):
+        self.store.ensure_run("r", str(self.root))
+        self.store.set_problem("r", "/x/events.out.tfevents.1", "damaged record at byte 40: skipped")
+        return {"r"}
+
+
+@sync
+async def test_worker_error_becomes_a_notice_and_the_app_lives(tmp_path):
+    store = fixed_store()
+    app = make_app(store=store, ingestor=FailingIngestor(store, tmp_path),
+                   options=AppOptions(clock=lambda: NOW))
+    seen = record_notices(app)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if any("disk on fire" in m for m, _ in seen):
+                break
+        assert any("disk on fire" in m and sev == "error" for m, sev in seen)
+        await pilot.press("j")  # still answering keys
+        assert table(app).cursor_row == 1
+
+
+@sync
+async def test_damaged_file_gives_notice_and_row_marker(tmp_path):
+    store = fixed_store()
+    app = make_app(store=store, ingestor=ProblemIngestor(store, tmp_path),
+                   options=AppOptions(clock=lambda: NOW))
+    seen = record_notices(app)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if any("damaged record" in m for m, _ in seen):
+                break
+        assert any("damaged record" in m for m, _ in seen)
+        await pilot.pause(0.5)
+        assert table(app).get_cell("r", "name").plain.startswith("! ")
+
+
+@sync
+async def test_end_to_end_writer_appends_and_point_reaches_overview(tmp_path):
+    pytest.importorskip("tui.ingest", reason="ingest engine not present")
+    from eventfiles import Writer
+
+    run_dir = tmp_path / "logs" / "run1"
+    w = Writer(run_dir)
+    for step in range(1, 21):
+        w.scalar("losses/entropy", 1.5 - step * 0.01, step, 1_700_000_000.0 + step)
+    w.flush()
+    app = make_app([str(tmp_path / "logs")], AppOptions(poll=0.1))
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if app.judge.view("run1") is not None:
+                break
+        assert app.judge.view("run1").last_step == 20
+        w.scalar("losses/entropy", 0.123, 21, 1_700_000_021.0)
+        w.flush()
+        for _ in range(200):
+            await pilot.pause(0.05)
+            v = app.judge.view("run1")
+            if v.last_step == 21 and table(app)._drawn.get("run1", None) and \
+                    table(app)._drawn["run1"].version == v.version:
+                break
+        view = app.judge.view("run1")
+        assert view.last_step == 21
+        assert app.store.series("run1", "losses/entropy").values[-1] == pytest.approx(0.123)
+        assert table(app).get_cell("run1", "step").plain.strip() == "21"
+    w.close()
