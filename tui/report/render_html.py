@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import html
 import math
+import re
 
 from tui.health.verdict import Severity
 from tui.report.render_common import (at, best_text, fmt_clock, fmt_date, fmt_duration, fmt_num,
                                       fmt_step, plural, share, timeline_clocks)
-from tui.report.render_text import clean
+from tui.report.render_text import clean, count_line
 from tui.report.review_model import Review, RoleStat, RunReview, TimelineEntry
 
-W, H = 320, 96  # chart viewBox; scales with the page
+W, H = 260, 90  # chart viewBox; scales with the page
 PAD_L, PAD_R, PAD_T, PAD_B = 4, 4, 14, 14
 # Verdicts of these metrics are marked on the chart of that role.
 _METRIC_OF_ROLE = {"fps": "throughput", "steps_per_s": "throughput"}
@@ -31,7 +32,7 @@ font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 main{max-width:1100px;margin:0 auto}
 h1{font-size:1.4em;margin:.2em 0}
 h2{font-size:1.15em;margin:1.4em 0 .5em}
-h3{font-size:1.05em;margin:0;word-break:break-all}
+h3{font-size:1.05em;margin:0;overflow-wrap:anywhere}
 .muted{color:var(--muted)}
 .card{background:var(--card);border:1px solid var(--border);border-left:6px solid var(--ok);
 border-radius:6px;padding:10px 12px;margin:12px 0}
@@ -50,12 +51,12 @@ figure{margin:0;border:1px solid var(--border);border-radius:4px;padding:4px 6px
 figcaption{font-size:.85em;display:flex;justify-content:space-between;gap:6px;flex-wrap:wrap}
 figcaption b{font-weight:600}
 svg{display:block;width:100%;height:auto}
-svg text{font-size:9px;fill:var(--muted);font-family:system-ui,sans-serif}
+svg text{font-size:10px;fill:var(--muted);font-family:system-ui,sans-serif}
 .note{border-left:3px solid var(--line);margin:.5em 0;padding:.2em .7em;white-space:pre-wrap}
 .note b{display:inline-block;min-width:6.5em}
 table{border-collapse:collapse;width:100%;font-size:.92em}
 td,th{text-align:left;padding:3px 6px;border-bottom:1px solid var(--border);vertical-align:top}
-.summary td:nth-child(2){word-break:break-all}
+.summary td:nth-child(2){overflow-wrap:anywhere}
 .timeline li{list-style:none;margin-left:-1.2em}
 details summary{cursor:pointer;color:var(--muted)}
 @media (max-width:600px){body{padding:6px;font-size:14px}.card{padding:8px}
@@ -65,6 +66,11 @@ details summary{cursor:pointer;color:var(--muted)}
 
 def esc(text: object) -> str:
     return html.escape(clean(str(text)), quote=True)
+
+
+def esc_name(text: str) -> str:
+    """Escaped, with break opportunities after / _ - so long run names wrap on a phone."""
+    return re.sub(r"([/_-])", r"\1<wbr>", esc(text))
 
 
 def _sev(s: Severity) -> str:
@@ -83,6 +89,18 @@ def _x(x: float, x0: float, x1: float) -> float:
     return PAD_L + frac * (W - PAD_L - PAD_R)
 
 
+def y_range(pts: list[tuple[float, float, float, float]]) -> tuple[float, float]:
+    """The y range of a chart: the whole mean line, and the min–max band up to one line-span
+    beyond it on each side, so one wild early point (explained variance of -245) can't squash
+    the line flat. The band is clipped there; the caption keeps the true first/best/last."""
+    m_lo = min(p[1] for p in pts)
+    m_hi = max(p[1] for p in pts)
+    span = m_hi - m_lo
+    if span <= 0:
+        span = abs(m_hi) * 0.1 or 1.0
+    return max(min(p[2] for p in pts), m_lo - span), min(max(p[3] for p in pts), m_hi + span)
+
+
 def chart_svg(st: RoleStat, markers: list[TimelineEntry] = ()) -> str:
     """An inline SVG line chart: bucket mean line over the bucket min–max band, with verdict
     change markers at their steps."""
@@ -92,13 +110,12 @@ def chart_svg(st: RoleStat, markers: list[TimelineEntry] = ()) -> str:
     if not pts:
         return (f'<svg viewBox="0 0 {W} {H}" role="img" class="chart">{title}'
                 f'<text x="{W / 2}" y="{H / 2}" text-anchor="middle">no finite values</text></svg>')
-    lo = min(p[2] for p in pts)
-    hi = max(p[3] for p in pts)
+    lo, hi = y_range(pts)
     x0, x1 = st.spark_x[0], st.spark_x[-1]
     parts = [f'<svg viewBox="0 0 {W} {H}" role="img" class="chart">', title]
     if len(pts) > 1:
-        top = " ".join(f"{_x(x, x0, x1):.1f},{_y(b, lo, hi):.1f}" for x, _, _, b in pts)
-        bot = " ".join(f"{_x(x, x0, x1):.1f},{_y(a, lo, hi):.1f}" for x, _, a, _ in reversed(pts))
+        top = " ".join(f"{_x(x, x0, x1):.1f},{_y(min(b, hi), lo, hi):.1f}" for x, _, _, b in pts)
+        bot = " ".join(f"{_x(x, x0, x1):.1f},{_y(max(a, lo), lo, hi):.1f}" for x, _, a, _ in reversed(pts))
         parts.append(f'<polygon points="{top} {bot}" style="fill:var(--band);stroke:none"/>')
         line = " ".join(f"{_x(x, x0, x1):.1f},{_y(m, lo, hi):.1f}" for x, m, _, _ in pts)
         parts.append(f'<polyline points="{line}" style="fill:none;stroke:var(--line);stroke-width:1.6;'
@@ -115,8 +132,8 @@ def chart_svg(st: RoleStat, markers: list[TimelineEntry] = ()) -> str:
                      f'<title>{esc(fmt_step(e.step))}: {esc(e.label)}</title></line>')
     parts.append(f'<text x="{PAD_L}" y="10">{esc(fmt_num(hi))}</text>')
     parts.append(f'<text x="{PAD_L}" y="{H - 2}">{esc(fmt_num(lo))}</text>')
-    parts.append(f'<text x="{W - PAD_R}" y="{H - 2}" text-anchor="end">step {esc(fmt_step(x0))}'
-                 f'–{esc(fmt_step(x1))}</text>')
+    parts.append(f'<text x="{W - PAD_R}" y="{H - 2}" text-anchor="end">step {esc(fmt_step(st.first_step))}'
+                 f'–{esc(fmt_step(st.last_step))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -134,7 +151,7 @@ def _run(r: RunReview, now: float, index: int = 0) -> str:
     if r.group:
         facts.append(f"seed group {esc(r.group)}")
     out = [f'<section class="card {sev}" id="run-{index}">',
-           f'<h3><span class="badge {sev}">{esc(r.worst.label)}</span>{esc(r.name)}</h3>',
+           f'<h3><span class="badge {sev}">{esc(r.worst.label)}</span>{esc_name(r.name)}</h3>',
            f'<div class="facts">{" · ".join(facts)}</div>']
     if r.note is not None:
         rows = [(label, text.strip()) for label, text in (("Question", r.note.question),
@@ -151,10 +168,10 @@ def _run(r: RunReview, now: float, index: int = 0) -> str:
         for st in r.roles:
             markers = [e for e in r.timeline if e.metric == _METRIC_OF_ROLE.get(st.role, st.role)]
             nf = f" · {st.nonfinite} non-finite" if st.nonfinite else ""
+            best = f" · best {best_text(st.best, st.best_dir)}" if st.best is not None else ""
             out.append(f'<figure data-role="{esc(st.role)}"><figcaption><b>{esc(st.role)}</b>'
-                       f'<span class="muted">first {esc(fmt_num(st.first))} · best '
-                       f'{esc(best_text(st.best, st.best_dir))} · last {esc(fmt_num(st.last))}{esc(nf)}</span>'
-                       f'</figcaption>{chart_svg(st, markers)}</figure>')
+                       f'<span class="muted">first {esc(fmt_num(st.first))}{esc(best)} · last '
+                       f'{esc(fmt_num(st.last))}{esc(nf)}</span></figcaption>{chart_svg(st, markers)}</figure>')
         out.append("</div>")
     if r.timeline:
         more = (f' <span class="muted">({r.timeline_omitted} earlier changes not shown)</span>'
@@ -183,17 +200,15 @@ def render_html(review: Review) -> str:
     """The whole review as one HTML document (no external references of any kind)."""
     now = review.generated
     runs = review.visible()
-    hidden = len(review.runs) - len(runs)
     period = f"since {fmt_date(review.since)} · until {fmt_date(review.until)}"
-    body = [f"<h1>tbpeek review</h1><p class=\"muted\">{esc(period)} · {len(runs)} runs"
-            + (f" ({hidden} untouched in this period left out)" if hidden else "") + "</p>"]
+    body = [f"<h1>tbpeek review</h1><p class=\"muted\">{esc(period)} · {esc(count_line(review))}</p>"]
     if runs:
         rows = []
         for r in runs:
             top = r.verdicts[0] if r.verdicts else None
             what = f"{top.metric} {top.kind.replace('_', ' ')}" if top else "—"
             rows.append(f'<tr><td><span class="badge {_sev(r.worst)}">{esc(r.worst.label)}</span></td>'
-                        f"<td>{esc(r.name)}</td><td>{esc(r.state)}</td><td>{esc(what)}</td></tr>")
+                        f"<td>{esc_name(r.name)}</td><td>{esc(r.state)}</td><td>{esc(what)}</td></tr>")
         body.append('<table class="summary"><thead><tr><th></th><th>run</th><th>state</th>'
                     "<th>worst verdict</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
     else:

@@ -6,7 +6,7 @@ import re
 
 from tui.report.render_common import (at, SEVERITY_MARK, best_text, fmt_clock, fmt_duration, fmt_num,
                                       fmt_step, plural, share, timeline_clocks, sparkline)
-from tui.report.render_text import clean, period_line
+from tui.report.render_text import clean, count_line, period_line
 from tui.report.review_model import Review, RunReview
 
 # Inline markup and table pipes; `<`/`>` become entities (raw HTML in an issue is live).
@@ -69,9 +69,7 @@ def render_md(review: Review) -> str:
     """The whole review as GitHub-flavoured Markdown."""
     now = review.generated
     runs = review.visible()
-    hidden = len(review.runs) - len(runs)
-    out = ["# tbpeek review", "", period_line(review) + f" · {len(runs)} runs"
-           + (f" ({hidden} untouched left out)" if hidden else ""), ""]
+    out = ["# tbpeek review", "", period_line(review) + f" · {count_line(review)}", ""]
     if runs:
         out += ["| | run | state | worst verdict |", "|---|---|---|---|"]
         for r in runs:

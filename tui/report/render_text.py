@@ -20,6 +20,17 @@ def period_line(review: Review) -> str:
     return f"since {fmt_date(review.since)} · until {fmt_date(review.until)}"
 
 
+def count_line(review: Review, hint: str = "") -> str:
+    """``5 runs (3 untouched in this period left out)`` or, with --all, ``… (3 untouched included)``."""
+    shown = len(review.visible())
+    if review.include_all:
+        extra = f" ({review.untouched} untouched in this period included)" if review.untouched else ""
+    else:
+        hidden = len(review.runs) - shown
+        extra = f" ({hidden} untouched in this period left out{hint})" if hidden else ""
+    return f"{shown} runs{extra}"
+
+
 def run_lines(r: RunReview, now: float, spark_width: int = 32) -> list[str]:
     """The lines of one run's section (shared with the TUI's review screen)."""
     head = (f"{SEVERITY_MARK[r.worst]} {r.worst.label.upper():<5}  {clean(r.name)}")
@@ -44,10 +55,10 @@ def run_lines(r: RunReview, now: float, spark_width: int = 32) -> list[str]:
             out.append(f"    {at(clock, e.step)} · {e.label}"
                        + (f" — {clean(e.reason)}" if e.reason else ""))
     if r.roles:
-        out.append(f"  {'role':<20}{'first':>10}{'best':>11}{'last':>10}  trend")
+        out.append(f"  {'role':<19}{'first':>11}{'best':>12}{'last':>11}  trend")
         for st in r.roles:
-            out.append(f"  {st.role:<20}{fmt_num(st.first):>10}{best_text(st.best, st.best_dir):>11}"
-                       f"{fmt_num(st.last):>10}  {sparkline(st.spark, spark_width)}"
+            out.append(f"  {st.role:<19}{fmt_num(st.first):>11}{best_text(st.best, st.best_dir):>12}"
+                       f"{fmt_num(st.last):>11}  {sparkline(st.spark, spark_width)}"
                        + (f"  ({st.nonfinite} non-finite)" if st.nonfinite else ""))
     if r.restarts:
         shown = ", ".join(f"{clean(x.tag)} back to step {fmt_step(x.step)} at {fmt_clock(x.wall_time, now)}"
@@ -89,10 +100,8 @@ def render_text(review: Review) -> str:
     """The whole review as terminal text."""
     now = review.generated
     runs = review.visible()
-    hidden = len(review.runs) - len(runs)
     out = [f"tbpeek review · {period_line(review)}",
-           f"{len(runs)} runs" + (f" ({hidden} untouched in this period left out; --all shows them)"
-                                 if hidden else ""), ""]
+           count_line(review, "; --all shows them"), ""]
     if not runs:
         out += ["No run wrote anything in this period.", ""]
     for r in runs:

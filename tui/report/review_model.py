@@ -208,11 +208,19 @@ def _role_key(role: str) -> tuple[int, str]:
     return (ROLE_ORDER.index(role) if role in ROLE_ORDER else len(ROLE_ORDER), role)
 
 
-def mean_steps_per_s(snap: RunSnapshot) -> float | None:
-    """Mean steps per second over the run's life: Δstep / Δwall of its longest-spanning tag.
+def mean_steps_per_s(snap: RunSnapshot, counter: Series | None = None) -> float | None:
+    """Mean steps per second over the run's life: Δvalue / Δwall of the step-counter series
+    when there is one (runs whose x-axis counts updates), else Δstep / Δwall of the tag that
+    spans the most steps.
 
     This counts pauses (a restart, a stall) as time spent, which is what the day cost.
     """
+    if counter is not None and len(counter) >= 2:
+        fin = np.isfinite(counter.values)
+        if fin.sum() >= 2:
+            v, w = counter.values[fin], counter.wall_times[fin]
+            if v[-1] > v[0] and w[-1] > w[0]:
+                return float((v[-1] - v[0]) / (w[-1] - w[0]))
     best: tuple[int, float] | None = None
     for s in snap.series.values():
         if len(s) < 2:
@@ -303,7 +311,11 @@ def summarise_run(snap: RunSnapshot, verdicts: Sequence[Verdict], roles: Mapping
         worst=worst,
         verdicts=tuple(sorted(verdicts, key=lambda v: (-v.severity, v.metric))),
         timeline=tl, timeline_omitted=omitted, roles=tuple(stats),
-        steps_per_s=mean_steps_per_s(snap), restarts=tuple(snap.restarts),
+        # Only where the engine found a throughput: a rewards-only run's x-axis counts
+        # episodes, and "steps/s" of it would mislead.
+        steps_per_s=(mean_steps_per_s(snap, roles.get("step_counter"))
+                     if "throughput" in roles or "step_counter" in roles else None),
+        restarts=tuple(snap.restarts),
         note=note if note is not None and not note.empty else None,
         touched=last_wall is not None and last_wall >= since,
         problems=dict(snap.problems), library=library,
