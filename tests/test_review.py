@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from tui.health.verdict import Severity, Verdict
+from tui.health.verdict import Severity
 from tui.looks.log import Look, append_look, read_looks
 from tui.notes import Note, NoteStore
 from tui.report.render_html import render_html

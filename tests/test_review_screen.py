@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 from textual.app import App
-from textual.widgets import Input, Static, TextArea
+from textual.widgets import Input, Static
 
 from tui.app.screens.note import NoteScreen
 from tui.app.screens.review import ReviewScreen
