@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,7 +40,7 @@ def default_path() -> Path:
 
 
 def _new_id() -> str:
-    return uuid.uuid4().hex[:16]
+    return os.urandom(8).hex()  # not uuid: it imports `platform`, slow for `tbpeek status`
 
 
 @dataclass

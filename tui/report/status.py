@@ -1,0 +1,262 @@
+"""``tbpeek status LOGDIR...``: one line for a tmux status bar.
+
+Calm when all is well (``● 6 runs ok · next look 14:30``), the alarmed run and its verdict when
+not (``▲ ppo-seed3: entropy collapsed``); never a metric value. Exit codes as ``tbpeek check``:
+0 nothing reached ``--fail-on`` (default alarm), 1 something did, 2 usage or I/O error.
+
+It must answer fast, every few seconds, for many runs: the answer comes from a cache in the
+state directory (see `tui.report.status_cache`). When nothing changed, the call only stats the
+event files. When something did, it prints the previous answer at once and refreshes the
+cache in a background process, which reads only the new bytes; the next call has the news.
+``--wait`` refreshes before answering instead (for scripts). A first call, or one after a long
+pause (over `MAX_STALE`), always waits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import string
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from tui.report.status_cache import Paths, RunSummary, Summary, cache_key, load_summary, unchanged
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+MAX_STALE = 600.0  # seconds: an older answer is not shown while refreshing; we wait instead
+SEVERITY = {"ok": 0, "info": 1, "warn": 2, "alarm": 3}
+ICONS = {0: "●", 1: "●", 2: "△", 3: "▲"}
+COLORS = {0: "green", 1: "green", 2: "yellow", 3: "red"}
+FIELDS = ("line", "icon", "state", "color", "text", "runs", "ok", "warn", "alarm", "run", "problem",
+          "next", "due")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("logdirs", nargs="+", metavar="LOGDIR",
+                        help="directories holding runs (TensorBoard's name:path form works too)")
+    parser.add_argument("--format", metavar="TEMPLATE",
+                        help="your own line, with fields in braces: " + ", ".join("{%s}" % f for f in FIELDS)
+                             + " (e.g. '#[fg={color}]{line}#[default]' for tmux colours)")
+    parser.add_argument("--fail-on", choices=["info", "warn", "alarm"], default="alarm",
+                        help="exit 1 when any verdict is at least this severe (default: alarm)")
+    parser.add_argument("--wait", action="store_true",
+                        help="read new data before answering (slower), instead of in the background")
+    parser.add_argument("--actions", type=int, metavar="N",
+                        help="number of discrete actions (entropy is judged against ln N)")
+    parser.add_argument("--role", action="append", default=[], metavar="ROLE=TAG",
+                        help="use TAG as ROLE (repeatable), as in `tbpeek check`")
+    parser.add_argument("--mode", choices=["live", "review"], default=None,
+                        help="live: a silent run is stalled (default); review: it has ended")
+    parser.add_argument("--config", metavar="FILE",
+                        help="config file (default: config.toml in tbpeek's config directory)")
+    parser.add_argument("--refresh-cache", action="store_true", help=argparse.SUPPRESS)  # the background child
+
+
+# ---- the line -------------------------------------------------------------------------------
+def problem_text(metric: str, kind: str) -> str:
+    """'entropy collapsed', 'throughput slow decay': words only, never values."""
+    kind_words = kind.replace("_", " ")
+    return kind_words if kind_words.startswith(metric) else f"{metric} {kind_words}"
+
+
+def fields(summary: Summary, next_look: float | None, now: float) -> dict[str, str]:
+    """The values a ``--format`` template may use."""
+    runs = summary.runs
+    worst = max((r.severity for r in runs), default=0)
+    alarmed = sorted((r for r in runs if r.severity >= 3), key=lambda r: r.run)
+    warned = [r for r in runs if r.severity == 2]
+    n = len(runs)
+    if next_look is None:
+        nxt, due = "", ""
+    elif next_look <= now:
+        nxt, due = "now", "due"
+    else:
+        nxt, due = datetime.fromtimestamp(next_look).strftime("%H:%M"), ""
+    lead: RunSummary | None = alarmed[0] if alarmed else None
+    run, problem = "", ""
+    if lead is not None:
+        w = lead.worst
+        assert w is not None
+        run, problem = lead.run, problem_text(w[0], w[1])
+    look = "" if not nxt else (" · look due" if due else f" · next look {nxt}")
+    if lead is not None:
+        more = f" (+{len(alarmed) - 1} more)" if len(alarmed) > 1 else ""
+        text = f"{run}: {problem}{more}"
+    elif warned:
+        text = f"{n} run{'s' if n != 1 else ''} · {len(warned)} warning{'s' if len(warned) != 1 else ''}"
+    else:
+        text = f"{n} run{'s' if n != 1 else ''} ok"
+    icon = ICONS[worst]
+    line = f"{icon} {text}" + ("" if lead is not None else look)
+    return {
+        "line": line, "icon": icon, "state": {0: "ok", 1: "info", 2: "warn", 3: "alarm"}[worst],
+        "color": COLORS[worst], "text": text, "runs": str(n),
+        "ok": str(sum(1 for r in runs if r.severity <= 1)), "warn": str(len(warned)), "alarm": str(len(alarmed)),
+        "run": run, "problem": problem, "next": nxt, "due": due,
+    }
+
+
+def check_template(template: str) -> str | None:
+    """None if `template` is usable, else what is wrong with it."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as e:
+        return f"--format {template!r}: {e} (write {{{{ and }}}} for literal braces)"
+    for _, name, spec, conv in parts:
+        if name is None:
+            continue
+        if name not in FIELDS:
+            return f"--format: unknown field {{{name}}}; fields: " + ", ".join("{%s}" % f for f in FIELDS)
+        if conv or spec:
+            try:
+                format("x", spec or "")
+            except ValueError as e:
+                return f"--format: {{{name}:{spec}}}: {e}"
+    return None
+
+
+# ---- the look budget's next look --------------------------------------------------------------
+def next_look(cfg: dict, now: float) -> float | None:
+    """When the next scheduled look is due, from the config and the look log (None: budget off)."""
+    from tui.looks.policy import LookBudget
+    from tui.looks.settings import BudgetSettings
+
+    settings = BudgetSettings.from_args(None, cfg)
+    if not settings.enabled:
+        return None
+    t, _ = LookBudget(settings).next_look(now)
+    return t
+
+
+# ---- running ------------------------------------------------------------------------------------
+def _fingerprint(args: argparse.Namespace) -> str:
+    cfg = args.config
+    try:
+        from tui.config import config_path
+
+        p = Path(cfg) if cfg else config_path()
+        st = os.stat(p)
+        stamp = f"{p}:{st.st_mtime_ns}:{st.st_size}"
+    except OSError:
+        stamp = "no-config"
+    return repr((args.actions, sorted(args.role), args.mode, stamp))
+
+
+def _health_options(args: argparse.Namespace, cfg: dict):
+    from tui.health.options import HealthOptions
+    from tui.report.check import parse_roles
+
+    return HealthOptions.from_config(cfg, actions=args.actions, mode=args.mode, roles=parse_roles(args.role))
+
+
+def _child_argv(args: argparse.Namespace) -> list[str]:
+    argv = [sys.executable, "-m", "tui", "status", "--refresh-cache"]
+    if args.actions is not None:
+        argv += ["--actions", str(args.actions)]
+    for r in args.role:
+        argv += ["--role", r]
+    if args.mode:
+        argv += ["--mode", args.mode]
+    if args.config:
+        argv += ["--config", args.config]
+    return argv + ["--", *args.logdirs]
+
+
+def _refresh_in_background(args: argparse.Namespace, paths: Paths) -> None:
+    """Start a detached refresher (it exits at once if another one holds the lock)."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])  # the child must import this very tbpeek
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    paths.log.parent.mkdir(parents=True, exist_ok=True)
+    with open(paths.log, "wb") as log:
+        subprocess.Popen(_child_argv(args), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                         start_new_session=True, close_fds=True, env=env)
+
+
+def _refresh_locked(args, cfg, paths: Paths, key: str, wait: bool) -> Summary | None:
+    """Refresh under the lock; without `wait`, give up (None) if another refresh is running."""
+    import fcntl
+
+    paths.lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return None
+        from tui.ingest import LogdirError
+        from tui.report.status_cache import refresh
+
+        try:
+            opts = _health_options(args, cfg)
+        except ValueError as e:  # a bad --role or [health] table
+            raise StatusError(str(e), "tbpeek: bad option") from None
+        try:
+            return refresh(list(args.logdirs), opts, paths, key)
+        except LogdirError as e:
+            raise StatusError(str(e), "tbpeek: logdir error") from None
+    finally:
+        os.close(fd)
+
+
+class StatusError(Exception):
+    """A problem to report: (message, short line for the status bar)."""
+
+
+def _fail(msg: str, short: str) -> int:
+    print(f"✗ {short}")  # tmux shows stdout: say something rather than go blank
+    print(f"tbpeek status: {msg}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui.config import ConfigError, load_config, state_dir
+
+    if args.format is not None:
+        problem = check_template(args.format)
+        if problem:
+            print(f"tbpeek status: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as e:
+        return _fail(str(e), "tbpeek: config error")
+    for ld in args.logdirs:
+        path = ld.partition(":")[2] if (":" in ld and "://" not in ld and not os.path.exists(ld)) else ld
+        if "://" not in ld and not os.path.isdir(os.path.expanduser(path)):
+            return _fail(f"logdir {ld} does not exist or is not a directory; check the path",
+                         f"tbpeek: no logdir {ld}")
+    key = cache_key(list(args.logdirs), _fingerprint(args))
+    paths = Paths(state_dir(), key)
+    now = time.time()
+    try:
+        if args.refresh_cache:
+            _refresh_locked(args, cfg, paths, key, wait=False)
+            return EXIT_OK
+        summary = load_summary(paths.summary)
+        if summary is None or args.wait or now - summary.computed_at > MAX_STALE:
+            summary = _refresh_locked(args, cfg, paths, key, wait=True)
+        elif not unchanged(summary, now):
+            _refresh_in_background(args, paths)
+    except StatusError as e:
+        return _fail(*e.args)
+    except OSError as e:
+        return _fail(f"can't use the cache in {paths.summary.parent}: {e.strerror or e}",
+                     "tbpeek: state dir error")
+    assert summary is not None
+    try:
+        nxt = next_look(cfg, now)
+    except ValueError as e:  # a bad [looks] table
+        return _fail(str(e), "tbpeek: config error")
+    if not summary.runs:
+        print("○ no runs yet")
+        print(f"tbpeek status: no runs (directories with *tfevents* files) in {', '.join(args.logdirs)}",
+              file=sys.stderr)
+        return EXIT_USAGE
+    values = fields(summary, nxt, now)
+    print(args.format.format(**values) if args.format is not None else values["line"])
+    threshold = SEVERITY[args.fail_on]
+    return EXIT_PROBLEM if any(v[2] >= threshold for r in summary.runs for v in r.verdicts) else EXIT_OK

@@ -1,0 +1,234 @@
+"""The cache behind ``tbpeek status``: answer in milliseconds, read only new bytes.
+
+Two files per set of logdirs (and health options), in the state directory:
+
+- ``status-<key>.json``, the *summary*: every run's verdicts (no values), the size of every
+  event file as read, and the mtime of every directory of the logdirs. Checking that nothing
+  changed is one ``stat`` per file and directory, with no numpy and no protobuf imported.
+- ``status-<key>.pickle``, the *state*: the ingestor (with each file's read offset) and the
+  store, pickled. A refresh loads it, reads only the bytes appended since, re-judges only the
+  runs whose data changed (or whose judgement is older than `REJUDGE_EVERY`, since a silent
+  run becomes a stall), and writes both files back atomically.
+
+A cache that can't be read (damaged, or written by another version) is simply rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+FORMAT = 1
+REJUDGE_EVERY = 60.0  # seconds: re-judge idle runs so a stall shows up
+
+
+@dataclass
+class RunSummary:
+    """One run's judgement, without metric values.
+
+    Attributes:
+        run: its name.
+        version: the store's version of the run when judged.
+        at: when it was judged (epoch seconds).
+        verdicts: (metric, kind, severity as int, reason) for each verdict.
+    """
+
+    run: str
+    version: int
+    at: float
+    verdicts: list[tuple[str, str, int, str]]
+
+    @property
+    def worst(self) -> tuple[str, str, int, str] | None:
+        best = None
+        for v in self.verdicts:
+            if best is None or v[2] > best[2]:
+                best = v
+        return best
+
+    @property
+    def severity(self) -> int:
+        w = self.worst
+        return w[2] if w else 0
+
+
+@dataclass
+class Summary:
+    """What `tbpeek status` needs to answer, and what tells whether it is still true."""
+
+    key: str
+    logdirs: list[str]
+    computed_at: float
+    runs: list[RunSummary]
+    files: dict[str, int] = field(default_factory=dict)  # event file -> size as read
+    dirs: dict[str, int] = field(default_factory=dict)  # directory -> mtime_ns before the scan
+    format: int = FORMAT
+
+    @property
+    def judged_at(self) -> float:
+        """The oldest judgement's time."""
+        return min((r.at for r in self.runs), default=self.computed_at)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Summary":
+        runs = [RunSummary(r["run"], int(r["version"]), float(r["at"]),
+                           [(str(m), str(k), int(s), str(why)) for m, k, s, why in r["verdicts"]])
+                for r in d["runs"]]
+        return cls(key=str(d["key"]), logdirs=[str(x) for x in d["logdirs"]], computed_at=float(d["computed_at"]),
+                   runs=runs, files={str(k): int(v) for k, v in d["files"].items()},
+                   dirs={str(k): int(v) for k, v in d["dirs"].items()}, format=int(d["format"]))
+
+
+def cache_key(logdirs: list[str], fingerprint: str) -> str:
+    """A short name for this set of logdirs and options."""
+    norm = [ld if "://" in ld else os.path.abspath(os.path.expanduser(ld)) for ld in logdirs]
+    h = hashlib.sha1(json.dumps([norm, fingerprint, FORMAT]).encode()).hexdigest()
+    return h[:16]
+
+
+class Paths:
+    def __init__(self, directory: Path, key: str) -> None:
+        self.summary = directory / f"status-{key}.json"
+        self.state = directory / f"status-{key}.pickle"
+        self.lock = directory / f"status-{key}.lock"
+        self.log = directory / f"status-{key}.log"
+
+
+def load_summary(path: Path) -> Summary | None:
+    """The summary, or None when there is none or it can't be used (then it is rebuilt)."""
+    try:
+        with open(path, "rb") as f:
+            d = json.loads(f.read())
+        s = Summary.from_json(d)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # damaged or from another version: the refresh rebuilds it
+    return s if s.format == FORMAT else None
+
+
+def unchanged(summary: Summary, now: float) -> bool:
+    """True if no event file grew or changed and no directory changed since the summary was
+    made, and no judgement is older than `REJUDGE_EVERY` (cheap: stats only)."""
+    if now - summary.judged_at >= REJUDGE_EVERY:
+        return False
+    if any("://" in ld for ld in summary.logdirs):
+        return True  # object stores: no cheap check; the age limit above decides
+    for path, size in summary.files.items():
+        try:
+            if os.stat(path).st_size != size:
+                return False
+        except OSError:
+            return False
+    for path, mtime in summary.dirs.items():
+        try:
+            if os.stat(path).st_mtime_ns != mtime:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _tree_mtimes(logdirs: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for ld in logdirs:
+        if "://" in ld:
+            continue
+        path = _local_path(ld)
+        for root, _dirs, _files in os.walk(path):
+            try:
+                out[root] = os.stat(root).st_mtime_ns
+            except OSError:
+                continue  # vanished while walking: the next scan sees it
+    return out
+
+
+def _local_path(spec: str) -> str:
+    """The directory of a logdir spec (``name:path`` or a path)."""
+    if not os.path.exists(spec) and ":" in spec:
+        head, _, tail = spec.partition(":")
+        if head and tail and "/" not in head:
+            return tail
+    return spec
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | None = None) -> Summary:
+    """Bring the cache up to date: read new bytes, re-judge what changed, write both files.
+
+    Raises:
+        tui.ingest.LogdirError: a logdir doesn't exist or can't be read.
+        OSError: the state directory can't be written.
+    """
+    import pickle
+    import threading
+
+    from tui.health import judge, siblings
+    from tui.ingest import Ingestor
+    from tui.store import Store
+
+    lock_type = type(threading.Lock())
+
+    class _Pickler(pickle.Pickler):
+        # The store holds a lock; a lock can't be pickled, and a fresh one is what we want.
+        def reducer_override(self, obj: Any) -> Any:
+            if type(obj) is lock_type:
+                return threading.Lock, ()
+            return NotImplemented
+
+    state = None
+    try:
+        with open(paths.state, "rb") as f:
+            state = pickle.load(f)
+        if not (isinstance(state, dict) and state.get("format") == FORMAT and state.get("key") == key):
+            state = None
+    except FileNotFoundError:
+        state = None
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        state = None  # damaged or from another version: rebuild from the event files
+    if state is None:
+        store = Store()
+        state = {"format": FORMAT, "key": key, "ingestor": Ingestor(store, list(logdirs)), "store": store,
+                 "judged": {}}
+    ing, store, judged = state["ingestor"], state["store"], state["judged"]
+    dirs = _tree_mtimes(logdirs)  # before the scan: a change during it is seen next time
+    ing.rescan()
+    ing.poll()
+    now = time.time() if now is None else now
+    snaps = store.snapshots()
+    related = siblings(snaps)
+    fresh: dict[str, RunSummary] = {}
+    for snap in snaps:
+        prev = judged.get(snap.name)
+        if prev is not None and prev.version == snap.version and now - prev.at < REJUDGE_EVERY:
+            fresh[snap.name] = prev
+            continue
+        h = judge(snap, opts, now, related[snap.name])
+        fresh[snap.name] = RunSummary(snap.name, snap.version, now,
+                                      [(v.metric, v.kind, int(v.severity), v.reason) for v in h.verdicts])
+    state["judged"] = fresh
+    files = {fs.path: fs.size for fs in ing.file_states() if not fs.missing}
+    summary = Summary(key=key, logdirs=list(logdirs), computed_at=now, runs=list(fresh.values()),
+                      files=files, dirs=dirs)
+    paths.state.parent.mkdir(parents=True, exist_ok=True)
+    import io
+
+    buf = io.BytesIO()
+    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
+    _atomic_write(paths.state, buf.getvalue())
+    _atomic_write(paths.summary, json.dumps(summary.to_json(), separators=(",", ":")).encode())
+    return summary
