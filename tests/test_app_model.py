@@ -53,7 +53,7 @@ def test_sparkline_width_range_nan_and_flat():
 
 
 def test_age_and_state():
-    assert fmt_age(5) == "5s" and fmt_age(125) == "2m" and fmt_age(7300) == "2h" and fmt_age(2 * 86400) == "2d"
+    assert fmt_age(5) == "5s" and fmt_age(125) == "2m" and fmt_age(7300) == "2h" and fmt_age(2 * 86400) == "2d" and fmt_age(800 * 86400) == "2y"
     assert fmt_age(None) == "—"
     assert run_state(30) == "live"
     assert run_state(600) == "stalled"
@@ -187,3 +187,19 @@ def test_chart_does_not_touch_plotext_global_figure():
     before = plotext.figure.build().string()
     render(ChartSpec("x", (_line([1.0, 2.0, 3.0]),), 40, 8))
     assert plotext.figure.build().string() == before
+
+
+def test_shorten_cuts_the_middle():
+    from tui.app.model import shorten
+
+    assert shorten("short", 10) == "short"
+    s = shorten("pong-end_to_end-synthetic_prefs-1_81a378f/a2c_misc", 20)
+    assert len(s) == 20 and s.startswith("pong-end_") and s.endswith("a2c_misc") and "…" in s
+
+
+def test_last_write_is_the_older_of_mtime_and_wall_time():
+    from tui.app.model import last_write_time
+
+    assert last_write_time(2000.0, 1000.0) == 1000.0  # copied logs: fresh mtime, old events
+    assert last_write_time(1000.0, 2000.0) == 1000.0  # trainer clock ahead
+    assert last_write_time(None, 5.0) == 5.0 and last_write_time(None, None) is None

@@ -29,6 +29,7 @@ from tui.store import Store
 
 COMPACT_WIDTH = 80
 COMPACT_HEIGHT = 20
+URL_POLL = 10.0  # seconds between polls of logdirs that can't be watched (object stores)
 REJUDGE_EVERY = 60.0  # seconds: re-judge idle runs so age-based verdicts (stalls) appear
 PALETTE_VARS = ("primary", "warning", "success", "accent", "secondary", "error")
 
@@ -148,10 +149,13 @@ class TbpeekApp(App[int]):
     def _start_watching(self) -> None:
         from tui.app.watcher import Watcher
 
-        paths = list(self.ingestor.watch_paths()) if hasattr(self.ingestor, "watch_paths") else self.logdirs
-        self._watcher = Watcher(paths or self.logdirs, self._on_fs_change, poll_interval=self.options.poll)
-        self._watcher.start()  # before the first read: nothing written in between is lost
-        self._report_mode()
+        paths = list(self.ingestor.watch_paths())
+        if paths:
+            self._watcher = Watcher(paths, self._on_fs_change, poll_interval=self.options.poll)
+            self._watcher.start()  # before the first read: nothing written in between is lost
+            self._report_mode()
+        else:  # only URLs (s3://, gs://…): nothing to watch, the ingest worker polls on a timer
+            self.post_message(WatchModeChanged("polling", None))
         self._ingest_loop()
 
     def _report_mode(self) -> None:
@@ -187,14 +191,18 @@ class TbpeekApp(App[int]):
         worker = get_current_worker()
         self._ingest_once(None, rescan=True)
         last_judge = time.monotonic()
+        timer_poll = self._watcher is None  # no watcher (URLs only): poll everything on a timer
+        wait = (self.options.poll or URL_POLL) if timer_poll else 5.0
         while not worker.is_cancelled and not self._closing:
-            self._wake.wait(timeout=5.0)
+            woke = self._wake.wait(timeout=wait)
             self._wake.clear()
             if worker.is_cancelled or self._closing:
                 return
             with self._pending_lock:
                 paths, rescan = self._pending, self._pending_rescan
                 self._pending, self._pending_rescan = set(), False
+            if timer_poll and not woke:
+                paths, rescan = set(), True
             if paths or rescan:
                 self._ingest_once(paths, rescan)
             elif time.monotonic() - last_judge >= REJUDGE_EVERY:

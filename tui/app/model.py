@@ -111,7 +111,9 @@ def fmt_age(seconds: float | None) -> str:
         return f"{int(s // 60)}m"
     if s < 86400:
         return f"{int(s // 3600)}h"
-    return f"{int(s // 86400)}d"
+    if s < 365 * 86400:
+        return f"{int(s // 86400)}d"
+    return f"{int(s // (365 * 86400))}y"
 
 
 def fmt_step(step: int | None) -> str:
@@ -122,6 +124,29 @@ def fmt_step(step: int | None) -> str:
     if step >= 100_000:
         return f"{step / 1e3:.0f}k"
     return str(step)
+
+
+def shorten(name: str, width: int) -> str:
+    """Fit `name` in `width` cells, cutting the middle: run names differ at both ends
+    (``pong-…-synthetic_prefs_81a378f/a2c`` vs ``…/a2c_misc``)."""
+    if len(name) <= width:
+        return name
+    if width <= 1:
+        return name[:width]
+    tail = (width - 1) // 2 + (width - 1) % 2
+    head = width - 1 - tail
+    return name[:head] + "…" + name[len(name) - tail:]
+
+
+def last_write_time(mtime: float | None, wall: float | None) -> float | None:
+    """When the run last wrote: the older of the file's mtime and the newest event's wall time.
+
+    Copied or restored logs have fresh mtimes but old wall times; a trainer on a machine whose
+    clock runs ahead has future wall times but honest local mtimes. The older one is right in
+    both cases, and for a live run on one machine they agree.
+    """
+    known = [t for t in (mtime, wall) if t is not None]
+    return min(known) if known else None
 
 
 def run_state(age: float | None) -> str:

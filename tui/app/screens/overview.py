@@ -67,11 +67,11 @@ class OverviewScreen(Screen):
         compact = forced if forced is not None else (size.width < 80 or size.height < 20)
         t = self.table
         t.set_compact(compact)
+        t.spark_width = 16 if size.width >= 140 else 12  # narrower sparklines leave room for names
         name_width = max(10, size.width - t.fixed_width())
         if compact != self._compact or t.name_width != name_width:
             self._compact = compact
             self.set_class(compact, "-compact")
-            t.set_compact(compact)
             t.name_width = name_width
             self.redraw(force=True)
 

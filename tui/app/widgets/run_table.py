@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from tui.app.model import RunView, fmt_age, fmt_step, run_state, sparkline
+from tui.app.model import RunView, fmt_age, fmt_step, run_state, shorten, sparkline
 from tui.health.verdict import Severity
 
 SEVERITY_VAR = {Severity.OK: "verdict-ok", Severity.INFO: "verdict-info",
@@ -17,8 +17,8 @@ SEVERITY_VAR = {Severity.OK: "verdict-ok", Severity.INFO: "verdict-info",
 # (key, label, sparkline role or None, width)
 FULL_COLUMNS = [
     ("mark", " ", None, 2), ("name", "run", None, None), ("state", "state", None, 7),
-    ("health", "health", None, 11), ("entropy", "entropy", "entropy", 16),
-    ("reward", "reward", "reward", 16), ("throughput", "steps/s", "throughput", 16),
+    ("health", "health", None, 11), ("entropy", "entropy", "entropy", 0),
+    ("reward", "reward", "reward", 0), ("throughput", "steps/s", "throughput", 0),
     ("step", "step", None, 7), ("age", "age", None, 5),
 ]
 COMPACT_COLUMNS = [
@@ -52,9 +52,10 @@ class RunTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self.compact = False
         self.name_width = 24
+        self.spark_width = 16  # full layout; 0-width columns in FULL_COLUMNS take this
         self._drawn: dict[str, RowKeyState] = {}
         self._order: list[str] = []
-        self._columns_for: tuple[bool, int] | None = None
+        self._columns_for: tuple[bool, int, int] | None = None
 
     # ---- layout -------------------------------------------------------------------------
     def fixed_width(self) -> int:
@@ -63,10 +64,12 @@ class RunTable(DataTable):
         return sum((w or 0) + 2 for *_, w in cols) + 2  # + name padding, + scrollbar
 
     def columns_spec(self):
-        return COMPACT_COLUMNS if self.compact else FULL_COLUMNS
+        if self.compact:
+            return COMPACT_COLUMNS
+        return [(k, label, role, self.spark_width if width == 0 else width) for k, label, role, width in FULL_COLUMNS]
 
     def _ensure_columns(self) -> None:
-        want = (self.compact, self.name_width)
+        want = (self.compact, self.name_width, self.spark_width)
         if self._columns_for == want:
             return
         self.clear(columns=True)
@@ -84,7 +87,7 @@ class RunTable(DataTable):
         age = view.age(now)
         problem = bool(view.problems)
         cells: dict[str, Text] = {}
-        name = Text(view.name, overflow="ellipsis", no_wrap=True)
+        name = Text(shorten(view.name, self.name_width - (2 if problem else 0)), no_wrap=True)
         if problem:
             name = Text.assemble(("! ", f"bold {colors['verdict-alarm']}"), name)
         cells["name"] = name
