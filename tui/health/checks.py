@@ -6,15 +6,16 @@ import numpy as np
 
 from tui.health.options import Thresholds
 from tui.health.shapes import RewardContext
-from tui.health.stats import block_medians, fmt
+from tui.health.stats import block_medians, fmt, median, quantiles
 from tui.health.verdict import Severity, Verdict
 from tui.store import Series
 
 
 def _nonfinite(metric: str, s: Series, what: str) -> Verdict | None:
-    bad = ~np.isfinite(s.values)
-    if not bad.any():
+    finite = np.isfinite(s.values)
+    if finite.all():
         return None
+    bad = ~finite
     i = int(np.argmax(bad))
     return Verdict(metric, "nonfinite" if metric != "explained_variance" else "nan", Severity.ALARM,
                    f"{what} is {s.values[i]} at step {int(s.steps[i])} ({int(bad.sum())} of {len(s)} points)",
@@ -90,9 +91,9 @@ def judge_kl(s: Series, th: Thresholds, nonnegative: bool = True, reference: boo
         return Verdict("kl", "ok", Severity.OK, f"too early to judge KL ({n} points)", evidence=ev)
     W = int(np.clip(np.ceil(0.1 * n), 5, 50))
     recent = v[-W:]
-    level = float(np.median(recent))
+    level = float(median(recent))
     ev.update(level=level, window=W)
-    if nonnegative and np.median(recent) < -1e-6:
+    if nonnegative and median(recent) < -1e-6:
         return Verdict("kl", "negative", Severity.ALARM,
                        f"KL is negative ({fmt(level)}) with a non-negative estimator: a bug in the loss or logging",
                        int(s.steps[-W]), float(s.wall_times[-W]), ev)
@@ -100,12 +101,12 @@ def judge_kl(s: Series, th: Thresholds, nonnegative: bool = True, reference: boo
         return Verdict("kl", "zero", Severity.WARN,
                        f"KL has been 0 for the last {W} points: the policy is not being updated",
                        int(s.steps[-W]), float(s.wall_times[-W]), ev)
-    if not reference and level > 2 * th.kl_target and np.quantile(recent, 0.25) > 2 * th.kl_target:
+    if not reference and level > 2 * th.kl_target and quantiles(recent, [0.25])[0] > 2 * th.kl_target:
         return Verdict("kl", "large", Severity.WARN,
                        f"KL {fmt(level)} is above 2x the target {fmt(th.kl_target)} for {W} points: "
                        "steps too large?", int(s.steps[-W]), float(s.wall_times[-W]), ev)
     if not reference and n >= 4 * W:
-        early = float(np.median(v[W:2 * W]))
+        early = float(median(v[W:2 * W]))
         ev["early"] = early
         if early > 0 and level > 3 * early and level > th.kl_target:
             return Verdict("kl", "growing", Severity.WARN,
@@ -133,10 +134,10 @@ def judge_explained_variance(s: Series, th: Thresholds) -> Verdict:
                        f"explained variance exactly 0 for the last {k} points: a dead value head?",
                        int(s.steps[-k]), float(s.wall_times[-k]), ev)
     W = int(np.clip(np.ceil(0.1 * n), 5, 50))
-    level = float(np.median(v[-W:]))
+    level = float(median(v[-W:]))
     ev.update(level=level, window=W)
     # Early and noisy values are often negative in healthy runs: only a sustained stretch counts.
-    if n >= 30 and level < 0 and np.quantile(v[-2 * W:], 0.9) < 0:
+    if n >= 30 and level < 0 and quantiles(v[-2 * W:], [0.9])[0] < 0:
         return Verdict("explained_variance", "negative", Severity.WARN,
                        f"explained variance {fmt(level)} (negative for the last {2 * W} points): the value "
                        "function predicts worse than a constant", int(s.steps[-2 * W]), float(s.wall_times[-2 * W]), ev)

@@ -18,6 +18,7 @@ from tui.health.checks import judge_explained_variance, judge_kl, judge_reward
 from tui.health.options import HealthOptions
 from tui.health.roles import RoleMap, actions_from_texts, assign_roles, infer_actions, series_for
 from tui.health.shapes import RewardContext, Scale, classify
+from tui.health.stats import median
 from tui.health.throughput import EMPTY, derive_rate, judge_liveness, judge_rate, step_source, usual_gap
 from tui.health.verdict import Severity, Verdict, worst
 from tui.store import RunSnapshot, Series
@@ -84,24 +85,38 @@ def _entropy_scale(snap: RunSnapshot, roles: RoleMap, H: np.ndarray, opts: Healt
     fin = H[np.isfinite(H)]
     if fin.size == 0:
         return Scale(1.0, None, "initial")  # all non-finite: the check says so before scaling matters
-    h0 = float(np.median(fin[: min(10, fin.size)]))
+    h0 = float(median(fin[: min(10, fin.size)]))
     if h0 <= 0 or np.any(fin < 0):
         return None  # continuous actions (differential entropy can be negative): no scale
     return Scale(h0, None, "initial")
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    roles: RoleMap
+    series: dict[str, Series]
+    rate_source: str
+    gap: float | None  # usual seconds between writes
+
+
+def _analyse(snap: RunSnapshot, opts: HealthOptions) -> _Analysis:
+    roles = roles_of(snap, opts)
+    out = {role: series_for(snap, src) for role, src in roles.sources.items()}
+    src = step_source(snap, roles)
+    gap = usual_gap(src[1]) if src else None
+    rate = derive_rate(src[1], src[2], opts.thresholds.min_window, src[3], gap=gap) if src else EMPTY
+    if len(rate):
+        out["throughput"] = rate
+    if gap is None and snap.series:
+        gap = usual_gap(max(snap.series.values(), key=len).wall_times)
+    return _Analysis(roles, {k: v for k, v in out.items() if len(v)}, src[0] if src else "", gap)
 
 
 def role_series(snap: RunSnapshot, opts: HealthOptions | None = None) -> dict[str, Series]:
     """Combined per-role series of a run: entropy as +H, reward (workers combined), throughput
     (derived steps/s, not the logged fps), and every other role the run has (``fps`` is the
     logged value)."""
-    opts = opts or HealthOptions()
-    roles = roles_of(snap, opts)
-    out = {role: series_for(snap, src) for role, src in roles.sources.items()}
-    src = step_source(snap, roles)
-    rate = derive_rate(src[1], src[2], opts.thresholds.min_window, src[3]) if src else EMPTY
-    if len(rate):
-        out["throughput"] = rate
-    return {k: v for k, v in out.items() if len(v)}
+    return _analyse(snap, opts or HealthOptions()).series
 
 
 def judge(snap: RunSnapshot, opts: HealthOptions | None = None, now: float | None = None,
@@ -119,8 +134,8 @@ def judge(snap: RunSnapshot, opts: HealthOptions | None = None, now: float | Non
     opts = opts or HealthOptions()
     th = opts.thresholds
     now = time.time() if now is None else now
-    roles = roles_of(snap, opts)
-    series = role_series(snap, opts)
+    an = _analyse(snap, opts)
+    roles, series = an.roles, an.series
     verdicts: list[Verdict] = []
 
     context = RewardContext()
@@ -147,14 +162,10 @@ def judge(snap: RunSnapshot, opts: HealthOptions | None = None, now: float | Non
             h = Series(H.steps, H.wall_times, H.values / scale.h_max)
             verdicts.append(classify(h, scale, th, context, llm=roles.llm))
 
-    src = step_source(snap, roles)
     tp: Verdict | None = None
     if "throughput" in series:
-        tp = judge_rate(series["throughput"], th, src[0] if src else "")
-    gap = usual_gap(src[1]) if src else None
-    if gap is None and snap.series:
-        gap = usual_gap(max(snap.series.values(), key=len).wall_times)
-    live = judge_liveness(snap.last_wall_time, gap, now, th, opts.mode)
+        tp = judge_rate(series["throughput"], th, an.rate_source)
+    live = judge_liveness(snap.last_wall_time, an.gap, now, th, opts.mode)
     if live is not None and (tp is None or live.severity > tp.severity or tp.kind == "steady"):
         if tp is not None:
             live = replace(live, evidence=live.evidence | {"rate": tp.reason})

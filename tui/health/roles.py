@@ -336,10 +336,14 @@ def infer_actions(entropy: np.ndarray, max_actions: int = 1000) -> int | None:
     start. (0.9·ln 6 = ln 5.02 can't be told from a 5-action policy by its maximum alone: pass
     --actions when it matters.)
     """
-    finite = entropy[np.isfinite(entropy)]
-    if finite.size == 0:
+    if entropy.size == 0:
         return None
-    hmax = float(finite.max())
+    hmax = float(entropy.max())
+    if not np.isfinite(hmax):
+        finite = entropy[np.isfinite(entropy)]
+        if finite.size == 0:
+            return None
+        hmax = float(finite.max())
     if hmax <= 0.3 or hmax > np.log(max_actions):
         return None
     x = float(np.exp(hmax))

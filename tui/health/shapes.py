@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tui.health.options import Thresholds
-from tui.health.stats import fmt, robust, rolling_mean_sd, run_start
+from tui.health.stats import fmt, median, median_rows, quantiles, rolling_mean_sd, run_start
 from tui.health.verdict import Severity, Verdict
 from tui.store import Series
 
@@ -39,21 +39,24 @@ def despike(x: np.ndarray, th: Thresholds) -> tuple[np.ndarray, np.ndarray]:
 
     Returns (cleaned values, boolean mask of points that were spikes). A point is a spike when
     it is more than max(6σ, 0.1·scale) from the median of the 7 points around it, with σ the
-    robust local noise (1.4826 · median absolute deviation from that median over the 31 points
-    around it); a lasting change is never a spike because the centred median follows it after
-    3 points.
+    robust local noise (1.4826 · median absolute deviation from that median, per block of 32
+    points: local, yet one partition of the data rather than one per point); a lasting change
+    is never a spike because the centred median follows it after 3 points.
     """
     n = x.shape[0]
     if n < 7:
         return x, np.zeros(n, bool)
-    sw = np.lib.stride_tricks.sliding_window_view
-    pad = np.pad(x, 3, mode="reflect")  # an outlier at an end must not be its own median
-    med = np.median(sw(pad, 7), axis=1)
+    # Reflected ends (np.pad(mode="reflect"), without its overhead): an outlier at an end
+    # must not be its own median.
+    pad = np.concatenate((x[3:0:-1], x, x[-2:-5:-1]))
+    med = median_rows(np.lib.stride_tricks.sliding_window_view(pad, 7))
     dev = np.abs(x - med)
-    k = min(31, n if n % 2 else n - 1)
-    half = k // 2
-    dpad = np.pad(dev, half, mode="reflect")
-    sigma = 1.4826 * np.median(sw(dpad, k), axis=1)
+    b = 32 if n >= 64 else n
+    k = n // b
+    # Blocks aligned to the end (the newest points matter most); the oldest remainder joins
+    # the first block's estimate.
+    blocks = 1.4826 * median_rows(dev[n - k * b:].reshape(k, b))
+    sigma = np.concatenate([np.full(n - k * b, blocks[0]), np.repeat(blocks, b)])
     scale = max(float(np.max(np.abs(x))), 1e-12)  # h is normalised: scale is about 1
     limit = np.maximum(th.spike_sigma * sigma, th.spike_min * scale)
     spikes = np.abs(x - med) > limit
@@ -85,14 +88,23 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
     if n < th.min_points:
         return Verdict("entropy", "too_early", Severity.OK,
                        f"too early to judge entropy ({n} points)", evidence=ev)
-    h, spikes = despike(h, th)
     W = int(np.clip(np.ceil(0.1 * n), 5, 50))
     W = min(W, n)
-    level, noise = robust(h[-W:])
-    sd = float(np.std(h[-W:]))
-    h0 = float(np.median(h[: min(W, 10)]))
-    ev.update(level=level, noise=noise, sd=sd, window=W, initial=h0, entropy=level * H)
+    # Rolling statistics (for "since" and the lowest level) use the raw curve: over W points a
+    # lone spike moves them little. The recent 2W points, which decide the state, are despiked
+    # (only those: the 7-point running median is the engine's most expensive step).
     m, s = rolling_mean_sd(h, W)
+    tail = min(n, 2 * W + 40)
+    clean, tail_spikes = despike(h[-tail:], th)
+    h = np.concatenate([h[:-tail], clean]) if tail < n else clean
+    spikes = np.zeros(n, bool)
+    spikes[-tail:] = tail_spikes
+    recent = h[-W:]
+    level = median(recent)
+    noise = 1.4826 * median(np.abs(recent - level))
+    sd = float(np.sqrt(np.mean((recent - recent.mean()) ** 2)))
+    h0 = float(median(h[: min(W, 10)]))
+    ev.update(level=level, noise=noise, sd=sd, window=W, initial=h0, entropy=level * H)
     end_step, end_wall = int(st[-1]), float(wt[-1])
 
     def since(cond: np.ndarray) -> tuple[int | None, float | None]:
@@ -105,7 +117,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
     of_max = f"{fmt(level * H)} of max {fmt(H)}" if scale.how != "initial" else f"{level:.0%} of its initial level"
 
     # Collapsed: near zero, sustained over the window.
-    if level <= th.collapsed_level and np.quantile(h[-W:], 0.75) <= 2 * th.collapsed_level:
+    if level <= th.collapsed_level and quantiles(h[-W:], [0.75])[0] <= 2 * th.collapsed_level:
         ss, sw = since(m <= 2 * th.collapsed_level)
         early = ss is not None and n_all > 0 and (st.shape[0] and (ss - st[0]) < 0.2 * max(1, st[-1] - st[0]))
         if reward.improving and not reward.fell_back:
@@ -153,10 +165,10 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
                        f"({_dur(held_s)}): {tail}", ss, sw, ev)
 
     # Oscillating: wide, repeated swings (learning rate too high?).
-    p10, p90 = np.quantile(h[-2 * W:], [0.1, 0.9])
+    p10, p90 = quantiles(h[-2 * W:], [0.1, 0.9])
     swing = float(p90 - p10)
     cv = sd / level if level > 0 else 0.0
-    centred = h[-2 * W:] - np.median(h[-2 * W:])
+    centred = h[-2 * W:] - median(h[-2 * W:])
     crossings = int(np.count_nonzero(np.signbit(centred[1:]) != np.signbit(centred[:-1])))
     ev.update(swing=swing, cv=cv, crossings=crossings)
     if swing > th.oscillating_range and cv > th.oscillating_cv and crossings >= 4:
@@ -178,7 +190,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
                        f"{' or the reward signal changed' if not llm else ''}", int(st[imin]), float(wt[imin]), ev)
 
     # Plateau at an intermediate level, not moving, tiny variation.
-    prev_level = float(np.median(h[-2 * W:-W])) if n >= 2 * W else level
+    prev_level = float(median(h[-2 * W:-W])) if n >= 2 * W else level
     if (th.collapsed_level < level < th.plateau_high and abs(level - prev_level) <= th.plateau_change
             and sd <= th.plateau_sd and not reward.improving):
         ss, sw = since((m > th.collapsed_level) & (m < th.plateau_high) & (s <= th.plateau_sd))

@@ -7,13 +7,50 @@ import numpy as np
 MAD_TO_SD = 1.4826
 
 
+def median(x: np.ndarray) -> float:
+    """The median of a 1-D array without NaNs (np.median's checks cost more than the work on
+    the small windows the checks use)."""
+    n = x.shape[0]
+    if n == 0:
+        return float("nan")
+    k = n // 2
+    if n % 2:
+        return float(np.partition(x, k)[k])
+    p = np.partition(x, (k - 1, k))
+    return float(0.5 * (p[k - 1] + p[k]))
+
+
+def median_rows(a: np.ndarray) -> np.ndarray:
+    """Median of each row of a 2-D array (rows of equal length, no NaNs)."""
+    m = a.shape[1]
+    k = m // 2
+    if m % 2:
+        return np.partition(a, k, axis=1)[:, k]
+    p = np.partition(a, (k - 1, k), axis=1)
+    return 0.5 * (p[:, k - 1] + p[:, k])
+
+
+def quantiles(x: np.ndarray, qs) -> list[float]:
+    """Linear-interpolated quantiles (as np.quantile's default) of a 1-D array without NaNs."""
+    s = np.sort(x)
+    n = s.shape[0]
+    out = []
+    for q in qs:
+        pos = q * (n - 1)
+        lo = int(pos)
+        hi = min(lo + 1, n - 1)
+        out.append(float(s[lo] + (pos - lo) * (s[hi] - s[lo])))
+    return out
+
+
 def robust(x: np.ndarray) -> tuple[float, float]:
     """(median, 1.4826·MAD) of the finite values; (nan, nan) when there are none."""
-    x = x[np.isfinite(x)]
+    if not np.isfinite(x).all():
+        x = x[np.isfinite(x)]
     if x.size == 0:
         return float("nan"), float("nan")
-    med = float(np.median(x))
-    return med, float(MAD_TO_SD * np.median(np.abs(x - med)))
+    med = median(x)
+    return med, float(MAD_TO_SD * median(np.abs(x - med)))
 
 
 def rolling_mean_sd(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -46,10 +83,13 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     n = x.shape[0]
     if n < 3:
         return float("nan")
-    rx = np.empty(n)
     ry = np.empty(n)
-    rx[np.argsort(x, kind="stable")] = np.arange(n)
     ry[np.argsort(y, kind="stable")] = np.arange(n)
+    if (np.diff(x) > 0).all():  # time: already in order, its ranks are 0..n-1
+        rx = np.arange(n, dtype=np.float64)
+    else:
+        rx = np.empty(n)
+        rx[np.argsort(x, kind="stable")] = np.arange(n)
     rx -= rx.mean()
     ry -= ry.mean()
     den = np.sqrt((rx * rx).sum() * (ry * ry).sum())
@@ -66,7 +106,8 @@ def block_medians(x: np.ndarray, blocks: int) -> tuple[np.ndarray, float]:
     size = max(1, n // blocks)
     k = n // size
     b = x[n - k * size:].reshape(k, size)
-    return np.median(b, axis=1), float(np.sqrt(np.mean(np.var(b, axis=1))))
+    dev = b - b.mean(axis=1, keepdims=True)
+    return median_rows(b), float(np.sqrt((dev * dev).sum() / dev.size))
 
 
 def fmt(x: float, digits: int = 3) -> str:

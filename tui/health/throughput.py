@@ -10,11 +10,10 @@ samples it on a regular clock grid of >= 30 s intervals, and differentiates.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from tui.health.options import Thresholds
 from tui.health.roles import RoleMap, series_for
-from tui.health.stats import fmt, spearman
+from tui.health.stats import fmt, median, median_rows, spearman
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
 
@@ -50,7 +49,7 @@ def step_source(snap: RunSnapshot, roles: RoleMap) -> tuple[str, np.ndarray, np.
 
 
 def derive_rate(walls: np.ndarray, counts: np.ndarray, min_window: float = 30.0,
-                xsteps: np.ndarray | None = None) -> Series:
+                xsteps: np.ndarray | None = None, gap: float | None = None) -> Series:
     """Steps per second over a regular clock grid of max(min_window, usual gap) seconds.
 
     The counter is interpolated linearly at each grid time, so every interval has the same
@@ -60,15 +59,16 @@ def derive_rate(walls: np.ndarray, counts: np.ndarray, min_window: float = 30.0,
     """
     xsteps = counts if xsteps is None else xsteps.astype(np.float64)
     ok = np.isfinite(walls) & np.isfinite(counts)
-    walls, counts, xsteps = walls[ok], counts[ok], xsteps[ok]
+    if not ok.all():
+        walls, counts, xsteps = walls[ok], counts[ok], xsteps[ok]
     if walls.shape[0] < 2:
         return EMPTY
     if np.any(walls[1:] < walls[:-1]):
         order = np.argsort(walls, kind="stable")
         walls, counts, xsteps = walls[order], counts[order], xsteps[order]
-    gaps = np.diff(walls)
-    gap = float(np.median(gaps[gaps > 0])) if np.any(gaps > 0) else 0.0
-    width = max(min_window, gap)
+    if gap is None:
+        gap = usual_gap(walls)
+    width = max(min_window, gap or 0.0)
     span = walls[-1] - walls[0]
     k = int(span // width)
     if k < 1:
@@ -84,9 +84,11 @@ def derive_rate(walls: np.ndarray, counts: np.ndarray, min_window: float = 30.0,
 def usual_gap(walls: np.ndarray) -> float | None:
     if walls.shape[0] < 2:
         return None
-    d = np.diff(np.sort(walls))
+    d = np.diff(walls)
+    if (d < 0).any():
+        d = np.diff(np.sort(walls))
     d = d[d > 0]
-    return float(np.median(d)) if d.size else None
+    return float(median(d)) if d.size else None
 
 
 def judge_rate(rate: Series, th: Thresholds, source: str = "") -> Verdict:
@@ -99,33 +101,41 @@ def judge_rate(rate: Series, th: Thresholds, source: str = "") -> Verdict:
     if m < 5:
         return Verdict("throughput", "steady", Severity.OK,
                        f"too early to judge throughput ({m} intervals of the run so far)", evidence=ev)
-    now = float(np.median(r[-5:]))
+    now = float(median(r[-5:]))
     ev["steps_per_s"] = now
     # Sudden, lasting drop: the first interval whose next 5 have a median <= 0.7x the median of
     # the 20 before, and the run has stayed down since (to now).
     prev = min(20, m - 5)
     if prev >= 5:
-        before = np.median(sliding_window_view(r[: m - 5], prev), axis=1)  # windows ending at k-1
-        after = np.median(sliding_window_view(r[prev:], 5), axis=1)  # windows starting at k
+        # Candidates from rolling means (cumulative sums: O(m)), confirmed with medians, so an
+        # outlier can neither make nor hide a drop.
+        c = np.concatenate(([0.0], np.cumsum(r)))
         ks = np.arange(prev, m - 4)
-        n = min(before.shape[0], after.shape[0], ks.shape[0])
-        before, after, ks = before[:n], after[:n], ks[:n]
-        cand = np.flatnonzero((after <= th.drop_ratio * before) & (now <= th.drop_ratio * before))
-        for i in cand[:50]:
-            k = int(ks[i])
-            if np.median(r[k:]) <= th.drop_ratio * before[i]:
-                ratio = now / before[i] if before[i] > 0 else 0.0
-                sev = Severity.ALARM if ratio <= th.drop_alarm_ratio else Severity.WARN
-                ev.update(before=float(before[i]), after=now, ratio=float(ratio))
-                return Verdict("throughput", "sudden_drop", sev,
-                               f"throughput dropped from {fmt(before[i])} to {fmt(now)} steps/s "
-                               f"({ratio:.0%}) and has stayed down", int(st[k]), float(t[k] - (t[1] - t[0])), ev)
+        before_mean = (c[ks] - c[ks - prev]) / prev
+        after_mean = (c[ks + 5] - c[ks]) / 5
+        cand = ks[(after_mean <= th.drop_ratio * 1.15 * before_mean) & (now <= th.drop_ratio * before_mean * 1.15)][:64]
+        if cand.size:
+            before = median_rows(r[cand[:, None] + np.arange(-prev, 0)])
+            after = median_rows(r[cand[:, None] + np.arange(5)])
+            ok = (after <= th.drop_ratio * before) & (now <= th.drop_ratio * before)
+            for i in np.flatnonzero(ok)[:8]:
+                k = int(cand[i])
+                if median(r[k:]) <= th.drop_ratio * before[i]:
+                    ratio = now / before[i] if before[i] > 0 else 0.0
+                    sev = Severity.ALARM if ratio <= th.drop_alarm_ratio else Severity.WARN
+                    ev.update(before=float(before[i]), after=now, ratio=float(ratio))
+                    return Verdict("throughput", "sudden_drop", sev,
+                                   f"throughput dropped from {fmt(before[i])} to {fmt(now)} steps/s "
+                                   f"({ratio:.0%}) and has stayed down", int(st[k]),
+                                   float(t[k] - (t[1] - t[0])), ev)
     if m >= th.decay_intervals:
-        rho = spearman(t, r)
         third = max(1, m // 3)
-        early, late = float(np.median(r[:third])), float(np.median(r[-third:]))
-        ev.update(rho=rho, early=early, late=late)
-        if rho <= th.decay_rho and early > 0 and late <= th.decay_ratio * early:
+        early, late = float(median(r[:third])), float(median(r[-third:]))
+        ev.update(early=early, late=late)
+        # The rank correlation only when the level fell (it is the costlier test).
+        rho = spearman(t, r) if early > 0 and late <= th.decay_ratio * early else float("nan")
+        if rho <= th.decay_rho:
+            ev["rho"] = rho
             return Verdict("throughput", "slow_decay", Severity.WARN,
                            f"throughput decays slowly: {fmt(early)} -> {fmt(late)} steps/s "
                            f"({late / early - 1:+.0%}, Spearman {rho:.2f}) - a leak or a threading bug?",
