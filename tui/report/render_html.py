@@ -6,9 +6,11 @@ through `html.escape`. The page reads on a phone (a single fluid column, charts 
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import math
 import re
+import time
 
 from tui.health.verdict import Severity
 from tui.report.render_common import (at, best_text, fmt_clock, fmt_date, fmt_duration, fmt_num,
@@ -101,9 +103,16 @@ def y_range(pts: list[tuple[float, float, float, float]]) -> tuple[float, float]
     return max(min(p[2] for p in pts), m_lo - span), min(max(p[3] for p in pts), m_hi + span)
 
 
-def chart_svg(st: RoleStat, markers: list[TimelineEntry] = ()) -> str:
-    """An inline SVG line chart: bucket mean line over the bucket min–max band, with verdict
-    change markers at their steps."""
+def _span(t0: float, t1: float) -> str:
+    """``11:04 → 06:03 +1d``: short enough for a chart's corner (the card has the dates)."""
+    days = (dt.date.fromtimestamp(t1) - dt.date.fromtimestamp(t0)).days
+    return (f"{time.strftime('%H:%M', time.localtime(t0))} → {time.strftime('%H:%M', time.localtime(t1))}"
+            + (f" +{days}d" if days else ""))
+
+
+def chart_svg(st: RoleStat, markers: list[TimelineEntry] = (), now: float | None = None) -> str:
+    """An inline SVG line chart over wall time: bucket mean line over the bucket min–max band,
+    with verdict change markers at their clock times."""
     pts = [(x, m, a, b) for x, m, a, b in zip(st.spark_x, st.spark, st.spark_lo, st.spark_hi)
            if math.isfinite(m)]
     title = f"<title>{esc(st.role)}: first {fmt_num(st.first)}, last {fmt_num(st.last)}</title>"
@@ -124,16 +133,15 @@ def chart_svg(st: RoleStat, markers: list[TimelineEntry] = ()) -> str:
         x, m, _, _ = pts[0]
         parts.append(f'<circle cx="{_x(x, x0, x1):.1f}" cy="{_y(m, lo, hi):.1f}" r="2.5" style="fill:var(--line)"/>')
     for e in markers:
-        if e.step is None or not (x0 <= e.step <= x1):
+        if e.wall_time is None or not (st.first_wall <= e.wall_time <= st.last_wall):
             continue
-        mx = _x(e.step, x0, x1)
+        mx = _x(min(max(e.wall_time, x0), x1), x0, x1)
         parts.append(f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{PAD_T}" y2="{H - PAD_B}" '
                      f'style="stroke:var(--{_sev(e.severity)});stroke-width:1;stroke-dasharray:3 2">'
                      f'<title>{esc(fmt_step(e.step))}: {esc(e.label)}</title></line>')
     parts.append(f'<text x="{PAD_L}" y="10">{esc(fmt_num(hi))}</text>')
     parts.append(f'<text x="{PAD_L}" y="{H - 2}">{esc(fmt_num(lo))}</text>')
-    parts.append(f'<text x="{W - PAD_R}" y="{H - 2}" text-anchor="end">step {esc(fmt_step(st.first_step))}'
-                 f'–{esc(fmt_step(st.last_step))}</text>')
+    parts.append(f'<text x="{W - PAD_R}" y="{H - 2}" text-anchor="end">{esc(_span(st.first_wall, st.last_wall))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -171,7 +179,7 @@ def _run(r: RunReview, now: float, index: int = 0) -> str:
             best = f" · best {best_text(st.best, st.best_dir)}" if st.best is not None else ""
             out.append(f'<figure data-role="{esc(st.role)}"><figcaption><b>{esc(st.role)}</b>'
                        f'<span class="muted">first {esc(fmt_num(st.first))}{esc(best)} · last '
-                       f'{esc(fmt_num(st.last))}{esc(nf)}</span></figcaption>{chart_svg(st, markers)}</figure>')
+                       f'{esc(fmt_num(st.last))}{esc(nf)}</span></figcaption>{chart_svg(st, markers, now)}</figure>')
         out.append("</div>")
     if r.timeline:
         more = (f' <span class="muted">({r.timeline_omitted} earlier changes not shown)</span>'

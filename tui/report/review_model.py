@@ -56,7 +56,8 @@ class RoleStat:
     """First / best / last of one role series, and a bucketed copy for sparklines and charts.
 
     ``spark``/``spark_lo``/``spark_hi`` are per-bucket mean, min and max (NaN where a bucket
-    holds no finite value); ``spark_x`` the bucket's mean step.
+    holds no finite value); ``spark_x`` the bucket's mean wall time (charts share the clock
+    axis of the timeline: a role series combined from several tags may count its own steps).
     """
 
     role: str
@@ -70,6 +71,8 @@ class RoleStat:
     nonfinite: int
     first_step: int
     last_step: int
+    first_wall: float
+    last_wall: float
     spark: tuple[float, ...]
     spark_lo: tuple[float, ...]
     spark_hi: tuple[float, ...]
@@ -182,7 +185,7 @@ def role_stat(role: str, s: Series, points: int = SPARK_POINTS) -> RoleStat | No
     for idx in chunks:
         cv = v[idx]
         cv = cv[np.isfinite(cv)]
-        xs.append(float(s.steps[idx].mean()))
+        xs.append(float(s.wall_times[idx].mean()))
         if cv.size:
             mean.append(float(cv.mean()))
             lo.append(float(cv.min()))
@@ -200,6 +203,7 @@ def role_stat(role: str, s: Series, points: int = SPARK_POINTS) -> RoleStat | No
         hi=float(fin.max()) if fin.size else float("nan"),
         nonfinite=int((~ok).sum()),
         first_step=int(s.steps[0]), last_step=int(s.steps[-1]),
+        first_wall=float(s.wall_times[0]), last_wall=float(s.wall_times[-1]),
         spark=tuple(mean), spark_lo=tuple(lo), spark_hi=tuple(hi), spark_x=tuple(xs),
     )
 
