@@ -234,13 +234,15 @@ def run(args: argparse.Namespace) -> int:
     now = time.time()
     try:
         if args.refresh_cache:
+            os.nice(10)  # a background chore: let the person's programs (and tmux) go first
             _refresh_locked(args, cfg, paths, key, wait=False)
             return EXIT_OK
         summary = load_summary(paths.summary)
+        stale = False
         if summary is None or args.wait or now - summary.computed_at > MAX_STALE:
             summary = _refresh_locked(args, cfg, paths, key, wait=True)
-        elif not unchanged(summary, now):
-            _refresh_in_background(args, paths)
+        else:
+            stale = not unchanged(summary, now)
     except StatusError as e:
         return _fail(*e.args)
     except OSError as e:
@@ -257,6 +259,12 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     values = fields(summary, nxt, now)
-    print(args.format.format(**values) if args.format is not None else values["line"])
+    print(args.format.format(**values) if args.format is not None else values["line"], flush=True)
+    if stale:  # after the answer: tmux has its line while the refresher starts
+        try:
+            _refresh_in_background(args, paths)
+        except OSError as e:
+            print(f"tbpeek status: can't start the background refresh: {e.strerror or e}; "
+                  "the answer may be out of date (use --wait)", file=sys.stderr)
     threshold = SEVERITY[args.fail_on]
     return EXIT_PROBLEM if any(v[2] >= threshold for r in summary.runs for v in r.verdicts) else EXIT_OK

@@ -1,0 +1,148 @@
+"""Benchmark ``tbpeek status`` on 100 runs: cold, warm, and warm with new data.
+
+Each case runs ``python -m tui status LOGDIR`` as a new process (as tmux does) several times
+and reports the median wall time, and its ratio to ``python -m tui --version`` (the cost of
+starting tbpeek at all), because absolute times depend on the machine and its load.
+
+Cases:
+- cold: no cache (first call ever): read every event file, judge every run.
+- warm: nothing changed since the last call: the answer comes from the cache (stats only).
+- warm+new: 10 runs got new records: the previous answer is printed at once and a background
+  process reads the new bytes (its time is not in the figure; it is waited for between calls).
+- warm+new --wait: the same, but the call reads the new bytes and re-judges before answering.
+
+Usage: ``python bench/status.py [--runs 100] [--points 1000] [--repeat 7] [--data DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tensorboard.compat.proto import event_pb2, summary_pb2  # noqa: E402
+from tensorboard.summary.writer.record_writer import RecordWriter  # noqa: E402
+
+TAGS = ("losses/entropy", "charts/episodic_return", "charts/SPS", "losses/value_loss", "losses/approx_kl")
+
+
+def _event(step: int, wall: float, values: dict[str, float]) -> bytes:
+    summ = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=t, simple_value=v) for t, v in values.items()])
+    return event_pb2.Event(wall_time=wall, step=step, summary=summ).SerializeToString()
+
+
+def write_points(path: Path, run: int, start: int, n: int, t_end: float) -> None:
+    """Append `n` records (one per step, all tags) to an event file, ending at `t_end`."""
+    with open(path, "ab") as f:
+        w = RecordWriter(f)
+        if start == 0:
+            w.write(event_pb2.Event(wall_time=t_end - n * 10, file_version="brain.Event:2").SerializeToString())
+        for i in range(start, start + n):
+            wall = t_end - (start + n - i) * 10
+            w.write(_event(i * 2048, wall, {
+                TAGS[0]: math.log(6) * (0.55 + 0.45 * math.exp(-i / (200 + run))) + 0.01 * math.sin(i),
+                TAGS[1]: i / 50 + math.sin(i + run),
+                TAGS[2]: 2000 + 20 * math.sin(i / 7),
+                TAGS[3]: 1 / (1 + i / 20),
+                TAGS[4]: 0.01 + 0.001 * math.sin(i),
+            }))
+
+
+def make_runs(root: Path, runs: int, points: int) -> list[Path]:
+    files = []
+    now = time.time()
+    for r in range(runs):
+        d = root / f"ppo-seed{r:03d}"
+        d.mkdir(parents=True, exist_ok=True)
+        f = d / f"events.out.tfevents.{int(now)}.bench.{r}"
+        write_points(f, r, 0, points, now)
+        files.append(f)
+    return files
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
+    t = time.perf_counter()
+    out = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO)
+    dt = time.perf_counter() - t
+    if out.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} failed ({out.returncode}):\n{out.stderr}")
+    return dt, out.stdout.strip()
+
+
+def wait_for_refresher(state: Path) -> None:
+    """Block until no background refresh holds a cache lock."""
+    time.sleep(0.2)  # let a just-started refresher take its lock
+    for lock in state.glob("status-*.lock"):
+        fd = os.open(lock, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        finally:
+            os.close(fd)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=100)
+    ap.add_argument("--points", type=int, default=1000, help="records per run (5 tags each)")
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--data", help="keep the generated runs here (default: a temporary directory)")
+    a = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="tbpeek-bench-status-"))
+    data = Path(a.data) if a.data else tmp / "runs"
+    state = tmp / "state"
+    env = {**os.environ, "TBPEEK_STATE_DIR": str(state), "TBPEEK_CONFIG_DIR": str(tmp / "config"),
+           "PYTHONPATH": str(REPO)}
+    try:
+        t = time.perf_counter()
+        files = make_runs(data, a.runs, a.points)
+        size = sum(f.stat().st_size for f in files)
+        print(f"{a.runs} runs x {a.points} records x {len(TAGS)} tags, {size / 1e6:.1f} MB "
+              f"(written in {time.perf_counter() - t:.1f} s); {a.repeat} calls per case; "
+              f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+        py = [sys.executable, "-m", "tui"]
+        status = [*py, "status", str(data)]
+        results: dict[str, list[float]] = {k: [] for k in ("reference", "cold", "warm", "warm+new", "warm+new --wait")}
+        line = ""
+        for _ in range(a.repeat):
+            results["reference"].append(timed([*py, "--version"], env)[0])
+        for _ in range(a.repeat):
+            shutil.rmtree(state, ignore_errors=True)
+            dt, line = timed(status, env)
+            results["cold"].append(dt)
+        for _ in range(a.repeat):
+            results["warm"].append(timed(status, env)[0])
+        added = a.points
+        for wait in (False, True):
+            key = "warm+new --wait" if wait else "warm+new"
+            for _ in range(a.repeat):
+                now = time.time()
+                for r, f in enumerate(files[:10]):
+                    write_points(f, r, added, 5, now)
+                added += 5
+                dt, line = timed([*status, "--wait"] if wait else status, env)
+                results[key].append(dt)
+                wait_for_refresher(state)
+        ref = statistics.median(results["reference"])
+        print(f"\n{'case':<18} {'median':>9} {'vs --version':>13}   (min .. max)")
+        for k, v in results.items():
+            m = statistics.median(v)
+            print(f"{k:<18} {m * 1000:>7.0f}ms {m / ref:>12.2f}x   ({min(v) * 1000:.0f} .. {max(v) * 1000:.0f} ms)")
+        print(f"\nlast line: {line}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
