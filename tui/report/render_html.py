@@ -25,9 +25,10 @@ _METRIC_OF_ROLE = {"fps": "throughput", "steps_per_s": "throughput"}
 
 CSS = """
 :root{--bg:#fbfbfa;--fg:#1d1f21;--muted:#666;--card:#fff;--line:#2c6fbb;--band:#2c6fbb33;
---ok:#2e7d32;--info:#2e7d32;--warn:#b26a00;--alarm:#c62828;--border:#ddd}
+--ok:#2e7d32;--info:#2e7d32;--warn:#b26a00;--alarm:#c62828;--border:#ddd;--badge-fg:#fff}
 @media (prefers-color-scheme:dark){:root{--bg:#16181b;--fg:#e6e6e6;--muted:#9a9a9a;--card:#1f2226;
---line:#6fa8ff;--band:#6fa8ff33;--ok:#66bb6a;--info:#66bb6a;--warn:#ffb74d;--alarm:#ef5350;--border:#333}}
+--line:#6fa8ff;--band:#6fa8ff33;--ok:#66bb6a;--info:#66bb6a;--warn:#ffb74d;--alarm:#ef5350;--border:#333;
+--badge-fg:#111}}
 *{box-sizing:border-box}
 body{margin:0;padding:12px;background:var(--bg);color:var(--fg);
 font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
@@ -39,7 +40,7 @@ h3{font-size:1.05em;margin:0;overflow-wrap:anywhere}
 .card{background:var(--card);border:1px solid var(--border);border-left:6px solid var(--ok);
 border-radius:6px;padding:10px 12px;margin:12px 0}
 .card.warn{border-left-color:var(--warn)}.card.alarm{border-left-color:var(--alarm)}
-.badge{display:inline-block;padding:0 .45em;border-radius:4px;color:#fff;font-size:.8em;
+.badge{display:inline-block;padding:0 .45em;border-radius:4px;color:var(--badge-fg);font-size:.8em;
 font-weight:600;text-transform:uppercase;vertical-align:middle;margin-right:.4em}
 .badge.ok,.badge.info{background:var(--ok)}.badge.warn{background:var(--warn)}
 .badge.alarm{background:var(--alarm)}
