@@ -107,10 +107,13 @@ def main(argv: list[str] | None = None) -> int:
             prof.disable()
             pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
         times = [time_judge(snaps, opts) for _ in range(a.repeat)]
+        verdicts = sum(len(judge(s, opts, T0 + 1e6).verdicts) for s in snaps)  # same work in both cases
         med = statistics.median(times)
         target = TARGET * scale
         print(f"  {label:<14} {med:6.3f} s   ({med / a.runs * 1e3:.2f} ms/run; "
-              f"{med / target:.2f}x the {target:.2f} s target; runs: {', '.join(f'{x:.3f}' for x in times)})")
+              f"{med / target:.2f}x the {target:.2f} s target; {verdicts} verdicts; "
+              f"runs: {', '.join(f'{x:.3f}' for x in times)})")
+    print(f"  (machine load average now: {', '.join(f'{x:.1f}' for x in __import__('os').getloadavg())})")
     return 0
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from tui.health.options import Thresholds
 from tui.health.shapes import RewardContext
-from tui.health.stats import block_medians, fmt, median, quantiles
+from tui.health.stats import block_medians, fmt, median, quantiles, window
 from tui.health.verdict import Severity, Verdict
 from tui.store import Series
 
@@ -40,7 +40,7 @@ def judge_reward(s: Series, th: Thresholds) -> tuple[Verdict, RewardContext]:
     if n < 10:
         return (Verdict("reward", "flat", Severity.OK, f"too early to judge the reward ({n} points)",
                         evidence={"points": n}), RewardContext())
-    blocks = int(np.clip(n // 5, 2, 20))
+    blocks = min(max(n // 5, 2), 20)
     med, within = block_medians(v, blocks)
     size = n // med.shape[0]
     smooth = np.convolve(med, np.ones(3) / 3, "valid") if med.shape[0] >= 6 else med
@@ -89,7 +89,7 @@ def judge_kl(s: Series, th: Thresholds, nonnegative: bool = True, reference: boo
     ev: dict = {"points": n}
     if n < 5:
         return Verdict("kl", "ok", Severity.OK, f"too early to judge KL ({n} points)", evidence=ev)
-    W = int(np.clip(np.ceil(0.1 * n), 5, 50))
+    W = window(n)
     recent = v[-W:]
     level = float(median(recent))
     ev.update(level=level, window=W)
@@ -133,7 +133,7 @@ def judge_explained_variance(s: Series, th: Thresholds) -> Verdict:
         return Verdict("explained_variance", "zero", Severity.WARN,
                        f"explained variance exactly 0 for the last {k} points: a dead value head?",
                        int(s.steps[-k]), float(s.wall_times[-k]), ev)
-    W = int(np.clip(np.ceil(0.1 * n), 5, 50))
+    W = window(n)
     level = float(median(v[-W:]))
     ev.update(level=level, window=W)
     # Early and noisy values are often negative in healthy runs: only a sustained stretch counts.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tui.health.options import Thresholds
-from tui.health.stats import fmt, median, median_rows, quantiles, rolling_mean_sd, run_start
+from tui.health.stats import fmt, median, median_rows, quantiles, rolling_mean_sd, run_start, window
 from tui.health.verdict import Severity, Verdict
 from tui.store import Series
 
@@ -49,7 +49,9 @@ def despike(x: np.ndarray, th: Thresholds) -> tuple[np.ndarray, np.ndarray]:
     # Reflected ends (np.pad(mode="reflect"), without its overhead): an outlier at an end
     # must not be its own median.
     pad = np.concatenate((x[3:0:-1], x, x[-2:-5:-1]))
-    med = median_rows(np.lib.stride_tricks.sliding_window_view(pad, 7))
+    # Median of each 7-point window: sorting 7 shifted copies column-wise is cheaper than
+    # partitioning n short rows.
+    med = np.sort(np.stack([pad[i:i + n] for i in range(7)]), axis=0)[3]
     dev = np.abs(x - med)
     b = 32 if n >= 64 else n
     k = n // b
@@ -88,12 +90,19 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
     if n < th.min_points:
         return Verdict("entropy", "too_early", Severity.OK,
                        f"too early to judge entropy ({n} points)", evidence=ev)
-    W = int(np.clip(np.ceil(0.1 * n), 5, 50))
-    W = min(W, n)
-    # Rolling statistics (for "since" and the lowest level) use the raw curve: over W points a
-    # lone spike moves them little. The recent 2W points, which decide the state, are despiked
-    # (only those: the 7-point running median is the engine's most expensive step).
-    m, s = rolling_mean_sd(h, W)
+    W = window(n)
+    raw = h
+    rolling: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def roll() -> tuple[np.ndarray, np.ndarray]:
+        # Rolling statistics (for "since" and the lowest level) use the raw curve: over W
+        # points a lone spike moves them little. Computed only when a verdict needs them.
+        if not rolling:
+            rolling.append(rolling_mean_sd(raw, W))
+        return rolling[0]
+
+    # The recent 2W points, which decide the state, are despiked (only those: the 7-point
+    # running median is the engine's most expensive step).
     tail = min(n, 2 * W + 40)
     clean, tail_spikes = despike(h[-tail:], th)
     h = np.concatenate([h[:-tail], clean]) if tail < n else clean
@@ -102,13 +111,13 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
     recent = h[-W:]
     level = median(recent)
     noise = 1.4826 * median(np.abs(recent - level))
-    sd = float(np.sqrt(np.mean((recent - recent.mean()) ** 2)))
+    sd = float(recent.std())
     h0 = float(median(h[: min(W, 10)]))
     ev.update(level=level, noise=noise, sd=sd, window=W, initial=h0, entropy=level * H)
     end_step, end_wall = int(st[-1]), float(wt[-1])
 
-    def since(cond: np.ndarray) -> tuple[int | None, float | None]:
-        i = run_start(cond)
+    def since(cond_of) -> tuple[int | None, float | None]:
+        i = run_start(cond_of(*roll()))
         if i is None:
             return end_step, end_wall
         j = i  # window i covers points i .. i+W-1: the state began at its first point
@@ -118,7 +127,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
 
     # Collapsed: near zero, sustained over the window.
     if level <= th.collapsed_level and quantiles(h[-W:], [0.75])[0] <= 2 * th.collapsed_level:
-        ss, sw = since(m <= 2 * th.collapsed_level)
+        ss, sw = since(lambda m, s: m <= 2 * th.collapsed_level)
         early = ss is not None and n_all > 0 and (st.shape[0] and (ss - st[0]) < 0.2 * max(1, st[-1] - st[0]))
         if reward.improving and not reward.fell_back:
             return Verdict("entropy", "collapsed", Severity.INFO,
@@ -142,7 +151,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
 
     # Pinned at the maximum: the policy is not learning.
     if level >= th.pinned_level and sd <= th.pinned_sd:
-        ss, sw = since((m >= th.pinned_level) & (s <= th.pinned_sd))
+        ss, sw = since(lambda m, s: (m >= th.pinned_level) & (s <= th.pinned_sd))
         held_s = end_wall - (sw if sw is not None else end_wall)
         held_n = int(np.count_nonzero(st >= (ss if ss is not None else end_step)))
         ev.update(pinned_for_s=held_s, pinned_points=held_n)
@@ -180,6 +189,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
     if spikes[-W:].any():
         return _spike(h, spikes, st, wt, ev)
 
+    m = roll()[0]
     lowest = float(np.min(m)) if m.size else level
     ev["lowest"] = lowest
     # Rising: a large, lasting rise after a fall.
@@ -193,7 +203,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
     prev_level = float(median(h[-2 * W:-W])) if n >= 2 * W else level
     if (th.collapsed_level < level < th.plateau_high and abs(level - prev_level) <= th.plateau_change
             and sd <= th.plateau_sd and not reward.improving):
-        ss, sw = since((m > th.collapsed_level) & (m < th.plateau_high) & (s <= th.plateau_sd))
+        ss, sw = since(lambda m, s: (m > th.collapsed_level) & (m < th.plateau_high) & (s <= th.plateau_sd))
         words = f"entropy flat at {of_max}"
         if scale.actions:
             k = float(np.exp(level * H))

@@ -7,6 +7,11 @@ import numpy as np
 MAD_TO_SD = 1.4826
 
 
+def window(n: int) -> int:
+    """The recent window W = clamp(ceil(0.1·n), 5, 50) (DIAGNOSTICS.md §3), never above n."""
+    return min(n, max(5, min(50, -(-n // 10))))
+
+
 def median(x: np.ndarray) -> float:
     """The median of a 1-D array without NaNs (np.median's checks cost more than the work on
     the small windows the checks use)."""

@@ -84,9 +84,9 @@ def derive_rate(walls: np.ndarray, counts: np.ndarray, min_window: float = 30.0,
 def usual_gap(walls: np.ndarray) -> float | None:
     if walls.shape[0] < 2:
         return None
-    d = np.diff(walls)
+    d = np.diff(walls[-257:])  # the recent cadence (cheaper, and what "usual" should mean now)
     if (d < 0).any():
-        d = np.diff(np.sort(walls))
+        d = np.diff(np.sort(walls[-257:]))
     d = d[d > 0]
     return float(median(d)) if d.size else None
 
