@@ -287,3 +287,15 @@ def test_render_rejects_unknown_format(review_all):
     assert render(review_all, "text") == render_text(review_all)
     with pytest.raises(ValueError, match="unknown format"):
         render(review_all, "pdf")
+
+
+def test_known_histories_are_used_instead_of_a_replay():
+    from tui.health import VerdictChange
+
+    st = collapse_store()
+    known = [VerdictChange("entropy", "healthy", "collapsed", Severity.ALARM, 123_000, T0 + 3690.0, "from the app")]
+    rv = build_review(st.snapshots(), since=T0 - 3600, now=END, histories={"collapse": known}, looks=None)
+    (run,) = [r for r in rv.runs if r.name == "collapse"]
+    assert [(e.step, e.reason) for e in run.timeline] == [(123_000, "from the app")]
+    (other,) = [r for r in rv.runs if r.name == "healthy_seed1"]
+    assert other.timeline  # replayed as usual

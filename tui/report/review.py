@@ -15,7 +15,7 @@ import datetime as dt
 import os
 import sys
 import time
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from tui.config import ConfigError, load_config, parse_duration
 from tui.notes import NoteStore
@@ -56,7 +56,7 @@ def parse_since(text: str, now: float) -> float:
 def build_review(snaps: Sequence[RunSnapshot], *, since: float, now: float | None = None,
                  opts=None, looks=None, notes: NoteStore | None = None, include_all: bool = False,
                  seed_pattern: str | None = None, history_points: int = HISTORY_POINTS,
-                 looks_error: str | None = None,
+                 looks_error: str | None = None, histories: Mapping[str, Sequence] | None = None,
                  progress: Callable[[int, int], None] | None = None) -> Review:
     """Judge every run (in review mode: a long-silent run has ended), replay its verdict
     timeline, and assemble the review.
@@ -72,6 +72,8 @@ def build_review(snaps: Sequence[RunSnapshot], *, since: float, now: float | Non
         seed_pattern: regex for seed groups (default: `tui.groups.DEFAULT_SEED_PATTERN`).
         history_points: prefixes judged per run to replay its timeline (0: no timeline).
         looks_error: a message to show instead of the looks (the log couldn't be read).
+        histories: run name -> verdict changes already known (the live app's
+            `HealthTracker` history); those runs aren't replayed.
         progress: called with (done, total) after each run.
     """
     from dataclasses import replace
@@ -88,8 +90,12 @@ def build_review(snaps: Sequence[RunSnapshot], *, since: float, now: float | Non
         health = judge(snap, opts, now, related=rel)
         touched = snap.last_wall_time is not None and snap.last_wall_time >= since
         # Replaying is the costly part: do it only for runs that will be shown.
-        changes = (replay_history(snap, opts, points=history_points, related=rel, now=now)
-                   if history_points and (touched or include_all) else [])
+        if histories is not None and snap.name in histories:
+            changes = list(histories[snap.name])
+        elif history_points and (touched or include_all):
+            changes = replay_history(snap, opts, points=history_points, related=rel, now=now)
+        else:
+            changes = []
         runs.append(summarise_run(snap, health.verdicts, health.roles, changes, since=since, now=now,
                                   note=notes.get(snap.path), library=health.library,
                                   whole_history=include_all))
