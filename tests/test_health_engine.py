@@ -114,3 +114,36 @@ def test_options_from_config_and_cli():
         HealthOptions.from_config({}, actions=1)
     with pytest.raises(ValueError, match="mode"):
         HealthOptions(mode="sometimes")
+
+
+KINDS = {
+    "entropy": {"too_early", "healthy", "pinned_at_max", "plateau", "collapsed", "oscillating", "rising",
+                "spike", "nonfinite"},
+    "throughput": {"steady", "slow_decay", "sudden_drop", "stalled", "ended"},
+    "reward": {"improving", "flat", "collapsed", "nonfinite"},
+    "kl": {"ok", "negative", "large", "growing", "zero", "nonfinite"},
+    "explained_variance": {"ok", "nan", "zero", "negative"},
+}
+
+
+def test_any_input_gives_documented_kinds_and_never_raises():
+    from hypothesis import given, settings, strategies as st
+
+    values = st.floats(allow_nan=True, allow_infinity=True, width=64)
+    walls = st.floats(min_value=0, max_value=4e9, allow_nan=False)
+    series = st.lists(st.tuples(st.integers(-10, 10**9), walls, values), min_size=1, max_size=120)
+    tags = st.dictionaries(st.sampled_from(["policy_entropy", "eprewmean", "total_timesteps", "approxkl",
+                                            "explained_variance", "fps", "orig_reward_0", "orig_reward_1"]),
+                           series, min_size=1, max_size=6)
+
+    @settings(max_examples=150, deadline=None)
+    @given(tags=tags, mode=st.sampled_from(["live", "review"]), actions=st.sampled_from([None, 2, 6]))
+    def check(tags, mode, actions):
+        snap = snapshot({t: tuple(zip(*sorted(pts))) for t, pts in tags.items()})
+        h = judge(snap, HealthOptions(mode=mode, actions=actions), now=4e9)
+        for v in h.verdicts:
+            assert v.kind in KINDS[v.metric], (v.metric, v.kind)
+            assert isinstance(v.reason, str) and v.reason
+        replay_history(snap, HealthOptions(mode=mode), points=4, now=4e9)
+
+    check()

@@ -131,6 +131,13 @@ def judge(snap: RunSnapshot, opts: HealthOptions | None = None, now: float | Non
             no reward of its own, a sibling's reward is used as context for the entropy verdict
             (OpenAI baselines and Rahtz write rewards into a separate subfolder).
     """
+    # Values near the float limits overflow in variances; the checks see inf/nan and say so.
+    with np.errstate(all="ignore"):
+        return _judge(snap, opts, now, related)
+
+
+def _judge(snap: RunSnapshot, opts: HealthOptions | None, now: float | None,
+           related: Sequence[RunSnapshot]) -> RunHealth:
     opts = opts or HealthOptions()
     th = opts.thresholds
     now = time.time() if now is None else now

@@ -17,6 +17,7 @@ from tui.health.stats import fmt, median, median_rows, spearman
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
 
+MAX_INTERVALS = 4096  # the derived rate has at most this many intervals
 EMPTY = Series(np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.float64))
 
 
@@ -70,6 +71,8 @@ def derive_rate(walls: np.ndarray, counts: np.ndarray, min_window: float = 30.0,
         gap = usual_gap(walls)
     width = max(min_window, gap or 0.0)
     span = walls[-1] - walls[0]
+    if span / width > MAX_INTERVALS:  # a long silence between bursts: don't build a huge grid
+        width = span / MAX_INTERVALS
     k = int(span // width)
     if k < 1:
         return EMPTY
