@@ -94,3 +94,34 @@ def test_infer_actions():
 
 def test_guess_library_none_for_plain_tags():
     assert guess_library(["loss", "accuracy"]) is None
+
+
+def test_llm_entropy_is_always_relative():
+    # TRL GRPO per-token entropy starting at ln 3 by chance: not a 3-action policy.
+    x = np.log(3) * np.concatenate([np.linspace(1.0, 0.4, 200), np.full(100, 0.4)])
+    snap = snapshot({"train/entropy": curve(x), "train/reward": curve(np.linspace(0, 1, 300)),
+                     "train/frac_reward_zero_std": curve(np.zeros(300))})
+    h = judge(snap, now=float(snap.last_wall_time))
+    assert h.library == "trl-grpo"
+    v = h.verdict("entropy")
+    assert v.evidence["scale"] == "initial" and "actions" not in v.evidence
+    assert v.kind in ("healthy", "plateau") and v.severity <= 1
+    assert abs(v.evidence["level"] - 0.4) < 0.02  # relative to its start
+
+
+def test_reward_of_a_rewards_only_sibling_is_context():
+    """Baselines/Rahtz: rewards live in a sibling run. A pinned entropy whose sibling's reward
+    rises is one severity lower than one whose sibling's reward is flat."""
+    from tui.health import siblings
+
+    n = 400
+    ent = curve(np.minimum(np.log(6), np.log(6) * 0.999 + np.random.default_rng(1).normal(0, 0.003, n)), dt=30.0)
+    rising = curve(np.concatenate([np.full(200, -21.0), np.linspace(-21, 10, 200)]), dt=30.0)
+    flat = curve(np.full(n, -21.0) + np.random.default_rng(2).normal(0, 0.3, n), dt=30.0)
+    for reward, expected in ((rising, 2), (flat, 3)):
+        a = snapshot({"policy_entropy": ent}, name="exp/a2c", path="/logs/exp/a2c")
+        b = snapshot({f"orig_reward_{i}": reward for i in range(2)}, name="exp/a2c_misc", path="/logs/exp/a2c_misc")
+        rel = siblings([a, b])
+        v = judge(a, now=float(a.last_wall_time), related=rel["exp/a2c"]).verdict("entropy")
+        assert v.kind == "pinned_at_max" and int(v.severity) == expected
+        assert judge(a, now=float(a.last_wall_time)).verdict("entropy").severity == 3  # no context: alarm
