@@ -120,15 +120,15 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
         i = run_start(cond_of(*roll()))
         if i is None:
             return end_step, end_wall
-        j = i  # window i covers points i .. i+W-1: the state began at its first point
-        return int(st[j]), float(wt[j])
+        # Window i covers points i .. i+W-1: the state began at its first point.
+        return int(st[i]), float(wt[i])
 
     of_max = f"{fmt(level * H)} of max {fmt(H)}" if scale.how != "initial" else f"{level:.0%} of its initial level"
 
     # Collapsed: near zero, sustained over the window.
     if level <= th.collapsed_level and quantiles(h[-W:], [0.75])[0] <= 2 * th.collapsed_level:
         ss, sw = since(lambda m, s: m <= 2 * th.collapsed_level)
-        early = ss is not None and n_all > 0 and (st.shape[0] and (ss - st[0]) < 0.2 * max(1, st[-1] - st[0]))
+        early = ss is not None and (ss - st[0]) < 0.2 * max(1, st[-1] - st[0])  # in the first fifth
         if reward.improving and not reward.fell_back:
             return Verdict("entropy", "collapsed", Severity.INFO,
                            f"entropy {of_max}: a converged, nearly deterministic policy; the reward "
