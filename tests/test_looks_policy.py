@@ -127,6 +127,22 @@ def test_an_alarm_in_quiet_hours_still_breaks_through(tmp_path):
     assert look.trigger == "alarm" and look.run == "ppo" and look.found_new is True
 
 
+def test_an_alarm_during_a_look_extends_it_instead_of_starting_another(tmp_path):
+    clock = Clock(at(10))
+    b = make(tmp_path, clock, window=60)
+    b.start_look("scheduled")
+    clock.advance(50)
+    alarms = b.on_verdicts({"ppo": [v()], "sac": [v(metric="reward", kind="collapsed", reason="reward fell")]})
+    for a in alarms:
+        assert b.breakthrough(a) is b.current
+    clock.advance(40)  # past the first window (60), within the extended one (50 + 60)
+    assert b.may_show() and b.state().look_ends == at(10) + 110
+    clock.advance(25)
+    assert not b.may_show()
+    (look,) = read_looks(tmp_path / "looks.jsonl")
+    assert look.trigger == "scheduled" and look.found_new is True and look.end == at(10) + 110
+
+
 def test_warnings_break_through_only_when_configured(tmp_path):
     warn = v(kind="slow_decay", sev=Severity.WARN, reason="fps decays")
     assert make(tmp_path, Clock(at(10))).on_verdicts({"a": [warn]}) == []

@@ -141,6 +141,7 @@ class LookBudget:
         self.tz = tz
         self._follower = LogFollower(log_path if log_path is not None else self.settings.log_path)
         self._current: Look | None = None
+        self._ends: float | None = None  # when the open look's window ends (an alarm extends it)
         self._runs: list[str] = []
         self._s = _Session()
         self._started = False
@@ -184,7 +185,7 @@ class LookBudget:
         last = looks[-1] if looks else None
         nxt, waiting = self.next_look(now, looks)
         cur = self._current
-        ends = cur.start + s.window if cur is not None else None
+        ends = self._ends if cur is not None else None
         return GateInfo(
             now=now,
             in_look=cur is not None,
@@ -329,10 +330,19 @@ class LookBudget:
     def breakthrough(self, alarm: Alarm, now: float | None = None) -> Look | None:
         """Open the gate for an alarm: a new ``alarm`` look led by its run.
 
-        With the budget off there is no gate; nothing is opened (returns None).
+        If a look is already open, the person is already looking: that look goes on, marked as
+        having found something new, and its window is extended to a full window from now
+        (the alarm is not logged as a breakthrough: nothing was broken through). With the
+        budget off there is no gate and nothing is opened. Returns the open look, or None.
         """
         if not self.settings.enabled:
             return None
+        now = self._now(now)
+        self._expire(now)
+        if self._current is not None:
+            self._current.found_new = True
+            self._ends = max(self._ends or now, now + self.settings.window)
+            return self._current
         return self.start_look("alarm", reason=alarm.reason, run=alarm.run, now=now)
 
     # ---- internals --------------------------------------------------------------------------
@@ -366,6 +376,7 @@ class LookBudget:
         look = Look(start=now, trigger=trigger, reason=reason, run=run, logdirs=list(self.logdirs),
                     runs=list(self._runs), found_new=found)
         self._current = look
+        self._ends = now + self.settings.window
         self._write(look)
         return look
 
@@ -375,14 +386,15 @@ class LookBudget:
         look.end = max(look.start, end)
         look.runs = list(self._runs) or look.runs
         self._current = None
+        self._ends = None
         self._s.seen = dict(self._s.signatures)
         self._write(look)
         return look
 
     def _expire(self, now: float) -> None:
         cur = self._current
-        if cur is not None and self.settings.enabled and now >= cur.start + self.settings.window:
-            self._close(cur.start + self.settings.window)
+        if cur is not None and self.settings.enabled and self._ends is not None and now >= self._ends:
+            self._close(self._ends)
 
     def _write(self, look: Look) -> None:
         try:
