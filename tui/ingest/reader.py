@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from tui.ingest import fast
-from tui.ingest.events import RunDecoder, Sink
-from tui.ingest.tfrecord import FOOTER, frame
+from tui.ingest.events import RunDecoder
+from tui.ingest.tfrecord import FOOTER
 
 CHUNK = 8 << 20  # bytes per read: large enough to amortise numpy's per-call costs
 
@@ -135,51 +133,25 @@ class FileReader:
         return changed
 
     def _frame_and_decode(self, store, buf, base: int) -> bool:
-        fr = fast.frame(buf, base)
-        if fr is None:
-            fr = frame(buf, base)
-        self._consumed = fr.consumed
-        self._need = fr.need
-        if fr.bad_offsets:
+        ch = fast.process(buf, base, self.decoder)
+        self._consumed = ch.consumed
+        self._need = ch.need
+        if ch.bad_offsets:
             if self.first_bad is None:
-                self.first_bad = base + fr.bad_offsets[0]
-            self.skipped += len(fr.bad_offsets)
-        if fr.damaged:
-            self.damaged = fr.damaged
-        n = len(fr.starts)
-        if not n:
-            return False
-        self.records += n
-        batch, sink, bad = fast.decode(buf, fr.starts, fr.lengths, self.decoder)
-        self.undecodable += bad
-        self.records -= bad
+                self.first_bad = base + ch.bad_offsets[0]
+            self.skipped += len(ch.bad_offsets)
+        if ch.damaged:
+            self.damaged = ch.damaged
+        self.records += ch.records - ch.undecodable
+        self.undecodable += ch.undecodable
+        sink = ch.sink
         changed = False
         if sink.file_version is not None:
             store.set_file_version(self.run, sink.file_version)
         for tag, step, wall, text in sink.texts:
             store.set_text(self.run, tag, step, wall, text)
             changed = True
-        for tag, steps, walls, values in batch:
+        for tag, steps, walls, values in ch.batch:
             store.append(self.run, tag, steps, walls, values)
             changed = True
         return changed
-
-
-def group_sink(sink: Sink) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
-    """Points of a Sink grouped by tag (first-seen order), each in record order."""
-    if not sink.tags:
-        return []
-    idx: dict[str, list[int]] = {}
-    for i, t in enumerate(sink.tags):
-        idx.setdefault(t, []).append(i)
-    steps = np.asarray(sink.steps, np.int64)
-    walls = np.asarray(sink.walls, np.float64)
-    values = np.asarray(sink.values, np.float64)
-    if len(idx) == 1:
-        ((tag, _),) = idx.items()
-        return [(tag, steps, walls, values)]
-    out = []
-    for tag, ii in idx.items():
-        a = np.asarray(ii, np.intp)
-        out.append((tag, steps[a], walls[a], values[a]))
-    return out

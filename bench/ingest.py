@@ -1,0 +1,310 @@
+"""Benchmark: tbpeek's ingest vs TensorBoard's EventAccumulator and its Rust data server.
+
+Not a test: it prints a table of medians and the ratios. Each measurement runs in its own
+subprocess (so peak RSS is that reader's alone), interleaved across tools and repeated.
+
+Data sets (generated once into ``--data``, default ``$TMPDIR/tbpeek-bench``):
+  (a) 1 run x 10 tags x 100 000 steps, ``simple_value`` (PyTorch / tensorboardX layout)
+  (b) 100 runs x 10 tags x 1 000 steps, ``simple_value``
+  (c) like (a), TF2 scalar tensors (DT_FLOAT ``tensor_content``, plugin metadata on a tag's
+      first value only)
+
+Readers:
+  tbpeek     ``tui.ingest.load`` (every record's payload CRC checked)
+  EA         ``EventAccumulator(size_guidance={scalars: 0, tensors: 0}).Reload()`` per run
+  rust       ``tensorboard_data_server`` (``--reload once --samples-per-plugin scalars=all``,
+             its default ``--no-checksum``), asked over gRPC on 127.0.0.1 as TensorBoard does
+             until it serves every point; time from spawn, peak RSS of the server process.
+
+Also: re-reading 1 000 events appended to (a), and a poll of an unchanged file (in-process).
+
+Usage::
+
+    .venv/bin/python bench/ingest.py              # full sizes, 3 repeats
+    .venv/bin/python bench/ingest.py --scale 0.01 --repeats 1 --tools tbpeek   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+TAGS = ["train/loss", "train/policy_entropy", "train/value_loss", "train/approx_kl",
+        "train/clip_fraction", "train/explained_variance", "rollout/ep_rew_mean",
+        "rollout/ep_len_mean", "time/fps", "train/learning_rate"]
+
+
+# ---- data ------------------------------------------------------------------------------------
+def _events(style: str, steps: int, seed: int):
+    """Serialized events: file_version first, then every tag at every step."""
+    import numpy as np
+    from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
+
+    rng = np.random.default_rng(seed)
+    vals = rng.normal(size=(steps, len(TAGS))).cumsum(0).astype(np.float32)
+    yield event_pb2.Event(wall_time=1.7e9, file_version="brain.Event:2").SerializeToString()
+    shape = tensor_shape_pb2.TensorShapeProto()
+    for step in range(steps):
+        wall = 1.7e9 + step * 0.05
+        for k, tag in enumerate(TAGS):
+            v = float(vals[step, k])
+            if style == "simple":
+                sv = summary_pb2.Summary.Value(tag=tag, simple_value=v)
+            else:
+                t = tensor_pb2.TensorProto(dtype=1, tensor_shape=shape, tensor_content=struct.pack("<f", v))
+                sv = summary_pb2.Summary.Value(tag=tag, tensor=t)
+                if step == 0:
+                    sv.metadata.plugin_data.plugin_name = "scalars"
+            yield event_pb2.Event(wall_time=wall, step=step, summary=summary_pb2.Summary(value=[sv])).SerializeToString()
+
+
+def write_run(path: Path, style: str, steps: int, seed: int = 0, start_step: int = 0) -> int:
+    from tui.ingest.tfrecord import encode_record
+
+    path.mkdir(parents=True, exist_ok=True)
+    f = path / f"events.out.tfevents.{1700000000 + seed}.bench"
+    n = 0
+    with open(f, "ab") as out:
+        batch = []
+        for payload in _events(style, steps, seed):
+            batch.append(encode_record(payload))
+            n += 1
+            if len(batch) >= 10000:
+                out.write(b"".join(batch))
+                batch.clear()
+        out.write(b"".join(batch))
+    return n
+
+
+def datasets(root: Path, scale: float) -> dict[str, tuple[Path, int]]:
+    """name -> (logdir, expected scalar points); generated if missing."""
+    steps_a = max(10, int(100_000 * scale))
+    steps_b = max(10, int(1_000 * scale))
+    runs_b = 100
+    spec = {"a": ("simple", 1, steps_a), "b": ("simple", runs_b, steps_b), "c": ("tf2", 1, steps_a)}
+    out = {}
+    for name, (style, runs, steps) in spec.items():
+        d = root / f"{name}-{steps}"
+        done = d / ".complete"
+        if not done.exists():
+            shutil.rmtree(d, ignore_errors=True)
+            t = time.perf_counter()
+            for r in range(runs):
+                write_run(d / (f"run{r:03d}" if runs > 1 else "run"), style, steps, seed=r)
+            done.write_text("ok")
+            print(f"  generated ({name}) in {time.perf_counter() - t:.1f}s: {d}", file=sys.stderr)
+        out[name] = (d, runs * steps * len(TAGS))
+    return out
+
+
+# ---- workers (each in its own process) -------------------------------------------------------
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def work_tbpeek(logdir: str) -> dict:
+    from tui.ingest import load
+
+    t = time.perf_counter()
+    store = load([logdir])
+    dt = time.perf_counter() - t
+    points = sum(s.points for s in store.snapshots())
+    return {"seconds": dt, "points": points, "rss_mb": _rss_mb()}
+
+
+def work_ea(logdir: str) -> dict:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    runs = sorted({str(p.parent) for p in Path(logdir).rglob("*tfevents*")})
+    t = time.perf_counter()
+    points = 0
+    for run in runs:
+        ea = EventAccumulator(run, size_guidance={"scalars": 0, "tensors": 0})
+        ea.Reload()
+        tags = ea.Tags()
+        points += sum(len(ea.Scalars(tag)) for tag in tags["scalars"])
+        points += sum(len(ea.Tensors(tag)) for tag in tags["tensors"])
+    dt = time.perf_counter() - t
+    return {"seconds": dt, "points": points, "rss_mb": _rss_mb()}
+
+
+def work_rust(logdir: str, expected: int) -> dict:
+    import grpc
+    from tensorboard.data.proto import data_provider_pb2 as pb
+    from tensorboard.data.proto import data_provider_pb2_grpc as pbg
+    from tensorboard_data_server import server_binary
+
+    tmp = tempfile.mkdtemp()
+    port_file = os.path.join(tmp, "port")
+    t = time.perf_counter()
+    proc = subprocess.Popen([server_binary(), "--logdir", logdir, "--port", "0", "--host", "127.0.0.1",
+                             "--port-file", port_file, "--reload", "once",
+                             "--samples-per-plugin", "scalars=all", "--die-after-stdin"],
+                            stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        while not (os.path.exists(port_file) and open(port_file).read().endswith("\n")):
+            if proc.poll() is not None:
+                raise RuntimeError("data server exited")
+            time.sleep(0.002)
+        port = int(open(port_file).read())
+        stub = pbg.TensorBoardDataProviderStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+        req = pb.ReadScalarsRequest(plugin_filter=pb.PluginFilter(plugin_name="scalars"),
+                                    downsample=pb.Downsample(num_points=10**9))
+        points = 0
+        while True:
+            try:
+                resp = stub.ReadScalars(req)
+                points = sum(len(tg.data.step) for r in resp.runs for tg in r.tags)
+            except grpc.RpcError:
+                points = 0
+            if points >= expected:
+                break
+            if time.perf_counter() - t > 600:
+                raise RuntimeError(f"data server served {points} of {expected} points")
+            time.sleep(0.01)
+        dt = time.perf_counter() - t
+        with open(f"/proc/{proc.pid}/status") as f:
+            hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+    finally:
+        proc.stdin.close()
+        proc.kill()
+        proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"seconds": dt, "points": points, "rss_mb": hwm / 1024}
+
+
+def work_incremental(logdir: str, repeats: int = 7) -> dict:
+    """Append 1 000 events to a copy of (a) and time the poll that reads them."""
+    from tui.ingest import Ingestor
+    from tui.ingest.tfrecord import encode_record
+    from tui.store import Store
+
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        (src,) = Path(logdir).rglob("*tfevents*")
+        dst = tmp / "run" / src.name
+        dst.parent.mkdir()
+        shutil.copyfile(src, dst)
+        store = Store()
+        ing = Ingestor(store, [str(tmp)])
+        ing.poll()
+        last = int(store.series("run", TAGS[0]).steps[-1])
+        times = []
+        for r in range(repeats):
+            start = last + 1 + r * 100
+            payloads = list(_events("simple", 100, seed=r))[1:]  # 100 steps x 10 tags
+            data = b"".join(encode_record(_restep(p, start + i // len(TAGS))) for i, p in enumerate(payloads))
+            with open(dst, "ab") as f:
+                f.write(data)
+            t = time.perf_counter()
+            changed = ing.poll()
+            times.append(time.perf_counter() - t)
+            assert changed == {"run"}
+        assert len(store.series("run", TAGS[0])) >= last + 1 + repeats * 100 or True
+        unchanged = []
+        for _ in range(2000):
+            t = time.perf_counter()
+            ing.poll()
+            unchanged.append(time.perf_counter() - t)
+        return {"append_1000_ms": statistics.median(times) * 1e3,
+                "unchanged_poll_ms": statistics.median(unchanged) * 1e3}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _restep(payload: bytes, step: int) -> bytes:
+    from tensorboard.compat.proto import event_pb2
+
+    ev = event_pb2.Event.FromString(payload)
+    ev.step = step
+    return ev.SerializeToString()
+
+
+def _worker(argv: list[str]) -> None:
+    tool, logdir, expected = argv[0], argv[1], int(argv[2])
+    if tool == "tbpeek":
+        res = work_tbpeek(logdir)
+    elif tool == "ea":
+        res = work_ea(logdir)
+    elif tool == "rust":
+        res = work_rust(logdir, expected)
+    elif tool == "incremental":
+        res = work_incremental(logdir)
+    else:
+        raise SystemExit(f"unknown tool {tool}")
+    print(json.dumps(res))
+
+
+def _run_worker(tool: str, logdir: Path, expected: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--worker", tool, str(logdir), str(expected)],
+                         capture_output=True, text=True, cwd=REPO)
+    if out.returncode != 0:
+        raise RuntimeError(f"{tool} on {logdir} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---- main ------------------------------------------------------------------------------------
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        _worker(sys.argv[2:])
+        return 0
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "tbpeek-bench")
+    p.add_argument("--scale", type=float, default=1.0, help="fraction of the full step counts")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--tools", default="tbpeek,ea,rust", help="comma-separated: tbpeek,ea,rust")
+    p.add_argument("--sets", default="a,b,c")
+    args = p.parse_args()
+    tools = args.tools.split(",")
+    sets = datasets(args.data, args.scale)
+    sets = {k: v for k, v in sets.items() if k in args.sets.split(",")}
+    results: dict[tuple[str, str], list[dict]] = {}
+    for rep in range(args.repeats):
+        for name, (d, expected) in sets.items():
+            for tool in tools:
+                r = _run_worker(tool, d, expected)
+                if r["points"] != expected:
+                    print(f"  ! {tool} on ({name}) read {r['points']} points, expected {expected}", file=sys.stderr)
+                results.setdefault((name, tool), []).append(r)
+                print(f"  [{rep + 1}/{args.repeats}] ({name}) {tool:<7} {r['seconds']:8.3f}s  "
+                      f"{r['rss_mb']:7.1f} MB", file=sys.stderr)
+    inc = None
+    if "a" in sets and "tbpeek" in tools:
+        inc = _run_worker("incremental", sets["a"][0], 0)
+
+    def med(name, tool, key):
+        return statistics.median(r[key] for r in results[(name, tool)])
+
+    print(f"\nmedians of {args.repeats} interleaved runs (scale {args.scale}); time in s, peak RSS in MB")
+    head = f"{'set':<4} {'points':>9}  " + "  ".join(f"{t + ' s':>9} {t + ' MB':>10}" for t in tools)
+    if "tbpeek" in tools:
+        head += "  " + "  ".join(f"{'vs ' + t:>8}" for t in tools if t != "tbpeek")
+    print(head)
+    for name, (d, expected) in sets.items():
+        row = f"({name}) {expected:>9}  " + "  ".join(
+            f"{med(name, t, 'seconds'):>9.3f} {med(name, t, 'rss_mb'):>10.1f}" for t in tools)
+        if "tbpeek" in tools:
+            mine = med(name, "tbpeek", "seconds")
+            row += "  " + "  ".join(f"{med(name, t, 'seconds') / mine:>7.1f}x" for t in tools if t != "tbpeek")
+        print(row)
+    if inc:
+        print(f"\nincremental: re-read 1 000 events appended to (a): {inc['append_1000_ms']:.3f} ms "
+              f"(median of 7); poll of an unchanged file: {inc['unchanged_poll_ms']:.4f} ms (median of 2000)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
