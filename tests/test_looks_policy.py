@@ -118,7 +118,7 @@ def test_an_alarm_in_quiet_hours_still_breaks_through(tmp_path):
     b.breakthrough(alarms[0])
     assert b.may_show()
     info = b.state()
-    assert info.look_trigger == "alarm" and info.alarms[0].text == "ppo: entropy collapsed"
+    assert info.look_trigger == "alarm" and info.alarms[0].headline == "ppo: entropy collapsed"
     # the same alarm again is not new; a recovery and relapse is
     assert b.on_verdicts({"ppo": [v()]}) == []
     b.on_verdicts({"ppo": []})

@@ -107,7 +107,7 @@ class Alerter:
             None, or a message saying why the command could not be started.
         """
         self.bell()
-        self.write(notification(f"{TITLE}: {alarm.label}", alarm.text, self.tmux))
+        self.write(notification(f"{TITLE}: {alarm.label}", alarm.headline, self.tmux))
         return self.run_command(alarm)
 
     def run_command(self, alarm: Alarm) -> str | None:

@@ -50,8 +50,14 @@ class Alarm:
         return getattr(self.severity, "label", {3: "alarm", 2: "warn"}.get(int(self.severity), str(self.severity)))
 
     @property
+    def headline(self) -> str:
+        """``run: entropy collapsed`` — words only, no metric values: what the gate and the
+        desktop notification say."""
+        return f"{self.run}: {problem_text(self.metric, self.kind)}"
+
+    @property
     def text(self) -> str:
-        """``run: reason`` — what the gate, the notification and the status line say."""
+        """``run: reason`` — the full reason, with its numbers (for the app's notice)."""
         return f"{self.run}: {self.reason}"
 
 
@@ -94,6 +100,12 @@ class GateInfo:
     last_found_new: bool | None = None
     looks_today: int = 0
     allowance: int | None = None
+
+
+def problem_text(metric: str, kind: str) -> str:
+    """A verdict in words, never values: 'entropy collapsed', 'throughput slow decay'."""
+    words = kind.replace("_", " ")
+    return words if words.startswith(metric) else f"{metric} {words}"
 
 
 def validate_reason(text: str) -> str | None:

@@ -23,6 +23,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from tui.looks.policy import problem_text
 from tui.report.status_cache import Paths, RunSummary, Summary, cache_key, load_summary, unchanged
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
@@ -56,12 +57,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 # ---- the line -------------------------------------------------------------------------------
-def problem_text(metric: str, kind: str) -> str:
-    """'entropy collapsed', 'throughput slow decay': words only, never values."""
-    kind_words = kind.replace("_", " ")
-    return kind_words if kind_words.startswith(metric) else f"{metric} {kind_words}"
-
-
 def fields(summary: Summary, next_look: float | None, now: float) -> dict[str, str]:
     """The values a ``--format`` template may use."""
     runs = summary.runs
