@@ -147,3 +147,19 @@ def test_any_input_gives_documented_kinds_and_never_raises():
         replay_history(snap, HealthOptions(mode=mode), points=4, now=4e9)
 
     check()
+
+
+def test_tracker_rechecks_only_liveness_for_an_unchanged_run(monkeypatch):
+    from tui.health import tracker as tracker_mod
+
+    calls = []
+    real = tracker_mod.judge_shapes
+    monkeypatch.setattr(tracker_mod, "judge_shapes", lambda *a, **k: calls.append(1) or real(*a, **k))
+    snap = snapshot({"policy_entropy": curve(np.full(100, 1.0), dt=10.0)})
+    tr = HealthTracker(clock_every=0)
+    last = float(snap.last_wall_time)
+    assert tr.update(snap, now=last + 5).verdict("throughput").kind == "steady"
+    v = tr.update(snap, now=last + 5000).verdict("throughput")
+    assert v.kind == "stalled" and v.severity == Severity.ALARM  # noticed without new data
+    assert len(calls) == 1  # the curves were judged once
+    assert [c.new_kind for c in tr.history(snap.name) if c.metric == "throughput"] == ["steady", "stalled"]

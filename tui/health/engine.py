@@ -131,16 +131,46 @@ def judge(snap: RunSnapshot, opts: HealthOptions | None = None, now: float | Non
             no reward of its own, a sibling's reward is used as context for the entropy verdict
             (OpenAI baselines and Rahtz write rewards into a separate subfolder).
     """
+    opts = opts or HealthOptions()
+    now = time.time() if now is None else now
+    return with_liveness(judge_shapes(snap, opts, related), snap, opts, now)
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """Everything `judge` concludes from the data alone (not from the clock): what a tracker
+    keeps for a run whose data hasn't changed, re-checking only for stalls as time passes."""
+
+    health: RunHealth  # verdicts without the throughput verdict
+    rate_verdict: Verdict | None  # steady / slow_decay / sudden_drop, before liveness
+    gap: float | None  # the run's usual seconds between writes
+
+
+def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: float) -> RunHealth:
+    """The full judgement at `now`: the data's verdicts plus stalled/ended (cheap)."""
+    tp = shapes.rate_verdict
+    live = judge_liveness(snap.last_wall_time, shapes.gap, now, opts.thresholds, opts.mode)
+    if live is not None and (tp is None or live.severity > tp.severity or tp.kind == "steady"):
+        if tp is not None:
+            live = replace(live, evidence=live.evidence | {"rate": tp.reason})
+        tp = live
+    verdicts = list(shapes.health.verdicts)
+    if tp is not None:
+        verdicts.append(tp)
+        order = {m: i for i, m in enumerate(METRIC_ORDER)}
+        verdicts.sort(key=lambda v: order.get(v.metric, 99))
+    return replace(shapes.health, verdicts=verdicts, worst=worst(verdicts))
+
+
+def judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot] = ()) -> Shapes:
+    """The clock-free part of `judge`."""
     # Values near the float limits overflow in variances; the checks see inf/nan and say so.
     with np.errstate(all="ignore"):
-        return _judge(snap, opts, now, related)
+        return _judge_shapes(snap, opts, related)
 
 
-def _judge(snap: RunSnapshot, opts: HealthOptions | None, now: float | None,
-           related: Sequence[RunSnapshot]) -> RunHealth:
-    opts = opts or HealthOptions()
+def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot]) -> Shapes:
     th = opts.thresholds
-    now = time.time() if now is None else now
     an = _analyse(snap, opts)
     roles, series = an.roles, an.series
     verdicts: list[Verdict] = []
@@ -169,16 +199,7 @@ def _judge(snap: RunSnapshot, opts: HealthOptions | None, now: float | None,
             h = Series(H.steps, H.wall_times, H.values / scale.h_max)
             verdicts.append(classify(h, scale, th, context, llm=roles.llm))
 
-    tp: Verdict | None = None
-    if "throughput" in series:
-        tp = judge_rate(series["throughput"], th, an.rate_source)
-    live = judge_liveness(snap.last_wall_time, an.gap, now, th, opts.mode)
-    if live is not None and (tp is None or live.severity > tp.severity or tp.kind == "steady"):
-        if tp is not None:
-            live = replace(live, evidence=live.evidence | {"rate": tp.reason})
-        tp = live
-    if tp is not None:
-        verdicts.append(tp)
+    tp = judge_rate(series["throughput"], th, an.rate_source) if "throughput" in series else None
 
     if "kl" in series:
         ksrc = roles.sources["kl"]
@@ -189,8 +210,9 @@ def _judge(snap: RunSnapshot, opts: HealthOptions | None, now: float | None,
 
     order = {m: i for i, m in enumerate(METRIC_ORDER)}
     verdicts.sort(key=lambda v: order.get(v.metric, 99))
-    return RunHealth(snap.name, roles.library, verdicts, worst(verdicts), series,
-                     path=snap.path, version=snap.version)
+    health = RunHealth(snap.name, roles.library, verdicts, worst(verdicts), series,
+                       path=snap.path, version=snap.version)
+    return Shapes(health, tp, an.gap)
 
 
 def _reward_companion(snap: RunSnapshot, related: Sequence[RunSnapshot], opts: HealthOptions) -> Series | None:

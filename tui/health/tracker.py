@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tui.health.engine import RunHealth, VerdictChange, judge
+from tui.health.engine import RunHealth, Shapes, VerdictChange, judge_shapes, with_liveness
 from tui.health.options import HealthOptions
 from tui.health.verdict import Severity, Verdict, worst
 from tui.store import RunSnapshot, Series
@@ -26,11 +26,12 @@ class _MetricState:
 
 @dataclass
 class _RunState:
-    version: int = -1
+    version: tuple = ()
     judged_at: float = 0.0
     metrics: dict[str, _MetricState] = field(default_factory=dict)
     history: list[VerdictChange] = field(default_factory=list)
     health: RunHealth | None = None
+    shapes: Shapes | None = None
 
 
 class HealthTracker:
@@ -40,17 +41,17 @@ class HealthTracker:
     alarm is news); both are recorded in the run's history. Non-finite values, stalls and ends
     are facts, not readings of noise: they show at once.
 
-    Cheap when nothing changed: a run whose store version is unchanged is not judged again,
-    except for the liveness check (stall/ended), which depends on the clock and is refreshed
-    at most every `clock_every` seconds.
+    Cheap when nothing changed: for a run whose store version is unchanged, only the liveness
+    check (stalled/ended, a few comparisons) is redone, at most every `clock_every` seconds;
+    the curves are judged again only when the data changed.
 
     Args:
         opts: engine options.
         hold: consecutive evaluations a new kind must hold before it is shown.
-        clock_every: seconds between re-judging an unchanged run (for stalls).
+        clock_every: seconds between liveness checks of an unchanged run.
     """
 
-    def __init__(self, opts: HealthOptions | None = None, hold: int = 3, clock_every: float = 10.0) -> None:
+    def __init__(self, opts: HealthOptions | None = None, hold: int = 3, clock_every: float = 1.0) -> None:
         self.opts = opts or HealthOptions()
         self.hold = max(1, hold)
         self.clock_every = clock_every
@@ -67,10 +68,15 @@ class HealthTracker:
                related: Sequence[RunSnapshot] = ()) -> RunHealth:
         now = time.time() if now is None else now
         st = self._runs.setdefault(snap.name, _RunState())
-        if st.health is not None and snap.version == st.version and now - st.judged_at < self.clock_every:
+        # Siblings' versions count too: their reward is context for this run's entropy.
+        version = (snap.version, tuple(r.version for r in related))
+        unchanged = st.shapes is not None and version == st.version and snap.version >= 0
+        if unchanged and st.health is not None and now - st.judged_at < self.clock_every:
             return st.health
-        fresh = judge(snap, self.opts, now, related)
-        st.version, st.judged_at = snap.version, now
+        if not unchanged:
+            st.shapes = judge_shapes(snap, self.opts, related)
+        fresh = with_liveness(st.shapes, snap, self.opts, now)
+        st.version, st.judged_at = version, now
         shown: list[Verdict] = []
         for v in fresh.verdicts:
             ms = st.metrics.get(v.metric)
