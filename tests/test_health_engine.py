@@ -163,3 +163,18 @@ def test_tracker_rechecks_only_liveness_for_an_unchanged_run(monkeypatch):
     assert v.kind == "stalled" and v.severity == Severity.ALARM  # noticed without new data
     assert len(calls) == 1  # the curves were judged once
     assert [c.new_kind for c in tr.history(snap.name) if c.metric == "throughput"] == ["steady", "stalled"]
+
+
+def test_clock_ticks_do_not_confirm_a_pending_reading():
+    from dataclasses import replace as dc_replace
+
+    flat = np.minimum(LN6, noisy(LN6 * 0.999, 400, 0.002, 3))
+    healthy = np.minimum(LN6, decay_to(LN6, 0.8 * LN6, 400) + noisy(0, 400, 0.03, 4))
+    a = snapshot({"policy_entropy": curve(flat, dt=30.0)})
+    b = dc_replace(snapshot({"policy_entropy": curve(healthy, dt=30.0)}), name=a.name, version=a.version + 1)
+    tr = HealthTracker(HealthOptions(actions=6), hold=3, clock_every=0)
+    now = float(a.last_wall_time)
+    assert tr.update(a, now).verdict("entropy").kind == "pinned_at_max"
+    for k in range(5):  # one new reading, then the clock ticks on the same data
+        v = tr.update(b, now + 1 + k).verdict("entropy")
+    assert v.kind == "pinned_at_max" and v.evidence["pending"] == "healthy"

@@ -88,7 +88,9 @@ class HealthTracker:
             state = (v.kind, v.severity)
             if state == (ms.shown.kind, ms.shown.severity):
                 ms.shown, ms.pending, ms.count = v, None, 0
-            else:
+            elif not unchanged or v.kind in IMMEDIATE or state != ms.pending:
+                # Only new data counts as another reading: re-checking the clock on the same
+                # points must not confirm a reading that one noisy point produced.
                 ms.count = ms.count + 1 if state == ms.pending else 1
                 ms.pending = state
                 if ms.count >= self.hold or v.kind in IMMEDIATE:
