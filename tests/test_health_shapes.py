@@ -121,6 +121,7 @@ def test_relative_when_action_count_unknown():
     v = judge(snap, now=float(snap.last_wall_time)).verdict("entropy")
     assert v.evidence["scale"] == "initial"
     assert v.kind == "pinned_at_max" and "initial level" in v.reason
+    assert v.severity == Severity.WARN  # 3.3 h, but without |A| "initial" needn't mean uniform
 
 
 def test_action_count_inferred_from_max_entropy():

@@ -165,6 +165,9 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
         else:
             sev = Severity.INFO
             tail = "normal early in training"
+        if scale.how == "initial" and sev > Severity.WARN:
+            # Without |A| (or for an LLM) "at its initial level" needn't mean uniform: warn only.
+            sev = Severity.WARN
         if reward.improving and sev > Severity.INFO:
             # A uniform policy can't improve a reward for long: one level lower, not silence.
             sev = Severity(sev - 1)
@@ -223,7 +226,7 @@ def _spike(h, spikes, st, wt, ev) -> Verdict:
     i = int(np.flatnonzero(spikes)[-1])
     ev = ev | {"spike_points": int(spikes.sum())}
     return Verdict("entropy", "spike", Severity.INFO,
-                   f"a transient entropy spike at step {int(st[i])} (returned within 3 points): not a collapse",
+                   f"an isolated entropy spike at step {int(st[i])} (1-3 points off the curve): not a collapse",
                    int(st[i]), float(wt[i]), ev)
 
 
