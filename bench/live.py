@@ -3,11 +3,11 @@
     .venv/bin/python bench/live.py                 # inotify and polling, 100 appends each
     .venv/bin/python bench/live.py --appends 300 --runs 200 --live 20 --poll 0.5
 
-The pipeline measured is the app's: :class:`tui.app.watcher.Watcher` marks event files dirty,
-its callback hands them to :class:`tui.ingest.Ingestor`, which reads the new bytes into a
-:class:`tui.store.Store`. A writer (tensorboard's ``EventFileWriter``) appends one scalar and
-flushes; the clock runs from the moment ``flush()`` returns to the moment the point is in the
-store. Appends are spaced by a random pause so they fall at random phases of the polling clock.
+The pipeline measured is the app's: :class:`tui.app.watcher.Watcher` marks event files dirty
+and wakes an ingest thread (as the app's ingest worker), which has :class:`tui.ingest.Ingestor`
+read the new bytes into a :class:`tui.store.Store`. A writer (tensorboard's ``RecordWriter``)
+appends one scalar and flushes; the clock runs from just before ``flush()`` (the record sits in
+the file's buffer until then) to the moment the point is in the store. Appends are spaced by a random pause so they fall at random phases of the polling clock.
 Around the target run sit ``--runs`` quiet runs and ``--live`` runs that append every second,
 so the watcher and the ingestor have company.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tensorboard.compat.proto import event_pb2, summary_pb2  # noqa: E402
-from tensorboard.summary.writer.event_file_writer import EventFileWriter  # noqa: E402
+from tensorboard.summary.writer.record_writer import RecordWriter  # noqa: E402
 
 from tui.app.watcher import Watcher  # noqa: E402
 from tui.ingest import Ingestor  # noqa: E402
@@ -44,15 +44,38 @@ def _event(step: int, value: float) -> event_pb2.Event:
         value=[summary_pb2.Summary.Value(tag=TAG, simple_value=value)]))
 
 
-def _writer(d: Path) -> EventFileWriter:
-    d.mkdir(parents=True, exist_ok=True)
-    return EventFileWriter(str(d), max_queue_size=10_000, flush_secs=3600)
+class _Writer:
+    """tensorboard's record writer on a buffered file, written synchronously.
+
+    (``EventFileWriter`` writes from a background thread, so bytes may reach the file before
+    ``flush()`` is even called: the clock would start late and flatter the result.)
+    """
+
+    def __init__(self, d: Path) -> None:
+        d.mkdir(parents=True, exist_ok=True)
+        self._f = open(d / f"events.out.tfevents.{int(time.time())}.bench", "wb")
+        self._w = RecordWriter(self._f)
+        self._w.write(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2").SerializeToString())
+        self._f.flush()
+
+    def add_event(self, ev: event_pb2.Event) -> None:
+        self._w.write(ev.SerializeToString())  # stays in the file's buffer until flush()
+
+    def flush(self) -> None:
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def _writer(d: Path) -> _Writer:
+    return _Writer(d)
 
 
 class _Company(threading.Thread):
     """Other runs that append one point a second each, flushing like a trainer."""
 
-    def __init__(self, writers: list[EventFileWriter]) -> None:
+    def __init__(self, writers: list[_Writer]) -> None:
         super().__init__(daemon=True, name="bench-company")
         self.writers, self.stop = writers, threading.Event()
 
@@ -93,20 +116,39 @@ def measure(mode: str, appends: int, runs: int, live: int, poll: float) -> list[
                 run_name.append(names[0])
             return len(store.series(run_name[0], TAG))
 
-        def on_change(dirty: set[str], rescan: bool) -> None:
-            if rescan:
-                ingestor.rescan()
-            if dirty:
-                ingestor.poll(dirty)
-            n = count()
-            now = time.perf_counter()
+        pending: dict = {"paths": set(), "rescan": False}
+        wake, done = threading.Event(), threading.Event()
+
+        def on_change(dirty: set[str], rescan: bool) -> None:  # the watcher's thread: record, wake
             with cond:
-                seen.setdefault(n, now)
-                cond.notify_all()
+                pending["paths"] |= dirty
+                pending["rescan"] |= rescan
+            wake.set()
+
+        def ingest_loop() -> None:  # like the app's ingest worker
+            while not done.is_set():
+                wake.wait(1.0)
+                wake.clear()
+                with cond:
+                    paths, rescan = pending["paths"], pending["rescan"]
+                    pending["paths"], pending["rescan"] = set(), False
+                if not paths and not rescan:
+                    continue
+                if rescan:
+                    ingestor.rescan()
+                ingestor.poll(None if rescan else paths)
+                n = count()
+                now = time.perf_counter()
+                with cond:
+                    seen.setdefault(n, now)
+                    cond.notify_all()
 
         watcher = Watcher([str(root)], on_change, poll_interval=poll if mode == "polling" else None)
         watcher.start()  # before the first read: nothing written in between is missed
         ingestor.rescan()
+        ingestor.poll(None)
+        reader = threading.Thread(target=ingest_loop, daemon=True, name="bench-ingest")
+        reader.start()
         if mode == "inotify" and watcher.mode != "inotify":
             watcher.stop()
             raise SystemExit(f"inotify unavailable here: {watcher.fallback_reason}")
@@ -118,8 +160,8 @@ def measure(mode: str, appends: int, runs: int, live: int, poll: float) -> list[
             for i in range(1, appends + 1):
                 time.sleep(random.uniform(0.0, 0.1 if mode == "inotify" else poll))
                 target.add_event(_event(i, float(i)))
+                t0 = time.perf_counter()  # the clock starts before the flush's write(2)
                 target.flush()
-                t0 = time.perf_counter()
                 want = base + i
                 with cond:
                     ok = cond.wait_for(lambda: max(seen, default=0) >= want, timeout=30)
@@ -131,6 +173,9 @@ def measure(mode: str, appends: int, runs: int, live: int, poll: float) -> list[
             mover.stop.set()
             mover.join()
             watcher.stop()
+            done.set()
+            wake.set()
+            reader.join()
             for w in [*company, target]:
                 w.close()
         return latencies
