@@ -46,6 +46,9 @@ def despike(x: np.ndarray, th: Thresholds) -> tuple[np.ndarray, np.ndarray]:
     n = x.shape[0]
     if n < 7:
         return x, np.zeros(n, bool)
+    lo, hi = float(x.min()), float(x.max())
+    if hi - lo <= th.spike_min * max(abs(lo), abs(hi), 1e-12):
+        return x, np.zeros(n, bool)  # no point can be that far from any median: skip the work
     # Reflected ends (np.pad(mode="reflect"), without its overhead): an outlier at an end
     # must not be its own median.
     pad = np.concatenate((x[3:0:-1], x, x[-2:-5:-1]))
