@@ -89,8 +89,8 @@ def write_run(path: Path, style: str, steps: int, seed: int = 0, start_step: int
     return n
 
 
-def datasets(root: Path, scale: float) -> dict[str, tuple[Path, int]]:
-    """name -> (logdir, expected scalar points); generated if missing."""
+def datasets(root: Path, scale: float) -> dict[str, tuple[Path, int, int]]:
+    """name -> (logdir, expected scalar points, last step); generated if missing."""
     steps_a = max(10, int(100_000 * scale))
     steps_b = max(10, int(1_000 * scale))
     runs_b = 100
@@ -106,7 +106,7 @@ def datasets(root: Path, scale: float) -> dict[str, tuple[Path, int]]:
                 write_run(d / (f"run{r:03d}" if runs > 1 else "run"), style, steps, seed=r)
             done.write_text("ok")
             print(f"  generated ({name}) in {time.perf_counter() - t:.1f}s: {d}", file=sys.stderr)
-        out[name] = (d, runs * steps * len(TAGS))
+        out[name] = (d, runs * steps * len(TAGS), steps - 1)
     return out
 
 
@@ -141,7 +141,7 @@ def work_ea(logdir: str) -> dict:
     return {"seconds": dt, "points": points, "rss_mb": _rss_mb()}
 
 
-def work_rust(logdir: str, expected: int) -> dict:
+def work_rust(logdir: str, expected: int, last_step: int) -> dict:
     import grpc
     from tensorboard.data.proto import data_provider_pb2 as pb
     from tensorboard.data.proto import data_provider_pb2_grpc as pbg
@@ -160,22 +160,32 @@ def work_rust(logdir: str, expected: int) -> dict:
                 raise RuntimeError("data server exited")
             time.sleep(0.002)
         port = int(open(port_file).read())
-        stub = pbg.TensorBoardDataProviderStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
-        req = pb.ReadScalarsRequest(plugin_filter=pb.PluginFilter(plugin_name="scalars"),
-                                    downsample=pb.Downsample(num_points=10**9))
-        points = 0
+        # As TensorBoard does: responses with all points are far beyond gRPC's 4 MB default.
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}",
+                                        options=[("grpc.max_receive_message_length", 1 << 30)])
+        stub = pbg.TensorBoardDataProviderStub(channel)
+        # Poll the cheap listing until every tag reports its last step, then stop the clock;
+        # reading every point back (checked below, untimed) costs the client, not the server.
+        lreq = pb.ListScalarsRequest(plugin_filter=pb.PluginFilter(plugin_name="scalars"))
         while True:
             try:
-                resp = stub.ReadScalars(req)
-                points = sum(len(tg.data.step) for r in resp.runs for tg in r.tags)
-            except grpc.RpcError:
-                points = 0
-            if points >= expected:
+                resp = stub.ListScalars(lreq)
+                tags = [tg for r in resp.runs for tg in r.tags]
+                done = sum(1 for tg in tags if tg.metadata.max_step == last_step)
+            except grpc.RpcError as e:
+                if e.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.NOT_FOUND):
+                    raise
+                done = 0
+            if done and done * (last_step + 1) >= expected:
                 break
             if time.perf_counter() - t > 600:
-                raise RuntimeError(f"data server served {points} of {expected} points")
-            time.sleep(0.01)
+                raise RuntimeError("data server did not finish loading in 600 s")
+            time.sleep(0.005)
         dt = time.perf_counter() - t
+        req = pb.ReadScalarsRequest(plugin_filter=pb.PluginFilter(plugin_name="scalars"),
+                                    downsample=pb.Downsample(num_points=10**9))
+        resp = stub.ReadScalars(req)
+        points = sum(len(tg.data.step) for r in resp.runs for tg in r.tags)
         with open(f"/proc/{proc.pid}/status") as f:
             hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
     finally:
@@ -234,13 +244,13 @@ def _restep(payload: bytes, step: int) -> bytes:
 
 
 def _worker(argv: list[str]) -> None:
-    tool, logdir, expected = argv[0], argv[1], int(argv[2])
+    tool, logdir, expected, last_step = argv[0], argv[1], int(argv[2]), int(argv[3])
     if tool == "tbpeek":
         res = work_tbpeek(logdir)
     elif tool == "ea":
         res = work_ea(logdir)
     elif tool == "rust":
-        res = work_rust(logdir, expected)
+        res = work_rust(logdir, expected, last_step)
     elif tool == "incremental":
         res = work_incremental(logdir)
     else:
@@ -248,8 +258,8 @@ def _worker(argv: list[str]) -> None:
     print(json.dumps(res))
 
 
-def _run_worker(tool: str, logdir: Path, expected: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", tool, str(logdir), str(expected)],
+def _run_worker(tool: str, logdir: Path, expected: int, last_step: int = 0) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--worker", tool, str(logdir), str(expected), str(last_step)],
                          capture_output=True, text=True, cwd=REPO)
     if out.returncode != 0:
         raise RuntimeError(f"{tool} on {logdir} failed:\n{out.stderr[-3000:]}")
@@ -273,9 +283,9 @@ def main() -> int:
     sets = {k: v for k, v in sets.items() if k in args.sets.split(",")}
     results: dict[tuple[str, str], list[dict]] = {}
     for rep in range(args.repeats):
-        for name, (d, expected) in sets.items():
+        for name, (d, expected, last_step) in sets.items():
             for tool in tools:
-                r = _run_worker(tool, d, expected)
+                r = _run_worker(tool, d, expected, last_step)
                 if r["points"] != expected:
                     print(f"  ! {tool} on ({name}) read {r['points']} points, expected {expected}", file=sys.stderr)
                 results.setdefault((name, tool), []).append(r)
@@ -293,7 +303,7 @@ def main() -> int:
     if "tbpeek" in tools:
         head += "  " + "  ".join(f"{'vs ' + t:>8}" for t in tools if t != "tbpeek")
     print(head)
-    for name, (d, expected) in sets.items():
+    for name, (d, expected, _) in sets.items():
         row = f"({name}) {expected:>9}  " + "  ".join(
             f"{med(name, t, 'seconds'):>9.3f} {med(name, t, 'rss_mb'):>10.1f}" for t in tools)
         if "tbpeek" in tools:

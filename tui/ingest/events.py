@@ -110,6 +110,9 @@ class RunDecoder:
 
     def __init__(self) -> None:
         self.plugins: dict[str, str] = {}
+        # (tag, record order, plugin before, plugin after) for each change since the caller
+        # last cleared it: the fast path needs to know which of its rows came before a change.
+        self.changes: list[tuple[str, int, str | None, str]] = []
 
     def plugin_of(self, tag: str) -> str | None:
         return self.plugins.get(tag)
@@ -135,7 +138,11 @@ class RunDecoder:
     def _add_value(self, v, step: int, wall: float, sink: Sink, order: int) -> None:
         tag = v.tag
         if v.HasField("metadata") and v.metadata.plugin_data.plugin_name:
-            self.plugins[tag] = v.metadata.plugin_data.plugin_name
+            name = v.metadata.plugin_data.plugin_name
+            old = self.plugins.get(tag)
+            if name != old:
+                self.plugins[tag] = name
+                self.changes.append((tag, order, old, name))
         kind = v.WhichOneof("value")
         if kind == "simple_value":
             self._point(sink, tag, step, wall, v.simple_value, order)

@@ -225,7 +225,6 @@ class Chunk:
     undecodable: int = 0
     batch: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     sink: Sink = field(default_factory=Sink)
-    texts_or_points: bool = False
 
 
 def process_plain(buf, base: int, decoder: RunDecoder) -> Chunk:
@@ -237,6 +236,7 @@ def process_plain(buf, base: int, decoder: RunDecoder) -> Chunk:
     for i, (s, n) in enumerate(zip(fr.starts, fr.lengths)):
         if not decoder.decode(bytes(mv[s : s + n]), sink, i):
             out.undecodable += 1
+    decoder.changes.clear()
     out.batch = _group(sink, [])
     return out
 
@@ -253,9 +253,9 @@ def process(buf, base: int, decoder: RunDecoder) -> Chunk:
         stored = _u32_at(a, starts + 8)
         lo = lengths.astype(np.uint32)
         crc = (_TA[lo & 0xFFFF] ^ _TB[lo >> 16]) ^ np.uint32(_k(8))
-        bad = np.flatnonzero(_unmask(stored) != crc)
-        if bad.shape[0]:
-            f = int(bad[0])
+        bad_len = np.flatnonzero(_unmask(stored) != crc)
+        if bad_len.shape[0]:
+            f = int(bad_len[0])
             stop = int(starts[f])
             starts, lengths = starts[:f], lengths[:f]
     out = Chunk()
@@ -309,7 +309,7 @@ def process(buf, base: int, decoder: RunDecoder) -> Chunk:
         for ln, parts in blocks.items():
             if len(parts) == 1:
                 blk, idx = parts[0]
-                blk = np.ascontiguousarray(blk)
+                blk = np.array(blk)  # a writable copy: its pad bytes get zeroed
             else:
                 idx = np.concatenate([q[1] for q in parts])
                 order = np.argsort(idx, kind="stable")
@@ -431,14 +431,35 @@ def _decode_rows(payload: np.ndarray, grp: np.ndarray, pieces: list, slow: list[
     slow.extend(grp[remaining].tolist())
 
 
+def _scalar_plugin(plugin: str | None) -> bool:
+    return plugin is None or plugin == "scalars"
+
+
 def _accept(pieces: list, decoder: RunDecoder) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Fast-decoded pieces that are scalar points (a tensor counts if its tag's plugin allows)."""
+    """Fast-decoded pieces that are scalar points (a tensor counts if its tag's plugin allows).
+
+    The plugin in effect for a row is the one its tag had at that record: changes made by
+    records decoded with protobuf in this chunk (``decoder.changes``) apply from there on.
+    """
+    changes: dict[str, list[tuple[int, str | None, str]]] = {}
+    for tag, order, old, new in decoder.changes:
+        changes.setdefault(tag, []).append((order, old, new))
+    decoder.changes.clear()
     out = []
     for t, idx, steps, walls, values in pieces:
         if t.tensor:
-            plugin = decoder.plugins.get(t.tag)
-            if plugin is not None and plugin != "scalars":
-                continue
+            ch = changes.get(t.tag)
+            if ch is None:
+                if not _scalar_plugin(decoder.plugins.get(t.tag)):
+                    continue
+            else:
+                at = np.asarray([c[0] for c in ch], np.int64)
+                allowed = np.asarray([_scalar_plugin(ch[0][1])] + [_scalar_plugin(c[2]) for c in ch])
+                keep = allowed[np.searchsorted(at, idx)]
+                if not keep.any():
+                    continue
+                if not keep.all():
+                    idx, steps, walls, values = idx[keep], steps[keep], walls[keep], values[keep]
         out.append((t.tag, idx, steps, walls, values))
     return out
 

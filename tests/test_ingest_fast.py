@@ -1,0 +1,157 @@
+"""The vectorised fast path gives exactly what the plain path gives, on every layout and damage."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+from eventfiles import scalar_event, text_event
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tensorboard.compat.proto import event_pb2, summary_pb2, types_pb2
+
+from tui.ingest import fast
+from tui.ingest.events import RunDecoder
+from tui.ingest.tfrecord import encode_record
+
+T = types_pb2
+TAGS = ["loss", "train/policy_entropy", "rollout/ep_rew_mean", "x" * 40, "é/ü"]
+
+
+def _kinds():
+    """Record makers: (name, f(step, tag, wall) -> Event)."""
+    def simple(step, tag, wall):
+        return scalar_event(tag, step, np.float32(step * 0.37 - 5).item(), wall)
+
+    def tf2(dtype, packed, first=False):
+        def make(step, tag, wall):
+            return scalar_event("t2/" + tag, step, step * 0.25, wall, style="tf2", first=first,
+                                dtype=dtype, packed=packed)
+        return make
+
+    def multi(step, tag, wall):
+        vals = [summary_pb2.Summary.Value(tag=f"m{k}", simple_value=step + k) for k in range(3)]
+        return event_pb2.Event(step=step, wall_time=wall, summary=summary_pb2.Summary(value=vals))
+
+    def hist_meta(step, tag, wall):  # another plugin claims a tensor tag
+        ev = scalar_event("t2/" + tag, step, 1.0, wall, style="tf2")
+        ev.summary.value[0].metadata.plugin_data.plugin_name = "histograms"
+        return ev
+
+    def image(step, tag, wall):
+        img = summary_pb2.Summary.Image(height=1, width=1, colorspace=1, encoded_image_string=b"\x89PNG" * 100)
+        return event_pb2.Event(step=step, wall_time=wall, summary=summary_pb2.Summary(
+            value=[summary_pb2.Summary.Value(tag="img", image=img)]))
+
+    return [
+        ("simple", simple), ("simple", simple), ("simple", simple),
+        ("tf2f", tf2(T.DT_FLOAT, True)), ("tf2fv", tf2(T.DT_FLOAT, False)),
+        ("tf2d", tf2(T.DT_DOUBLE, True)), ("tf2dv", tf2(T.DT_DOUBLE, False)),
+        ("tf2meta", tf2(T.DT_FLOAT, True, first=True)), ("tf2i", tf2(T.DT_INT64, False)),
+        ("multi", multi), ("hist", hist_meta), ("image", image),
+        ("text", lambda step, tag, wall: text_event("hp", f"lr {step}", step, wall)),
+        ("nowall", lambda step, tag, wall: scalar_event(tag, step, 1.5, 0.0)),
+        ("negstep", lambda step, tag, wall: scalar_event(tag, -step - 1, 2.5, wall)),
+        ("version", lambda step, tag, wall: event_pb2.Event(wall_time=wall, file_version="brain.Event:2")),
+    ]
+
+
+KINDS = _kinds()
+
+
+def build(plan: list[tuple[int, int, int]]) -> bytes:
+    """plan: (kind index, tag index, step) -> framed records."""
+    out = []
+    for k, t, step in plan:
+        _, make = KINDS[k % len(KINDS)]
+        out.append(encode_record(make(step, TAGS[t % len(TAGS)], 1.7e9 + step * 0.5).SerializeToString()))
+    return b"".join(out)
+
+
+def periodic(steps: range, tags: int = 4, kind: int = 0) -> list[tuple[int, int, int]]:
+    return [(kind, t, s) for s in steps for t in range(tags)]
+
+
+def same(buf: bytes) -> None:
+    """Fast and plain agree on everything, from fresh decoders and from warmed-up ones."""
+    d1, d2 = RunDecoder(), RunDecoder()
+    a = fast.process(buf, 1000, d1)
+    b = fast.process_plain(buf, 1000, d2)
+    assert (a.consumed, a.need, a.damaged) == (b.consumed, b.need, b.damaged)
+    assert a.bad_offsets == b.bad_offsets
+    assert (a.records, a.undecodable) == (b.records, b.undecodable)
+    assert a.sink.texts == b.sink.texts and a.sink.file_version == b.sink.file_version
+    ga = {tag: (s, w, v) for tag, s, w, v in a.batch}
+    gb = {tag: (s, w, v) for tag, s, w, v in b.batch}
+    assert sorted(ga) == sorted(gb)
+    for tag in ga:
+        for x, y in zip(ga[tag], gb[tag]):
+            np.testing.assert_array_equal(x, y, err_msg=tag)
+    assert d1.plugins == d2.plugins
+
+
+def test_periodic_simple_values_across_varint_sizes():
+    buf = build(periodic(range(0, 300)) + periodic(range(16380, 16400)))
+    assert len(buf) > fast.MIN_FAST
+    same(buf)
+    d = RunDecoder()
+    out = fast.process(buf, 0, d)
+    assert out.records == 4 * 320 and not out.bad_offsets
+    steps = dict((t, s) for t, s, _, _ in out.batch)["loss"]
+    assert steps.tolist() == list(range(300)) + list(range(16380, 16400))
+
+
+def test_tf2_tensors_fast_and_plain_agree():
+    for kind in range(3, 9):
+        same(build([(7, t, 0) for t in range(4)] + periodic(range(1, 200), kind=kind)))
+
+
+def test_every_kind_mixed():
+    plan = [(k, t, s) for s in range(40) for k in range(len(KINDS)) for t in range(2)]
+    same(build(plan))
+
+
+def test_plugin_change_mid_chunk():
+    # Plugin-less tensors are scalars until another plugin claims the tag.
+    plan = periodic(range(0, 100), tags=1, kind=3) + [(10, 0, 100)] + periodic(range(101, 200), tags=1, kind=3)
+    buf = build(plan)
+    same(buf)
+    out = fast.process(buf, 0, RunDecoder())
+    (tag, steps, _, _), = out.batch
+    assert steps.tolist() == list(range(100))
+
+
+def test_damage_in_a_large_chunk():
+    good = build(periodic(range(0, 400)))
+    for pos in (30, len(good) // 2, len(good) - 10):
+        for flip in (0x01, 0x80):
+            bad = bytearray(good)
+            bad[pos] ^= flip
+            same(bytes(bad))
+    same(good[: len(good) - 7])  # incomplete last record
+    same(good + b"\x00" * 5)  # half a header
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(st.tuples(st.integers(0, len(KINDS) - 1), st.integers(0, 4), st.integers(0, 70000)),
+                min_size=1, max_size=30),
+       st.integers(5, 60),
+       st.lists(st.tuples(st.integers(0, 10**9), st.integers(1, 255)), max_size=3),
+       st.integers(0, 40))
+def test_fast_equals_plain_property(pattern, repeats, flips, cut):
+    buf = bytearray(build([(k, t, s + r) for r in range(repeats) for k, t, s in pattern]))
+    for pos, x in flips:
+        buf[pos % len(buf)] ^= x
+    same(bytes(buf[: max(0, len(buf) - cut)]))
+
+
+def test_header_crc_fails_in_fast_chain():
+    recs = [encode_record(scalar_event("loss", s, 1.0, 1e9 + s).SerializeToString()) for s in range(500)]
+    r = bytearray(recs[300])
+    r[8] ^= 0xFF  # the length's CRC
+    recs[300] = bytes(r)
+    buf = b"".join(recs)
+    same(buf)
+    out = fast.process(buf, 0, RunDecoder())
+    assert out.damaged and out.records == 300 and out.consumed == sum(len(x) for x in recs[:300])
+    assert struct.unpack("<Q", buf[out.consumed : out.consumed + 8])[0] == len(recs[300]) - 16
