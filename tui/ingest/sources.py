@@ -98,7 +98,11 @@ class LocalSource:
 
 
 class FsspecSource:
-    """An fsspec file system (object stores): sizes are polled, new bytes read by range."""
+    """An fsspec file system (object stores): sizes are polled, new bytes read by range.
+
+    Paths are full URLs (``protocol://…``) built the same way everywhere, so that a run's
+    name is its path relative to the logdir URL.
+    """
 
     sep = "/"
 
@@ -108,20 +112,23 @@ class FsspecSource:
         self.fs, _ = fsspec.core.url_to_fs(url)
         self.protocol = url.split("://", 1)[0]
 
-    def normalize(self, path: str) -> str:
-        return path.rstrip("/")
+    def _path(self, url: str) -> str:
+        return self.fs._strip_protocol(url)
+
+    def _url(self, path: str) -> str:
+        return f"{self.protocol}://{path}"
+
+    def normalize(self, url: str) -> str:
+        return self._url(self._path(url).rstrip("/") or "/")
 
     @staticmethod
     def join(*parts: str) -> str:
         return "/".join(p.rstrip("/") for p in parts)
 
-    def _url(self, path: str) -> str:
-        return path if "://" in path else f"{self.protocol}://{path}"
-
-    def stat(self, path: str) -> Stat:
-        info = self.fs.info(path)  # raises FileNotFoundError / OSError like os.stat
+    def stat(self, url: str) -> Stat:
+        info = self.fs.info(self._path(url))  # raises FileNotFoundError / OSError like os.stat
         size = int(info.get("size") or 0)
-        mtime = info.get("mtime") or info.get("LastModified") or info.get("updated") or 0
+        mtime = info.get("mtime") or info.get("LastModified") or info.get("updated") or info.get("created") or 0
         if hasattr(mtime, "timestamp"):
             mtime = mtime.timestamp()
         try:
@@ -132,28 +139,30 @@ class FsspecSource:
         # replaced object from a grown one; the reader checks the bytes before its offset.
         return Stat(size, mtime, ("",))
 
-    def dir_mtime(self, path: str) -> float:
+    def dir_mtime(self, url: str) -> float:
+        if not self.fs.isdir(self._path(url)):
+            raise FileNotFoundError(url)
         return -1.0  # object stores have no directory mtimes: always list
 
-    def is_dir(self, path: str) -> bool:
-        return bool(self.fs.isdir(path))
+    def is_dir(self, url: str) -> bool:
+        return bool(self.fs.isdir(self._path(url)))
 
-    def listdir(self, path: str) -> list[Entry]:
+    def listdir(self, url: str) -> list[Entry]:
         out = []
-        for info in self.fs.ls(path, detail=True):
+        for info in self.fs.ls(self._path(url), detail=True):
             name = info["name"].rstrip("/")
             out.append(Entry(name.rsplit("/", 1)[-1], self._url(name), info.get("type") == "directory"))
         return out
 
-    def read(self, path: str, offset: int, size: int) -> bytes:
-        return self.fs.cat_file(path, start=offset, end=offset + size)
+    def read(self, url: str, offset: int, size: int) -> bytes:
+        return self.fs.cat_file(self._path(url), start=offset, end=offset + size)
 
-    def readable_dir(self, path: str) -> str | None:
+    def readable_dir(self, url: str) -> str | None:
         try:
-            if not self.fs.isdir(path):
-                return f"logdir {path} does not exist or is not a directory"
+            if not self.fs.isdir(self._path(url)):
+                return f"logdir {url} does not exist or is not a directory; check the URL"
         except OSError as e:
-            return f"logdir {path} cannot be read: {e}"
+            return f"logdir {url} cannot be read: {e}"
         return None
 
 
