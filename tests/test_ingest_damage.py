@@ -228,3 +228,17 @@ def test_mutated_files_only_documented_outcomes(tmp_path_factory, mutations, cut
     if state.damaged is None and "r" in store2:
         for t in store.tags("r"):
             np.testing.assert_array_equal(store.series("r", t).values, store2.series("r", t).values)
+
+
+def test_unreadable_event_file_is_reported_and_others_listed(tmp_path):
+    import os
+
+    write(tmp_path / "ok" / FILE, records(3))
+    (tmp_path / "weird").mkdir()
+    os.mkfifo(tmp_path / "weird" / FILE)  # an "event file" that can't be read like one
+    store = Store()
+    ing = Ingestor(store, [str(tmp_path)])
+    assert ing.poll() == {"ok"}
+    (msg,) = store.snapshot("weird").problems.values()
+    assert "cannot be read" in msg and "not a regular file" in msg
+    assert len(store.series("ok", "loss")) == 3

@@ -118,8 +118,9 @@ class FileReader:
             if not data:
                 break
             buf = carry + data if carry else data
-            changed |= self._frame_and_decode(store, buf, pos)
-            consumed = self._consumed
+            ch = fast.process(buf, pos, self.decoder)
+            changed |= self._apply(store, ch, pos)
+            consumed = ch.consumed
             if consumed >= FOOTER:
                 self.tail = bytes(buf[consumed - FOOTER : consumed])
             pos += consumed
@@ -127,15 +128,13 @@ class FileReader:
             carry = buf[consumed:]
             if self.damaged:
                 break
-            need = self._need
+            need = ch.need
             if len(data) < want:
                 break  # the file is shorter than it said: read the rest next time
         return changed
 
-    def _frame_and_decode(self, store, buf, base: int) -> bool:
-        ch = fast.process(buf, base, self.decoder)
-        self._consumed = ch.consumed
-        self._need = ch.need
+    def _apply(self, store, ch: fast.Chunk, base: int) -> bool:
+        """Count what a chunk held and put its points, texts and file version in the store."""
         if ch.bad_offsets:
             if self.first_bad is None:
                 self.first_bad = base + ch.bad_offsets[0]

@@ -53,6 +53,8 @@ class LocalSource:
     def stat(path: str) -> Stat:
         """Raises OSError (FileNotFoundError…) like os.stat."""
         st = os.stat(path)
+        if not _stat.S_ISREG(st.st_mode):  # a FIFO would block the reader forever
+            raise OSError(0, "not a regular file", path)
         return Stat(st.st_size, st.st_mtime, (st.st_ino, st.st_dev))
 
     @staticmethod
