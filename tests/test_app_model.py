@@ -53,7 +53,7 @@ def test_sparkline_width_range_nan_and_flat():
 
 
 def test_age_and_state():
-    assert fmt_age(5) == "5s" and fmt_age(125) == "2m" and fmt_age(7300) == "2h" and fmt_age(2 * 86400) == "2d" and fmt_age(800 * 86400) == "2y"
+    assert fmt_age(5) == "0s" and fmt_age(47) == "40s" and fmt_age(125) == "2m" and fmt_age(7300) == "2h" and fmt_age(2 * 86400) == "2d" and fmt_age(800 * 86400) == "2y"
     assert fmt_age(None) == "—"
     assert run_state(30) == "live"
     assert run_state(600) == "stalled"

@@ -67,13 +67,12 @@ def downsample(values: np.ndarray, width: int) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64)
     if v.size <= width:
         return v
-    edges = np.linspace(0, v.size, width + 1).astype(int)
-    out = np.empty(width)
-    for i in range(width):
-        chunk = v[edges[i] : edges[i + 1]]
-        finite = chunk[np.isfinite(chunk)]
-        out[i] = finite.mean() if finite.size else np.nan
-    return out
+    starts = np.linspace(0, v.size, width + 1).astype(int)[:-1]
+    finite = np.isfinite(v)
+    sums = np.add.reduceat(np.where(finite, v, 0.0), starts)
+    counts = np.add.reduceat(finite.astype(np.int64), starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 def sparkline(values: Sequence[float], width: int) -> str:
@@ -101,12 +100,13 @@ def sparkline(values: Sequence[float], width: int) -> str:
 
 
 def fmt_age(seconds: float | None) -> str:
-    """'12s', '5m', '3h', '2d'; '—' when unknown."""
+    """'10s', '5m', '3h', '2d', '3y'; '—' when unknown."""
     if seconds is None or not math.isfinite(seconds):
         return "—"
     s = max(0.0, seconds)
     if s < 60:
-        return f"{int(s)}s"
+        # 10-second steps: a per-second age would redraw every live row every second.
+        return f"{int(s // 10) * 10}s"
     if s < 3600:
         return f"{int(s // 60)}m"
     if s < 86400:
@@ -226,7 +226,8 @@ def sort_views(views: Iterable[RunView], key: str, now: float) -> list[RunView]:
     if key == "name":
         return sorted(vs, key=lambda v: v.name)
     if key == "age":
-        return sorted(vs, key=lambda v: (v.last_write is None, -(v.last_write or 0.0), v.name))
+        # In 10-second buckets (as shown), so live runs don't swap places on every write.
+        return sorted(vs, key=lambda v: (v.last_write is None, -((v.last_write or 0.0) // 10), v.name))
     if key == "worst":
         return sorted(vs, key=lambda v: (-int(v.severity), -len(v.problems), v.name))
     raise ValueError(f"unknown sort {key!r}: use one of {', '.join(SORTS)}")

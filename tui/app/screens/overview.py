@@ -34,6 +34,7 @@ class OverviewScreen(Screen):
         self._compact: bool | None = None
         self._theme_seen: str | None = None
         self.filter_error: str | None = None
+        self._status_text: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -125,7 +126,9 @@ class OverviewScreen(Screen):
             text = f"filter /{self._filter_text}/  ·  {text}"
         status = self.query_one("#status", Static)
         status.set_class(bool(self.filter_error), "-error")
-        status.update(text)
+        if text != self._status_text:  # an update re-lays out the screen: only when it changed
+            self._status_text = text
+            status.update(text)
 
     # ---- actions ------------------------------------------------------------------------
     def action_open_detail(self) -> None:

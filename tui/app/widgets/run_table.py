@@ -25,6 +25,8 @@ COMPACT_COLUMNS = [
     ("health", "", None, 5), ("name", "run", None, None), ("entropy", "H", "entropy", 6),
     ("reward", "R", "reward", 6), ("throughput", "S/s", "throughput", 6),
 ]
+VIEW_MARGIN = 5  # rows above and below the view kept up to date too
+
 COMPACT_BADGE = {Severity.OK: "ok", Severity.INFO: "info", Severity.WARN: "WARN", Severity.ALARM: "ALARM"}
 
 
@@ -54,6 +56,9 @@ class RunTable(DataTable):
         self.name_width = 24
         self.spark_width = 16  # full layout; 0-width columns in FULL_COLUMNS take this
         self._drawn: dict[str, RowKeyState] = {}
+        self._cell_cache: dict[str, dict[str, Text]] = {}
+        self.rebuilds = 0  # whole-table rebuilds (order changed); cell updates are the cheap path
+        self._stale: dict[str, tuple] = {}  # rows whose data changed, not yet redrawn (off screen)
         self._order: list[str] = []
         self._columns_for: tuple[bool, int, int] | None = None
 
@@ -77,6 +82,8 @@ class RunTable(DataTable):
             self.add_column(label, key=key, width=width if width is not None else self.name_width)
         self._columns_for = want
         self._drawn.clear()
+        self._cell_cache.clear()
+        self._stale.clear()
         self._order = []
 
     # ---- cells --------------------------------------------------------------------------
@@ -117,13 +124,17 @@ class RunTable(DataTable):
         style_key = "|".join(f"{k}={v}" for k, v in sorted(colors.items()))
         drawn = 0
         if order != self._order:
+            self.rebuilds += 1
             cursor_run = self.cursor_run()
             self.clear()
             self._drawn.clear()
+            self._cell_cache.clear()
+            self._stale.clear()
             keys = [k for k, *_ in self.columns_spec()]
             for v in views:
                 cells = self._cells(v, now, v.name in selected, colors)
                 self.add_row(*[cells.get(k, Text("")) for k in keys], key=v.name)
+                self._cell_cache[v.name] = cells
                 self._drawn[v.name] = RowKeyState(v.version, fmt_age(v.age(now)), v.name in selected, style_key)
             self._order = order
             if cursor_run in order:
@@ -131,13 +142,40 @@ class RunTable(DataTable):
             return len(views)
         for v in views:
             state = RowKeyState(v.version, fmt_age(v.age(now)), v.name in selected, style_key)
-            if self._drawn.get(v.name) == state:
+            if self._drawn.get(v.name) != state:
+                self._stale[v.name] = (v, now, v.name in selected, colors, state)
+        return self._flush_visible()
+
+    def _flush_visible(self) -> int:
+        """Redraw the stale rows in view (and a few around); the rest wait until scrolled to.
+
+        Every `update_cell` invalidates the table's whole line cache, so redrawing 200 live
+        rows off screen would cost as much as 200 on screen, for nothing.
+        """
+        if not self._stale:
+            return 0
+        top = int(self.scroll_y)
+        lo, hi = max(0, top - VIEW_MARGIN), top + self.size.height + VIEW_MARGIN
+        drawn = 0
+        for row in range(lo, min(hi, len(self._order))):
+            name = self._order[row]
+            item = self._stale.pop(name, None)
+            if item is None:
                 continue
-            for key, cell in self._cells(v, now, v.name in selected, colors).items():
-                self.update_cell(v.name, key, cell)
-            self._drawn[v.name] = state
+            v, now, selected, colors, state = item
+            old = self._cell_cache.get(name, {})
+            cells = self._cells(v, now, selected, colors)
+            for key, cell in cells.items():
+                if not _same(old.get(key), cell):
+                    self.update_cell(name, key, cell)
+            self._cell_cache[name] = cells
+            self._drawn[name] = state
             drawn += 1
         return drawn
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._flush_visible()
 
     def cursor_run(self) -> str | None:
         """The run under the cursor, or None for an empty table."""
@@ -147,3 +185,8 @@ class RunTable(DataTable):
 
     def set_compact(self, compact: bool) -> None:
         self.compact = compact
+
+
+def _same(a: Text | None, b: Text) -> bool:
+    """Equal text *and* styles (Rich's Text equality ignores the base style)."""
+    return a is not None and a.plain == b.plain and str(a.style) == str(b.style) and a.spans == b.spans
