@@ -296,3 +296,32 @@ async def test_end_to_end_writer_appends_and_point_reaches_overview(tmp_path):
         assert app.store.series("run1", "losses/entropy").values[-1] == pytest.approx(0.123)
         assert table(app).get_cell("run1", "step").plain.strip() == "21"
     w.close()
+
+
+@sync
+async def test_new_run_appears_live_and_a_vanished_run_is_marked(tmp_path):
+    pytest.importorskip("tui.ingest", reason="ingest engine not present")
+    import shutil
+
+    from eventfiles import Writer
+
+    logs = tmp_path / "logs"
+    with Writer(logs / "first") as w:
+        w.scalar("losses/entropy", 1.0, 1, 1_700_000_000.0)
+    app = make_app([str(logs)], AppOptions(poll=0.1))
+    seen = record_notices(app)
+    async with app.run_test(size=SIZE) as pilot:
+        async def wait_for(cond):
+            for _ in range(300):
+                await pilot.pause(0.05)
+                if cond():
+                    return True
+            return False
+
+        assert await wait_for(lambda: rows(app) == ["first"])
+        with Writer(logs / "second") as w:
+            w.scalar("losses/entropy", 1.0, 1, 1_700_000_000.0)
+        assert await wait_for(lambda: sorted(rows(app)) == ["first", "second"])
+        shutil.rmtree(logs / "second")
+        assert await wait_for(lambda: any("no longer exists" in m for m, _ in seen))
+        assert await wait_for(lambda: table(app).get_cell("second", "name").plain.startswith("! "))

@@ -30,7 +30,7 @@ from tui.store import Store
 COMPACT_WIDTH = 80
 COMPACT_HEIGHT = 20
 URL_POLL = 10.0  # seconds between polls of logdirs that can't be watched (object stores)
-REJUDGE_EVERY = 60.0  # seconds: re-judge idle runs so age-based verdicts (stalls) appear
+REJUDGE_EVERY = 30.0  # seconds: re-judge idle runs so age-based verdicts (stalls) appear
 PALETTE_VARS = ("primary", "warning", "success", "accent", "secondary", "error")
 
 
@@ -205,7 +205,9 @@ class TbpeekApp(App[int]):
                 paths, rescan = set(), True
             if paths or rescan:
                 self._ingest_once(paths, rescan)
-            elif time.monotonic() - last_judge >= REJUDGE_EVERY:
+            if time.monotonic() - last_judge >= REJUDGE_EVERY:
+                # Runs that stopped writing change no data, yet their verdict (stalled) and
+                # state age with the clock: re-judge everything now and then.
                 runs = self.judge.update_store(self.store, runs=self.store.runs())
                 last_judge = time.monotonic()
                 self.post_message(StoreChanged(self.store.version, tuple(runs)))
@@ -222,11 +224,12 @@ class TbpeekApp(App[int]):
                 new = list(ing.rescan())
             except LogdirError as e:
                 self.post_message(IngestProblem(str(e), "error"))
-        changed = set(ing.poll(None if rescan or not paths else sorted(paths)))
-        changed.update(new)
-        if not changed:
+        ing.poll(None if rescan or not paths else sorted(paths))
+        # Every run whose store version moved: new points, and also problems a rescan recorded
+        # (a vanished directory changes no data but must reach the screen).
+        judged = self.judge.update_store(self.store)
+        if not judged and not new:
             return
-        judged = self.judge.update_store(self.store, runs=sorted(r for r in changed if r in self.store))
         for run in judged:
             view = self.judge.view(run)
             for key, msg in (view.problems.items() if view else ()):
