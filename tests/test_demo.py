@@ -200,12 +200,13 @@ def test_ctrl_c_stops_trainers_and_dir_is_kept(tmp_path):
     assert len(list(keep.glob("*/*tfevents*"))) == len(default_trainers())
 
 
-def test_trainers_exit_when_their_parent_dies(tmp_path):
+def test_trainers_exit_and_clean_up_when_their_parent_dies(tmp_path):
     # A parent that starts the trainers and is then killed -9: no chance to clean up.
+    logdir = tmp_path / "demo"
     code = textwrap.dedent(f"""
         import sys, time
         from tui.demo import Trainers
-        t = Trainers({str(tmp_path)!r}, speed=20.0, prefill=1.0)
+        t = Trainers({str(logdir)!r}, speed=10.0, prefill=1.0, remove_on_exit=True)
         assert t.wait_ready()
         print(t.pid, flush=True)
         time.sleep(600)
@@ -214,10 +215,11 @@ def test_trainers_exit_when_their_parent_dies(tmp_path):
                               cwd=str(Path(demo.__file__).resolve().parents[1]))
     try:
         child = int(parent.stdout.readline())
-        assert _alive(child)
+        assert _alive(child) and logdir.is_dir()
         parent.send_signal(signal.SIGKILL)
         parent.wait()
         assert _wait_gone(child)
+        assert not logdir.exists()  # the temporary demo dir went with them
     finally:
         parent.kill()
         parent.wait()

@@ -3,7 +3,9 @@
 The trainers (:mod:`tui.demo_trainers`) run in a separate process that writes real event files
 with tensorboard's writer; this process only opens the usual app on their logdir. The trainers
 stop when the app exits (``q``), on Ctrl-C, and by themselves if this process dies (they watch
-their standard input, a pipe from us, and exit when it closes).
+their standard input, a pipe from us, and exit when it closes). A temporary logdir is deleted by
+the trainers on their way out, so it goes away even when this process is killed; ``--dir``
+keeps it.
 """
 
 from __future__ import annotations
@@ -44,11 +46,14 @@ class Trainers:
         speed: simulated seconds per wall second.
         prefill: seconds of history written before ``ready``.
         log_path: file for the process's stderr (never the terminal: the app owns it).
+        remove_on_exit: the trainers delete `logdir` when they stop (a temporary directory).
     """
 
     def __init__(self, logdir: str | os.PathLike, speed: float = 1.0, prefill: float | None = None,
-                 log_path: str | os.PathLike | None = None) -> None:
+                 log_path: str | os.PathLike | None = None, remove_on_exit: bool = False) -> None:
         cmd = [sys.executable, "-m", "tui.demo_trainers", str(logdir), "--speed", repr(float(speed))]
+        if remove_on_exit:  # the trainers outlive us by a moment, also when we are killed
+            cmd.append("--remove-on-exit")
         if prefill is not None:
             cmd += ["--prefill", repr(float(prefill))]
         self.log_path = Path(log_path) if log_path else None
@@ -144,7 +149,8 @@ def run(args: argparse.Namespace, viewer: Callable[[list[str], argparse.Namespac
     trainers: Trainers | None = None
     try:
         print(f"tbpeek demo: simulated trainers are writing to {logdir}", file=sys.stderr)
-        trainers = Trainers(logdir, speed=speed, prefill=getattr(args, "prefill", None), log_path=log_path)
+        trainers = Trainers(logdir, speed=speed, prefill=getattr(args, "prefill", None), log_path=log_path,
+                            remove_on_exit=temporary)
         if not trainers.wait_ready():
             tail = trainers.error_tail()
             print("tbpeek demo: the simulated trainers did not start"
@@ -158,9 +164,11 @@ def run(args: argparse.Namespace, viewer: Callable[[list[str], argparse.Namespac
     finally:
         if trainers is not None:
             trainers.stop()
-        if temporary:
+        if temporary and logdir.exists():  # normally the trainers removed it on their way out
             try:
                 shutil.rmtree(logdir)
+            except FileNotFoundError:
+                pass  # removed meanwhile by the trainers
             except OSError as e:
                 print(f"tbpeek demo: could not remove {logdir}: {e}", file=sys.stderr)
         else:

@@ -37,6 +37,7 @@ import argparse
 import heapq
 import math
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -399,6 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prefill", type=float, default=DEFAULT_PREFILL, help="seconds of history to write first")
     p.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until stopped)")
     p.add_argument("--no-stdin-watch", action="store_true", help="don't stop when stdin closes")
+    p.add_argument("--remove-on-exit", action="store_true",
+                   help="delete DIR when stopping (a temporary demo dir: also when the parent was killed)")
     args = p.parse_args(argv)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -417,6 +420,13 @@ def main(argv: list[str] | None = None) -> int:
         sim.run_live(stop, until=until)
     finally:
         sim.close()
+        if args.remove_on_exit:
+            try:
+                shutil.rmtree(args.dir)
+            except FileNotFoundError:
+                pass  # already gone
+            except OSError as e:
+                print(f"demo trainers: could not remove {args.dir}: {e}", file=sys.stderr)
     return 0
 
 
