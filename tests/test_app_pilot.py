@@ -325,3 +325,46 @@ async def test_new_run_appears_live_and_a_vanished_run_is_marked(tmp_path):
         shutil.rmtree(logs / "second")
         assert await wait_for(lambda: any("no longer exists" in m for m, _ in seen))
         assert await wait_for(lambda: table(app).get_cell("second", "name").plain.startswith("! "))
+
+
+@sync
+async def test_inotify_unavailable_falls_back_to_polling_and_says_so(tmp_path, monkeypatch):
+    pytest.importorskip("tui.ingest", reason="ingest engine not present")
+    import errno
+
+    import tui.app.watcher as watcher_mod
+    from eventfiles import Writer
+
+    class NoInotify:
+        def schedule(self, *a, **k):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def start(self):
+            pass
+
+        def stop(self):
+            pass
+
+        def is_alive(self):
+            return False
+
+    real = watcher_mod.Watcher
+
+    class LimitedWatcher(real):
+        def __init__(self, paths, on_change, poll_interval=None, **kw):
+            super().__init__(paths, on_change, poll_interval, observer_factory=NoInotify, **kw)
+
+    monkeypatch.setattr(watcher_mod, "Watcher", LimitedWatcher)
+    with Writer(tmp_path / "logs" / "r") as w:
+        w.scalar("losses/entropy", 1.0, 1, 1_700_000_000.0)
+    app = make_app([str(tmp_path / "logs")], AppOptions())
+    seen = record_notices(app)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.watch_mode == "polling":
+                break
+        await pilot.pause(0.5)
+        status = str(app.screen.query_one("#status").render())
+        assert "polling" in status and "watch limit" in status
+        assert any("watch limit" in m for m, _ in seen)

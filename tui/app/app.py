@@ -91,6 +91,7 @@ class TbpeekApp(App[int]):
         self.watch_reason: str | None = None
         self.data_version = 0  # bumped on every StoreChanged; screens redraw when it moves
         self._watcher: Any = None
+        self._posted_mode: tuple[str, str | None] = (self.watch_mode, None)
         self._wake = threading.Event()
         self._pending_lock = threading.Lock()
         self._pending: set[str] = set()
@@ -159,9 +160,14 @@ class TbpeekApp(App[int]):
         self._ingest_loop()
 
     def _report_mode(self) -> None:
+        """Post the watcher's mode when it changed (any thread: only reads and posts)."""
         w = self._watcher
-        if w is not None and (w.mode, w.fallback_reason) != (self.watch_mode, self.watch_reason):
-            self.post_message(WatchModeChanged(w.mode, w.fallback_reason))
+        if w is None:
+            return
+        mode = (w.mode, w.fallback_reason)
+        if mode != self._posted_mode:
+            self._posted_mode = mode
+            self.post_message(WatchModeChanged(*mode))
 
     async def action_quit(self) -> None:
         self._stop_watching()
@@ -211,7 +217,7 @@ class TbpeekApp(App[int]):
                 runs = self.judge.update_store(self.store, runs=self.store.runs())
                 last_judge = time.monotonic()
                 self.post_message(StoreChanged(self.store.version, tuple(runs)))
-            self.call_from_thread(self._report_mode)
+            self._report_mode()  # the watcher may have fallen back to polling meanwhile
 
     def _ingest_once(self, paths: set[str] | None, rescan: bool) -> None:
         """Read what changed, judge the runs it touched, tell the UI (worker thread)."""
