@@ -206,7 +206,8 @@ def test_trainers_exit_and_clean_up_when_their_parent_dies(tmp_path):
     code = textwrap.dedent(f"""
         import sys, time
         from tui.demo import Trainers
-        t = Trainers({str(logdir)!r}, speed=10.0, prefill=1.0, remove_on_exit=True)
+        t = Trainers({str(logdir)!r}, speed=10.0, prefill=1.0, remove_on_exit=True,
+                     log_path={str(tmp_path / "trainers.log")!r})
         assert t.wait_ready()
         print(t.pid, flush=True)
         time.sleep(600)
@@ -220,6 +221,7 @@ def test_trainers_exit_and_clean_up_when_their_parent_dies(tmp_path):
         parent.wait()
         assert _wait_gone(child)
         assert not logdir.exists()  # the temporary demo dir went with them
+        assert not (tmp_path / "trainers.log").exists()  # and their empty log
     finally:
         parent.kill()
         parent.wait()

@@ -54,6 +54,8 @@ class Trainers:
         cmd = [sys.executable, "-m", "tui.demo_trainers", str(logdir), "--speed", repr(float(speed))]
         if remove_on_exit:  # the trainers outlive us by a moment, also when we are killed
             cmd.append("--remove-on-exit")
+        if log_path:  # they delete it if it stays empty, also when we are killed
+            cmd += ["--log-file", str(log_path)]
         if prefill is not None:
             cmd += ["--prefill", repr(float(prefill))]
         self.log_path = Path(log_path) if log_path else None
@@ -174,5 +176,8 @@ def run(args: argparse.Namespace, viewer: Callable[[list[str], argparse.Namespac
         else:
             print(f"tbpeek demo: the runs are kept in {logdir}  (watch them again: tbpeek {logdir})",
                   file=sys.stderr)
-        if log_path.exists() and log_path.stat().st_size == 0:
-            log_path.unlink()
+        try:
+            if log_path.stat().st_size == 0:
+                log_path.unlink()
+        except FileNotFoundError:
+            pass  # the trainers removed their empty log themselves

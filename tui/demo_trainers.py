@@ -400,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prefill", type=float, default=DEFAULT_PREFILL, help="seconds of history to write first")
     p.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until stopped)")
     p.add_argument("--no-stdin-watch", action="store_true", help="don't stop when stdin closes")
+    p.add_argument("--log-file", help="our stderr's file: deleted on exit when empty")
     p.add_argument("--remove-on-exit", action="store_true",
                    help="delete DIR when stopping (a temporary demo dir: also when the parent was killed)")
     args = p.parse_args(argv)
@@ -427,7 +428,20 @@ def main(argv: list[str] | None = None) -> int:
                 pass  # already gone
             except OSError as e:
                 print(f"demo trainers: could not remove {args.dir}: {e}", file=sys.stderr)
+        _drop_empty_log(args.log_file)
     return 0
+
+
+def _drop_empty_log(path: str | None) -> None:
+    """Delete our (empty) stderr log: nothing went wrong, nothing to keep."""
+    if not path:
+        return
+    sys.stderr.flush()
+    try:
+        if os.path.getsize(path) == 0:
+            os.unlink(path)
+    except FileNotFoundError:
+        pass  # the parent removed it already
 
 
 if __name__ == "__main__":
