@@ -50,15 +50,16 @@ def test_parse_spec_keeps_urls_and_existing_paths(tmp_path):
     assert parse_spec(str(weird)).name is None
     s = parse_spec("exp:/some/where")
     assert (s.name, s.path) == ("exp", "/some/where")
-    assert parse_spec("s3://bucket/logs").name is None if _has_fsspec() else True
 
 
-def _has_fsspec() -> bool:
+def test_url_without_its_packages_is_a_logdir_error():
     try:
-        import fsspec  # noqa: F401
+        import s3fs  # noqa: F401
     except ImportError:
-        return False
-    return True
+        with pytest.raises(LogdirError, match="pip install"):
+            Ingestor(Store(), ["s3://some-bucket/logs"])
+    else:
+        pytest.skip("s3fs is installed")
 
 
 def test_missing_or_unreadable_logdir_raises_logdir_error(tmp_path):

@@ -140,6 +140,22 @@ class _Template:
     value_size: int  # 4: float32, 8: float64
     tensor: bool
     struct_cols: np.ndarray  # payload columns that must equal the template row's
+    length: int = 0
+    _masks: dict = field(default_factory=dict)
+
+    def mask_bytes(self) -> np.ndarray:
+        """Per payload byte: what a record must share with the template to decode like it."""
+        b = np.zeros(self.length, np.uint8)
+        b[self.struct_cols] = 0xFF
+        b[list(self.step_cols)] = 0x80  # the step's varint continuation bits
+        return b
+
+    def mask(self, pad: int) -> np.ndarray:
+        """:meth:`mask_bytes` after ``pad`` zero bytes, as 64-bit words."""
+        m = self._masks.get(pad)
+        if m is None:
+            m = self._masks[pad] = np.concatenate([np.zeros(pad, np.uint8), self.mask_bytes()]).view("<u8")
+        return m
 
 
 def _varint(b: bytes, p: int, limit: int) -> tuple[int, int] | None:
@@ -209,7 +225,7 @@ def _template(b: bytes) -> _Template | None:
         return None
     free = set(range(1, 9)) | set(step_cols) | set(range(value_col, value_col + size))
     struct_cols = np.asarray([c for c in range(n) if c not in free], np.intp)
-    return _Template(tag, step_cols, value_col, size, tensor, struct_cols)
+    return _Template(tag, step_cols, value_col, size, tensor, struct_cols, n)
 
 
 # ---- the chunk -------------------------------------------------------------------------------
@@ -270,7 +286,7 @@ def process(buf, base: int, decoder: RunDecoder) -> Chunk:
     m = starts.shape[0]
     out.records = m + len(fr.starts)
     slow: list[int] = []  # chain indices decoded by protobuf
-    pieces: list[tuple[_Template, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    pieces: list = []  # (templates, template of each row, record index, steps, walls, values)
     bad: list[np.ndarray] = []
     if m:
         big = lengths > MAX_FAST_LEN
@@ -306,16 +322,7 @@ def process(buf, base: int, decoder: RunDecoder) -> Chunk:
                 ln = int(lengths[grp[0]])
                 pad = (-ln) % 8
                 blocks.setdefault(ln, []).append((_rows(buf, n, pad + ln + FOOTER, starts[grp] + (HEADER - pad)), grp))
-        for ln, parts in blocks.items():
-            if len(parts) == 1:
-                blk, idx = parts[0]
-                blk = np.array(blk)  # a writable copy: its pad bytes get zeroed
-            else:
-                idx = np.concatenate([q[1] for q in parts])
-                order = np.argsort(idx, kind="stable")
-                blk = np.concatenate([q[0] for q in parts])[order]
-                idx = idx[order]
-            _block(blk, (-ln) % 8, ln, idx, pieces, slow, bad)
+        _check_and_decode(blocks, pieces, slow, bad)
     if bad:
         bad_idx = np.sort(np.concatenate(bad))
         out.bad_offsets = starts[bad_idx].tolist()
@@ -346,6 +353,7 @@ def _segments(lengths: np.ndarray, big: np.ndarray) -> list[tuple[int, int, int]
     out = []
     m = lengths.shape[0]
     i = 0
+    skip = 1
     while m - i >= 2 * _MIN_ROWS:
         seg = None
         window = lengths[i : i + 3 * _MAX_PERIOD + 1]
@@ -361,8 +369,12 @@ def _segments(lengths: np.ndarray, big: np.ndarray) -> list[tuple[int, int, int]
                 seg = (i, p, rows)
             break
         if seg is None:
-            i += 4 * _MAX_PERIOD  # no period here: leave a stretch to the grouped path
+            # No period starts here: leave records to the grouped path, more each time in a
+            # row, so that aperiodic data costs few attempts.
+            i += skip
+            skip = min(2 * skip, 4 * _MAX_PERIOD)
             continue
+        skip = 1
         out.append(seg)
         i += seg[1] * seg[2]
     return out
@@ -380,63 +392,128 @@ def _crc_one(buf, end: int, ln: int) -> bool:
     return masked_crc(mv[end - ln : end]) == int.from_bytes(mv[end : end + 4], "little")
 
 
-def _block(blk: np.ndarray, pad: int, ln: int, idx: np.ndarray, pieces: list, slow: list[int],
-           bad: list) -> None:
-    """Check the CRCs of, and decode, records of one payload length.
+def _check_and_decode(blocks: dict[int, list[tuple[np.ndarray, np.ndarray]]], pieces: list,
+                      slow: list[int], bad: list) -> None:
+    """Check the payload CRCs of all blocks, then decode the good rows by templates.
 
-    ``blk`` rows: ``pad`` bytes (overwritten with zeros), the payload, its 4-byte masked CRC.
+    A block of payload length ``ln`` has rows of ``pad`` bytes (overwritten with zeros: leading
+    zeros don't change the linear part of a CRC), the payload, its 4-byte masked CRC; with
+    ``pad = (-ln) % 8`` all lengths with the same 8-byte word count have the same row width,
+    so their CRCs are checked, and their fields read, together.
     """
-    if pad:
-        blk[:, :pad] = 0  # leading zeros don't change the linear part of a CRC
-    crc = _crc_linear(blk[:, : pad + ln].view("<u8")) ^ np.uint32(_k(ln))
-    stored = _unmask(np.ascontiguousarray(blk[:, pad + ln :]).view("<u4")[:, 0])
-    good = crc == stored
-    payload = blk[:, pad : pad + ln]
-    if not good.all():
-        bad.append(idx[~good])
-        idx, payload = idx[good], payload[good]
-    _decode_rows(payload, idx, pieces, slow)
+    by_width: dict[int, list[int]] = {}
+    for ln in blocks:
+        by_width.setdefault(ln + (-ln) % 8, []).append(ln)
+    for width, lns in by_width.items():
+        parts = [part for ln in lns for part in blocks[ln]]
+        cat = np.concatenate([q[0] for q in parts]) if len(parts) > 1 else np.array(parts[0][0])
+        idx_all = np.concatenate([q[1] for q in parts]) if len(parts) > 1 else parts[0][1]
+        spans = []  # (ln, first row, end row)
+        r = 0
+        ks = []
+        for ln in lns:
+            count = sum(q[1].shape[0] for q in blocks[ln])
+            pad = width - ln
+            if pad:
+                cat[r : r + count, :pad] = 0
+            spans.append((ln, r, r + count))
+            ks.append(np.full(count, _k(ln), np.uint32))
+            r += count
+        kvec = ks[0] if len(ks) == 1 else np.concatenate(ks)
+        words = cat[:, :width].view("<u8")
+        crc = _crc_linear(words) ^ kvec
+        good = _unmask(np.ascontiguousarray(cat[:, width:]).view("<u4")[:, 0]) == crc
+        if not good.all():
+            bad.append(idx_all[~good])
+        tid = np.full(cat.shape[0], -1, np.int32)
+        templates: list[_Template] = []
+        slow_rows: list[np.ndarray] = []
+        for ln, r0, r1 in spans:
+            pad = width - ln
+            remaining = r0 + np.flatnonzero(good[r0:r1])
+            for _ in range(_MAX_TEMPLATES):
+                if remaining.shape[0] == 0:
+                    break
+                first = int(remaining[0])
+                t = _template_for(cat[first, pad:width].tobytes())
+                if t is None:
+                    slow_rows.append(remaining[:1])
+                    remaining = remaining[1:]
+                    continue
+                mask = t.mask(pad)
+                same = ((words[remaining] & mask) == (words[first] & mask)).all(axis=1)
+                tid[remaining[same]] = len(templates)
+                templates.append(t)
+                remaining = remaining[~same]
+            slow_rows.append(remaining)
+        for rows in slow_rows:
+            slow.extend(idx_all[rows].tolist())
+        if templates:
+            _fields(cat, width, spans, tid, templates, idx_all, pieces)
 
 
-def _decode_rows(payload: np.ndarray, grp: np.ndarray, pieces: list, slow: list[int]) -> None:
-    """Template-decode records of one payload length (rows of ``payload``)."""
-    remaining = np.arange(grp.shape[0])
-    for _ in range(_MAX_TEMPLATES):
-        if remaining.shape[0] == 0:
-            return
-        first = int(remaining[0])
-        t = _template(payload[first].tobytes())
-        if t is None:
-            slow.append(int(grp[first]))
-            remaining = remaining[1:]
-            continue
-        sub = payload if remaining.shape[0] == payload.shape[0] else payload[remaining]
-        same = (sub[:, t.struct_cols] == payload[first, t.struct_cols]).all(axis=1)
-        for c in t.step_cols:  # the step's bytes may differ, its varint length may not
-            same &= (sub[:, c] & 0x80) == (payload[first, c] & 0x80)
-        if same.all():
-            rows_t, p = remaining, sub
-            remaining = remaining[:0]
-        else:
-            rows_t = remaining[same]
-            remaining = remaining[~same]
-            p = sub[same]
-        walls = np.ascontiguousarray(p[:, 1:9]).view("<f8")[:, 0]
-        steps = np.zeros(p.shape[0], np.int64)
-        for k, c in enumerate(t.step_cols):
-            steps |= (p[:, c].astype(np.int64) & 0x7F) << (7 * k)
-        raw = np.ascontiguousarray(p[:, t.value_col : t.value_col + t.value_size])
-        values = raw.view("<f4" if t.value_size == 4 else "<f8")[:, 0].astype(np.float64)
-        pieces.append((t, grp[rows_t], steps, walls, values))
-    slow.extend(grp[remaining].tolist())
+_SHIFTS = np.arange(0, 63, 7, dtype=np.int64)
+
+
+def _fields(cat: np.ndarray, width: int, spans: list, tid: np.ndarray, templates: list,
+            idx_all: np.ndarray, pieces: list) -> None:
+    """Wall time, step and value of every row that matched a template, as column slices of
+    the rows of one payload length and one field layout at a time."""
+    geom = [(len(t.step_cols), t.value_col, t.value_size) for t in templates]
+    for ln, r0, r1 in spans:
+        pad = width - ln
+        t_span = tid[r0:r1]
+        present = np.unique(t_span)
+        shapes = {geom[k] for k in present.tolist() if k >= 0}
+        for g in shapes:
+            ks = [k for k in present.tolist() if k >= 0 and geom[k] == g]
+            if len(ks) == len(present):
+                rows = slice(r0, r1)
+                t_of = t_span
+            else:
+                sel = np.flatnonzero(np.isin(t_span, ks))
+                rows = r0 + sel
+                t_of = t_span[sel]
+            p = cat[rows]
+            step_len, vcol, size = g
+            walls = np.ascontiguousarray(p[:, pad + 1 : pad + 9]).view("<f8")[:, 0]
+            if step_len:
+                raw = p[:, pad + 10 : pad + 10 + step_len].astype(np.int64) & 0x7F
+                steps = (raw << _SHIFTS[:step_len]).sum(axis=1)
+            else:
+                steps = np.zeros(walls.shape[0], np.int64)
+            c = pad + vcol
+            raw = np.ascontiguousarray(p[:, c : c + size])
+            values = raw.view("<f4" if size == 4 else "<f8")[:, 0].astype(np.float64)
+            pieces.append((templates, t_of, idx_all[rows], steps, walls, values))
+
+
+_CACHE: dict[int, list[tuple[int, int, _Template]]] = {}  # payload length → known templates
+
+
+def _template_for(payload: bytes) -> _Template | None:
+    """A known template that ``payload`` fits, else a freshly parsed one (or None)."""
+    n = len(payload)
+    x = int.from_bytes(payload, "little")
+    known = _CACHE.setdefault(n, [])
+    for m, v, t in known:
+        if x & m == v:
+            return t
+    t = _template(payload)
+    if t is not None:
+        m = int.from_bytes(t.mask_bytes().tobytes(), "little")
+        if len(known) >= 64:
+            del known[0]
+        known.append((m, x & m, t))
+    return t
 
 
 def _scalar_plugin(plugin: str | None) -> bool:
     return plugin is None or plugin == "scalars"
 
 
-def _accept(pieces: list, decoder: RunDecoder) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Fast-decoded pieces that are scalar points (a tensor counts if its tag's plugin allows).
+def _accept(pieces: list, decoder: RunDecoder) -> list:
+    """Drop fast-decoded tensor rows whose tag belongs to another plugin.
 
     The plugin in effect for a row is the one its tag had at that record: changes made by
     records decoded with protobuf in this chunk (``decoder.changes``) apply from there on.
@@ -446,49 +523,64 @@ def _accept(pieces: list, decoder: RunDecoder) -> list[tuple[str, np.ndarray, np
         changes.setdefault(tag, []).append((order, old, new))
     decoder.changes.clear()
     out = []
-    for t, idx, steps, walls, values in pieces:
-        if t.tensor:
+    for templates, t_of, idx, steps, walls, values in pieces:
+        keep = None
+        for k, t in enumerate(templates):
+            if not t.tensor:
+                continue
             ch = changes.get(t.tag)
+            if ch is None and _scalar_plugin(decoder.plugins.get(t.tag)):
+                continue
+            if keep is None:
+                keep = np.ones(t_of.shape[0], bool)
+            rows_k = np.flatnonzero(t_of == k)
             if ch is None:
-                if not _scalar_plugin(decoder.plugins.get(t.tag)):
-                    continue
+                keep[rows_k] = False
             else:
                 at = np.asarray([c[0] for c in ch], np.int64)
                 allowed = np.asarray([_scalar_plugin(ch[0][1])] + [_scalar_plugin(c[2]) for c in ch])
-                keep = allowed[np.searchsorted(at, idx)]
-                if not keep.any():
-                    continue
-                if not keep.all():
-                    idx, steps, walls, values = idx[keep], steps[keep], walls[keep], values[keep]
-        out.append((t.tag, idx, steps, walls, values))
+                keep[rows_k] = allowed[np.searchsorted(at, idx[rows_k])]
+        if keep is not None:
+            t_of, idx, steps, walls, values = t_of[keep], idx[keep], steps[keep], walls[keep], values[keep]
+        out.append((templates, t_of, idx, steps, walls, values))
     return out
 
 
 def _group(sink: Sink, fast: list) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
-    """Points by tag (first-seen order), each in record order, from both paths."""
-    by_tag: dict[str, list] = {}
-    for tag, idx, steps, walls, values in fast:
-        by_tag.setdefault(tag, []).append((idx, steps, walls, values))
+    """Points by tag, each in record order, from both paths."""
+    gids: dict[str, int] = {}
+    g_parts, i_parts, s_parts, w_parts, v_parts = [], [], [], [], []
+    for templates, t_of, idx, steps, walls, values in fast:
+        if not t_of.shape[0]:
+            continue
+        remap = np.asarray([gids.setdefault(t.tag, len(gids)) for t in templates], np.int64)
+        g_parts.append(remap[t_of])
+        i_parts += [idx]
+        s_parts += [steps]
+        w_parts += [walls]
+        v_parts += [values]
     if sink.tags:
-        order = np.asarray(sink.order, np.int64)
-        steps = np.asarray(sink.steps, np.int64)
-        walls = np.asarray(sink.walls, np.float64)
-        values = np.asarray(sink.values, np.float64)
-        pos: dict[str, list[int]] = {}
-        for i, t in enumerate(sink.tags):
-            pos.setdefault(t, []).append(i)
-        for tag, ii in pos.items():
-            a = np.asarray(ii, np.intp)
-            by_tag.setdefault(tag, []).append((order[a], steps[a], walls[a], values[a]))
-    out = []
-    for tag, parts in by_tag.items():
-        if len(parts) == 1:
-            _, s, w, v = parts[0]
-        else:
-            idx = np.concatenate([p[0] for p in parts])
+        g_parts.append(np.asarray([gids.setdefault(t, len(gids)) for t in sink.tags], np.int64))
+        i_parts.append(np.asarray(sink.order, np.int64))
+        s_parts.append(np.asarray(sink.steps, np.int64))
+        w_parts.append(np.asarray(sink.walls, np.float64))
+        v_parts.append(np.asarray(sink.values, np.float64))
+    if not g_parts:
+        return []
+    cat = (lambda parts: parts[0] if len(parts) == 1 else np.concatenate(parts))
+    gid, idx, steps, walls, values = cat(g_parts), cat(i_parts), cat(s_parts), cat(w_parts), cat(v_parts)
+    names = list(gids)
+    if len(names) == 1:
+        if idx.shape[0] > 1 and not (idx[1:] > idx[:-1]).all():
             o = np.argsort(idx, kind="stable")
-            s = np.concatenate([p[1] for p in parts])[o]
-            w = np.concatenate([p[2] for p in parts])[o]
-            v = np.concatenate([p[3] for p in parts])[o]
-        out.append((tag, s, w, v))
-    return out
+            steps, walls, values = steps[o], walls[o], values[o]
+        return [(names[0], steps, walls, values)]
+    o = np.argsort(gid.astype(np.uint16) if len(names) < 65536 else gid, kind="stable")
+    g, i = gid[o], idx[o]
+    if ((g[1:] == g[:-1]) & (i[1:] < i[:-1])).any():  # some tag's rows are out of record order
+        o = np.argsort(gid * (int(idx.max()) + 1) + idx, kind="stable")
+        g = gid[o]
+    steps, walls, values = steps[o], walls[o], values[o]
+    cuts = (np.flatnonzero(g[1:] != g[:-1]) + 1).tolist()
+    bounds = [0, *cuts, g.shape[0]]
+    return [(names[int(g[a])], steps[a:b], walls[a:b], values[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]

@@ -50,9 +50,9 @@ class Ingestor:
         for spec in logdirs:
             try:
                 s = parse_spec(spec)
-            except ImportError:
-                raise LogdirError(f"{spec}: reading URLs needs fsspec and its file system package "
-                                  "(e.g. pip install fsspec s3fs)") from None
+            except ImportError as e:
+                raise LogdirError(f"{spec}: {e}. Reading URLs needs fsspec and the file system's own "
+                                  "package (e.g. pip install fsspec s3fs)") from None
             specs.append(s)
         self._disc = Discovery(specs)
         for s, src in zip(specs, self._disc.sources):
