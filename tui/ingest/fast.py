@@ -463,15 +463,18 @@ def _fields(cat: np.ndarray, width: int, spans: list, tid: np.ndarray, templates
     for ln, r0, r1 in spans:
         pad = width - ln
         t_span = tid[r0:r1]
-        present = np.unique(t_span)
-        shapes = {geom[k] for k in present.tolist() if k >= 0}
+        counts = np.bincount(t_span + 1, minlength=len(templates) + 1)
+        present = (np.flatnonzero(counts) - 1).tolist()  # -1: rows no template fits
+        shapes = {geom[k] for k in present if k >= 0}
         for g in shapes:
-            ks = [k for k in present.tolist() if k >= 0 and geom[k] == g]
+            ks = [k for k in present if k >= 0 and geom[k] == g]
             if len(ks) == len(present):
                 rows = slice(r0, r1)
                 t_of = t_span
             else:
-                sel = np.flatnonzero(np.isin(t_span, ks))
+                table = np.zeros(len(templates) + 1, bool)
+                table[np.asarray(ks) + 1] = True
+                sel = np.flatnonzero(table[t_span + 1])
                 rows = r0 + sel
                 t_of = t_span[sel]
             p = cat[rows]
