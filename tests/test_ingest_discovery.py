@@ -44,7 +44,7 @@ def test_same_basename_logdirs_get_unique_prefixes(tmp_path):
     assert store.runs() == ["a/logs/r", "b/logs/r"]
 
 
-def test_parse_spec_keeps_urls_and_existing_paths(tmp_path):
+def test_parse_spec_name_path_and_existing_paths(tmp_path):
     weird = tmp_path / "a:b"
     weird.mkdir()
     assert parse_spec(str(weird)).name is None

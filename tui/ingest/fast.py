@@ -7,19 +7,22 @@ byte layouts. The fast path:
    begins with ``0x09``, its ``wall_time``; the high half of the length is zero), computing each
    candidate's successor from its length and keeping the chain that starts at the beginning of
    the buffer; every length is then checked against its masked CRC32C, vectorised;
-2. **groups** the records by payload length and copies each group into a 2-D array (one row per
-   record, through a sliding-window view);
+2. **lays records out as rows**: where the record lengths repeat with a period (the same tags
+   logged in the same order) a stretch of the buffer is reshaped into a 2-D array without
+   copying, one period per row; other records are gathered by payload length. Each payload
+   length gets a block of rows ``[zero pad | payload | masked CRC]``, 8-byte aligned;
 3. **checks every payload CRC** with a table-driven CRC32C over 8-byte columns (CRC32C is
-   affine: ``crc(x) = L(x) ^ crc(zeros(len(x)))``, and leading zero bytes don't change ``L``);
-4. **decodes** each group by a template: the first row is parsed in Python (a PyTorch /
-   tensorboardX ``simple_value`` event, or a TF2 scalar tensor of DT_FLOAT/DT_DOUBLE); the rows
-   whose structural bytes (field keys, every length byte, the tag, the varint continuation bits
-   of the step) equal the template's decode to the same fields, so wall time, step and value are
-   read as columns. Rows that fit no template go to ``Event.FromString``.
+   affine: ``crc(x) = L(x) ^ crc(zeros(len(x)))``, and leading zero bytes don't change ``L``),
+   all blocks of one row width together;
+4. **decodes** by templates: a row is parsed in Python (a PyTorch / tensorboardX
+   ``simple_value`` event, or a TF2 scalar tensor of DT_FLOAT/DT_DOUBLE); the rows of that
+   payload length whose structural bytes (field keys, every length byte, the tag, the varint
+   continuation bits of the step) equal the template's decode to the same fields, so wall time,
+   step and value are read as columns. Rows that fit no template go to ``Event.FromString``.
 
 Anything the fast path can't prove (a record not starting with ``0x09``, a corrupt length, a
 large record, a layout it doesn't know) is handed to the plain path, record by record or for the
-rest of the chunk, so results are always those of the plain path.
+rest of the chunk, so results are always those of the plain path (a test holds it to that).
 """
 
 from __future__ import annotations
@@ -28,14 +31,13 @@ from dataclasses import dataclass, field
 
 import crc32c as _crc32c
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from tui.ingest.events import RunDecoder, Sink
 from tui.ingest.tfrecord import FOOTER, HEADER, Frames, frame, masked_crc
 
 MIN_FAST = 4096  # bytes: below this the plain path is as fast and simpler
 MAX_FAST_LEN = 240  # payload bytes: longer records (images, graphs…) go the plain way
-_MAX_TEMPLATES = 8  # per length group; rows beyond that go to protobuf
+_MAX_TEMPLATES = 8  # per payload length and row block; rows beyond that go to protobuf
 _MASK_DELTA = np.uint32(0xA282EAD8)
 
 
