@@ -18,10 +18,10 @@ SIZE = (120, 35)
 
 
 def sync(fn):
-    """Run an async test with asyncio.run (no pytest async plugin needed)."""
+    """Run an async test with asyncio.run (no pytest async plugin needed); a hang fails it."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        return asyncio.run(fn(*args, **kwargs))
+        return asyncio.run(asyncio.wait_for(fn(*args, **kwargs), timeout=120))
     return wrapper
 
 
@@ -47,7 +47,7 @@ def table(app) -> RunTable:
 
 
 def rows(app) -> list[str]:
-    return list(table(app)._order)
+    return list(table(app)._row_order)
 
 
 @sync
@@ -368,3 +368,22 @@ async def test_inotify_unavailable_falls_back_to_polling_and_says_so(tmp_path, m
         status = str(app.screen.query_one("#status").render())
         assert "polling" in status and "watch limit" in status
         assert any("watch limit" in m for m, _ in seen)
+
+
+@sync
+async def test_q_quits_and_stops_watching(tmp_path):
+    pytest.importorskip("tui.ingest", reason="ingest engine not present")
+    from eventfiles import Writer
+
+    with Writer(tmp_path / "logs" / "r") as w:
+        w.scalar("losses/entropy", 1.0, 1, 1_700_000_000.0)
+    app = make_app([str(tmp_path / "logs")], AppOptions())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        watcher = app._watcher
+        assert watcher is not None
+        await pilot.press("q")
+    # Leaving the block shuts the app down; before the fix, quitting hung right here.
+    assert app.return_code == 0
+    assert app._watcher is None
+    assert watcher._thread is None or not watcher._thread.is_alive()

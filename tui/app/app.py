@@ -96,7 +96,7 @@ class TbpeekApp(App[int]):
         self._pending_lock = threading.Lock()
         self._pending: set[str] = set()
         self._pending_rescan = False
-        self._closing = False
+        self._ingest_stopping = False
         self._notified_problems: set[tuple[str, str]] = set()
         loaded = load_themes(self.options.theme_dirs)
         self.theme_problems = list(loaded.problems)
@@ -174,7 +174,7 @@ class TbpeekApp(App[int]):
         self.exit(0)
 
     def _stop_watching(self) -> None:
-        self._closing = True
+        self._ingest_stopping = True
         self._wake.set()
         if self._watcher is not None:
             self._watcher.stop()
@@ -199,10 +199,10 @@ class TbpeekApp(App[int]):
         last_judge = time.monotonic()
         timer_poll = self._watcher is None  # no watcher (URLs only): poll everything on a timer
         wait = (self.options.poll or URL_POLL) if timer_poll else 5.0
-        while not worker.is_cancelled and not self._closing:
+        while not worker.is_cancelled and not self._ingest_stopping:
             woke = self._wake.wait(timeout=wait)
             self._wake.clear()
-            if worker.is_cancelled or self._closing:
+            if worker.is_cancelled or self._ingest_stopping:
                 return
             with self._pending_lock:
                 paths, rescan = self._pending, self._pending_rescan
@@ -264,7 +264,7 @@ class TbpeekApp(App[int]):
         err = event.worker.error
         self.notify(f"{event.worker.name} stopped: {type(err).__name__}: {err}. Retrying in 5 s.",
                     title="Internal error", severity="error", timeout=15)
-        if event.worker.name == "ingest" and self.ingestor is not None and not self._closing:
+        if event.worker.name == "ingest" and self.ingestor is not None and not self._ingest_stopping:
             self.set_timer(5.0, self._ingest_loop)
 
     def refresh_from_store(self) -> None:

@@ -65,7 +65,7 @@ class DetailScreen(Screen):
 
     def on_mount(self) -> None:
         self.sub_title = self.run
-        self._build()
+        self._build_charts()
         self.set_interval(1.0, self._tick)
 
     def _tick(self) -> None:
@@ -73,7 +73,7 @@ class DetailScreen(Screen):
             return
         store = self.app.store
         if any(store.run_version(r) != self._versions.get(r) for r in self.runs):
-            self._update()
+            self._update_charts()
 
     # ---- building -----------------------------------------------------------------------
     def _line(self, run: str, series: Series) -> Line:
@@ -112,7 +112,7 @@ class DetailScreen(Screen):
                     out[f"tag-{tag}"] = (tag, lines, ())
         return out
 
-    def _build(self) -> None:
+    def _build_charts(self) -> None:
         self._update_head()
         box = self.query_one("#charts", VerticalScroll)
         data = self._chart_data()
@@ -130,12 +130,12 @@ class DetailScreen(Screen):
             widgets.append(Static("no scalars in this run yet", classes="chart-group"))
         box.mount_all(widgets)
 
-    def _update(self) -> None:
+    def _update_charts(self) -> None:
         data = self._chart_data()
         if set(data) - set(self._charts):
             self.query_one("#charts", VerticalScroll).remove_children()
             self._charts.clear()
-            self._build()
+            self._build_charts()
             return
         for cid, (_title, lines, markers) in data.items():
             self._charts[cid].set_data(lines, markers)

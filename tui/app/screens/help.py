@@ -12,32 +12,25 @@ HELP = """\
 # tbpeek keys
 
 ## Overview
-| key | does |
-|---|---|
-| `j` `k` / arrows, mouse | move |
-| `enter`, click | the run's charts |
-| `space` | pick the run for overlays (charts of picked runs are drawn together) |
-| `/` | filter runs by a regex (`esc` clears) |
-| `o` | sort: worst first, name, last write |
-| `t` | theme picker |
-| `ctrl+p` | command palette (sorting, themes, …) |
-| `?` | this help |
-| `q` | quit |
+- `j` `k`, arrows, mouse: move
+- `enter`, click: the run's charts
+- `space`: pick the run for overlays (picked runs are drawn together on every chart)
+- `/`: filter runs by a regex; `esc` clears it
+- `o`: sort: worst first, name, last write
+- `t`: theme picker; `ctrl+p`: command palette (sorting, themes, …)
+- `?`: this help; `q`: quit
 
 ## Run detail
-| key | does |
-|---|---|
-| `+` / `-` | more / less EMA smoothing (TensorBoard's debiased EMA) |
-| `0` | no smoothing |
-| `x` | x axis: step, hours since start, wall time |
-| `l` | log / linear y |
-| `j` `k`, scroll | scroll the charts |
-| `esc` | back |
+- `+` / `-`: more / less smoothing (TensorBoard's debiased EMA); `0`: none
+- `x`: x axis: step, hours since start, wall time
+- `l`: log / linear y
+- `j` `k`, scroll: scroll the charts; `esc`: back
 
 ## Badges
-`ok` healthy · `warn` look soon · `alarm` look now · `!` a file could not be read (see the detail).
-A run is *live* when it wrote in the last 2 minutes, *stalled* after that, *ended* after 6 hours.
-Small panes (below 80×20) get a compact layout: badge, name and three tiny sparklines.
+`ok` healthy · `warn` look soon · `alarm` look now · `!` before a name: a file could not be
+read (the detail says which and why). A run is *live* when it wrote in the last 2 minutes,
+*stalled* after that, *ended* after 6 hours. Below 80×20 the overview turns compact: badge,
+name and three tiny sparklines (entropy, reward, steps/s).
 """
 
 

@@ -24,7 +24,7 @@ class ChartWidget(Widget):
 
     def __init__(self, title: str, lines: tuple[Line, ...] = (), markers: tuple = (), **kwargs) -> None:
         super().__init__(**kwargs)
-        self.title = title
+        self.chart_title = title
         self.lines = lines
         self.markers = markers
         self._cache_key: tuple | None = None
@@ -42,7 +42,7 @@ class ChartWidget(Widget):
         key = (self.size.width, self.size.height, id(self.lines), id(self.markers), settings, fg)
         if key != self._cache_key or self._cache is None:
             spec = ChartSpec(
-                title=self.title, lines=self.lines, width=self.size.width, height=self.size.height,
+                title=self.chart_title, lines=self.lines, width=self.size.width, height=self.size.height,
                 smoothing=settings[0], x_mode=settings[1], log_y=settings[2], markers=self.markers,
                 foreground=Color.parse(fg).rgb, legend=False,  # the screen's header names the colours
             )

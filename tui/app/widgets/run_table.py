@@ -59,7 +59,7 @@ class RunTable(DataTable):
         self._cell_cache: dict[str, dict[str, Text]] = {}
         self.rebuilds = 0  # whole-table rebuilds (order changed); cell updates are the cheap path
         self._stale: dict[str, tuple] = {}  # rows whose data changed, not yet redrawn (off screen)
-        self._order: list[str] = []
+        self._row_order: list[str] = []
         self._columns_for: tuple[bool, int, int] | None = None
 
     # ---- layout -------------------------------------------------------------------------
@@ -84,7 +84,7 @@ class RunTable(DataTable):
         self._drawn.clear()
         self._cell_cache.clear()
         self._stale.clear()
-        self._order = []
+        self._row_order = []
 
     # ---- cells --------------------------------------------------------------------------
     def _cells(self, view: RunView, now: float, selected: bool, colors: dict[str, str]) -> dict[str, Text]:
@@ -123,7 +123,7 @@ class RunTable(DataTable):
         order = [v.name for v in views]
         style_key = "|".join(f"{k}={v}" for k, v in sorted(colors.items()))
         drawn = 0
-        if order != self._order:
+        if order != self._row_order:
             self.rebuilds += 1
             cursor_run = self.cursor_run()
             self.clear()
@@ -136,7 +136,7 @@ class RunTable(DataTable):
                 self.add_row(*[cells.get(k, Text("")) for k in keys], key=v.name)
                 self._cell_cache[v.name] = cells
                 self._drawn[v.name] = RowKeyState(v.version, fmt_age(v.age(now)), v.name in selected, style_key)
-            self._order = order
+            self._row_order = order
             if cursor_run in order:
                 self.move_cursor(row=order.index(cursor_run), animate=False)
             return len(views)
@@ -157,8 +157,8 @@ class RunTable(DataTable):
         top = int(self.scroll_y)
         lo, hi = max(0, top - VIEW_MARGIN), top + self.size.height + VIEW_MARGIN
         drawn = 0
-        for row in range(lo, min(hi, len(self._order))):
-            name = self._order[row]
+        for row in range(lo, min(hi, len(self._row_order))):
+            name = self._row_order[row]
             item = self._stale.pop(name, None)
             if item is None:
                 continue
@@ -179,9 +179,9 @@ class RunTable(DataTable):
 
     def cursor_run(self) -> str | None:
         """The run under the cursor, or None for an empty table."""
-        if not self.row_count or self.cursor_row < 0 or self.cursor_row >= len(self._order):
+        if not self.row_count or self.cursor_row < 0 or self.cursor_row >= len(self._row_order):
             return None
-        return self._order[self.cursor_row]
+        return self._row_order[self.cursor_row]
 
     def set_compact(self, compact: bool) -> None:
         self.compact = compact
