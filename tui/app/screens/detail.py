@@ -49,6 +49,7 @@ class DetailScreen(Screen):
         self.log_y = False
         self._versions: dict[str, int] = {}
         self._charts: dict[str, ChartWidget] = {}
+        self._head_text: Text | None = None
 
     @property
     def runs(self) -> list[str]:
@@ -74,6 +75,8 @@ class DetailScreen(Screen):
         store = self.app.store
         if any(store.run_version(r) != self._versions.get(r) for r in self.runs):
             self._update_charts()
+        else:
+            self._update_head(verdicts=False)  # the age moves with the clock
 
     # ---- building -----------------------------------------------------------------------
     def _line(self, run: str, series: Series) -> Line:
@@ -141,7 +144,7 @@ class DetailScreen(Screen):
             self._charts[cid].set_data(lines, markers)
         self._update_head()
 
-    def _update_head(self) -> None:
+    def _update_head(self, verdicts: bool = True) -> None:
         app = self.app
         view = app.judge.view(self.run)
         now = app.options.clock()
@@ -159,7 +162,11 @@ class DetailScreen(Screen):
             for r in self.runs:
                 head.append("■ ", style=app.run_color(r))
                 head.append(r + "  ")
-        self.query_one("#detail-head", Static).update(head)
+        if head != self._head_text:  # Rich's Text equality: same words, same spans
+            self._head_text = head
+            self.query_one("#detail-head", Static).update(head)
+        if not verdicts:
+            return
         lines = Text()
         verdicts = sorted(view.verdicts, key=lambda v: -int(v.severity)) if view else []
         for v in verdicts:
