@@ -261,3 +261,18 @@ async def test_warnings_do_not_break_through_by_default(tmp_path, severity):
         app.gate.on_health({"a": [Verdict("throughput", "decay", severity, "fps decays")]})
         await pilot.pause()
         assert isinstance(app.screen, GateScreen) and written == []
+
+
+@pilot_test
+async def test_no_budget_never_shows_the_gate_but_still_rings_and_logs(tmp_path):
+    written: list[str] = []
+    app = host(tmp_path, Clock(T0), written, enabled=False)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert not isinstance(app.screen, GateScreen) and not app.gate.blocking
+        app.gate.on_health({"ppo": [ALARM]})
+        await pilot.pause()
+        assert not isinstance(app.screen, GateScreen) and written[0] == "\x07"
+        app.gate.stop()
+    (look,) = log_of(tmp_path)
+    assert look.trigger == "budget_off" and look.end is not None

@@ -111,3 +111,15 @@ def test_two_processes_appending_at_once_lose_and_tear_nothing(tmp_path):
         assert d["reason"] == d["id"][0] * 3000  # no bytes of the other writer inside
     assert {d["id"] for d in decoded} == {f"{w}-{i}" for w in "ab" for i in range(n)}
     assert len(read_looks(p)) == 2 * n
+
+
+def test_follower_can_start_near_the_end_of_a_long_log(tmp_path):
+    p = tmp_path / "looks.jsonl"
+    for i in range(200):
+        append_look(Look(start=float(i), id=f"look-{i}"), p)
+    f = LogFollower(p, tail_bytes=2000)
+    looks = f.poll()
+    assert looks and looks[-1].start == 199.0 and len(looks) < 200
+    assert [k.start for k in looks] == [float(i) for i in range(200 - len(looks), 200)]  # no torn first line
+    append_look(Look(start=200.0), p)
+    assert f.poll()[-1].start == 200.0

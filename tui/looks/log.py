@@ -195,10 +195,17 @@ class LogFollower:
     can leave one) is kept for the next poll.
     """
 
-    def __init__(self, path: str | os.PathLike | None = None) -> None:
+    def __init__(self, path: str | os.PathLike | None = None, tail_bytes: int | None = None) -> None:
+        """Args:
+            path: the log; default `default_path()`.
+            tail_bytes: read at most this many bytes from the end on the first poll (a
+                budget needs only the last days; years of looks needn't be read each time).
+        """
         self.path = Path(path) if path is not None else default_path()
+        self.tail_bytes = tail_bytes
         self._offset = 0
         self._lineno = 1
+        self._skip_partial = False
         self._entries: list[Look] = []
 
     def poll(self) -> list[Look]:
@@ -213,10 +220,17 @@ class LogFollower:
             return merge(self._entries)
         if size < self._offset:  # truncated or replaced: start over
             self._offset, self._lineno, self._entries = 0, 1, []
+        if self._offset == 0 and self.tail_bytes is not None and size > self.tail_bytes:
+            self._offset, self._lineno, self._skip_partial = size - self.tail_bytes, 0, True
         if size > self._offset:
             with open(self.path, "rb") as f:
                 f.seek(self._offset)
                 chunk = f.read(size - self._offset)
+            if self._skip_partial:  # started mid-file: the first (partial) line isn't ours
+                cut = chunk.find(b"\n") + 1
+                if not cut:
+                    return merge(self._entries)
+                chunk, self._offset, self._skip_partial = chunk[cut:], self._offset + cut, False
             end = chunk.rfind(b"\n") + 1
             if end:
                 lines = chunk[:end].split(b"\n")[:-1]

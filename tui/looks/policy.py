@@ -151,7 +151,9 @@ class LookBudget:
         self.logdirs = [str(d) for d in logdirs]
         self.clock = clock
         self.tz = tz
-        self._follower = LogFollower(log_path if log_path is not None else self.settings.log_path)
+        # 1 MB is thousands of looks: far more than the two days the schedule looks back on.
+        self._follower = LogFollower(log_path if log_path is not None else self.settings.log_path,
+                                     tail_bytes=1 << 20)
         self._current: Look | None = None
         self._ends: float | None = None  # when the open look's window ends (an alarm extends it)
         self._runs: list[str] = []
