@@ -164,7 +164,7 @@ def _args(**kw) -> argparse.Namespace:
     return argparse.Namespace(**{"dir": None, "speed": 10.0, "prefill": 5.0, **kw})
 
 
-def test_run_writes_runs_and_stops_trainers_when_the_app_exits(tmp_path):
+def test_run_writes_runs_and_stops_trainers_when_the_app_exits(tmp_path, capsys):
     seen = {}
 
     def viewer(logdirs, args):
@@ -183,10 +183,11 @@ def test_run_writes_runs_and_stops_trainers_when_the_app_exits(tmp_path):
     assert seen["grew"]  # live appends after the history
     assert len(seen["runs"]) == len(default_trainers())
     assert not seen["dir"].exists()  # the temporary directory is removed
+    assert "kept" not in capsys.readouterr().err
     assert not _alive(seen["pid"])  # trainers stopped before run() returned
 
 
-def test_ctrl_c_stops_trainers_and_dir_is_kept(tmp_path):
+def test_ctrl_c_stops_trainers_and_dir_is_kept(tmp_path, capsys):
     seen = {}
 
     def viewer(logdirs, args):
@@ -198,6 +199,7 @@ def test_ctrl_c_stops_trainers_and_dir_is_kept(tmp_path):
         demo.run(_args(dir=str(keep)), viewer=viewer)
     assert not _alive(seen["pid"])
     assert len(list(keep.glob("*/*tfevents*"))) == len(default_trainers())
+    assert f"kept in {keep}" in capsys.readouterr().err
 
 
 def test_trainers_exit_and_clean_up_when_their_parent_dies(tmp_path):

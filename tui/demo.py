@@ -166,11 +166,11 @@ def run(args: argparse.Namespace, viewer: Callable[[list[str], argparse.Namespac
     finally:
         if trainers is not None:
             trainers.stop()
-        if temporary and logdir.exists():  # normally the trainers removed it on their way out
-            try:
+        if temporary:
+            try:  # normally the trainers removed it on their way out
                 shutil.rmtree(logdir)
             except FileNotFoundError:
-                pass  # removed meanwhile by the trainers
+                pass
             except OSError as e:
                 print(f"tbpeek demo: could not remove {logdir}: {e}", file=sys.stderr)
         else:
