@@ -13,13 +13,12 @@ docstring).
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, tzinfo
 from typing import Any, Callable, Iterable
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Center, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Static
