@@ -195,7 +195,7 @@ def add_budget_options(parser: argparse.ArgumentParser) -> None:
                    help="no scheduled looks in these hours, e.g. 22:00-07:00 (alarms still break through)")
     g.add_argument("--on-alarm", metavar="COMMAND",
                    help="run COMMAND on each breakthrough; it gets TBPEEK_RUN, TBPEEK_REASON, "
-                        "TBPEEK_METRIC, TBPEEK_KIND, TBPEEK_SEVERITY in its environment "
+                        "TBPEEK_METRIC, TBPEEK_KIND, TBPEEK_SEVERITY, TBPEEK_LOGDIRS in its environment "
                         "(split into words, never run through a shell)")
     g.add_argument("--breakthrough-on", choices=("warn", "alarm"), metavar="warn|alarm",
                    help="least severity that breaks through the gate (default alarm)")
