@@ -97,7 +97,7 @@ class TbpeekApp(App[int]):
         self._pending: set[str] = set()
         self._pending_rescan = False
         self._ingest_stopping = False
-        self._notified_problems: set[tuple[str, str]] = set()
+        self._notified_problems: set[tuple[str, str, str]] = set()
         loaded = load_themes(self.options.theme_dirs)
         self.theme_problems = list(loaded.problems)
         for theme in loaded.themes.values():
@@ -239,8 +239,8 @@ class TbpeekApp(App[int]):
         for run in judged:
             view = self.judge.view(run)
             for key, msg in (view.problems.items() if view else ()):
-                if (run, key) not in self._notified_problems:
-                    self._notified_problems.add((run, key))
+                if (run, key, msg) not in self._notified_problems:  # once per distinct problem
+                    self._notified_problems.add((run, key, msg))
                     self.post_message(IngestProblem(f"{run}: {msg}", "warning"))
         self.post_message(StoreChanged(self.store.version, tuple(judged), tuple(new)))
 

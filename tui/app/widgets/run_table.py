@@ -125,7 +125,9 @@ class RunTable(DataTable):
         drawn = 0
         if order != self._row_order:
             self.rebuilds += 1
-            cursor_run = self.cursor_run()
+            # The cursor keeps its run when rows reorder, except at the top: a cursor left on
+            # the first row stays there, on whatever is now worst.
+            cursor_run = self.cursor_run() if self.cursor_row > 0 else None
             self.clear()
             self._drawn.clear()
             self._cell_cache.clear()
