@@ -155,3 +155,22 @@ def test_header_crc_fails_in_fast_chain():
     out = fast.process(buf, 0, RunDecoder())
     assert out.damaged and out.records == 300 and out.consumed == sum(len(x) for x in recs[:300])
     assert struct.unpack("<Q", buf[out.consumed : out.consumed + 8])[0] == len(recs[300]) - 16
+
+
+def _chunk_view(c):
+    return (c.consumed, c.need, c.damaged, c.bad_offsets, c.records, c.undecodable, c.sink.texts,
+            c.sink.file_version, sorted((t, s.tolist(), w.tolist(), v.tolist()) for t, s, w, v in c.batch))
+
+
+def test_many_buffers_at_once_equal_one_by_one():
+    """Batches share CRC checks and templates across buffers (many small files of many runs)."""
+    bufs = [build(periodic(range(0, 150), kind=k % 9)) for k in range(6)]
+    damaged = bytearray(bufs[2])
+    damaged[len(damaged) // 3] ^= 0x40
+    bufs[2] = bytes(damaged)
+    bufs.append(b"".join([bufs[0][:100]]))  # small: the plain path, inside a batch
+    bufs.append(bufs[1][:-9])  # incomplete last record
+    alone = [fast.process(b, 77, RunDecoder()) for b in bufs]
+    together = fast.process_many([(b, 77, RunDecoder()) for b in bufs])
+    for x, y in zip(alone, together):
+        assert _chunk_view(x) == _chunk_view(y)

@@ -261,9 +261,57 @@ def process_plain(buf, base: int, decoder: RunDecoder) -> Chunk:
 
 def process(buf, base: int, decoder: RunDecoder) -> Chunk:
     """Frame, check and decode ``buf`` (starting at a record boundary at file offset ``base``)."""
+    return process_many([(buf, base, decoder)])[0]
+
+
+@dataclass
+class _Job:
+    """One buffer of a batch between the shared phase and its own finish."""
+
+    buf: object
+    base: int
+    decoder: RunDecoder
+    starts: np.ndarray
+    lengths: np.ndarray
+    fr: Frames
+    out: Chunk
+    first: int  # global index of its first chain record in the batch
+    slow: list = field(default_factory=list)
+    bad: list = field(default_factory=list)
+    pieces: list = field(default_factory=list)
+
+
+def process_many(items: list[tuple[object, int, RunDecoder]]) -> list[Chunk]:
+    """:func:`process` for several buffers (e.g. small files of many runs) at once.
+
+    Framing and the plain parts are per buffer; CRC checks and template decoding run once over
+    the records of all buffers, so many small files cost about what one big one does.
+    """
+    results: list[Chunk | None] = [None] * len(items)
+    jobs: list[tuple[int, _Job]] = []
+    blocks: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    total = 0
+    for j, (buf, base, decoder) in enumerate(items):
+        if len(buf) < MIN_FAST:
+            results[j] = process_plain(buf, base, decoder)
+            continue
+        job = _prepare(buf, base, decoder, total, blocks)
+        jobs.append((j, job))
+        total += job.starts.shape[0]
+    if blocks:
+        pieces: list = []  # (templates, template of each row, record index, steps, walls, values)
+        slow: list[int] = []
+        bad: list[np.ndarray] = []
+        _check_and_decode(blocks, pieces, slow, bad)
+        _distribute([job for _, job in jobs], total, pieces, slow, bad)
+    for j, job in jobs:
+        results[j] = _finish(job)
+    return results  # type: ignore[return-value]
+
+
+def _prepare(buf, base: int, decoder: RunDecoder, first: int, blocks: dict) -> _Job:
+    """Frame a buffer and lay its records out as blocks (record indices offset by ``first``)."""
     n = len(buf)
-    if n < MIN_FAST:
-        return process_plain(buf, base, decoder)
     a = np.frombuffer(buf, np.uint8)
     starts, lengths, stop = _chain(a)
     if starts.shape[0]:
@@ -287,62 +335,94 @@ def process(buf, base: int, decoder: RunDecoder) -> Chunk:
         out.consumed = n
     m = starts.shape[0]
     out.records = m + len(fr.starts)
-    slow: list[int] = []  # chain indices decoded by protobuf
-    pieces: list = []  # (templates, template of each row, record index, steps, walls, values)
-    bad: list[np.ndarray] = []
-    if m:
-        big = lengths > MAX_FAST_LEN
-        for i in np.flatnonzero(big).tolist():  # large records: their CRCs one by one
-            if _crc_one(buf, int(starts[i]) + HEADER + int(lengths[i]), int(lengths[i])):
-                slow.append(i)
-            else:
-                bad.append(np.asarray([i]))
-        covered = np.zeros(m, bool)
-        covered[big] = True
-        # Periodic stretches (the same tags logged in the same order): zero-copy 2-D views;
-        # the rest grouped by payload length. Blocks of one length are then checked together.
-        blocks: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
-        for first, p, rows in _segments(lengths, big):
-            width = int((lengths[first : first + p] + HEADER + FOOTER).sum())
-            s0 = int(starts[first])
-            view = a[s0 : s0 + rows * width].reshape(rows, width)
-            off = 0
-            for k in range(p):
-                ln = int(lengths[first + k])
-                pad = (-ln) % 8
-                blk = view[:, off + HEADER - pad : off + HEADER + ln + FOOTER]
-                blocks.setdefault(ln, []).append((blk, np.arange(first + k, first + k + p * rows, p)))
-                off += ln + HEADER + FOOTER
-            covered[first : first + p * rows] = True
-        rest = np.flatnonzero(~covered)
-        if rest.shape[0]:
-            ls = lengths[rest]
-            order = rest[np.argsort(ls, kind="stable")]
-            ls_sorted = lengths[order]
-            cuts = np.flatnonzero(ls_sorted[1:] != ls_sorted[:-1]) + 1
-            for grp in np.split(order, cuts):
-                ln = int(lengths[grp[0]])
-                pad = (-ln) % 8
-                blocks.setdefault(ln, []).append((_rows(buf, n, pad + ln + FOOTER, starts[grp] + (HEADER - pad)), grp))
-        _check_and_decode(blocks, pieces, slow, bad)
-    if bad:
-        bad_idx = np.sort(np.concatenate(bad))
+    job = _Job(buf, base, decoder, starts, lengths, fr, out, first)
+    if not m:
+        return job
+    big = lengths > MAX_FAST_LEN
+    for i in np.flatnonzero(big).tolist():  # large records: their CRCs one by one
+        if _crc_one(buf, int(starts[i]) + HEADER + int(lengths[i]), int(lengths[i])):
+            job.slow.append(i)
+        else:
+            job.bad.append(np.asarray([i]))
+    covered = np.zeros(m, bool)
+    covered[big] = True
+    # Periodic stretches (the same tags logged in the same order): zero-copy 2-D views;
+    # the rest grouped by payload length.
+    for seg_first, p, rows in _segments(lengths, big):
+        width = int((lengths[seg_first : seg_first + p] + HEADER + FOOTER).sum())
+        s0 = int(starts[seg_first])
+        view = a[s0 : s0 + rows * width].reshape(rows, width)
+        off = 0
+        for k in range(p):
+            ln = int(lengths[seg_first + k])
+            pad = (-ln) % 8
+            blk = view[:, off + HEADER - pad : off + HEADER + ln + FOOTER]
+            g0 = first + seg_first + k
+            blocks.setdefault(ln, []).append((blk, np.arange(g0, g0 + p * rows, p)))
+            off += ln + HEADER + FOOTER
+        covered[seg_first : seg_first + p * rows] = True
+    rest = np.flatnonzero(~covered)
+    if rest.shape[0]:
+        ls = lengths[rest]
+        order = rest[np.argsort(ls, kind="stable")]
+        ls_sorted = lengths[order]
+        cuts = np.flatnonzero(ls_sorted[1:] != ls_sorted[:-1]) + 1
+        for grp in np.split(order, cuts):
+            ln = int(lengths[grp[0]])
+            pad = (-ln) % 8
+            blocks.setdefault(ln, []).append(
+                (_rows(buf, n, pad + ln + FOOTER, starts[grp] + (HEADER - pad)), grp + first))
+    return job
+
+
+def _distribute(jobs: list[_Job], total: int, pieces: list, slow: list[int], bad: list) -> None:
+    """Hand the batch's results back to each buffer, with its own record indices."""
+    if len(jobs) == 1:
+        (job,) = jobs
+        job.pieces.extend(pieces)
+        job.slow.extend(slow)
+        job.bad.extend(bad)
+        return
+    bounds = np.asarray([job.first for job in jobs] + [total], np.int64)
+    if slow:
+        g = np.asarray(slow, np.int64)
+        which = np.searchsorted(bounds, g, side="right") - 1
+        for k, x in zip(which.tolist(), g.tolist()):
+            jobs[k].slow.append(x - jobs[k].first)
+    for arr in bad:
+        which = np.searchsorted(bounds, arr, side="right") - 1
+        for k in np.unique(which).tolist():
+            jobs[k].bad.append(arr[which == k] - jobs[k].first)
+    for templates, t_of, idx, steps, walls, values in pieces:
+        o = np.argsort(idx, kind="stable")
+        idx, t_of, steps, walls, values = idx[o], t_of[o], steps[o], walls[o], values[o]
+        cut = np.searchsorted(idx, bounds).tolist()
+        for k, job in enumerate(jobs):
+            a, b = cut[k], cut[k + 1]
+            if b > a:
+                job.pieces.append((templates, t_of[a:b], idx[a:b] - job.first, steps[a:b], walls[a:b], values[a:b]))
+
+
+def _finish(job: _Job) -> Chunk:
+    """Bad records, protobuf for the rest, plugin filtering and grouping by tag, for one buffer."""
+    out, decoder, starts, lengths, fr = job.out, job.decoder, job.starts, job.lengths, job.fr
+    m = starts.shape[0]
+    if job.bad:
+        bad_idx = np.sort(np.concatenate(job.bad))
         out.bad_offsets = starts[bad_idx].tolist()
         out.records -= bad_idx.shape[0]
     out.bad_offsets.extend(fr.bad_offsets)
     # Protobuf for the rest, in record order (plugin metadata is remembered as it goes).
     sink = out.sink
-    mv = memoryview(buf)
-    if slow:
-        slow.sort()
-        for i in slow:
-            s = int(starts[i]) + HEADER
-            if not decoder.decode(bytes(mv[s : s + int(lengths[i])]), sink, i):
-                out.undecodable += 1
+    mv = memoryview(job.buf)
+    for i in sorted(job.slow):
+        s = int(starts[i]) + HEADER
+        if not decoder.decode(bytes(mv[s : s + int(lengths[i])]), sink, i):
+            out.undecodable += 1
     for k, (s, ln) in enumerate(zip(fr.starts, fr.lengths)):
         if not decoder.decode(bytes(mv[s : s + ln]), sink, m + k):
             out.undecodable += 1
-    out.batch = _group(sink, _accept(pieces, decoder))
+    out.batch = _group(sink, _accept(job.pieces, decoder))
     return out
 
 

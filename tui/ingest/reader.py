@@ -74,25 +74,63 @@ class FileReader:
             parts.append(f"{self.undecodable} record(s) skipped because they are not TensorBoard events")
         return "; ".join(parts) or None
 
+    def check(self) -> int:
+        """Stat the file; how many bytes are ready to be read (0 when none, or damaged).
+
+        Raises:
+            OSError: the file can't be stat'ed (the caller records the problem).
+        """
+        st = self.source.stat(self.path)
+        self.missing = None
+        if self.ident is not None and (st.ident != self.ident or st.size < self.offset):
+            self._reset()  # replaced or truncated: read again from the start
+        self._first = self.ident is None
+        self.ident = st.ident
+        self.size = st.size
+        self._mtime_now = st.mtime
+        return 0 if self.damaged else max(0, st.size - self.offset)
+
+    def touch(self, store, changed: bool) -> None:
+        """Tell the store when the run was last written (after a :meth:`check`)."""
+        if self._first or changed or self._mtime_now != self.mtime:
+            self.mtime = self._mtime_now
+            store.set_last_write(self.run, self._mtime_now)
+
     def poll(self, store) -> bool:
         """Read new bytes into ``store``. True if points or texts were added.
 
         Raises:
             OSError: the file can't be stat'ed or read (the caller records the problem).
         """
-        st = self.source.stat(self.path)
-        self.missing = None
-        if self.ident is not None and (st.ident != self.ident or st.size < self.offset):
-            self._reset()  # replaced or truncated: read again from the start
-        first = self.ident is None
-        self.ident = st.ident
-        self.size = st.size
-        changed = False
-        if not self.damaged and st.size > self.offset:
-            changed = self._read(store, st.size)
-        if first or changed or st.mtime != self.mtime:
-            self.mtime = st.mtime
-            store.set_last_write(self.run, st.mtime)
+        self.check()
+        return self.poll_checked(store)
+
+    def poll_checked(self, store) -> bool:
+        """:meth:`poll` after a :meth:`check`."""
+        changed = self._read(store, self.size) if self.size > self.offset and not self.damaged else False
+        self.touch(store, changed)
+        return changed
+
+    def read_rest(self) -> bytes | None:
+        """Everything past the offset in one read (after a :meth:`check`), for a batch; None
+        when the bytes before the offset changed (rewritten in place: poll it alone)."""
+        pos = self.offset
+        prefix = FOOTER if pos >= FOOTER and self.tail else 0
+        data = self.source.read(self.path, pos - prefix, self.size - pos + prefix)
+        if prefix:
+            if data[:prefix] != self.tail:
+                self._reset()
+                return None
+            data = data[prefix:]
+        return data
+
+    def take(self, store, buf, ch: fast.Chunk) -> bool:
+        """Account for the chunk ``ch`` made of ``buf`` (from :meth:`read_rest`)."""
+        changed = self._apply(store, ch, self.offset)
+        if ch.consumed >= FOOTER:
+            self.tail = bytes(buf[ch.consumed - FOOTER : ch.consumed])
+        self.offset += ch.consumed
+        self.touch(store, changed)
         return changed
 
     def _read(self, store, size: int) -> bool:
