@@ -160,3 +160,16 @@ def test_restart_purge_differs_from_reference_on_purpose(tmp_path):
     assert (restart.tag, restart.step, restart.dropped, restart.wall_time) == ("loss", 60, 40, 360.0)
     ref = reference(run)
     assert len(ref["loss"][0]) == 160  # the reference keeps both histories, interleaved
+
+
+def test_many_runs_read_in_batches_match_reference(tmp_path):
+    """Many small files are read in one fast-path batch; each run still equals the reference."""
+    for r in range(12):
+        with Writer(tmp_path / f"run{r:02d}", style="tf2" if r % 3 == 0 else "simple") as w:
+            for step, v in enumerate(_curve(150, r)):
+                w.scalar("loss", v, step, 1e9 + step)
+                w.scalar(f"only_in_{r % 4}", -v, step, 1e9 + step)
+    store = load([str(tmp_path)])
+    assert len(store.runs()) == 12
+    for run in store.runs():
+        assert_same(store, run, reference(tmp_path / run))
