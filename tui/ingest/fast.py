@@ -523,7 +523,9 @@ def _check_and_decode(blocks: dict[int, list[tuple[np.ndarray, np.ndarray]]], pi
                     remaining = remaining[1:]
                     continue
                 mask = t.mask(pad)
-                same = ((words[remaining] & mask) == (words[first] & mask)).all(axis=1)
+                whole = remaining.shape[0] == r1 - r0  # the whole span: a view, not a copy
+                sub = words[r0:r1] if whole else words[remaining]
+                same = ((sub & mask) == (words[first] & mask)).all(axis=1)
                 tid[remaining[same]] = len(templates)
                 templates.append(t)
                 remaining = remaining[~same]
