@@ -151,8 +151,9 @@ class Company(threading.Thread):
                 time.sleep(gap)
 
 
-async def redraw_latency(root: Path, runs: list[RunFile], presses: int, live: bool) -> list[float]:
-    app = make_app([str(root)], AppOptions())
+async def redraw_latency(root: Path, runs: list[RunFile], presses: int, live: bool,
+                         refresh: float | None = None) -> list[float]:
+    app = make_app([str(root)], AppOptions() if refresh is None else AppOptions(refresh=refresh))
     company = Company(runs) if live else None
     samples: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
@@ -207,6 +208,7 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=20.0, help="idle CPU measuring window")
     p.add_argument("--presses", type=int, default=100)
     p.add_argument("--only", choices=("idle", "redraw"))
+    p.add_argument("--refresh", type=float, help="the app's redraw interval (default: the app's own)")
     a = p.parse_args()
     if a.only in (None, "idle"):
         with tempfile.TemporaryDirectory(prefix="tbpeek-bench-idle-") as d:
@@ -223,8 +225,8 @@ def main() -> int:
     if a.only in (None, "redraw"):
         with tempfile.TemporaryDirectory(prefix="tbpeek-bench-live-") as d:
             runs = make_runs(Path(d), a.live_runs, a.points)
-            quiet = asyncio.run(redraw_latency(Path(d), runs, a.presses, live=False))
-            busy = asyncio.run(redraw_latency(Path(d), runs, a.presses, live=True))
+            quiet = asyncio.run(redraw_latency(Path(d), runs, a.presses, live=False, refresh=a.refresh))
+            busy = asyncio.run(redraw_latency(Path(d), runs, a.presses, live=True, refresh=a.refresh))
             for r in runs:
                 r.close()
         for label, xs in (("writers stopped", quiet), (f"{a.live_runs} live runs", busy)):

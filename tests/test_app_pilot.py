@@ -194,7 +194,7 @@ async def test_theme_switch_recolours_badges():
         dark = str(table(app).get_cell(alarm_run, "health").style)
         assert app.verdict_styles()["verdict-alarm"].lower() in dark.lower()
         app.theme = "tbpeek-light"
-        await pilot.pause(0.6)
+        await pilot.pause(1.2)
         light = str(table(app).get_cell(alarm_run, "health").style)
         assert light != dark
         assert app.verdict_styles()["verdict-alarm"].lower() in light.lower()

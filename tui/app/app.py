@@ -2,7 +2,7 @@
 
 Threads: the watcher's thread only records dirty paths and wakes the ingest worker; the one
 ingest worker (a Textual thread worker) reads files into the store, judges the runs that
-changed and posts `StoreChanged`; screens redraw on their own timers (at most 4 times a
+changed and posts `StoreChanged`; screens redraw on their own timers (at most twice a
 second), only rows whose run version changed. No widget is ever touched from a thread.
 """
 
@@ -53,7 +53,7 @@ class AppOptions:
     health: HealthOptions = field(default_factory=HealthOptions)
     clock: Callable[[], float] = time.time
     theme_dirs: list[Path] | None = None
-    refresh: float = 0.25
+    refresh: float = 0.5
     compact: bool | None = None
 
 
