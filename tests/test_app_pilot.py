@@ -389,3 +389,20 @@ async def test_q_quits_and_stops_watching(tmp_path):
     assert app.return_code == 0
     assert app._watcher is None
     assert watcher._thread is None or not watcher._thread.is_alive()
+
+
+@sync
+async def test_health_listeners_get_judged_runs_on_the_ui_thread():
+    import threading
+
+    app = fixed_app()
+    got: list[tuple[list[str], bool]] = []
+    app.health_listeners.append(
+        lambda hs: got.append(([h.run for h in hs], threading.current_thread() is threading.main_thread())))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        import numpy as np
+        app.store.append("pong-pinned", "losses/entropy", [10**7], [NOW], [np.log(6)])
+        app.refresh_from_store()
+        await pilot.pause(0.2)
+    assert got and got[-1] == (["pong-pinned"], True)

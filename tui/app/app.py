@@ -85,6 +85,9 @@ class TbpeekApp(App[int]):
         self.ingestor = ingestor
         self.judge = Judge(self.options.health, clock=self.options.clock)
         self.selected: dict[str, None] = {}  # runs picked for overlays, in picking order
+        # Called on the UI thread with the `RunHealth` of the runs just judged (e.g. the look
+        # budget's GateController.on_health); add with `health_listeners.append(fn)`.
+        self.health_listeners: list[Callable[[list[Any]], None]] = []
         self._colors: dict[str, int] = {}  # run -> palette index, stable for the session
         self.sort = "worst"
         self.watch_mode = "inotify" if self.options.poll is None else "polling"
@@ -247,6 +250,10 @@ class TbpeekApp(App[int]):
     # ---- messages (UI thread) -----------------------------------------------------------
     def on_store_changed(self, message: StoreChanged) -> None:
         self.data_version += 1
+        if self.health_listeners and message.runs:
+            healths = [h for h in (self.judge.health(r) for r in message.runs) if h is not None]
+            for listener in list(self.health_listeners):
+                listener(healths)
 
     def on_ingest_problem(self, message: IngestProblem) -> None:
         self.notify(message.text, title="Problem reading logs", severity=message.severity, timeout=10)
