@@ -406,3 +406,19 @@ async def test_health_listeners_get_judged_runs_on_the_ui_thread():
         app.refresh_from_store()
         await pilot.pause(0.2)
     assert got and got[-1] == (["pong-pinned"], True)
+
+
+@sync
+async def test_mouse_click_on_row_opens_detail_and_header_sorts():
+    app = fixed_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.click(RunTable, offset=(10, 0))  # the header row: "run"
+        await pilot.pause()
+        assert app.sort == "name" and rows(app) == sorted(rows(app))
+        await pilot.click(RunTable, offset=(10, 2))  # the second run
+        await pilot.pause()
+        if not isinstance(app.screen, DetailScreen):  # a first click may only highlight
+            await pilot.click(RunTable, offset=(10, 2))
+            await pilot.pause()
+        assert isinstance(app.screen, DetailScreen) and app.screen.run == "cartpole-healthy"  # 2nd by name

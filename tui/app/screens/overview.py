@@ -51,7 +51,7 @@ class OverviewScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         self._apply_layout()
-        self.redraw(force=True)
+        self.redraw()
         self.set_interval(self.app.options.refresh, self._tick)
         self.table.focus()
 
@@ -59,7 +59,7 @@ class OverviewScreen(Screen):
         self._apply_layout()
 
     def on_screen_resume(self) -> None:
-        self.redraw(force=True)
+        self.redraw()
 
     # ---- layout -------------------------------------------------------------------------
     def _apply_layout(self) -> None:
@@ -74,7 +74,7 @@ class OverviewScreen(Screen):
             self._compact = compact
             self.set_class(compact, "-compact")
             t.name_width = name_width
-            self.redraw(force=True)
+            self.redraw()
 
     @property
     def compact(self) -> bool:
@@ -95,7 +95,7 @@ class OverviewScreen(Screen):
         views = [v for v in app.judge.views().values() if self._match(v.name)]
         return sort_views(views, app.sort, now)
 
-    def redraw(self, force: bool = False) -> int:
+    def redraw(self) -> int:
         """Bring the table and the status line up to date; returns rows drawn."""
         app = self.app
         now = app.options.clock()
@@ -104,8 +104,7 @@ class OverviewScreen(Screen):
         all_views = app.judge.views()
         views = self.visible_views()
         colors = app.verdict_styles()
-        if force or app.theme != self._theme_seen:
-            self._theme_seen = app.theme
+        self._theme_seen = app.theme
         drawn = self.table.draw_views(views, now, app.selected, colors)
         self._update_status(all_views, views)
         return drawn
@@ -142,6 +141,15 @@ class OverviewScreen(Screen):
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.action_open_detail()
+
+    @on(DataTable.HeaderSelected)
+    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        """Mouse: click "run", "health" or "age" to sort by it."""
+        event.stop()
+        key = {"name": "name", "health": "worst", "age": "age", "state": "age"}.get(event.column_key.value or "")
+        if key is not None:
+            self.app.sort = key
+            self.redraw()
 
     def action_toggle_select(self) -> None:
         run = self.table.cursor_run()
