@@ -422,3 +422,22 @@ async def test_mouse_click_on_row_opens_detail_and_header_sorts():
             await pilot.click(RunTable, offset=(10, 2))
             await pilot.pause()
         assert isinstance(app.screen, DetailScreen) and app.screen.run == "cartpole-healthy"  # 2nd by name
+
+
+@sync
+async def test_theme_picker_and_palette_sort_commands():
+    from textual.command import CommandPalette
+
+    app = fixed_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)  # Textual's theme picker
+        await pilot.press("escape")
+        await pilot.pause()
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert {"Sort runs: worst", "Sort runs: name", "Sort runs: age"} <= set(commands)
+        commands["Sort runs: name"].callback()
+        await pilot.pause(1.2)
+        assert rows(app) == sorted(rows(app))
