@@ -29,71 +29,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import crc32c as _crc32c
 import numpy as np
 
+from tui.ingest.crc import TA, TB, crc_linear, u32_at, unmask, zeros_crc
 from tui.ingest.events import RunDecoder, Sink
+from tui.ingest.templates import Template, template_for
 from tui.ingest.tfrecord import FOOTER, HEADER, Frames, frame, masked_crc
 
 MIN_FAST = 4096  # bytes: below this the plain path is as fast and simpler
 MAX_FAST_LEN = 240  # payload bytes: longer records (images, graphs…) go the plain way
 _MAX_TEMPLATES = 8  # per payload length and row block; rows beyond that go to protobuf
-_MASK_DELTA = np.uint32(0xA282EAD8)
-
-
-# ---- CRC32C tables ---------------------------------------------------------------------------
-def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    poly = np.uint32(0x82F63B78)
-    t0 = np.arange(256, dtype=np.uint32)
-    for _ in range(8):
-        t0 = np.where(t0 & 1, (t0 >> 1) ^ poly, t0 >> 1).astype(np.uint32)
-    ts = [t0]
-    for _ in range(7):
-        prev = ts[-1]
-        ts.append(((prev >> 8) ^ t0[prev & 0xFF]).astype(np.uint32))
-    idx = np.arange(65536, dtype=np.uint32)
-
-    def t16(first: int, second: int) -> np.ndarray:
-        return (ts[first][idx & 0xFF] ^ ts[second][idx >> 8]).astype(np.uint32)
-
-    # 8 bytes b0..b7 at once: b0 is followed by 7 more bytes, so it goes through table 7.
-    return t16(7, 6), t16(5, 4), t16(3, 2), t16(1, 0)
-
-
-_TA, _TB, _TC, _TD = _tables()
-_K: dict[int, int] = {}  # crc32c(zeros(n)): the affine part of CRC32C for n bytes
-
-
-def _k(n: int) -> int:
-    k = _K.get(n)
-    if k is None:
-        k = _K[n] = _crc32c.crc32c(bytes(n))
-    return k
-
-
-def _crc_linear(words: np.ndarray) -> np.ndarray:
-    """The linear part of CRC32C of each row of little-endian uint64 words."""
-    # 16-bit halves, one contiguous row per (word, half), as table indices.
-    h = np.ascontiguousarray(words.view("<u2").reshape(words.shape[0], words.shape[1], 4)
-                             .transpose(1, 2, 0)).astype(np.intp)
-    # Bytes 4..7 of a word don't meet the running CRC: look them up for all words at once.
-    upper = _TC.take(h[:, 2]) ^ _TD.take(h[:, 3])
-    crc = _TA.take(h[0, 0]) ^ _TB.take(h[0, 1]) ^ upper[0]
-    for j in range(1, words.shape[1]):
-        crc = _TA.take(h[j, 0] ^ (crc & 0xFFFF)) ^ _TB.take(h[j, 1] ^ (crc >> 16)) ^ upper[j]
-    return crc
-
-
-def _unmask(m: np.ndarray) -> np.ndarray:
-    c = (m - _MASK_DELTA).astype(np.uint32)
-    return ((c << np.uint32(15)) | (c >> np.uint32(17))).astype(np.uint32)
-
-
-def _u32_at(a: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    return (a[pos].astype(np.uint32) | (a[pos + 1].astype(np.uint32) << 8)
-            | (a[pos + 2].astype(np.uint32) << 16) | (a[pos + 3].astype(np.uint32) << 24))
-
-
 # ---- framing ---------------------------------------------------------------------------------
 def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Record starts and payload lengths of the candidate chain from 0; and where it stops."""
@@ -105,7 +50,7 @@ def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     cand = cand[hi_zero]
     if cand.shape[0] == 0 or cand[0] != 0:
         return cand[:0], cand[:0], 0
-    length = _u32_at(a, cand).astype(np.int64)
+    length = u32_at(a, cand).astype(np.int64)
     nxt = cand + (HEADER + FOOTER) + length
     # A start's successor is another start, or lies beyond what can be judged in this buffer.
     for _ in range(3):
@@ -134,102 +79,6 @@ def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 # ---- templates -------------------------------------------------------------------------------
-@dataclass
-class _Template:
-    tag: str
-    step_cols: tuple[int, ...]  # payload columns of the step varint (empty: step 0)
-    value_col: int
-    value_size: int  # 4: float32, 8: float64
-    tensor: bool
-    struct_cols: np.ndarray  # payload columns that must equal the template row's
-    length: int = 0
-    _masks: dict = field(default_factory=dict)
-
-    def mask_bytes(self) -> np.ndarray:
-        """Per payload byte: what a record must share with the template to decode like it."""
-        b = np.zeros(self.length, np.uint8)
-        b[self.struct_cols] = 0xFF
-        b[list(self.step_cols)] = 0x80  # the step's varint continuation bits
-        return b
-
-    def mask(self, pad: int) -> np.ndarray:
-        """:meth:`mask_bytes` after ``pad`` zero bytes, as 64-bit words."""
-        m = self._masks.get(pad)
-        if m is None:
-            m = self._masks[pad] = np.concatenate([np.zeros(pad, np.uint8), self.mask_bytes()]).view("<u8")
-        return m
-
-
-def _varint(b: bytes, p: int, limit: int) -> tuple[int, int] | None:
-    v = shift = 0
-    while p < limit and shift < 64:
-        c = b[p]
-        v |= (c & 0x7F) << shift
-        p += 1
-        if not c & 0x80:
-            return v, p
-        shift += 7
-    return None
-
-
-def _template(b: bytes) -> _Template | None:
-    """Parse one payload as a single-scalar Event of a known layout."""
-    n = len(b)
-    if n < 20 or b[0] != 0x09:
-        return None
-    p = 9
-    step_cols: tuple[int, ...] = ()
-    if b[p] == 0x10:
-        r = _varint(b, p + 1, n)
-        if r is None or r[1] - (p + 1) > 9:
-            return None  # negative steps take 10 bytes: leave them to protobuf
-        step_cols = tuple(range(p + 1, r[1]))
-        p = r[1]
-    if p >= n or b[p] != 0x2A:
-        return None
-    r = _varint(b, p + 1, n)
-    if r is None or r[1] + r[0] != n:
-        return None
-    p = r[1]
-    if b[p] != 0x0A:
-        return None
-    r = _varint(b, p + 1, n)
-    if r is None or r[1] + r[0] != n:
-        return None
-    p = r[1]
-    if p >= n or b[p] != 0x0A:
-        return None
-    r = _varint(b, p + 1, n)
-    if r is None:
-        return None
-    tl, t0 = r[0], r[1]
-    x = t0 + tl
-    if x >= n:
-        return None
-    try:
-        tag = b[t0:x].decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if b[x] == 0x15 and x + 5 == n:
-        value_col, size, tensor = x + 1, 4, False
-    elif b[x] == 0x42 and x + 2 < n:
-        tlen = b[x + 1]
-        q = x + 2
-        if tlen & 0x80 or q + tlen != n or tlen < 10 or b[q] != 0x08 or b[q + 2] != 0x12 or b[q + 3] != 0:
-            return None
-        dt, key, size = b[q + 1], b[q + 4], b[q + 5]
-        if not ((dt == 1 and key in (0x22, 0x2A) and size == 4) or (dt == 2 and key in (0x22, 0x32) and size == 8)):
-            return None
-        if q + 6 + size != n:
-            return None
-        value_col, tensor = q + 6, True
-    else:
-        return None
-    free = set(range(1, 9)) | set(step_cols) | set(range(value_col, value_col + size))
-    struct_cols = np.asarray([c for c in range(n) if c not in free], np.intp)
-    return _Template(tag, step_cols, value_col, size, tensor, struct_cols, n)
-
-
 # ---- the chunk -------------------------------------------------------------------------------
 @dataclass
 class Chunk:
@@ -316,10 +165,10 @@ def _prepare(buf, base: int, decoder: RunDecoder, first: int, blocks: dict) -> _
     starts, lengths, stop = _chain(a)
     if starts.shape[0]:
         # Every length must match its CRC; the first that doesn't ends the trusted chain.
-        stored = _u32_at(a, starts + 8)
+        stored = u32_at(a, starts + 8)
         lo = lengths.astype(np.uint32)
-        crc = (_TA[lo & 0xFFFF] ^ _TB[lo >> 16]) ^ np.uint32(_k(8))
-        bad_len = np.flatnonzero(_unmask(stored) != crc)
+        crc = (TA[lo & 0xFFFF] ^ TB[lo >> 16]) ^ np.uint32(zeros_crc(8))
+        bad_len = np.flatnonzero(unmask(stored) != crc)
         if bad_len.shape[0]:
             f = int(bad_len[0])
             stop = int(starts[f])
@@ -499,16 +348,16 @@ def _check_and_decode(blocks: dict[int, list[tuple[np.ndarray, np.ndarray]]], pi
             if pad:
                 cat[r : r + count, :pad] = 0
             spans.append((ln, r, r + count))
-            ks.append(np.full(count, _k(ln), np.uint32))
+            ks.append(np.full(count, zeros_crc(ln), np.uint32))
             r += count
         kvec = ks[0] if len(ks) == 1 else np.concatenate(ks)
         words = cat[:, :width].view("<u8")
-        crc = _crc_linear(words) ^ kvec
-        good = _unmask(np.ascontiguousarray(cat[:, width:]).view("<u4")[:, 0]) == crc
+        crc = crc_linear(words) ^ kvec
+        good = unmask(np.ascontiguousarray(cat[:, width:]).view("<u4")[:, 0]) == crc
         if not good.all():
             bad.append(idx_all[~good])
         tid = np.full(cat.shape[0], -1, np.int32)
-        templates: list[_Template] = []
+        templates: list[Template] = []
         slow_rows: list[np.ndarray] = []
         for ln, r0, r1 in spans:
             pad = width - ln
@@ -517,7 +366,7 @@ def _check_and_decode(blocks: dict[int, list[tuple[np.ndarray, np.ndarray]]], pi
                 if remaining.shape[0] == 0:
                     break
                 first = int(remaining[0])
-                t = _template_for(cat[first, pad:width].tobytes())
+                t = template_for(cat[first, pad:width].tobytes())
                 if t is None:
                     slow_rows.append(remaining[:1])
                     remaining = remaining[1:]
@@ -573,26 +422,6 @@ def _fields(cat: np.ndarray, width: int, spans: list, tid: np.ndarray, templates
             raw = np.ascontiguousarray(p[:, c : c + size])
             values = raw.view("<f4" if size == 4 else "<f8")[:, 0].astype(np.float64)
             pieces.append((templates, t_of, idx_all[rows], steps, walls, values))
-
-
-_CACHE: dict[int, list[tuple[int, int, _Template]]] = {}  # payload length → known templates
-
-
-def _template_for(payload: bytes) -> _Template | None:
-    """A known template that ``payload`` fits, else a freshly parsed one (or None)."""
-    n = len(payload)
-    x = int.from_bytes(payload, "little")
-    known = _CACHE.setdefault(n, [])
-    for m, v, t in known:
-        if x & m == v:
-            return t
-    t = _template(payload)
-    if t is not None:
-        m = int.from_bytes(t.mask_bytes().tobytes(), "little")
-        if len(known) >= 64:
-            del known[0]
-        known.append((m, x & m, t))
-    return t
 
 
 def _scalar_plugin(plugin: str | None) -> bool:
