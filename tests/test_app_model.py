@@ -58,6 +58,7 @@ def test_age_and_state():
     assert run_state(30) == "live"
     assert run_state(600) == "stalled"
     assert run_state(2 * 86400) == "ended"
+    assert run_state(7200, ended_after=3600) == "ended"
     assert run_state(None) == "ended"
 
 

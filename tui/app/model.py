@@ -20,7 +20,7 @@ SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 SPARK_POINTS = 48  # values kept per sparkline (the widest column shows this many)
 
 LIVE_WITHIN = 120.0  # seconds since the last write: still "live"
-ENDED_AFTER = 6 * 3600.0  # seconds of silence after which a run is "ended", not "stalled"
+ENDED_AFTER = 86400.0  # default silence after which a run is "ended" (the health engine's ended_after)
 
 SORTS = ("worst", "name", "age")
 
@@ -149,10 +149,21 @@ def last_write_time(mtime: float | None, wall: float | None) -> float | None:
     return min(known) if known else None
 
 
-def run_state(age: float | None) -> str:
-    """'live', 'stalled' or 'ended' from the seconds since the run last wrote."""
+def run_state(age: float | None, ended_after: float = ENDED_AFTER) -> str:
+    """'live', 'stalled' or 'ended' from the seconds since the run last wrote.
+
+    Args:
+        age: seconds since the last write (None: never wrote).
+        ended_after: silence after which a run has ended (pass the health options'
+            ``thresholds.ended_after`` so the state column agrees with the verdicts).
+    """
     if age is None:
         return "ended"
+    if age <= LIVE_WITHIN:
+        return "live"
+    if age <= ended_after:
+        return "stalled"
+    return "ended"
     if age <= LIVE_WITHIN:
         return "live"
     if age <= ENDED_AFTER:

@@ -152,7 +152,8 @@ class DetailScreen(Screen):
         head = Text.assemble((self.run, "bold"))
         if view is not None:
             age = view.age(now)
-            head.append(f"  {run_state(age)} · step {fmt_step(view.last_step)} · wrote {fmt_age(age)} ago")
+            state = run_state(age, app.options.health.thresholds.ended_after)
+            head.append(f"  {state} · step {fmt_step(view.last_step)} · wrote {fmt_age(age)} ago")
             if view.library:
                 head.append(f" · {view.library}")
         head.append(f"\nsmoothing {self.smoothing:g} (+/−/0) · x: {self.x_mode} (x) · "

@@ -29,8 +29,8 @@ HELP = """\
 ## Badges
 `ok` healthy · `warn` look soon · `alarm` look now · `!` before a name: a file could not be
 read (the detail says which and why). A run is *live* when it wrote in the last 2 minutes,
-*stalled* after that, *ended* after 6 hours. Below 80×20 the overview turns compact: badge,
-name and three tiny sparklines (entropy, reward, steps/s).
+*stalled* after that, *ended* after a day of silence. Below 80×20 the overview turns compact:
+badge, name and three tiny sparklines (entropy, reward, steps/s).
 """
 
 

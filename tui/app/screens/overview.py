@@ -50,6 +50,7 @@ class OverviewScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
+        self.table.ended_after = self.app.options.health.thresholds.ended_after
         self._apply_layout()
         self.redraw()
         self.set_interval(self.app.options.refresh, self._tick)

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from tui.app.model import RunView, fmt_age, fmt_step, run_state, shorten, sparkline
+from tui.app.model import ENDED_AFTER, RunView, fmt_age, fmt_step, run_state, shorten, sparkline
 from tui.health.verdict import Severity
 
 SEVERITY_VAR = {Severity.OK: "verdict-ok", Severity.INFO: "verdict-info",
@@ -55,6 +55,7 @@ class RunTable(DataTable):
         self.compact = False
         self.name_width = 24
         self.spark_width = 16  # full layout; 0-width columns in FULL_COLUMNS take this
+        self.ended_after = ENDED_AFTER  # the screen sets the health options' value
         self._drawn: dict[str, RowKeyState] = {}
         self._cell_cache: dict[str, dict[str, Text]] = {}
         self.rebuilds = 0  # whole-table rebuilds (order changed); cell updates are the cheap path
@@ -103,7 +104,7 @@ class RunTable(DataTable):
             cells["health"] = Text(label, style=f"bold {color}" if sev >= Severity.WARN else color)
         else:
             cells["mark"] = Text("●" if selected else " ", style=colors["verdict-info"])
-            state = run_state(age)
+            state = run_state(age, self.ended_after)
             cells["state"] = Text(state, style=muted if state == "ended" else
                                   (colors["verdict-warn"] if state == "stalled" else ""))
             badge = view.badge()
