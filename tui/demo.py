@@ -36,6 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from tui.app.cli import add_watch_options  # lazy: the app's module is loaded only for `demo`
 
     add_watch_options(parser)
+    parser.set_defaults(demo=True)  # the look budget is off unless a budget flag is given
 
 
 class Trainers:

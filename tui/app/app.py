@@ -46,6 +46,8 @@ class AppOptions:
         theme_dirs: where theme files are read (None: shipped, source, user config).
         refresh: seconds between redraw checks (the UI redraws at most this often).
         compact: force the compact layout (True/False) or choose by size (None).
+        budget: the look budget's `BudgetSettings` (None: no budget, nothing logged; a
+            disabled one: charts always shown, the session logged as ``budget_off``).
     """
 
     theme: str | None = None
@@ -55,6 +57,7 @@ class AppOptions:
     theme_dirs: list[Path] | None = None
     refresh: float = 0.5
     compact: bool | None = None
+    budget: Any = None
 
 
 class TbpeekApp(App[int]):
@@ -74,6 +77,7 @@ class TbpeekApp(App[int]):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
         Binding("t", "change_theme", "Theme", show=False),
+        Binding("e", "end_look", "End look", show=False),
     ]
 
     def __init__(self, logdirs: Iterable[str] = (), options: AppOptions | None = None, *,
@@ -101,6 +105,7 @@ class TbpeekApp(App[int]):
         self._pending_rescan = False
         self._ingest_stopping = False
         self._notified_problems: set[tuple[str, str, str]] = set()
+        self.gate: Any = None  # the look budget's GateController, when a budget is set
         loaded = load_themes(self.options.theme_dirs)
         self.theme_problems = list(loaded.problems)
         for theme in loaded.themes.values():
@@ -147,8 +152,63 @@ class TbpeekApp(App[int]):
         from tui.app.screens.overview import OverviewScreen
 
         self.push_screen(OverviewScreen())
+        if self.options.budget is not None:
+            self._start_budget()
         if self.ingestor is not None:
             self._start_watching()
+
+    def _start_budget(self) -> None:
+        """Put the look budget's gate over the charts (after the first screen is pushed)."""
+        from tui.app.alerts import Alerter
+        from tui.app.screens.gate import GateController
+        from tui.looks.policy import LookBudget
+
+        settings = self.options.budget
+        budget = LookBudget(settings, logdirs=self.logdirs, clock=self.options.clock)
+        budget.set_runs(self.store.runs())
+        alerter = Alerter(bell=self.bell, on_alarm=settings.on_alarm, logdirs=self.logdirs)
+        self.gate = GateController(self, budget, alerter, on_alarm_look=self._show_alarm_run)
+        self.gate.start()
+        self.health_listeners.append(self._judged_for_gate)
+        healths = [h for h in (self.judge.health(r) for r in self.store.runs()) if h is not None]
+        if healths:  # a prefilled store: judged before the gate existed
+            self._judged_for_gate(healths)
+
+    def _judged_for_gate(self, healths: list[Any]) -> None:
+        """Feed the look budget. A run that ended long ago (no writes for `ended_after`) is
+        history, not news: its alarms are in the overview and the review, but never ring."""
+        self.gate.budget.set_runs(self.store.runs())
+        now = self.options.clock()
+        ended_after = self.options.health.thresholds.ended_after
+        live = []
+        for h in healths:
+            view = self.judge.view(h.run)
+            if view is None or view.last_write is None or now - view.last_write < ended_after:
+                live.append(h)
+        self.gate.on_health(live)
+
+    def _show_alarm_run(self, run: str) -> None:
+        """A breakthrough: lead with the alarmed run's charts."""
+        from tui.app.screens.detail import DetailScreen
+
+        if self.gate is not None and self.gate.blocking:
+            return  # the gate stayed up (a look was open elsewhere): it lists the alarm
+        screen = self.screen
+        if isinstance(screen, DetailScreen) and screen.run == run:
+            return
+        self.push_screen(DetailScreen(run))
+
+    def look_status(self) -> str:
+        """"look · 2:31 left" while a budgeted look is open; "" otherwise."""
+        gate = self.gate
+        if gate is None or gate.blocking or not gate.budget.settings.enabled:
+            return ""
+        info = gate.budget.state()
+        if not info.in_look or info.look_ends is None:
+            return ""
+        from tui.app.screens.gate import countdown
+
+        return f"look · {countdown(info.look_ends - info.now)} left (e: end now)"
 
     def _start_watching(self) -> None:
         from tui.app.watcher import Watcher
@@ -176,7 +236,14 @@ class TbpeekApp(App[int]):
         self._stop_watching()
         self.exit(0)
 
+    def action_end_look(self) -> None:
+        """End an open look now: the charts rest until the next one."""
+        if self.gate is not None and not self.gate.blocking:
+            self.gate.end_look()
+
     def _stop_watching(self) -> None:
+        if self.gate is not None:
+            self.gate.stop()  # an open look ends now (and is logged)
         self._ingest_stopping = True
         self._wake.set()
         if self._watcher is not None:

@@ -48,6 +48,9 @@ def add_watch_options(parser: argparse.ArgumentParser) -> None:
                         "text summaries, or inferred")
     h.add_argument("--role", metavar="ROLE=TAG", type=_role, action="append", default=[],
                    help="which tag plays a role, e.g. --role entropy=train/entropy (repeatable)")
+    from tui.looks.settings import add_budget_options
+
+    add_budget_options(parser)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -56,11 +59,41 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_watch_options(parser)
 
 
-def build_options(args: argparse.Namespace, cfg: dict | None = None):
-    """`AppOptions` from parsed arguments and the config file (imports the app).
+BUDGET_FLAGS = ("every", "window", "allowance", "quiet_hours", "on_alarm", "breakthrough_on")
+DEMO_LOOK_LOG = "demo-looks.jsonl"
+
+
+def budget_settings(args: argparse.Namespace, cfg: dict | None = None, demo: bool = False):
+    """The look budget for this session, or None for none at all.
+
+    The demo runs without a budget (a newcomer should see verdicts appear) unless a budget flag
+    is given; its looks then go to a log of their own, so they never count in the person's
+    habit statistics.
 
     Raises:
-        ValueError: a health option is invalid (the message names it).
+        ValueError: a budget flag or ``[looks]`` key is invalid (the message names it).
+    """
+    from dataclasses import replace
+
+    from tui.config import state_dir
+    from tui.looks.settings import BudgetSettings
+
+    if not demo:
+        return BudgetSettings.from_args(args, cfg)
+    if getattr(args, "no_budget", False) or all(getattr(args, k, None) is None for k in BUDGET_FLAGS):
+        return None
+    settings = BudgetSettings.from_args(args, {})
+    return replace(settings, log_path=state_dir() / DEMO_LOOK_LOG)
+
+
+def build_options(args: argparse.Namespace, cfg: dict | None = None, demo: bool = False):
+    """`AppOptions` from parsed arguments and the config file (imports the app).
+
+    Args:
+        demo: options for ``tbpeek demo`` (see `budget_settings`).
+
+    Raises:
+        ValueError: a health or look-budget option is invalid (the message names it).
     """
     from tui.app.app import AppOptions
     from tui.health.options import HealthOptions
@@ -70,7 +103,8 @@ def build_options(args: argparse.Namespace, cfg: dict | None = None):
     health = HealthOptions.from_config(cfg, actions=getattr(args, "actions", None),
                                        roles=dict(getattr(args, "role", None) or []))
     theme = getattr(args, "theme", None) or (ui.get("theme") if isinstance(ui, dict) else None)
-    return AppOptions(theme=theme, poll=getattr(args, "poll", None), health=health)
+    return AppOptions(theme=theme, poll=getattr(args, "poll", None), health=health,
+                      budget=budget_settings(args, cfg, demo))
 
 
 def run_watch(logdirs: list[str], args: argparse.Namespace) -> int:
@@ -81,7 +115,7 @@ def run_watch(logdirs: list[str], args: argparse.Namespace) -> int:
         print(f"tbpeek: {e}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        options = build_options(args, cfg)
+        options = build_options(args, cfg, demo=bool(getattr(args, "demo", False)))
     except ValueError as e:
         print(f"tbpeek: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Static
@@ -148,8 +149,11 @@ class GateScreen(Screen):
         self.info = info
         if not self._ready:  # not composed yet: on_mount shows it
             return
+        try:
+            alarms = self.query_one("#gate-alarms", Static)
+        except NoMatches:  # popped before it was ever shown (an alarm at start-up)
+            return
         lines = gate_lines(info, self.tz)
-        alarms = self.query_one("#gate-alarms", Static)
         alarms.update(lines["alarms"])
         alarms.display = bool(info.alarms)
         nxt = self.query_one("#gate-next", Static)
@@ -302,6 +306,14 @@ class GateController:
         return alarms
 
     # ---- the person's choices -----------------------------------------------------------
+    def end_look(self) -> None:
+        """The person ends the open look early: the gate comes back at once."""
+        if self.screen is not None or not self.budget.settings.enabled:
+            return
+        self.budget.end_look()
+        self.app.notify("Look ended; the charts rest until the next one.", title="Look budget", timeout=4)
+        self._show_gate()
+
     def _look(self) -> None:
         try:
             self.budget.start_look("scheduled")

@@ -26,6 +26,13 @@ HELP = """\
 - `l`: log / linear y
 - `j` `k`, scroll: scroll the charts; `esc`: back
 
+## Look budget
+Between looks the charts rest behind a gate that says when the next look is due.
+- `enter` on the gate: start a due look; `o`: look early (type why: it is logged)
+- `e` during a look: end it now; the overview's status line shows the time left
+- a new alarm opens the gate at once, on the alarmed run, with a bell and a desktop
+  notification; `--no-budget` turns the gate off for a session
+
 ## Badges
 `ok` healthy · `warn` look soon · `alarm` look now · `!` before a name: a file could not be
 read (the detail says which and why). A run is *live* when it wrote in the last 2 minutes,

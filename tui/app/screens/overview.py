@@ -120,6 +120,9 @@ class OverviewScreen(Screen):
             text += f"  ·  {app.watch_mode}" if app.ingestor is not None else ""
             if app.watch_reason:
                 text += f" ({app.watch_reason})"
+        look = app.look_status()
+        if look:
+            text += f"  ·  {look}"
         if self.filter_error:
             text = f"{self.filter_error}  ·  {text}"
         elif self._filter_text:
