@@ -199,7 +199,7 @@ def test_shorten_cuts_the_middle():
 
 
 def test_last_write_is_the_older_of_mtime_and_wall_time():
-    from tui.app.model import last_write_time
+    from tui.store import last_write_time
 
     assert last_write_time(2000.0, 1000.0) == 1000.0  # copied logs: fresh mtime, old events
     assert last_write_time(1000.0, 2000.0) == 1000.0  # trainer clock ahead

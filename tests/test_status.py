@@ -128,6 +128,19 @@ def test_fields_pure():
     assert check_template("{line} {next}") is None
 
 
+def test_runs_that_ended_long_ago_never_alarm_the_status_bar():
+    day = 86400.0
+    old = RunSummary("old-collapse", 1, 0.0, [("entropy", "collapsed", 3, "h 0.01")], last_write=0.0)
+    live = RunSummary("live", 1, 0.0, [("entropy", "healthy", 0, "")], last_write=2 * day - 60)
+    s = Summary("k", ["/x"], 0.0, [old, live])
+    f = fields(s, next_look=None, now=2 * day)
+    assert f["line"] == "● 1 run ok · 1 ended" and f["state"] == "ok" and f["alarm"] == "0"
+    f = fields(s, next_look=None, now=0.5 * day)  # the same run while it was live: an alarm
+    assert f["line"].startswith("▲ old-collapse: entropy collapsed")
+    s.runs = [old]
+    assert fields(s, next_look=None, now=2 * day)["line"] == "● 1 run, all ended"
+
+
 # ---- the cache ------------------------------------------------------------------------------
 def test_each_call_reads_only_new_bytes(capsys, logdir, monkeypatch):
     from tui.ingest.sources import LocalSource

@@ -73,6 +73,17 @@ class Text:
     text: str
 
 
+def last_write_time(mtime: float | None, wall: float | None) -> float | None:
+    """When a run last wrote: the older of the file's mtime and the newest event's wall time.
+
+    Copied or restored logs have fresh mtimes but old wall times; a trainer on a machine whose
+    clock runs ahead has future wall times but honest local mtimes. The older one is right in
+    both cases, and for a live run on one machine they agree.
+    """
+    known = [t for t in (mtime, wall) if t is not None]
+    return min(known) if known else None
+
+
 @dataclass(frozen=True)
 class RunSnapshot:
     """Everything the store knows about a run, frozen at one version."""
@@ -96,6 +107,11 @@ class RunSnapshot:
     def last_wall_time(self) -> float | None:
         ends = [float(s.wall_times[-1]) for s in self.series.values() if len(s)]
         return max(ends) if ends else None
+
+    @property
+    def last_activity(self) -> float | None:
+        """When the run last wrote, as far as tbpeek can tell (see `last_write_time`)."""
+        return last_write_time(self.last_write, self.last_wall_time)
 
     @property
     def last_step(self) -> int | None:

@@ -138,17 +138,6 @@ def shorten(name: str, width: int) -> str:
     return name[:head] + "…" + name[len(name) - tail:]
 
 
-def last_write_time(mtime: float | None, wall: float | None) -> float | None:
-    """When the run last wrote: the older of the file's mtime and the newest event's wall time.
-
-    Copied or restored logs have fresh mtimes but old wall times; a trainer on a machine whose
-    clock runs ahead has future wall times but honest local mtimes. The older one is right in
-    both cases, and for a live run on one machine they agree.
-    """
-    known = [t for t in (mtime, wall) if t is not None]
-    return min(known) if known else None
-
-
 def run_state(age: float | None, ended_after: float = ENDED_AFTER) -> str:
     """'live', 'stalled' or 'ended' from the seconds since the run last wrote.
 

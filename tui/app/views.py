@@ -10,7 +10,7 @@ import os
 import threading
 import time
 
-from tui.app.model import RunView, last_write_time, spark_tuple
+from tui.app.model import RunView, spark_tuple
 from tui.health import HealthOptions, HealthTracker, RunHealth
 from tui.store import RunSnapshot, Series, Store
 
@@ -47,7 +47,7 @@ class Judge:
         verdicts = tuple(health.verdicts)
         roles = dict(health.roles)
         library = health.library
-        last_write = last_write_time(snap.last_write, snap.last_wall_time)
+        last_write = snap.last_activity
         view = RunView(
             name=snap.name,
             version=snap.version,

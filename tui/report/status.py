@@ -60,9 +60,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def fields(summary: Summary, next_look: float | None, now: float) -> dict[str, str]:
     """The values a ``--format`` template may use."""
     runs = summary.runs
-    worst = max((r.severity for r in runs), default=0)
-    alarmed = sorted((r for r in runs if r.severity >= 3), key=lambda r: r.run)
-    warned = [r for r in runs if r.severity == 2]
+    active = summary.active(now)  # runs silent past `ended_after` count, but never alarm
+    worst = max((r.severity for r in active), default=0)
+    alarmed = sorted((r for r in active if r.severity >= 3), key=lambda r: r.run)
+    warned = [r for r in active if r.severity == 2]
     n = len(runs)
     if next_look is None:
         nxt, due = "", ""
@@ -80,16 +81,19 @@ def fields(summary: Summary, next_look: float | None, now: float) -> dict[str, s
     if lead is not None:
         more = f" (+{len(alarmed) - 1} more)" if len(alarmed) > 1 else ""
         text = f"{run}: {problem}{more}"
+    elif not active:
+        text = f"{n} run{'s' if n != 1 else ''}, all ended"
     elif warned:
         text = f"{n} run{'s' if n != 1 else ''} · {len(warned)} warning{'s' if len(warned) != 1 else ''}"
     else:
-        text = f"{n} run{'s' if n != 1 else ''} ok"
+        ended = n - len(active)
+        text = f"{len(active)} run{'s' if len(active) != 1 else ''} ok" + (f" · {ended} ended" if ended else "")
     icon = ICONS[worst]
     line = f"{icon} {text}" + ("" if lead is not None else look)
     return {
         "line": line, "icon": icon, "state": {0: "ok", 1: "info", 2: "warn", 3: "alarm"}[worst],
         "color": COLORS[worst], "text": text, "runs": str(n),
-        "ok": str(sum(1 for r in runs if r.severity <= 1)), "warn": str(len(warned)), "alarm": str(len(alarmed)),
+        "ok": str(n - len(warned) - len(alarmed)), "warn": str(len(warned)), "alarm": str(len(alarmed)),
         "run": run, "problem": problem, "next": nxt, "due": due,
     }
 
@@ -262,4 +266,4 @@ def run(args: argparse.Namespace) -> int:
             print(f"tbpeek status: can't start the background refresh: {e.strerror or e}; "
                   "the answer may be out of date (use --wait)", file=sys.stderr)
     threshold = SEVERITY[args.fail_on]
-    return EXIT_PROBLEM if any(v[2] >= threshold for r in summary.runs for v in r.verdicts) else EXIT_OK
+    return EXIT_PROBLEM if any(v[2] >= threshold for r in summary.active(now) for v in r.verdicts) else EXIT_OK

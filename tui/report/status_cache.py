@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1
+FORMAT = 2
 REJUDGE_EVERY = 60.0  # seconds: re-judge idle runs so a stall shows up
 
 
@@ -36,12 +36,18 @@ class RunSummary:
         version: the store's version of the run when judged.
         at: when it was judged (epoch seconds).
         verdicts: (metric, kind, severity as int, reason) for each verdict.
+        last_write: when the run last wrote (epoch seconds), if known.
     """
 
     run: str
     version: int
     at: float
     verdicts: list[tuple[str, str, int, str]]
+    last_write: float | None = None
+
+    def ended(self, now: float, after: float) -> bool:
+        """Silent for `after` seconds: history, not news."""
+        return self.last_write is not None and now - self.last_write >= after
 
     @property
     def worst(self) -> tuple[str, str, int, str] | None:
@@ -68,6 +74,11 @@ class Summary:
     files: dict[str, int] = field(default_factory=dict)  # event file -> size as read
     dirs: dict[str, int] = field(default_factory=dict)  # directory -> mtime_ns before the scan
     format: int = FORMAT
+    ended_after: float = 86400.0  # the health options' threshold: silent this long = ended
+
+    def active(self, now: float) -> list[RunSummary]:
+        """The runs that haven't ended: an old run's alarm is history, not a status-bar alarm."""
+        return [r for r in self.runs if not r.ended(now, self.ended_after)]
 
     @property
     def judged_at(self) -> float:
@@ -80,11 +91,13 @@ class Summary:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Summary":
         runs = [RunSummary(r["run"], int(r["version"]), float(r["at"]),
-                           [(str(m), str(k), int(s), str(why)) for m, k, s, why in r["verdicts"]])
+                           [(str(m), str(k), int(s), str(why)) for m, k, s, why in r["verdicts"]],
+                           None if r.get("last_write") is None else float(r["last_write"]))
                 for r in d["runs"]]
         return cls(key=str(d["key"]), logdirs=[str(x) for x in d["logdirs"]], computed_at=float(d["computed_at"]),
                    runs=runs, files={str(k): int(v) for k, v in d["files"].items()},
-                   dirs={str(k): int(v) for k, v in d["dirs"].items()}, format=int(d["format"]))
+                   dirs={str(k): int(v) for k, v in d["dirs"].items()}, format=int(d["format"]),
+                   ended_after=float(d.get("ended_after", 86400.0)))
 
 
 def cache_key(logdirs: list[str], fingerprint: str) -> str:
@@ -219,11 +232,12 @@ def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | 
             continue
         h = judge(snap, opts, now, related[snap.name])
         fresh[snap.name] = RunSummary(snap.name, snap.version, now,
-                                      [(v.metric, v.kind, int(v.severity), v.reason) for v in h.verdicts])
+                                      [(v.metric, v.kind, int(v.severity), v.reason) for v in h.verdicts],
+                                      snap.last_activity)
     state["judged"] = fresh
     files = {fs.path: fs.size for fs in ing.file_states() if not fs.missing}
     summary = Summary(key=key, logdirs=list(logdirs), computed_at=now, runs=list(fresh.values()),
-                      files=files, dirs=dirs)
+                      files=files, dirs=dirs, ended_after=opts.thresholds.ended_after)
     paths.state.parent.mkdir(parents=True, exist_ok=True)
     import io
 
