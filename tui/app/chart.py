@@ -126,13 +126,16 @@ def render(spec: ChartSpec) -> str:
         mark = fig.signal([pos, pos], [lo_y, hi_y], marker=plotext.marker("braille", plotext.pixel(foreground=color)))
         mark.lines(True)
         fig.draw(mark)
+    lo, hi = float(xs_all.min()), float(xs_all.max())
     if spec.x_mode == "wall":
-        xs = np.concatenate(x_all)
-        lo, hi = float(xs.min()), float(xs.max())
         if hi > lo:
             pos = np.linspace(lo, hi, 4).tolist()
             fmt = "%H:%M" if hi - lo < 86400 else "%m-%d %H:%M"
             fig.ruler(0).ticks(pos, [time.strftime(fmt, time.localtime(p)) for p in pos])
+    elif hi > lo:  # round ticks: "250k", "1.5M" steps; "0.5h" since the start
+        pos = nice_ticks(lo, hi, max(2, spec.width // 16))
+        unit = "h" if spec.x_mode == "relative" else ""
+        fig.ruler(0).ticks(pos, [si(p) + unit for p in pos])
     if spec.legend:
         fig.legend()
     return fig.build().string()
@@ -147,6 +150,24 @@ def _marker_x(spec: ChartSpec, step: int, origin: float) -> float | None:
             wall = float(ln.wall_times[min(i, len(ln.wall_times) - 1)])
             return (wall - origin) / 3600.0 if spec.x_mode == "relative" else wall
     return None
+
+
+def nice_ticks(lo: float, hi: float, n: int = 6) -> list[float]:
+    """At most about `n` round positions (1, 2 or 5 times a power of ten apart) in [lo, hi]."""
+    raw = (hi - lo) / max(1, n)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / step) * step
+    return [float(v) for v in np.arange(first, hi + step * 1e-9, step)]
+
+
+def si(x: float) -> str:
+    """A tick label: 0, 750, 12.5k, 3M, 1.25G; small fractions as they are (0.25)."""
+    a = abs(x)
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"{x / div:.4g}{suffix}"
+    return f"{x:.4g}"
 
 
 def nice(x: float) -> str:
