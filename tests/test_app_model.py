@@ -52,6 +52,14 @@ def test_sparkline_width_range_nan_and_flat():
     assert sparkline([], 4) == "    "
 
 
+def test_sparkline_of_a_pinned_entropy_is_flat_not_noise():
+    pinned = 1.6094 + np.random.default_rng(0).normal(0, 0.0003, 12)  # ln 5, sd 0.0003
+    line = sparkline(pinned, 12)
+    assert set(line) <= set("▃▄▅"), line  # full height would be ▁…█
+    falling = 1.6 * np.exp(-np.arange(12) / 3)  # a real change still spans the whole height
+    assert sparkline(falling, 12)[0] == "█" and sparkline(falling, 12)[-1] == "▁"
+
+
 def test_age_and_state():
     assert fmt_age(5) == "0s" and fmt_age(47) == "40s" and fmt_age(125) == "2m" and fmt_age(7300) == "2h" and fmt_age(2 * 86400) == "2d" and fmt_age(800 * 86400) == "2y"
     assert fmt_age(None) == "—"

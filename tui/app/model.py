@@ -75,10 +75,16 @@ def downsample(values: np.ndarray, width: int) -> np.ndarray:
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
+SPARK_MIN_SPAN = 0.02  # a sparkline's scale covers at least 2 % of the values' magnitude
+
+
 def sparkline(values: Sequence[float], width: int) -> str:
     """A text sparkline of exactly `width` cells (blank-padded on the left when short).
 
     Non-finite values show as ``×`` so a NaN is never hidden; a flat series sits mid-height.
+    The scale spans at least `SPARK_MIN_SPAN` of the values' magnitude, so jitter of a few
+    parts in a thousand (entropy pinned at its maximum) draws as the flat line it is, not as
+    full-height noise.
     """
     if width <= 0:
         return ""
@@ -87,6 +93,10 @@ def sparkline(values: Sequence[float], width: int) -> str:
         return " " * width
     finite = v[np.isfinite(v)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    floor = SPARK_MIN_SPAN * max(abs(lo), abs(hi))
+    if 1e-12 * max(1.0, abs(hi)) < hi - lo < floor:
+        mid = (lo + hi) / 2
+        lo, hi = mid - floor / 2, mid + floor / 2
     cells = []
     top = len(SPARK_BLOCKS) - 1
     for x in v:
