@@ -125,6 +125,8 @@ def test_fields_pure():
     assert f["line"].startswith("△ 2 runs · 1 warning · next look ") and f["warn"] == "1" and f["ok"] == "1"
     assert problem_text("throughput", "stalled") == "throughput stalled"
     assert problem_text("entropy", "entropy_spike") == "entropy spike"
+    assert problem_text("entropy", "nonfinite") == "entropy is NaN or infinite"
+    assert problem_text("explained_variance", "zero") == "explained_variance is zero"
     assert check_template("{line} {next}") is None
 
 

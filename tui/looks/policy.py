@@ -102,9 +102,15 @@ class GateInfo:
     allowance: int | None = None
 
 
+# Kinds whose name doesn't read well after the metric's.
+KIND_WORDS = {"nonfinite": "is NaN or infinite", "nan": "is NaN", "negative": "is negative",
+              "zero": "is zero", "large": "is large", "growing": "keeps growing"}
+
+
 def problem_text(metric: str, kind: str) -> str:
-    """A verdict in words, never values: 'entropy collapsed', 'throughput slow decay'."""
-    words = kind.replace("_", " ")
+    """A verdict in words, never values: 'entropy collapsed', 'throughput slow decay',
+    'reward is NaN or infinite'."""
+    words = KIND_WORDS.get(kind) or kind.replace("_", " ")
     return words if words.startswith(metric) else f"{metric} {words}"
 
 
