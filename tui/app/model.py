@@ -29,7 +29,7 @@ BADGE_WORDS = {Severity.OK: "ok", Severity.INFO: "info", Severity.WARN: "warn", 
 KIND_WORDS = {
     "pinned_at_max": "pinned", "collapsed": "collapsed", "nonfinite": "NaN", "sudden_drop": "fps-drop",
     "slow_decay": "fps-decay", "stalled": "stalled", "spike": "spike", "oscillating": "oscillating",
-    "plateau_high": "plateau", "rising": "rising", "reward_collapse": "collapse",
+    "plateau": "plateau", "rising": "rising",
 }
 
 
@@ -163,11 +163,6 @@ def run_state(age: float | None, ended_after: float = ENDED_AFTER) -> str:
     if age <= ended_after:
         return "stalled"
     return "ended"
-    if age <= LIVE_WITHIN:
-        return "live"
-    if age <= ENDED_AFTER:
-        return "stalled"
-    return "ended"
 
 
 @dataclass(frozen=True)
@@ -180,7 +175,7 @@ class RunView:
         verdicts: the health engine's verdicts.
         spark: role ("entropy", "reward", "throughput") -> the last values, as a tuple.
         last_step: the largest step of any tag.
-        last_write: epoch seconds of the last write (file mtime, else newest wall time).
+        last_write: epoch seconds of the last write (`tui.store.last_write_time`).
         problems: file -> message (damaged records, unreadable files).
         library: the library the run was written by, if recognised.
     """

@@ -143,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
     except ExportError as e:
         print(f"tbpeek export: {e}", file=err)
         return EXIT_USAGE
+    except BrokenPipeError:
+        raise  # `tbpeek export ... | head`: the reader has all it wanted (the dispatcher exits 0)
     except OSError as e:
         print(f"tbpeek export: can't write {e.filename or args.output}: {e.strerror}", file=err)
         return EXIT_USAGE

@@ -68,8 +68,8 @@ def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict:
         })
     return {
         "run": snap.name, "path": snap.path, "points": snap.points, "last_step": snap.last_step,
-        "last_write": snap.last_write,
-        "last_write_age_s": None if snap.last_write is None else round(now - snap.last_write, 3),
+        "last_write": snap.last_activity,
+        "last_write_age_s": None if snap.last_activity is None else round(now - snap.last_activity, 3),
         "file_version": snap.file_version, "tags": tags,
         "texts": {k: t.text for k, t in snap.texts.items()},
         "restarts": [{"tag": r.tag, "step": r.step, "wall_time": r.wall_time, "dropped": r.dropped}
