@@ -267,7 +267,9 @@ class TbpeekApp(App[int]):
         worker = get_current_worker()
         self._ingest_once(None, rescan=True)
         last_judge = time.monotonic()
-        timer_poll = self._watcher is None  # no watcher (URLs only): poll everything on a timer
+        # Logdirs that can't be watched (URLs: s3://, gs://…) are polled on a timer, also when
+        # local ones beside them are watched.
+        timer_poll = self._watcher is None or any("://" in ld for ld in self.logdirs)
         wait = (self.options.poll or URL_POLL) if timer_poll else 5.0
         while not worker.is_cancelled and not self._ingest_stopping:
             woke = self._wake.wait(timeout=wait)
