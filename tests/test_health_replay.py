@@ -50,6 +50,14 @@ def test_spike_is_called_once_the_curve_came_back():
     assert "collapsed" not in kinds
 
 
+def test_small_jump_on_a_mid_level_curve_is_not_a_spike():
+    # 0.07 of the maximum above a quiet curve at 0.6: noise, not a tenth of the maximum.
+    x = noisy(0.6, 400, 0.008, 22)
+    x[-5] = 0.67
+    kinds = replay_kinds(x * LN6, actions=6, start=len(x) - 5)
+    assert "spike" not in kinds
+
+
 def test_genuine_oscillation_is_found_live_and_held():
     t = np.arange(600)
     x = LN6 * (0.6 + 0.2 * np.sign(np.sin(t / 6.0))) + noisy(0, 600, 0.02, 10)

@@ -38,8 +38,9 @@ def despike(x: np.ndarray, th: Thresholds) -> tuple[np.ndarray, np.ndarray]:
     """Replace isolated excursions by the local median; report those that returned.
 
     Returns (cleaned values, boolean mask of the spikes). A point is off the curve when it is
-    more than max(6σ, 0.1·scale) from the median of the 7 points around it, with σ the robust
-    local noise (1.4826 · median absolute deviation from that median, per block of 32 points:
+    more than max(6σ, 0.1·scale) from the median of the 7 points around it, with scale 1 (h is
+    normalised: a tenth of the maximum, wherever the curve is; |h| when it exceeds 1) and σ the
+    robust local noise (1.4826 · median absolute deviation from that median, per block of 32 points:
     local, yet one partition of the data rather than one per point). Every such point is
     replaced (one noisy point never flips a verdict), but a run of them is a *spike* only when
     the curve came back: one of the 3 points after it is again within that limit of the level
@@ -52,7 +53,8 @@ def despike(x: np.ndarray, th: Thresholds) -> tuple[np.ndarray, np.ndarray]:
     if n < 7:
         return x, np.zeros(n, bool)
     lo, hi = float(x.min()), float(x.max())
-    if hi - lo <= th.spike_min * max(abs(lo), abs(hi), 1e-12):
+    scale = max(abs(lo), abs(hi), 1.0)
+    if hi - lo <= th.spike_min * scale:
         return x, np.zeros(n, bool)  # no point can be that far from any median: skip the work
     # Reflected ends (np.pad(mode="reflect"), without its overhead): an outlier at an end
     # must not be its own median.
@@ -67,7 +69,6 @@ def despike(x: np.ndarray, th: Thresholds) -> tuple[np.ndarray, np.ndarray]:
     # the first block's estimate.
     blocks = 1.4826 * median_rows(dev[n - k * b:].reshape(k, b))
     sigma = np.concatenate([np.full(n - k * b, blocks[0]), np.repeat(blocks, b)])
-    scale = max(float(np.max(np.abs(x))), 1e-12)  # h is normalised: scale is about 1
     limit = np.maximum(th.spike_sigma * sigma, th.spike_min * scale)
     off = np.abs(x - med) > limit
     if not off.any():
