@@ -38,3 +38,36 @@ def decay_to(start: float, end: float, n: int, tau: float = 0.2) -> np.ndarray:
     """start -> end exponentially over the first part of n points, then flat."""
     x = np.arange(n) / n
     return end + (start - end) * np.exp(-x / tau)
+
+
+def noisy_collapse(before: int, after: int, level: float = 0.85, tau: float = 4.0, noise: float = 0.02,
+                   floor: float = 0.002, seed: int = 0) -> np.ndarray:
+    """A normalised entropy h that explores at `level` (noise `noise`) for `before` points, then
+    collapses towards 0 with time constant `tau` points over `after` points; near zero the
+    noise is one-sided and small (entropy can't go below 0), as in a real collapse."""
+    rng = np.random.default_rng(seed)
+    head = level + rng.normal(0, noise, before)
+    t = np.arange(after, dtype=np.float64)
+    fall = level * np.exp(-t / tau)
+    # Noise relative to the level while it is high, a small one-sided floor noise near 0.
+    tail = fall + rng.normal(0, noise, after) * np.minimum(1.0, fall / level) + np.abs(rng.normal(0, 0.004, after))
+    return np.maximum(floor, np.concatenate([head, tail]))
+
+
+def replay_kinds(values, dt: float = 1.0, actions: int = 4, start: int = 0, hold: int = 1,
+                 tag: str = "losses/entropy", metric: str = "entropy") -> list[str]:
+    """The `metric` verdict kind a live HealthTracker shows after each point from `start` on:
+    the curve replayed prefix by prefix, one new point per update (hold=1: every reading)."""
+    from dataclasses import replace
+
+    from tui.health import HealthOptions
+    from tui.health.tracker import HealthTracker, prefix
+
+    snap = snapshot({tag: curve(values, dt)})
+    walls = snap.series[tag].wall_times
+    tracker = HealthTracker(HealthOptions(actions=actions), hold=hold, clock_every=0.0)
+    kinds = []
+    for i in range(start, len(walls)):
+        part = replace(prefix(snap, float(walls[i])), version=i)
+        kinds.append(tracker.update(part, now=float(walls[i])).verdict(metric).kind)
+    return kinds

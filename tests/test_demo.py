@@ -311,3 +311,15 @@ def test_each_demo_run_gets_its_intended_verdict(demo_dir):
         w = engine.judge(snap).worst
         got[snap.name] = (w.metric, w.kind, w.severity.label) if w.severity > 0 else (None, None, "ok")
     assert got == INTENDED
+
+
+@pytest.mark.parametrize("speed", [1.0, 5.0])
+def test_every_intended_verdict_shows_within_two_minutes_with_nothing_misleading(speed):
+    # bench/demo_timeline.py replays the demo's runs through the app's HealthTracker on the
+    # demo's own (simulated) clock: exit 0 when each run's intended verdict shows within 120 s
+    # of the demo's start and nothing wrong (entropy oscillating/spike, or another warning)
+    # shows before it. Times are the files' wall times, not this machine's.
+    out = subprocess.run([sys.executable, str(Path(demo.__file__).resolve().parents[1] / "bench" / "demo_timeline.py"),
+                          "--seconds", "150", "--speed", str(speed)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr[-2000:]
+    assert out.stdout.count(" ok\n") == len(INTENDED)

@@ -29,6 +29,8 @@ class Thresholds:
     plateau_sd: float = 0.01
     oscillating_range: float = 0.2  # (p90 - p10), calibrated: failed Enduro 0.25, healthy <= 0.16
     oscillating_cv: float = 0.1
+    oscillating_legs: int = 3  # alternating rises/falls of >= half the range (p90 - p10):
+    # down, up, down again. A collapse in progress is 1 leg, a fall and a recovery 2.
     rising_gain: float = 0.2  # lasting rise above the lowest level, in h units
     spike_sigma: float = 6.0
     spike_min: float = 0.1

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tui.health.options import Thresholds
-from tui.health.stats import fmt, median, median_rows, quantiles, rolling_mean_sd, run_start, window
+from tui.health.stats import MAD_TO_SD, fmt, median, median_rows, quantiles, rolling_mean_sd, run_start, window
 from tui.health.verdict import Severity, Verdict
 from tui.store import Series
 
@@ -35,19 +35,26 @@ class Scale:
 
 
 def despike(x: np.ndarray, th: Thresholds) -> tuple[np.ndarray, np.ndarray]:
-    """Replace isolated excursions that return within <= 3 points by the local median.
+    """Replace isolated excursions by the local median; report those that returned.
 
-    Returns (cleaned values, boolean mask of points that were spikes). A point is a spike when
-    it is more than max(6σ, 0.1·scale) from the median of the 7 points around it, with σ the
-    robust local noise (1.4826 · median absolute deviation from that median, per block of 32
-    points: local, yet one partition of the data rather than one per point); a lasting change
-    is never a spike because the centred median follows it after 3 points.
+    Returns (cleaned values, boolean mask of the spikes). A point is off the curve when it is
+    more than max(6σ, 0.1·scale) from the median of the 7 points around it, with scale 1 (h is
+    normalised: a tenth of the maximum, wherever the curve is; |h| when it exceeds 1) and σ the
+    robust local noise (1.4826 · median absolute deviation from that median, per block of 32 points:
+    local, yet one partition of the data rather than one per point). Every such point is
+    replaced (one noisy point never flips a verdict), but a run of them is a *spike* only when
+    the curve came back: one of the 3 points after it is again within that limit of the level
+    before it. Inside the curve a lasting change is never off the curve (the centred median
+    follows it after 3 points); at the newest end there is no "after" yet (the window is
+    reflected), so the leading edge of a fast, lasting drop is off the curve but has not
+    returned: cleaned, not called a spike.
     """
     n = x.shape[0]
     if n < 7:
         return x, np.zeros(n, bool)
     lo, hi = float(x.min()), float(x.max())
-    if hi - lo <= th.spike_min * max(abs(lo), abs(hi), 1e-12):
+    scale = max(abs(lo), abs(hi), 1.0)
+    if hi - lo <= th.spike_min * scale:
         return x, np.zeros(n, bool)  # no point can be that far from any median: skip the work
     # Reflected ends (np.pad(mode="reflect"), without its overhead): an outlier at an end
     # must not be its own median.
@@ -62,12 +69,24 @@ def despike(x: np.ndarray, th: Thresholds) -> tuple[np.ndarray, np.ndarray]:
     # the first block's estimate.
     blocks = 1.4826 * median_rows(dev[n - k * b:].reshape(k, b))
     sigma = np.concatenate([np.full(n - k * b, blocks[0]), np.repeat(blocks, b)])
-    scale = max(float(np.max(np.abs(x))), 1e-12)  # h is normalised: scale is about 1
     limit = np.maximum(th.spike_sigma * sigma, th.spike_min * scale)
-    spikes = np.abs(x - med) > limit
-    if not spikes.any():
-        return x, spikes
-    return np.where(spikes, med, x), spikes
+    off = np.abs(x - med) > limit
+    if not off.any():
+        return x, off
+    return np.where(off, med, x), _returned(x, off, limit)
+
+
+def _returned(x: np.ndarray, off: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """The runs of `off` points after which the curve came back to the level before them."""
+    spikes = np.zeros_like(off)
+    idx = np.flatnonzero(off)
+    cut = np.flatnonzero(np.diff(idx) > 1)
+    for a, b in zip(idx[np.r_[0, cut + 1]], idx[np.r_[cut, idx.size - 1]]):  # few runs: a loop is fine
+        before = x[max(0, a - 3):a]
+        after = x[b + 1:b + 4]
+        if before.size and after.size and np.any(np.abs(after - median(before)) <= limit[a]):
+            spikes[a:b + 1] = True
+    return spikes
 
 
 def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardContext,
@@ -179,14 +198,21 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
                        f"entropy {of_max}, sd {sd * H:.2g}, at {where} for {held_n} points "
                        f"({_dur(held_s)}): {tail}", ss, sw, ev)
 
-    # Oscillating: wide, repeated swings (learning rate too high?).
+    # Oscillating: wide, repeated swings (learning rate too high?). A wide spread alone is no
+    # oscillation: a fall (a collapse in progress) spreads the window as much, and noise
+    # around its median crosses that median at every other point. The swings must go back
+    # and forth: count the legs of the local trend's zigzag, each at least as large as the
+    # spread the rule asks for (and half the actual spread, and well above the noise); a
+    # monotone fall with noise makes one leg, whatever its level crossings.
     p10, p90 = quantiles(h[-2 * W:], [0.1, 0.9])
     swing = float(p90 - p10)
     cv = sd / level if level > 0 else 0.0
-    centred = h[-2 * W:] - median(h[-2 * W:])
-    crossings = int(np.count_nonzero(np.signbit(centred[1:]) != np.signbit(centred[:-1])))
-    ev.update(swing=swing, cv=cv, crossings=crossings)
-    if swing > th.oscillating_range and cv > th.oscillating_cv and crossings >= 4:
+    ev.update(swing=swing, cv=cv)
+    legs = 0
+    if swing > th.oscillating_range and cv > th.oscillating_cv:
+        legs, leg = swing_legs(h[-2 * W:], max(th.oscillating_range, swing / 2))
+        ev.update(legs=legs, leg_amplitude=leg)
+    if legs >= th.oscillating_legs:
         return Verdict("entropy", "oscillating", Severity.WARN,
                        f"entropy swings between {fmt(p10 * H)} and {fmt(p90 * H)} ({swing:.0%} of "
                        f"{'max' if scale.how != 'initial' else 'its start'}): learning rate too high?",
@@ -198,8 +224,12 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
     m = roll()[0]
     lowest = float(np.min(m)) if m.size else level
     ev["lowest"] = lowest
-    # Rising: a large, lasting rise after a fall.
-    if level - lowest >= th.rising_gain and level - lowest >= 5 * max(noise, 1e-9) and h0 - lowest >= th.rising_gain / 2:
+    # Rising: a large, lasting rise after a fall. The rise is measured on the rolling mean
+    # too (mean against mean): a fall in progress drags the newest mean below the window's
+    # median, which is no rise.
+    now_mean = float(m[-1]) if m.size else level
+    rise = min(level, now_mean) - lowest
+    if rise >= th.rising_gain and rise >= 5 * max(noise, 1e-9) and h0 - lowest >= th.rising_gain / 2:
         imin = int(np.argmin(m)) + W - 1
         return Verdict("entropy", "rising", Severity.WARN,
                        f"entropy rose back from {fmt(lowest * H)} to {of_max}: the policy is unlearning"
@@ -223,6 +253,53 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
         return Verdict("entropy", "healthy", Severity.OK,
                        f"entropy fell from {fmt(h0 * H)} to {of_max} and varies normally", None, None, ev)
     return Verdict("entropy", "healthy", Severity.OK, f"entropy {of_max}, varying normally", None, None, ev)
+
+
+def swing_legs(x: np.ndarray, amplitude: float) -> tuple[int, float]:
+    """(legs, the leg amplitude used): how many alternating rises and falls of at least
+    `amplitude` the local trend of `x` makes.
+
+    The local trend is the 5-point running median (noise mostly gone, swings that last a few
+    points kept); the amplitude is raised to 4x the point-to-point noise of `x` (the robust sd
+    of its differences / sqrt 2: the trend doesn't inflate it), so noise never makes a leg.
+    """
+    n = x.shape[0]
+    if n < 5:
+        return 0, amplitude
+    d = np.diff(x)
+    noise = MAD_TO_SD * median(np.abs(d - median(d))) / np.sqrt(2.0)
+    a = max(amplitude, 4.0 * noise)
+    pad = np.concatenate((np.full(2, x[0]), x, np.full(2, x[-1])))
+    trend = np.sort(np.stack([pad[i:i + n] for i in range(5)]), axis=0)[2]
+    return zigzag_legs(trend, a), a
+
+
+def zigzag_legs(x: np.ndarray, amplitude: float) -> int:
+    """How many alternating rises and falls of at least `amplitude` the curve makes.
+
+    A leg is counted where the curve turns and moves back by the amplitude from its last
+    extreme. Measured from the path's own extremes, not from a fixed level: a trend under the
+    swings doesn't remove legs, a trend without swings is one leg at most. A monotone fall
+    is 1; a fall and a recovery 2.
+    """
+    if x.shape[0] < 2 or not amplitude > 0:
+        return 0
+    a = amplitude
+    legs, direction = 0, 0  # direction of the current leg: +1 up, -1 down, 0 not started
+    hi = lo = float(x[0])
+    for v in x[1:].tolist():  # only for wide, high-CV windows (rare): <= 100 points
+        if direction >= 0:
+            if v > hi:
+                hi = v
+            elif hi - v >= a:  # turned down by the amplitude: a falling leg begins
+                legs, direction, lo = legs + 1, -1, v
+                continue
+        if direction <= 0:
+            if v < lo:
+                lo = v
+            elif v - lo >= a:
+                legs, direction, hi = legs + 1, 1, v
+    return legs
 
 
 def _spike(h, spikes, st, wt, ev) -> Verdict:
