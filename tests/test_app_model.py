@@ -58,6 +58,18 @@ def test_sparkline_of_a_pinned_entropy_is_flat_not_noise():
     assert set(line) <= set("▃▄▅"), line  # full height would be ▁…█
     falling = 1.6 * np.exp(-np.arange(12) / 3)  # a real change still spans the whole height
     assert sparkline(falling, 12)[0] == "█" and sparkline(falling, 12)[-1] == "▁"
+    # On entropy's own scale (0..max) a pinned run runs along the top, a collapse ends at the bottom.
+    assert set(sparkline(pinned, 12, (0.0, 1.6094))) == {"█"}
+    assert sparkline(falling, 12, (0.0, 1.79))[-1] == "▁" and sparkline(falling, 12, (0.0, 1.79))[0] == "▇"
+
+
+def test_entropy_sparkline_bounds_come_from_the_verdicts_maximum():
+    from tui.app.views import entropy_bounds
+    from tui.health.verdict import Severity, Verdict
+
+    pinned = Verdict("entropy", "pinned_at_max", Severity.WARN, "", evidence={"h_max": 1.79})
+    assert entropy_bounds([pinned], (1.7, 1.8)) == {"entropy": (0.0, 1.8)}
+    assert entropy_bounds([Verdict("entropy", "too_early", Severity.INFO, "")], (1.0,)) == {}
 
 
 def test_age_and_state():

@@ -78,13 +78,14 @@ def downsample(values: np.ndarray, width: int) -> np.ndarray:
 SPARK_MIN_SPAN = 0.02  # a sparkline's scale covers at least 2 % of the values' magnitude
 
 
-def sparkline(values: Sequence[float], width: int) -> str:
+def sparkline(values: Sequence[float], width: int, bounds: tuple[float, float] | None = None) -> str:
     """A text sparkline of exactly `width` cells (blank-padded on the left when short).
 
     Non-finite values show as ``×`` so a NaN is never hidden; a flat series sits mid-height.
     The scale spans at least `SPARK_MIN_SPAN` of the values' magnitude, so jitter of a few
     parts in a thousand (entropy pinned at its maximum) draws as the flat line it is, not as
-    full-height noise.
+    full-height noise. `bounds` fixes the scale instead (entropy on 0..its maximum, so a
+    pinned run draws along the top and a collapse falls to the bottom); values outside clip.
     """
     if width <= 0:
         return ""
@@ -94,7 +95,9 @@ def sparkline(values: Sequence[float], width: int) -> str:
     finite = v[np.isfinite(v)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     floor = SPARK_MIN_SPAN * max(abs(lo), abs(hi))
-    if 1e-12 * max(1.0, abs(hi)) < hi - lo < floor:
+    if bounds is not None and bounds[1] > bounds[0]:
+        lo, hi = bounds
+    elif 1e-12 * max(1.0, abs(hi)) < hi - lo < floor:
         mid = (lo + hi) / 2
         lo, hi = mid - floor / 2, mid + floor / 2
     cells = []
@@ -105,7 +108,7 @@ def sparkline(values: Sequence[float], width: int) -> str:
         elif hi - lo <= 1e-12 * max(1.0, abs(hi)):
             cells.append(SPARK_BLOCKS[top // 2])
         else:
-            cells.append(SPARK_BLOCKS[int(round((x - lo) / (hi - lo) * top))])
+            cells.append(SPARK_BLOCKS[min(top, max(0, int(round((x - lo) / (hi - lo) * top))))])
     return " " * (width - len(cells)) + "".join(cells)
 
 
@@ -174,6 +177,7 @@ class RunView:
         version: the store's version of the run this view was computed from.
         verdicts: the health engine's verdicts.
         spark: role ("entropy", "reward", "throughput") -> the last values, as a tuple.
+        spark_bounds: role -> a fixed sparkline scale (entropy: 0 to its maximum, when known).
         last_step: the largest step of any tag.
         last_write: epoch seconds of the last write (`tui.store.last_write_time`).
         problems: file -> message (damaged records, unreadable files).
@@ -184,6 +188,7 @@ class RunView:
     version: int
     verdicts: tuple[Verdict, ...] = ()
     spark: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    spark_bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     last_step: int | None = None
     last_write: float | None = None
     problems: dict[str, str] = field(default_factory=dict)

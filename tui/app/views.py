@@ -18,6 +18,16 @@ SPARK_ROLES = ("entropy", "reward", "throughput")
 MAX_SIBLINGS = 8  # more runs under one parent is a flat logdir of experiments, not one's subfolders
 
 
+def entropy_bounds(verdicts, values) -> dict[str, tuple[float, float]]:
+    """Entropy's sparkline scale: 0 to the maximum the health engine judged it against."""
+    for v in verdicts:
+        h_max = v.evidence.get("h_max") if v.metric == "entropy" else None
+        if isinstance(h_max, (int, float)) and h_max > 0:
+            finite = [x for x in values if x == x]
+            return {"entropy": (0.0, max([float(h_max), *finite]))}
+    return {}
+
+
 class Judge:
     """Keeps the health tracker (it holds each run's verdict history) and the latest views.
 
@@ -48,11 +58,13 @@ class Judge:
         roles = dict(health.roles)
         library = health.library
         last_write = snap.last_activity
+        spark = {r: spark_tuple(roles.get(r)) for r in SPARK_ROLES}
         view = RunView(
             name=snap.name,
             version=snap.version,
             verdicts=verdicts,
-            spark={r: spark_tuple(roles.get(r)) for r in SPARK_ROLES},
+            spark=spark,
+            spark_bounds=entropy_bounds(verdicts, spark.get("entropy", ())),
             last_step=snap.last_step,
             last_write=last_write,
             problems=dict(snap.problems),

@@ -115,7 +115,8 @@ class RunTable(DataTable):
         for key, _label, role, width in self.columns_spec():
             if role is not None:
                 spark_color = color if sev >= Severity.WARN else colors["verdict-info"]
-                cells[key] = Text(sparkline(view.spark.get(role, ()), width or 8), style=spark_color)
+                cells[key] = Text(sparkline(view.spark.get(role, ()), width or 8, view.spark_bounds.get(role)),
+                                  style=spark_color)
         return cells
 
     def draw_views(self, views: list[RunView], now: float, selected, colors: dict[str, str]) -> int:
