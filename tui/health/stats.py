@@ -122,4 +122,7 @@ def fmt(x: float, digits: int = 3) -> str:
     ax = abs(x)
     if ax != 0 and (ax >= 1e6 or ax < 1e-3):
         return f"{x:.{digits - 1}e}"
+    rounded = float(f"{x:.{digits}g}")
+    if abs(rounded) >= 10 ** digits:  # '1280', never '1.28e+03'
+        return f"{rounded:.0f}"
     return f"{x:.{digits}g}"
