@@ -246,3 +246,16 @@ async def test_palette_commands_and_help_list_the_new_keys():
         assert await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen))
     for key in ("`r`", "`n`", "`g`"):
         assert key in HELP
+
+
+@sync
+async def test_folding_without_any_seed_group_says_so():
+    from app_fixtures import fixed_store
+
+    app = make_app(store=fixed_store(), options=AppOptions(clock=lambda: NOW))
+    seen = record_notices(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("g")
+        assert any("No two runs differ only by a seed" in m for m, _ in seen)
+        assert len(rows(app)) == 5

@@ -357,6 +357,10 @@ class TbpeekApp(App[int]):
         self.data_version += 1
         if isinstance(self.screen, OverviewScreen):
             self.screen.redraw()
+            if self.fold_groups and not self.screen.groups:
+                self.notify(f"No two runs differ only by a seed (pattern {self.seed_pattern().pattern}); "
+                            "set [groups] seed_pattern in the config to match your names.",
+                            title="Seed groups", timeout=6)
 
     def action_review(self) -> None:
         """Build the review of the last 24 h in a thread worker, then show it (`r`)."""

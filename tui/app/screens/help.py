@@ -29,7 +29,7 @@ HELP = """\
 
 ## Run detail
 - `+` / `-`: more / less smoothing (TensorBoard's debiased EMA); `0`: none
-- `x`: x axis: step, hours since start, wall time
+- `x`: x axis: step, hours since start, wall time (a seed group: step, hours since start)
 - `l`: log / linear y
 - `n`: the run's note (shown under the verdicts once saved)
 - `j` `k`, scroll: scroll the charts; `esc`: back
