@@ -156,7 +156,7 @@ class RunTable(DataTable):
             self._stale.clear()
             keys = [k for k, *_ in self.columns_spec()]
             for v in views:
-                picked = _picked(v, selected)
+                picked = _picked(v, selected) if v.members else v.name in selected
                 cells = self._cells(v, now, picked, colors, v.name in noted)
                 self.add_row(*[cells.get(k, Text("")) for k in keys], key=v.name)
                 self._cell_cache[v.name] = cells
@@ -167,7 +167,7 @@ class RunTable(DataTable):
                 self.move_cursor(row=order.index(cursor_run), animate=False)
             return len(views)
         for v in views:
-            picked = _picked(v, selected)
+            picked = _picked(v, selected) if v.members else v.name in selected
             state = RowKeyState(v.version, fmt_age(v.age(now)), picked, style_key, v.name in noted)
             if self._drawn.get(v.name) != state:
                 self._stale[v.name] = (v, now, picked, colors, state)
