@@ -54,3 +54,21 @@ def fixed_store(runs: int = 5) -> Store:
         _add(store, f"extra-{k:03d}", h_max * (0.6 + 0.4 * np.exp(-i / (40 + k))) + noise,
              i / (10 + k), np.full(N, 2048.0))
     return store
+
+
+SEEDS = ("ppo_cartpole_seed1", "ppo_cartpole_seed2", "ppo_cartpole_seed3")
+
+
+def seed_store() -> Store:
+    """`fixed_store` plus three seeds of one config: seeds 1 and 2 healthy; seed 3 learns too,
+    but its throughput drops to a third (an alarm)."""
+    store = fixed_store()
+    i = np.arange(N)
+    h_max = math.log(6)
+    for k, name in enumerate(SEEDS, 1):
+        noise = np.random.default_rng(100 + k).normal(0, 0.01, N)
+        entropy = h_max * (0.55 + 0.45 * np.exp(-i / (55 + 5 * k))) + noise
+        reward = -21 + (30 + 3 * k) * (1 - np.exp(-i / 80))
+        sps = 2048.0 / (1 + i / 40) if k == 3 else np.full(N, 2048.0)
+        _add(store, name, entropy, reward, sps)
+    return store

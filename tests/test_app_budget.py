@@ -209,3 +209,15 @@ def test_bad_budget_flag_exits_2_with_a_message(capsys):
     code = run_watch(["/nonexistent"], parse("--every", "soon"))
     assert code == 2
     assert "--every" in capsys.readouterr().err
+
+
+@sync
+async def test_review_does_not_open_over_the_gate(tmp_path):
+    clock = Clock(NOW)
+    append_look(Look(start=NOW - 60, end=NOW - 30, found_new=False), tmp_path / "looks.jsonl")
+    app, _ = budget_app(tmp_path, clock, every=1800, window=180)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, GateScreen)

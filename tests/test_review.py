@@ -241,7 +241,10 @@ def test_html_is_self_contained_with_runs_and_charts(review_all):
     # no external references of any kind
     assert not {"script", "link", "img", "iframe", "object", "embed"} & set(names)
     for _, attrs in p.tags:
-        assert not {"src", "href", "xlink:href", "action"} & set(attrs)
+        assert not {"src", "xlink:href", "action"} & set(attrs)
+        assert attrs.get("href", "#").startswith("#")  # in-page links only (summary -> card)
+    ids = {a["id"] for _, a in p.tags if "id" in a}
+    assert {a["href"][1:] for t, a in p.tags if t == "a"} <= ids and ids
     assert not re.search(r"https?://|@import|url\(", page)
     assert '<meta name="viewport"' in page and "@media (max-width:600px)" in page
 

@@ -8,6 +8,7 @@ second), only rows whose run version changed. No widget is ever touched from a t
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui.app.messages import IngestProblem, StoreChanged, WatchModeChanged
+from tui.app.messages import IngestProblem, NotesLoaded, ReviewBuilt, StoreChanged, WatchModeChanged
 from tui.app.model import SORTS
 from tui.app.themes import DEFAULT_THEME, load_themes, verdict_colors
 from tui.app.views import Judge
@@ -32,6 +33,8 @@ COMPACT_HEIGHT = 20
 URL_POLL = 10.0  # seconds between polls of logdirs that can't be watched (object stores)
 REJUDGE_EVERY = 30.0  # seconds: re-judge idle runs so age-based verdicts (stalls) appear
 PALETTE_VARS = ("primary", "warning", "success", "accent", "secondary", "error")
+REVIEW_SINCE = "24h"  # the period of the in-app review (`r`)
+REVIEW_NOTICE_AFTER = 0.4  # seconds: say "building the review…" only when it takes longer
 
 
 @dataclass
@@ -78,6 +81,7 @@ class TbpeekApp(App[int]):
         Binding("question_mark", "help", "Help"),
         Binding("t", "change_theme", "Theme", show=False),
         Binding("e", "end_look", "End look", show=False),
+        Binding("r", "review", "Review"),
     ]
 
     def __init__(self, logdirs: Iterable[str] = (), options: AppOptions | None = None, *,
@@ -106,6 +110,12 @@ class TbpeekApp(App[int]):
         self._ingest_stopping = False
         self._notified_problems: set[tuple[str, str, str]] = set()
         self.gate: Any = None  # the look budget's GateController, when a budget is set
+        # Issue 6: seed groups folded on the overview (`g`), run notes (`n`), the review (`r`).
+        self.fold_groups = False
+        self.notes: dict[str, Any] = {}  # run path (tui.notes.run_key) -> Note
+        self.notes_version = 0  # bumped when `notes` changes; screens redraw notes when it moves
+        self._seed_rx: re.Pattern | None = None
+        self._noted: tuple[tuple, frozenset[str]] = ((), frozenset())
         loaded = load_themes(self.options.theme_dirs)
         self.theme_problems = list(loaded.problems)
         for theme in loaded.themes.values():
@@ -154,6 +164,7 @@ class TbpeekApp(App[int]):
         self.push_screen(OverviewScreen())
         if self.options.budget is not None:
             self._start_budget()
+        self._load_notes()
         if self.ingestor is not None:
             self._start_watching()
 
@@ -191,12 +202,16 @@ class TbpeekApp(App[int]):
         """A breakthrough: lead with the alarmed run's charts."""
         from tui.app.screens.detail import DetailScreen
 
-        if self.gate is not None and self.gate.blocking:
+        if self.charts_resting():
             return  # the gate stayed up (a look was open elsewhere): it lists the alarm
         screen = self.screen
         if isinstance(screen, DetailScreen) and screen.run == run:
             return
         self.push_screen(DetailScreen(run))
+
+    def charts_resting(self) -> bool:
+        """The look budget's gate is up: nothing that shows curves, values or verdicts may open."""
+        return self.gate is not None and self.gate.blocking
 
     def look_status(self) -> str:
         """"look · 2:31 left" while a budgeted look is open; "" otherwise."""
@@ -238,7 +253,7 @@ class TbpeekApp(App[int]):
 
     def action_end_look(self) -> None:
         """End an open look now: the charts rest until the next one."""
-        if self.gate is not None and not self.gate.blocking:
+        if self.gate is not None and not self.charts_resting():
             self.gate.end_look()
 
     def _stop_watching(self) -> None:
@@ -338,7 +353,8 @@ class TbpeekApp(App[int]):
         if event.state != WorkerState.ERROR:
             return
         err = event.worker.error
-        self.notify(f"{event.worker.name} stopped: {type(err).__name__}: {err}. Retrying in 5 s.",
+        retry = " Retrying in 5 s." if event.worker.name == "ingest" else ""
+        self.notify(f"{event.worker.name} stopped: {type(err).__name__}: {err}.{retry}",
                     title="Internal error", severity="error", timeout=15)
         if event.worker.name == "ingest" and self.ingestor is not None and not self._ingest_stopping:
             self.set_timer(5.0, self._ingest_loop)
@@ -376,10 +392,154 @@ class TbpeekApp(App[int]):
                                 lambda k=key: self.action_set_sort(k))
         yield SystemCommand("Clear overlay selection", "Unpick every run picked with space",
                             self._clear_selection)
+        yield SystemCommand("Review the last 24 h", "Every run's verdicts, timeline, notes and the day's looks (r)",
+                            self.action_review)
+        yield SystemCommand("Unfold seed groups" if self.fold_groups else "Fold seed groups",
+                            "Runs that differ only by seed as one row: k/n healthy (g)", self.action_toggle_groups)
 
     def _clear_selection(self) -> None:
         self.selected.clear()
         self.data_version += 1
+
+    # ---- issue 6: the end-of-day review, run notes, seed groups -------------------------
+    def seed_pattern(self) -> re.Pattern:
+        """The seed regex of config ``[groups] seed_pattern`` (read once); a bad config or
+        regex gives a notice and the default pattern."""
+        if self._seed_rx is None:
+            from tui.config import ConfigError, load_config
+            from tui.groups import DEFAULT_SEED_PATTERN, compile_pattern
+
+            pattern = None
+            try:
+                groups = load_config().get("groups") or {}
+                pattern = groups.get("seed_pattern") if isinstance(groups, dict) else None
+                self._seed_rx = compile_pattern(pattern)
+            except (ConfigError, ValueError, TypeError) as e:
+                self.notify(f"{e}. Using the default seed pattern {DEFAULT_SEED_PATTERN}; fix "
+                            "[groups] seed_pattern in the config file.", title="Seed groups",
+                            severity="warning", timeout=10)
+                self._seed_rx = compile_pattern(None)
+        return self._seed_rx
+
+    def action_toggle_groups(self) -> None:
+        """Fold runs that differ only by seed into one row (`g`), or unfold them."""
+        from tui.app.screens.overview import OverviewScreen
+
+        self.seed_pattern()  # a bad pattern says so now, not on the next redraw
+        self.fold_groups = not self.fold_groups
+        self.data_version += 1
+        if isinstance(self.screen, OverviewScreen):
+            self.screen.redraw()
+            if self.fold_groups and not self.screen.groups:
+                self.notify(f"No two runs differ only by a seed (pattern {self.seed_pattern().pattern}); "
+                            "set [groups] seed_pattern in the config to match your names.",
+                            title="Seed groups", timeout=6)
+
+    def action_review(self) -> None:
+        """Build the review of the last 24 h in a thread worker, then show it (`r`)."""
+        from tui.app.screens.review import ReviewScreen
+
+        if isinstance(self.screen, ReviewScreen):
+            self.screen.dismiss()
+            return
+        if self.charts_resting():
+            self.notify("The charts are resting: the review opens in a look.", title="Look budget", timeout=4)
+            return
+        if self._review_running():
+            self.notify("Still building the review…", timeout=3)
+            return
+        self._build_review(self.seed_pattern().pattern)
+        self.set_timer(REVIEW_NOTICE_AFTER, self._review_slow)
+
+    def _review_running(self) -> bool:
+        return any(w.group == "review" and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+                   for w in self.workers)
+
+    def _review_slow(self) -> None:
+        if self._review_running():
+            self.notify("Building the review…", timeout=3)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="review", name="review")
+    def _build_review(self, seed_pattern: str) -> None:
+        """Judge and summarise every run (thread): the live verdict histories are reused, so
+        no run is replayed twice. Unexpected errors reach `on_worker_state_changed`."""
+        from tui.looks.log import read_looks
+        from tui.report.review import build_review, parse_since
+
+        now = self.options.clock()
+        since = parse_since(REVIEW_SINCE, now)
+        looks, looks_error = None, None
+        try:
+            looks = read_looks(since=since)
+        except OSError as e:
+            looks_error = f"{e.filename or 'look log'}: {e.strerror or e}"
+        try:
+            review = build_review(self.store.snapshots(), since=since, now=now, opts=self.options.health,
+                                  looks=looks, looks_error=looks_error, histories=self.judge.histories(),
+                                  seed_pattern=seed_pattern)
+        except OSError as e:  # the notes directory can't be read
+            self.post_message(ReviewBuilt(error=f"can't read {e.filename or 'the notes'}: {e.strerror or e}. "
+                                          "Check that the state directory is readable."))
+            return
+        self.post_message(ReviewBuilt(review))
+
+    def on_review_built(self, message: ReviewBuilt) -> None:
+        from tui.app.screens.review import ReviewScreen
+
+        if message.error is not None:
+            self.notify(message.error, title="Review", severity="error", timeout=10)
+        elif not isinstance(self.screen, ReviewScreen) and not self.charts_resting():
+            self.push_screen(ReviewScreen(message.review, title=f"Review of the last {REVIEW_SINCE}"))
+
+    @work(thread=True, exit_on_error=False, group="notes", name="notes")
+    def _load_notes(self) -> None:
+        from tui.notes import NoteStore
+
+        self.post_message(NotesLoaded(NoteStore().all()))
+
+    def on_notes_loaded(self, message: NotesLoaded) -> None:
+        self.notes = {**message.notes, **self.notes}  # a note saved meanwhile is newer
+        self.notes_version += 1
+        self.data_version += 1
+
+    def note_for(self, run: str):
+        """The run's note (from the cache read at start and kept by saves), or None."""
+        if run not in self.store:
+            return None
+        from tui.notes import run_key
+
+        note = self.notes.get(run_key(self.store.path(run)))
+        return None if note is None or note.empty else note
+
+    def noted_runs(self) -> frozenset[str]:
+        """Names of the runs with a (non-empty) note; cached until the notes or the runs change."""
+        key = (self.notes_version, len(self.store))
+        if self._noted[0] != key:
+            from tui.notes import run_key
+
+            paths = {p for p, n in self.notes.items() if not n.empty}
+            self._noted = (key, frozenset(r for r in self.store.runs() if run_key(self.store.path(r)) in paths)
+                           if paths else frozenset())
+        return self._noted[1]
+
+    def open_note(self, run: str, then: Callable[[], None] | None = None) -> None:
+        """Edit `run`'s note (`n`); `then` runs after a save."""
+        from tui.app.screens.note import NoteScreen
+
+        if run not in self.store:
+            self.notify("A seed group has no note of its own: unfold it (g) and pick a run.", timeout=4)
+            return
+
+        def saved(note) -> None:
+            if note is None:
+                return
+            self.notes[note.run_path] = note
+            self.notes_version += 1
+            self.data_version += 1
+            if then is not None:
+                then()
+
+        self.push_screen(NoteScreen(self.store.path(run), run), saved)
 
 
 def make_app(logdirs: Iterable[str] = (), options: AppOptions | None = None, *,

@@ -26,11 +26,15 @@ RGB = tuple[int, int, int]
 
 @dataclass(frozen=True)
 class Line:
+    """One line. `marker` is plotext's: "braille" (thin, the default) or "hd" (half blocks:
+    a heavier line, e.g. a seed group's median over its faint min and max)."""
+
     label: str
     steps: np.ndarray
     wall_times: np.ndarray
     values: np.ndarray
     color: RGB
+    marker: str = "braille"
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ def render(spec: ChartSpec) -> str:
         if x.size == 0:
             continue
         x, y = _thin(x, y, MAX_POINTS)
-        marker = plotext.marker("braille", plotext.pixel(foreground=ln.color))
+        marker = plotext.marker(ln.marker, plotext.pixel(foreground=ln.color))
         sig = fig.signal(x.tolist(), y.tolist(), marker=marker)
         sig.lines(True)  # connect sparse points (a derived rate has one per 30 s)
         if spec.legend:
@@ -174,3 +178,23 @@ def nice(x: float) -> str:
     if not math.isfinite(x):
         return str(x)
     return f"{x:.4g}"
+
+
+def band_lines(band, color: RGB, faint: RGB, x_mode: str = "step") -> tuple[Line, ...]:
+    """A seed group's band as lines: min and max thin and faint, the median heavy, drawn last
+    (plotext has no fill between lines).
+
+    Args:
+        band: a `tui.groups.Band` (its x is steps, or seconds since each run's start).
+        color: the median's colour.
+        faint: the min and max lines' colour.
+        x_mode: "step" (band.x are steps) or "relative" (band.x are seconds since start).
+    """
+    if band.x.size == 0:
+        return ()
+    x = np.asarray(band.x, dtype=np.float64)
+    # In "relative" mode the chart reads wall_times (seconds since start; origin 0).
+    steps, walls = (x, x) if x_mode == "step" else (np.zeros_like(x), x)
+    return (Line("min", steps, walls, band.lo, faint),
+            Line("max", steps, walls, band.hi, faint),
+            Line("median", steps, walls, band.median, color, marker="hd"))

@@ -37,3 +37,21 @@ class WatchModeChanged(Message):
         super().__init__()
         self.mode = mode
         self.reason = reason
+
+
+class ReviewBuilt(Message):
+    """The review worker finished: `review` (a frozen `Review`, built off the UI thread and
+    never changed after) or, when it could not be built, `error` (what failed and where)."""
+
+    def __init__(self, review=None, error: str | None = None) -> None:
+        super().__init__()
+        self.review = review
+        self.error = error
+
+
+class NotesLoaded(Message):
+    """The run notes were read from the state directory: run path -> `tui.notes.Note`."""
+
+    def __init__(self, notes: dict) -> None:
+        super().__init__()
+        self.notes = notes

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from tui.groups import SeedGroup, group_health, group_runs
 from tui.health.verdict import Severity, Verdict
 from tui.store import Series
 
@@ -182,6 +184,8 @@ class RunView:
         last_write: epoch seconds of the last write (`tui.store.last_write_time`).
         problems: file -> message (damaged records, unreadable files).
         library: the library the run was written by, if recognised.
+        members: for a folded seed group, its runs (seed order); empty for a run.
+        healthy: for a folded seed group, how many members are healthy.
     """
 
     name: str
@@ -193,6 +197,13 @@ class RunView:
     last_write: float | None = None
     problems: dict[str, str] = field(default_factory=dict)
     library: str | None = None
+    members: tuple[str, ...] = ()
+    healthy: int | None = None
+
+    @property
+    def is_group(self) -> bool:
+        """A folded seed group (see `fold_groups`), not a run."""
+        return bool(self.members)
 
     @property
     def worst(self) -> Verdict | None:
@@ -291,3 +302,61 @@ def tag_groups(tags: Iterable[str], first: Sequence[str] = ()) -> list[tuple[str
         out.append(("roles", lead))
     out += sorted(groups.items(), key=lambda kv: (kv[0] != "", kv[0]))
     return out
+
+
+def median_spark(sparks: Sequence[tuple[float, ...]]) -> tuple[float, ...]:
+    """The element-wise median of sparkline tuples; shorter ones are stretched to the longest
+    (each covers its run's whole history, so position means "fraction of the run")."""
+    sparks = [s for s in sparks if s]
+    if not sparks:
+        return ()
+    n = max(len(s) for s in sparks)
+    grid = np.linspace(0.0, 1.0, n)
+    rows = []
+    for s in sparks:
+        a = np.asarray(s, dtype=np.float64)
+        rows.append(a if a.size == n else np.interp(grid, np.linspace(0.0, 1.0, a.size), a) if a.size > 1
+                    else np.full(n, a[0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column stays NaN (shown as ×)
+        med = np.nanmedian(np.vstack(rows), axis=0)
+    return tuple(float(x) for x in med)
+
+
+def fold_groups(views: Iterable[RunView], pattern=None) -> tuple[list[RunView], dict[str, SeedGroup]]:
+    """Fold runs whose names differ only by a seed into one view per group.
+
+    A group's view carries the worst member's verdicts (so it sorts and badges like that
+    member), the median of the members' sparklines, the newest write and largest step, the
+    members' problems (prefixed by run), and ``healthy`` = how many members are healthy. Its
+    version is the sum of the members' versions, so it moves whenever any member's does.
+    Runs without seed siblings are returned unchanged.
+
+    Args:
+        views: the runs' views.
+        pattern: a seed regex (str or compiled; None: `tui.groups.DEFAULT_SEED_PATTERN`).
+
+    Returns:
+        (views with groups folded, group key -> `SeedGroup` for the folded rows).
+    """
+    by_name = {v.name: v for v in views}
+    out: list[RunView] = []
+    folded: dict[str, SeedGroup] = {}
+    for g in group_runs(by_name, pattern):
+        if g.n < 2:
+            out.append(by_name[g.members[0]])
+            continue
+        members = [by_name[m] for m in g.members]
+        worst = max(members, key=lambda v: (int(v.severity), len(v.problems)))
+        gh = group_health(g, {v.name: v.severity for v in members})
+        writes = [v.last_write for v in members if v.last_write is not None]
+        steps = [v.last_step for v in members if v.last_step is not None]
+        roles = {r for v in members for r in v.spark}
+        out.append(RunView(
+            name=g.key, version=sum(v.version for v in members), verdicts=worst.verdicts,
+            spark={r: median_spark([v.spark.get(r, ()) for v in members]) for r in sorted(roles)},
+            last_step=max(steps) if steps else None, last_write=max(writes) if writes else None,
+            problems={f"{v.name}: {k}": msg for v in members for k, msg in v.problems.items()},
+            library=worst.library, members=g.members, healthy=gh.healthy))
+        folded[g.key] = g
+    return out, folded

@@ -110,3 +110,9 @@ class Judge:
     def health(self, run: str) -> RunHealth | None:
         with self._lock:
             return self._health.get(run)
+
+    def histories(self) -> dict[str, list]:
+        """Run -> its verdict changes so far (copies; safe on any thread). The review uses them
+        instead of replaying each run's history again."""
+        with self._lock:
+            return {run: list(h.history) for run, h in self._health.items()}

@@ -50,11 +50,16 @@ li{margin:.15em 0}
 .sev-warn{color:var(--warn);font-weight:600}.sev-alarm{color:var(--alarm);font-weight:600}
 .sev-ok,.sev-info{color:var(--ok);font-weight:600}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:10px;margin:.6em 0}
-figure{margin:0;border:1px solid var(--border);border-radius:4px;padding:4px 6px}
-figcaption{font-size:.85em;display:flex;justify-content:space-between;gap:6px;flex-wrap:wrap}
+figure{margin:0;border:1px solid var(--border);border-radius:4px;padding:4px 6px;
+display:flex;flex-direction:column}
+figcaption{font-size:.85em;display:flex;justify-content:space-between;column-gap:6px;flex-wrap:wrap}
 figcaption b{font-weight:600}
+figure svg{margin-top:auto}
 svg{display:block;width:100%;height:auto}
-svg text{font-size:10px;fill:var(--muted);font-family:system-ui,sans-serif}
+svg text{font-size:10px;fill:var(--muted);font-family:system-ui,sans-serif;
+paint-order:stroke;stroke:var(--card);stroke-width:3px;stroke-linejoin:round}
+.counts b{font-weight:600}
+.summary a{color:inherit;text-decoration:none}.summary a:hover{text-decoration:underline}
 .note{border-left:3px solid var(--line);margin:.5em 0;padding:.2em .7em;white-space:pre-wrap}
 .note b{display:inline-block;min-width:6.5em}
 table{border-collapse:collapse;width:100%;font-size:.92em}
@@ -212,12 +217,18 @@ def render_html(review: Review) -> str:
     period = f"since {fmt_date(review.since)} · until {fmt_date(review.until)}"
     body = [f"<h1>tbpeek review</h1><p class=\"muted\">{esc(period)} · {esc(count_line(review))}</p>"]
     if runs:
+        counts = {s: sum(1 for r in runs if r.worst == s) for s in Severity}
+        body.append(f'<p class="counts"><b class="sev-alarm">{counts[Severity.ALARM]} alarm</b> · '
+                    f'<b class="sev-warn">{counts[Severity.WARN]} warn</b> · '
+                    f'<b class="sev-ok">{counts[Severity.OK] + counts[Severity.INFO]} ok</b></p>')
         rows = []
-        for r in runs:
+        for i, r in enumerate(runs, 1):
             top = r.verdicts[0] if r.verdicts else None
             what = f"{top.metric} {top.kind.replace('_', ' ')}" if top else "—"
+            # An in-page link to the run's card (a fragment: nothing leaves the file).
             rows.append(f'<tr><td><span class="badge {_sev(r.worst)}">{esc(r.worst.label)}</span></td>'
-                        f"<td>{esc_name(r.name)}</td><td>{esc(r.state)}</td><td>{esc(what)}</td></tr>")
+                        f'<td><a href="#run-{i}">{esc_name(r.name)}</a></td><td>{esc(r.state)}</td>'
+                        f"<td>{esc(what)}</td></tr>")
         body.append('<table class="summary"><thead><tr><th></th><th>run</th><th>state</th>'
                     "<th>worst verdict</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
     else:

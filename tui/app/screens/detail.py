@@ -34,9 +34,10 @@ class DetailScreen(Screen):
         Binding("escape,backspace,h", "back", "Back"),
         Binding("plus,equals_sign", "smooth(1)", "Smooth +"),
         Binding("minus", "smooth(-1)", "Smooth −"),
-        Binding("0", "smooth_off", "No smoothing"),
+        Binding("0", "smooth_off", "No smoothing", show=False),  # the head says (+/−/0)
         Binding("x", "cycle_x", "X axis"),
         Binding("l", "toggle_log", "Log y"),
+        Binding("n", "note", "Note"),
         Binding("j", "scroll(1)", "Down", show=False),
         Binding("k", "scroll(-1)", "Up", show=False),
     ]
@@ -50,6 +51,7 @@ class DetailScreen(Screen):
         self._versions: dict[str, int] = {}
         self._charts: dict[str, ChartWidget] = {}
         self._head_text: Text | None = None
+        self._notes_seen = -1
 
     @property
     def runs(self) -> list[str]:
@@ -61,17 +63,21 @@ class DetailScreen(Screen):
         yield Header()
         yield Static(id="detail-head")
         yield Static(id="verdicts")
+        yield Static(id="note-panel")
         yield VerticalScroll(id="charts")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = self.run
         self._build_charts()
+        self._update_note()
         self.set_interval(1.0, self._tick)
 
     def _tick(self) -> None:
         if not self.is_current:
             return
+        if self.app.notes_version != self._notes_seen:
+            self._update_note()
         store = self.app.store
         if any(store.run_version(r) != self._versions.get(r) for r in self.runs):
             self._update_charts()
@@ -146,9 +152,22 @@ class DetailScreen(Screen):
 
     def _update_head(self, verdicts: bool = True) -> None:
         app = self.app
+        head = self._head_text_now()
+        head.append(f"\nsmoothing {self.smoothing:g} (+/−/0) · x: {self.x_mode} (x) · "
+                    f"y: {'log' if self.log_y else 'linear'} (l)")
+        self._head_extra(head)
+        if head != self._head_text:  # Rich's Text equality: same words, same spans
+            self._head_text = head
+            self.query_one("#detail-head", Static).update(head)
+        if not verdicts:
+            return
+        self.query_one("#verdicts", Static).update(self._verdict_text())
+
+    def _head_text_now(self) -> Text:
+        """The head's first line: name, state, step, age."""
+        app = self.app
         view = app.judge.view(self.run)
         now = app.options.clock()
-        colors = app.verdict_styles()
         head = Text.assemble((self.run, "bold"))
         if view is not None:
             age = view.age(now)
@@ -156,18 +175,20 @@ class DetailScreen(Screen):
             head.append(f"  {state} · step {fmt_step(view.last_step)} · wrote {fmt_age(age)} ago")
             if view.library:
                 head.append(f" · {view.library}")
-        head.append(f"\nsmoothing {self.smoothing:g} (+/−/0) · x: {self.x_mode} (x) · "
-                    f"y: {'log' if self.log_y else 'linear'} (l)")
+        return head
+
+    def _head_extra(self, head: Text) -> None:
+        """After the settings line: the overlay's colours."""
         if len(self.runs) > 1:
             head.append(" · overlay: ")
             for r in self.runs:
-                head.append("■ ", style=app.run_color(r))
+                head.append("■ ", style=self.app.run_color(r))
                 head.append(r + "  ")
-        if head != self._head_text:  # Rich's Text equality: same words, same spans
-            self._head_text = head
-            self.query_one("#detail-head", Static).update(head)
-        if not verdicts:
-            return
+
+    def _verdict_text(self) -> Text:
+        app = self.app
+        view = app.judge.view(self.run)
+        colors = app.verdict_styles()
         lines = Text()
         verdicts = sorted(view.verdicts, key=lambda v: -int(v.severity)) if view else []
         for v in verdicts:
@@ -184,7 +205,27 @@ class DetailScreen(Screen):
         if not lines:
             lines.append("no verdicts yet", style=colors["muted"])
         lines.rstrip()
-        self.query_one("#verdicts", Static).update(lines)
+        return lines
+
+    def _update_note(self) -> None:
+        """The run's note (question, expectation, outcome) under the verdicts; hidden if none."""
+        app = self.app
+        self._notes_seen = app.notes_version
+        note = app.note_for(self.run)
+        panel = self.query_one("#note-panel", Static)
+        panel.display = note is not None
+        if note is None:
+            return
+        muted = app.verdict_styles()["muted"]
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for label, value in (("question", note.question), ("expect", note.expectation),
+                             ("outcome", note.outcome)):
+            value = " ".join(value.split())  # one line each: the panel is a reminder, `n` edits
+            if value:
+                text.append(f"{label:>8} ", style=muted)
+                text.append(value + "\n", style="bold" if label == "question" else "")
+        text.rstrip()
+        panel.update(text)
 
     def _refresh_charts(self) -> None:
         for w in self._charts.values():
@@ -194,6 +235,9 @@ class DetailScreen(Screen):
     # ---- actions ------------------------------------------------------------------------
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def action_note(self) -> None:
+        self.app.open_note(self.run, then=self._update_note)
 
     def action_smooth(self, delta: int) -> None:
         levels = SMOOTHING_LEVELS

@@ -12,18 +12,26 @@ HELP = """\
 # tbpeek keys
 
 ## Overview
-- `j` `k`, arrows, mouse: move
+- `j` `k`, arrows, mouse: move; `home` / `G`: first / last run
 - `enter`, click: the run's charts
 - `space`: pick the run for overlays (picked runs are drawn together on every chart)
 - `/`: filter runs by a regex; `esc` clears it
 - `o`: sort: worst first, name, last write
+- `g`: fold seed groups: runs whose names differ only by a seed (`ppo_seed1`, `ppo_seed2`…)
+  become one row `ppo_seed*` reading *k/n healthy*; `enter` on it charts the group's median
+  and min–max band; `g` again unfolds. The seed regex is the config's `[groups] seed_pattern`
+- `n`: the run's note: the question it should answer, what you expect (`ctrl+s` saves);
+  `✎` beside a run means it has one
+- `r`: the review of the last 24 h: every run's verdicts and timeline, notes, seed groups,
+  the day's looks (`r` or `esc` closes it)
 - `t`: theme picker; `ctrl+p`: command palette (sorting, themes, …)
 - `?`: this help; `q`: quit
 
 ## Run detail
 - `+` / `-`: more / less smoothing (TensorBoard's debiased EMA); `0`: none
-- `x`: x axis: step, hours since start, wall time
+- `x`: x axis: step, hours since start, wall time (a seed group: step, hours since start)
 - `l`: log / linear y
+- `n`: the run's note (shown under the verdicts once saved)
 - `j` `k`, scroll: scroll the charts; `esc`: back
 
 ## Look budget

@@ -52,8 +52,9 @@ class NoteScreen(ModalScreen[Note | None]):
         with Vertical(id="note-box"):
             yield Static(f"Note · {escape(self.run_name)}", id="note-title")
             yield Label("What question is this run meant to answer?")
+            # select_on_focus off: typing into a reopened note must not replace its question.
             yield Input(n.question, placeholder="e.g. does lr 3e-4 stop the entropy collapse?",
-                        id="note-question")
+                        id="note-question", select_on_focus=False)
             yield Label("What do you expect to see?")
             yield TextArea(n.expectation, id="note-expectation", soft_wrap=True)
             yield Label("What happened? (fill in at review time)")

@@ -1,4 +1,5 @@
-"""The overview: one row per run, a regex filter, sorting, a summary line."""
+"""The overview: one row per run (or per seed group, folded with `g`), a regex filter,
+sorting, a summary line."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from tui.app.model import SORTS, compile_filter, sort_views, summary, summary_text
+from tui.app.model import SORTS, compile_filter, fold_groups, sort_views, summary, summary_text
 from tui.app.widgets.run_table import RunTable
 
 
@@ -21,6 +22,8 @@ class OverviewScreen(Screen):
         Binding("space", "toggle_select", "Pick", show=True),
         Binding("slash", "filter", "Filter", show=True),
         Binding("o", "cycle_sort", "Sort", show=True),
+        Binding("g", "app.toggle_groups", "Seed groups", show=True),
+        Binding("n", "note", "Note", show=True),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("t", "app.change_theme", "Theme", show=True),
     ]
@@ -35,6 +38,7 @@ class OverviewScreen(Screen):
         self._theme_seen: str | None = None
         self.filter_error: str | None = None
         self._status_text: str | None = None
+        self.groups: dict = {}  # folded row name -> tui.groups.SeedGroup (when folded)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -94,6 +98,10 @@ class OverviewScreen(Screen):
         app = self.app
         now = app.options.clock()
         views = [v for v in app.judge.views().values() if self._match(v.name)]
+        if app.fold_groups:
+            views, self.groups = fold_groups(views, app.seed_pattern())
+        else:
+            self.groups = {}
         return sort_views(views, app.sort, now)
 
     def redraw(self) -> int:
@@ -106,13 +114,20 @@ class OverviewScreen(Screen):
         views = self.visible_views()
         colors = app.verdict_styles()
         self._theme_seen = app.theme
-        drawn = self.table.draw_views(views, now, app.selected, colors)
+        drawn = self.table.draw_views(views, now, app.selected, colors, app.noted_runs())
         self._update_status(all_views, views)
         return drawn
 
     def _update_status(self, all_views, views) -> None:
         app = self.app
-        text = summary_text(summary(views), len(views), len(all_views))
+        if self.groups:  # count runs, not rows
+            members = {m for g in self.groups.values() for m in g.members}
+            runs = [v for v in views if not v.is_group] + [all_views[m] for m in members if m in all_views]
+            text = summary_text(summary(runs), len(runs), len(all_views))
+            k = len(self.groups)
+            text += f"  ·  {k} seed group{'s' if k != 1 else ''} folded (g)" if not self.compact else ""
+        else:
+            text = summary_text(summary(views), len(views), len(all_views))
         if not self.compact:
             text += f"  ·  sort: {app.sort}"
             if app.selected:
@@ -136,7 +151,11 @@ class OverviewScreen(Screen):
     # ---- actions ------------------------------------------------------------------------
     def action_open_detail(self) -> None:
         run = self.table.cursor_run()
-        if run is not None:
+        if run in self.groups:
+            from tui.app.screens.group_detail import GroupDetailScreen
+
+            self.app.push_screen(GroupDetailScreen(self.groups[run]))
+        elif run is not None:
             from tui.app.screens.detail import DetailScreen
 
             self.app.push_screen(DetailScreen(run))
@@ -159,8 +178,20 @@ class OverviewScreen(Screen):
         run = self.table.cursor_run()
         if run is None:
             return
-        self.app.toggle_selected(run)
+        if run in self.groups:  # a folded group: pick (or unpick) all its runs
+            members = self.groups[run].members
+            picked = all(m in self.app.selected for m in members)
+            for m in members:
+                if (m in self.app.selected) == picked:
+                    self.app.toggle_selected(m)
+        else:
+            self.app.toggle_selected(run)
         self.redraw()
+
+    def action_note(self) -> None:
+        run = self.table.cursor_run()
+        if run is not None:
+            self.app.open_note(run, then=self.redraw)
 
     def action_cycle_sort(self) -> None:
         app = self.app

@@ -28,6 +28,7 @@ COMPACT_COLUMNS = [
 VIEW_MARGIN = 5  # rows above and below the view kept up to date too
 
 COMPACT_BADGE = {Severity.OK: "ok", Severity.INFO: "info", Severity.WARN: "WARN", Severity.ALARM: "ALARM"}
+NOTE_GLYPH = "✎"  # in the mark column: the run has a note (`n`)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class RowKeyState:
     age_text: str
     selected: bool
     style_key: str
+    noted: bool = False
 
 
 class RunTable(DataTable):
@@ -46,8 +48,9 @@ class RunTable(DataTable):
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
-        Binding("g", "scroll_top", "Top", show=False),
-        Binding("G", "scroll_bottom", "Bottom", show=False),
+        # `g` folds seed groups (the overview's key); `home`/`G` jump to the first/last run.
+        Binding("home", "scroll_top", "Top", show=False),
+        Binding("G,end", "scroll_bottom", "Bottom", show=False),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -88,7 +91,8 @@ class RunTable(DataTable):
         self._row_order = []
 
     # ---- cells --------------------------------------------------------------------------
-    def _cells(self, view: RunView, now: float, selected: bool, colors: dict[str, str]) -> dict[str, Text]:
+    def _cells(self, view: RunView, now: float, selected: bool, colors: dict[str, str],
+               noted: bool = False) -> dict[str, Text]:
         sev = view.severity
         color = colors[SEVERITY_VAR[sev]]
         muted = colors["muted"]
@@ -101,15 +105,23 @@ class RunTable(DataTable):
         cells["name"] = name
         if self.compact:
             label = COMPACT_BADGE[sev] if view.worst is not None else "—"
+            if view.is_group:
+                label = f"{view.healthy}/{len(view.members)}"
             cells["health"] = Text(label, style=f"bold {color}" if sev >= Severity.WARN else color)
         else:
-            cells["mark"] = Text("●" if selected else " ", style=colors["verdict-info"])
+            cells["mark"] = Text.assemble(("●" if selected else " ", colors["verdict-info"]),
+                                          (NOTE_GLYPH if noted else "", colors["muted"]))
             state = run_state(age, self.ended_after)
             cells["state"] = Text(state, style=muted if state == "ended" else
                                   (colors["verdict-warn"] if state == "stalled" else ""))
             badge = view.badge()
             style = f"bold reverse {color}" if sev >= Severity.WARN else color
-            cells["health"] = Text(f" {badge} " if sev >= Severity.WARN else badge, style=style)
+            if view.is_group:  # "2/3 healthy" (11 cells: the column's width), "10/12 ok" beyond
+                label = f"{view.healthy}/{len(view.members)} healthy"
+                cells["health"] = Text(label if len(label) <= 11 else f"{view.healthy}/{len(view.members)} ok",
+                                       style=style)
+            else:
+                cells["health"] = Text(f" {badge} " if sev >= Severity.WARN else badge, style=style)
             cells["step"] = Text(fmt_step(view.last_step), justify="right")
             cells["age"] = Text(fmt_age(age), justify="right", style=muted)
         for key, _label, role, width in self.columns_spec():
@@ -119,8 +131,17 @@ class RunTable(DataTable):
                                   style=spark_color)
         return cells
 
-    def draw_views(self, views: list[RunView], now: float, selected, colors: dict[str, str]) -> int:
-        """Draw `views` in this order; returns how many rows were (re)drawn."""
+    def draw_views(self, views: list[RunView], now: float, selected, colors: dict[str, str],
+                   noted=frozenset()) -> int:
+        """Draw `views` in this order; returns how many rows were (re)drawn.
+
+        Args:
+            views: the rows, in order (runs, or folded seed groups).
+            now: epoch seconds, for ages.
+            selected: names of the runs picked for overlays (a group: all its members).
+            colors: the theme's verdict colours.
+            noted: names of the runs that have a note.
+        """
         self._ensure_columns()
         order = [v.name for v in views]
         style_key = "|".join(f"{k}={v}" for k, v in sorted(colors.items()))
@@ -136,18 +157,21 @@ class RunTable(DataTable):
             self._stale.clear()
             keys = [k for k, *_ in self.columns_spec()]
             for v in views:
-                cells = self._cells(v, now, v.name in selected, colors)
+                picked = _picked(v, selected) if v.members else v.name in selected
+                cells = self._cells(v, now, picked, colors, v.name in noted)
                 self.add_row(*[cells.get(k, Text("")) for k in keys], key=v.name)
                 self._cell_cache[v.name] = cells
-                self._drawn[v.name] = RowKeyState(v.version, fmt_age(v.age(now)), v.name in selected, style_key)
+                self._drawn[v.name] = RowKeyState(v.version, fmt_age(v.age(now)), picked, style_key,
+                                                  v.name in noted)
             self._row_order = order
             if cursor_run in order:
                 self.move_cursor(row=order.index(cursor_run), animate=False)
             return len(views)
         for v in views:
-            state = RowKeyState(v.version, fmt_age(v.age(now)), v.name in selected, style_key)
+            picked = _picked(v, selected) if v.members else v.name in selected
+            state = RowKeyState(v.version, fmt_age(v.age(now)), picked, style_key, v.name in noted)
             if self._drawn.get(v.name) != state:
-                self._stale[v.name] = (v, now, v.name in selected, colors, state)
+                self._stale[v.name] = (v, now, picked, colors, state)
         return self._flush_visible()
 
     def _flush_visible(self) -> int:
@@ -168,7 +192,7 @@ class RunTable(DataTable):
                 continue
             v, now, selected, colors, state = item
             old = self._cell_cache.get(name, {})
-            cells = self._cells(v, now, selected, colors)
+            cells = self._cells(v, now, selected, colors, state.noted)
             for key, cell in cells.items():
                 if not _same(old.get(key), cell):
                     self.update_cell(name, key, cell)
@@ -189,6 +213,12 @@ class RunTable(DataTable):
 
     def set_compact(self, compact: bool) -> None:
         self.compact = compact
+
+
+def _picked(view: RunView, selected) -> bool:
+    if view.is_group:
+        return all(m in selected for m in view.members)
+    return view.name in selected
 
 
 def _same(a: Text | None, b: Text) -> bool:
