@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import functools
 import math
 
 import numpy as np
@@ -19,23 +17,9 @@ from tui.app.screens.overview import OverviewScreen
 from tui.looks.log import Look, append_look, read_looks
 from tui.looks.settings import BudgetSettings
 from tui.store import Store
+from testing import Clock, sync
 
 SIZE = (120, 35)
-
-
-def sync(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(asyncio.wait_for(fn(*args, **kwargs), timeout=120))
-    return wrapper
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def calm_store() -> Store:

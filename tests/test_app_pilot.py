@@ -3,8 +3,6 @@ compact layout, themes, notices, and a writer appending while the app runs."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 
 import pytest
 from app_fixtures import NOW, fixed_store
@@ -13,16 +11,9 @@ from tui.app.app import AppOptions, TbpeekApp, make_app
 from tui.app.screens.detail import DetailScreen
 from tui.app.screens.overview import OverviewScreen
 from tui.app.widgets.run_table import RunTable
+from testing import sync
 
 SIZE = (120, 35)
-
-
-def sync(fn):
-    """Run an async test with asyncio.run (no pytest async plugin needed); a hang fails it."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(asyncio.wait_for(fn(*args, **kwargs), timeout=120))
-    return wrapper
 
 
 def fixed_app(**kw) -> TbpeekApp:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 
-import pytest
 from app_fixtures import NOW, SEEDS, seed_store
 from test_app_pilot import SIZE, record_notices, rows, sync, table
 from textual.widgets import Input, Static

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,27 +16,12 @@ from tui.health.verdict import Severity, Verdict
 from tui.looks.log import Look, append_look, read_looks
 from tui.looks.policy import Alarm, GateInfo, LookBudget
 from tui.looks.settings import BudgetSettings
+from testing import Clock, sync
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC).timestamp()
 CHART_TEXT = "entropy 0.7312 ▁▂▃▅▇█▇▅"
 ALARM = Verdict("entropy", "collapsed", Severity.ALARM, "entropy collapsed to 0.011 of max 1.39")
-
-
-def pilot_test(fn):
-    """Run an async test with asyncio.run (no pytest async plugin needed)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(fn(*args, **kwargs))
-    return wrapper
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 class Host(App):
@@ -71,7 +54,7 @@ def log_of(tmp_path) -> list[Look]:
     return read_looks(tmp_path / "looks.jsonl")
 
 
-@pilot_test
+@sync
 async def test_gate_shown_on_start_when_no_look_is_due_and_hides_the_charts(tmp_path):
     append_look(Look(start=T0 - 300, end=T0 - 120, found_new=False), tmp_path / "looks.jsonl")
     app = host(tmp_path, Clock(T0), [])
@@ -90,7 +73,7 @@ async def test_gate_shown_on_start_when_no_look_is_due_and_hides_the_charts(tmp_
         assert isinstance(app.screen, GateScreen) and log_of(tmp_path)[-1].start == T0 - 300
 
 
-@pilot_test
+@sync
 async def test_enter_starts_a_due_look_and_the_window_end_brings_the_gate_back(tmp_path):
     clock = Clock(T0)
     app = host(tmp_path, clock, [], window=60)
@@ -115,7 +98,7 @@ async def test_enter_starts_a_due_look_and_the_window_end_brings_the_gate_back(t
     assert (look.trigger, look.start, look.end) == ("scheduled", T0, T0 + 60)
 
 
-@pilot_test
+@sync
 async def test_override_needs_a_reason_then_opens_a_look(tmp_path):
     append_look(Look(start=T0 - 60, end=T0 - 30), tmp_path / "looks.jsonl")
     app = host(tmp_path, Clock(T0), [])
@@ -133,7 +116,7 @@ async def test_override_needs_a_reason_then_opens_a_look(tmp_path):
     assert last.trigger == "override" and last.reason.endswith("lr change looks odd")
 
 
-@pilot_test
+@sync
 async def test_escape_cancels_an_override(tmp_path):
     append_look(Look(start=T0 - 60, end=T0 - 30), tmp_path / "looks.jsonl")
     app = host(tmp_path, Clock(T0), [])
@@ -145,7 +128,7 @@ async def test_escape_cancels_an_override(tmp_path):
     assert len(log_of(tmp_path)) == 1
 
 
-@pilot_test
+@sync
 async def test_an_alarm_while_gated_opens_the_gate_rings_and_notifies(tmp_path):
     append_look(Look(start=T0 - 60, end=T0 - 30), tmp_path / "looks.jsonl")
     written: list[str] = []
@@ -166,7 +149,7 @@ async def test_an_alarm_while_gated_opens_the_gate_rings_and_notifies(tmp_path):
     assert (last.trigger, last.run, last.reason) == ("alarm", "ppo", "entropy collapsed to 0.011 of max 1.39")
 
 
-@pilot_test
+@sync
 async def test_the_gate_lists_alarms_with_run_and_reason(tmp_path):
     written: list[str] = []
     clock = Clock(T0)
@@ -251,7 +234,7 @@ def test_bell_uses_the_given_function():
 
 
 @pytest.mark.parametrize("severity", [Severity.WARN])
-@pilot_test
+@sync
 async def test_warnings_do_not_break_through_by_default(tmp_path, severity):
     append_look(Look(start=T0 - 60, end=T0 - 30), tmp_path / "looks.jsonl")
     written: list[str] = []
@@ -263,7 +246,7 @@ async def test_warnings_do_not_break_through_by_default(tmp_path, severity):
         assert isinstance(app.screen, GateScreen) and written == []
 
 
-@pilot_test
+@sync
 async def test_no_budget_never_shows_the_gate_but_still_rings_and_logs(tmp_path):
     written: list[str] = []
     app = host(tmp_path, Clock(T0), written, enabled=False)

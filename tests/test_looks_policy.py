@@ -11,23 +11,13 @@ from tui.health.verdict import Severity, Verdict
 from tui.looks.log import Look, append_look, read_looks
 from tui.looks.policy import LookBudget, validate_reason
 from tui.looks.settings import BudgetSettings, add_budget_options, parse_quiet_hours
+from testing import Clock
 
 UTC = timezone.utc
 
 
 def at(hh: int, mm: int = 0, day: int = 2) -> float:
     return datetime(2026, 3, day, hh, mm, tzinfo=UTC).timestamp()
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
 
 
 def make(tmp_path, clock, **kw) -> LookBudget:

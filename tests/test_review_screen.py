@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import time
 
 import numpy as np
@@ -17,6 +15,7 @@ from tui.health.verdict import Severity, Verdict
 from tui.notes import Note, NoteStore
 from tui.report.review_model import (LookSummary, RunReview, TimelineEntry, assemble, role_stat)
 from tui.store import Restart, Series
+from testing import sync
 
 T0 = 1_700_000_000.0
 
@@ -57,14 +56,6 @@ def fixed_review(include_all: bool = False):
                         0, 3, 5)
     return assemble([*healthy, collapse, old], since=T0 - 3600, now=T0 + 6000, looks=looks,
                     include_all=include_all)
-
-
-def sync(fn):
-    """Run an async test with asyncio.run (no pytest async plugin needed)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(fn(*args, **kwargs))
-    return wrapper
 
 
 class Host(App):

@@ -151,7 +151,6 @@ class DetailScreen(Screen):
         self._update_head()
 
     def _update_head(self, verdicts: bool = True) -> None:
-        app = self.app
         head = self._head_text_now()
         head.append(f"\nsmoothing {self.smoothing:g} (+/−/0) · x: {self.x_mode} (x) · "
                     f"y: {'log' if self.log_y else 'linear'} (l)")

@@ -145,7 +145,6 @@ class RunTable(DataTable):
         self._ensure_columns()
         order = [v.name for v in views]
         style_key = "|".join(f"{k}={v}" for k, v in sorted(colors.items()))
-        drawn = 0
         if order != self._row_order:
             self.rebuilds += 1
             # The cursor keeps its run when rows reorder, except at the top: a cursor left on
