@@ -45,14 +45,15 @@ def zeros_crc(n: int) -> int:
 
 def crc_linear(words: np.ndarray) -> np.ndarray:
     """The linear part of CRC32C of each row of little-endian uint64 words."""
-    # 16-bit halves, one contiguous row per (word, half), as table indices.
-    h = np.ascontiguousarray(words.view("<u2").reshape(words.shape[0], words.shape[1], 4)
-                             .transpose(1, 2, 0)).astype(np.intp)
-    # Bytes 4..7 of a word don't meet the running CRC: look them up for all words at once.
-    upper = TC.take(h[:, 2]) ^ TD.take(h[:, 3])
-    crc = TA.take(h[0, 0]) ^ TB.take(h[0, 1]) ^ upper[0]
-    for j in range(1, words.shape[1]):
-        crc = TA.take(h[j, 0] ^ (crc & 0xFFFF)) ^ TB.take(h[j, 1] ^ (crc >> 16)) ^ upper[j]
+    wt = np.ascontiguousarray(words.T)  # one contiguous row per word position
+    crc = None
+    for j in range(wt.shape[0]):
+        w = wt[j]
+        lo = w.astype(np.uint32)  # bytes 0..3: they meet the running CRC
+        if crc is not None:
+            lo ^= crc
+        hi = (w >> np.uint64(32)).astype(np.uint32)
+        crc = TA.take(lo & 0xFFFF) ^ TB.take(lo >> 16) ^ TC.take(hi & 0xFFFF) ^ TD.take(hi >> 16)
     return crc
 
 
@@ -64,5 +65,18 @@ def unmask(m: np.ndarray) -> np.ndarray:
 
 def u32_at(a: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """Little-endian uint32 at each byte position ``pos`` of the byte array ``a``."""
-    return (a[pos].astype(np.uint32) | (a[pos + 1].astype(np.uint32) << 8)
-            | (a[pos + 2].astype(np.uint32) << 16) | (a[pos + 3].astype(np.uint32) << 24))
+    return _at(a, pos, "<u4")
+
+
+def u64_at(a: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Little-endian uint64 at each byte position ``pos`` of the byte array ``a``."""
+    return _at(a, pos, "<u8")
+
+
+def _at(a: np.ndarray, pos: np.ndarray, dtype: str) -> np.ndarray:
+    """Gather through overlapping windows of the (contiguous) byte array: element i of the
+    window array is bytes ``a[i : i + size]``."""
+    n = a.shape[0] - np.dtype(dtype).itemsize + 1
+    if n <= 0:
+        return np.zeros(pos.shape[0], dtype)  # pos must be empty: nothing fits
+    return np.ndarray((n,), dtype, buffer=a, strides=(1,))[pos]

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tui.ingest.crc import TA, TB, crc_linear, u32_at, unmask, zeros_crc
+from tui.ingest.crc import TA, TB, crc_linear, u32_at, u64_at, unmask, zeros_crc
 from tui.ingest.events import RunDecoder, Sink
 from tui.ingest.templates import Template, template_for
 from tui.ingest.tfrecord import FOOTER, HEADER, Frames, frame, masked_crc
@@ -46,20 +46,24 @@ def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     cand = np.flatnonzero(a[HEADER:] == 0x09)
     if cand.shape[0] == 0 or cand[0] != 0:
         return cand[:0], cand[:0], 0
-    hi_zero = (a[cand + 4] | a[cand + 5] | a[cand + 6] | a[cand + 7]) == 0
+    # The 64-bit length at each candidate, read in place (unaligned, overlapping windows).
+    head = u64_at(a, cand)
+    hi_zero = (head >> np.uint64(32)) == 0
     cand = cand[hi_zero]
     if cand.shape[0] == 0 or cand[0] != 0:
         return cand[:0], cand[:0], 0
-    length = u32_at(a, cand).astype(np.int64)
+    length = head[hi_zero].astype(np.int64)
     nxt = cand + (HEADER + FOOTER) + length
     # A start's successor is another start, or lies beyond what can be judged in this buffer.
+    is_cand = np.zeros(n + 1, bool)
+    is_cand[cand] = True
     for _ in range(3):
-        j = np.searchsorted(cand, nxt)
-        hit = cand[np.minimum(j, cand.shape[0] - 1)] == nxt
+        hit = is_cand[np.minimum(nxt, n)]
         keep = hit | (nxt + HEADER >= n)
         keep[0] = True
         if keep.all():
             break
+        is_cand[cand[~keep]] = False
         cand, length, nxt = cand[keep], length[keep], nxt[keep]
     if cand.shape[0] > 1 and not np.array_equal(cand[1:], nxt[:-1]):
         # Rare: a false candidate still in the set. Follow the chain in Python.
