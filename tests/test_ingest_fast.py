@@ -174,3 +174,38 @@ def test_many_buffers_at_once_equal_one_by_one():
     together = fast.process_many([(b, 77, RunDecoder()) for b in bufs])
     for x, y in zip(alone, together):
         assert _chunk_view(x) == _chunk_view(y)
+
+
+def _records(plan: list[tuple[str, int]]) -> list[bytes]:
+    return [encode_record(scalar_event(tag, s, s * 0.5, 1.7e9 + s).SerializeToString()) for tag, s in plan]
+
+
+def test_a_block_of_several_templates():
+    """Rows of one periodic column aren't all one tag's (same lengths, tags swap places), and
+    the row a block's template comes from may be the damaged one."""
+    plan = [(tag, s) for s in range(1, 200) for tag in (("aaaa", "bb", "cccc") if s < 90 else ("cccc", "bb", "aaaa"))]
+    plan += [(tag, s) for s in range(200, 260) for tag in ("dddd", "bb", "aaaa")]
+    recs = _records(plan)
+    same(b"".join(recs))
+    for at in (0, 1, 2, 3 * 89, 3 * 89 + 2, 3 * 199):
+        bad = [bytearray(r) for r in recs]
+        bad[at][-8] ^= 0x01  # a byte of the value: the payload CRC fails
+        bad[at][-10] ^= 0x02  # the tag's last byte too: its template (if parsed) is another
+        buf = b"".join(bytes(r) for r in bad)
+        same(buf)
+        out = fast.process(buf, 0, RunDecoder())
+        assert len(out.bad_offsets) == 1 and out.records == len(recs) - 1
+
+
+def test_batch_of_files_with_templates_in_other_orders():
+    """Files of a batch whose columns hold other tags than the same column of other files."""
+    a = b"".join(_records([(tag, s) for s in range(1, 150) for tag in ("aaaa", "bb", "cccc")]))
+    b = b"".join(_records([(tag, s) for s in range(1, 150) for tag in ("cccc", "bb", "aaaa")]))
+    c = b"".join(_records([(tag, s) for s in range(1, 150) for tag in ("dddd", "bb", "cccc", "aaaa")]))
+    bufs = [a, b, c, a]
+    alone = [fast.process(x, 0, RunDecoder()) for x in bufs]
+    together = fast.process_many([(x, 0, RunDecoder()) for x in bufs])
+    for x, y in zip(alone, together):
+        assert _chunk_view(x) == _chunk_view(y)
+    for x in bufs:
+        same(x)

@@ -211,7 +211,8 @@ def _prepare(buf, base: int, decoder: RunDecoder, first: int, blocks: dict) -> _
             pad = (-ln) % 8
             blk = view[:, off + HEADER - pad : off + HEADER + ln + FOOTER]
             g0 = first + seg_first + k
-            blocks.setdefault(ln, []).append((blk, np.arange(g0, g0 + p * rows, p)))
+            t = template_for(bytes(buf[s0 + off + HEADER : s0 + off + HEADER + ln]))
+            blocks.setdefault(ln, []).append((blk, np.arange(g0, g0 + p * rows, p), t))
             off += ln + HEADER + FOOTER
         covered[seg_first : seg_first + p * rows] = True
     rest = np.flatnonzero(~covered)
@@ -223,8 +224,10 @@ def _prepare(buf, base: int, decoder: RunDecoder, first: int, blocks: dict) -> _
         for grp in np.split(order, cuts):
             ln = int(lengths[grp[0]])
             pad = (-ln) % 8
+            s1 = int(starts[grp[0]]) + HEADER
             blocks.setdefault(ln, []).append(
-                (_rows(buf, n, pad + ln + FOOTER, starts[grp] + (HEADER - pad)), grp + first))
+                (_rows(buf, n, pad + ln + FOOTER, starts[grp] + (HEADER - pad)), grp + first,
+                 template_for(bytes(buf[s1 : s1 + ln]))))
     return job
 
 
@@ -327,7 +330,7 @@ def _crc_one(buf, end: int, ln: int) -> bool:
     return masked_crc(mv[end - ln : end]) == int.from_bytes(mv[end : end + 4], "little")
 
 
-def _check_and_decode(blocks: dict[int, list[tuple[np.ndarray, np.ndarray]]], pieces: list,
+def _check_and_decode(blocks: dict[int, list[tuple[np.ndarray, np.ndarray, Template | None]]], pieces: list,
                       slow: list[int], bad: list) -> None:
     """Check the payload CRCs of all blocks, then decode the good rows by templates.
 
@@ -335,58 +338,102 @@ def _check_and_decode(blocks: dict[int, list[tuple[np.ndarray, np.ndarray]]], pi
     zeros don't change the linear part of a CRC), the payload, its 4-byte masked CRC; with
     ``pad = (-ln) % 8`` all lengths with the same 8-byte word count have the same row width,
     so their CRCs are checked, and their fields read, together.
+
+    Each block comes with the template its first row fits (rows of a block are most often one
+    tag's): the blocks of one template are stacked together and all their rows compared with
+    it at once. Rows that don't match it are tried against other templates afterwards.
     """
     by_width: dict[int, list[int]] = {}
     for ln in blocks:
         by_width.setdefault(ln + (-ln) % 8, []).append(ln)
     for width, lns in by_width.items():
-        parts = [part for ln in lns for part in blocks[ln]]
+        # Rows ordered by payload length, then by the template of their block.
+        parts = []
+        groups = []  # (ln, template or None, row count)
+        for ln in lns:
+            by_t: dict[int, list] = {}
+            for q in blocks[ln]:
+                by_t.setdefault(id(q[2]), []).append(q)
+            for qs in by_t.values():
+                parts += qs
+                groups.append((ln, qs[0][2], sum(q[1].shape[0] for q in qs)))
         cat = np.concatenate([q[0] for q in parts]) if len(parts) > 1 else np.array(parts[0][0])
         idx_all = np.concatenate([q[1] for q in parts]) if len(parts) > 1 else parts[0][1]
         spans = []  # (ln, first row, end row)
         r = 0
         ks = []
-        for ln in lns:
-            count = sum(q[1].shape[0] for q in blocks[ln])
+        for ln, _, count in groups:
+            if spans and spans[-1][0] == ln:
+                spans[-1] = (ln, spans[-1][1], r + count)
+            else:
+                spans.append((ln, r, r + count))
+            r += count
+        for ln, r0, r1 in spans:
             pad = width - ln
             if pad:
-                cat[r : r + count, :pad] = 0
-            spans.append((ln, r, r + count))
-            ks.append(np.full(count, zeros_crc(ln), np.uint32))
-            r += count
+                cat[r0:r1, :pad] = 0
+            ks.append(np.full(r1 - r0, zeros_crc(ln), np.uint32))
         kvec = ks[0] if len(ks) == 1 else np.concatenate(ks)
         words = cat[:, :width].view("<u8")
         crc = crc_linear(words) ^ kvec
         good = unmask(np.ascontiguousarray(cat[:, width:]).view("<u4")[:, 0]) == crc
-        if not good.all():
+        all_good = bool(good.all())
+        if not all_good:
             bad.append(idx_all[~good])
         tid = np.full(cat.shape[0], -1, np.int32)
         templates: list[Template] = []
-        slow_rows: list[np.ndarray] = []
-        for ln, r0, r1 in spans:
+        t_index: dict[int, int] = {}
+        r = 0
+        unmatched = False
+        for ln, t, count in groups:
+            r0, r = r, r + count
+            if t is None:
+                unmatched = True
+                continue
             pad = width - ln
-            remaining = r0 + np.flatnonzero(good[r0:r1])
-            for _ in range(_MAX_TEMPLATES):
-                if remaining.shape[0] == 0:
-                    break
-                first = int(remaining[0])
-                t = template_for(cat[first, pad:width].tobytes())
-                if t is None:
-                    slow_rows.append(remaining[:1])
-                    remaining = remaining[1:]
-                    continue
-                mask = t.mask(pad)
-                whole = remaining.shape[0] == r1 - r0  # the whole span: a view, not a copy
-                sub = words[r0:r1] if whole else words[remaining]
-                same = ((sub & mask) == (words[first] & mask)).all(axis=1)
-                tid[remaining[same]] = len(templates)
+            same = ((words[r0:r] & t.mask(pad)) == t.expect(pad)).all(axis=1)
+            if not all_good:
+                same &= good[r0:r]
+            k = t_index.get(id(t))
+            if k is None:
+                k = t_index[id(t)] = len(templates)
                 templates.append(t)
-                remaining = remaining[~same]
-            slow_rows.append(remaining)
-        for rows in slow_rows:
-            slow.extend(idx_all[rows].tolist())
+            if same.all():
+                tid[r0:r] = k
+            else:
+                tid[r0:r][same] = k
+                unmatched = True
+        if unmatched or not all_good:
+            _match_rest(words, width, spans, good, tid, templates, idx_all, slow)
         if templates:
             _fields(cat, width, spans, tid, templates, idx_all, pieces)
+
+
+def _match_rest(words: np.ndarray, width: int, spans: list, good: np.ndarray, tid: np.ndarray,
+                templates: list, idx_all: np.ndarray, slow: list[int]) -> None:
+    """Good rows that their block's template didn't fit: the templates of their own rows, a few
+    per payload length; rows beyond those (or that fit none) go to protobuf."""
+    slow_rows: list[np.ndarray] = []
+    for ln, r0, r1 in spans:
+        pad = width - ln
+        remaining = r0 + np.flatnonzero(good[r0:r1] & (tid[r0:r1] < 0))
+        for _ in range(_MAX_TEMPLATES):
+            if remaining.shape[0] == 0:
+                break
+            first = int(remaining[0])
+            t = template_for(words[first].tobytes()[pad:])
+            if t is None:
+                slow_rows.append(remaining[:1])
+                remaining = remaining[1:]
+                continue
+            mask = t.mask(pad)
+            same = ((words[remaining] & mask) == t.expect(pad)).all(axis=1)
+            tid[remaining[same]] = len(templates)
+            templates.append(t)
+            remaining = remaining[~same]
+        slow_rows.append(remaining)
+    for rows in slow_rows:
+        slow.extend(idx_all[rows].tolist())
 
 
 _SHIFTS = np.arange(0, 63, 7, dtype=np.int64)
