@@ -357,7 +357,7 @@ def _check_and_decode(blocks: dict[int, list[tuple[np.ndarray, np.ndarray, Templ
             for qs in by_t.values():
                 parts += qs
                 groups.append((ln, qs[0][2], sum(q[1].shape[0] for q in qs)))
-        cat = np.concatenate([q[0] for q in parts]) if len(parts) > 1 else np.array(parts[0][0])
+        cat = np.concatenate([q[0] for q in parts]) if len(parts) > 1 else np.array(parts[0][0], order="C")
         idx_all = np.concatenate([q[1] for q in parts]) if len(parts) > 1 else parts[0][1]
         spans = []  # (ln, first row, end row)
         r = 0
@@ -436,7 +436,9 @@ def _match_rest(words: np.ndarray, width: int, spans: list, good: np.ndarray, ti
         slow.extend(idx_all[rows].tolist())
 
 
-_SHIFTS = np.arange(0, 63, 7, dtype=np.int64)
+def _column(cat: np.ndarray, col: int, dtype: str) -> np.ndarray:
+    """The field at byte ``col`` of every row of the C-contiguous 2-D byte array ``cat``."""
+    return np.ndarray((cat.shape[0],), dtype, buffer=cat, offset=col, strides=(cat.strides[0],))
 
 
 def _fields(cat: np.ndarray, width: int, spans: list, tid: np.ndarray, templates: list,
@@ -461,17 +463,15 @@ def _fields(cat: np.ndarray, width: int, spans: list, tid: np.ndarray, templates
                 sel = np.flatnonzero(table[t_span + 1])
                 rows = r0 + sel
                 t_of = t_span[sel]
-            p = cat[rows]
             step_len, vcol, size = g
-            walls = np.ascontiguousarray(p[:, pad + 1 : pad + 9]).view("<f8")[:, 0]
+            walls = np.array(_column(cat, pad + 1, "<f8")[rows])
             if step_len:
-                raw = p[:, pad + 10 : pad + 10 + step_len].astype(np.int64) & 0x7F
-                steps = (raw << _SHIFTS[:step_len]).sum(axis=1)
+                steps = (_column(cat, pad + 10, "u1")[rows] & 0x7F).astype(np.int64)
+                for k in range(1, step_len):
+                    steps |= (_column(cat, pad + 10 + k, "u1")[rows] & 0x7F).astype(np.int64) << (7 * k)
             else:
                 steps = np.zeros(walls.shape[0], np.int64)
-            c = pad + vcol
-            raw = np.ascontiguousarray(p[:, c : c + size])
-            values = raw.view("<f4" if size == 4 else "<f8")[:, 0].astype(np.float64)
+            values = _column(cat, pad + vcol, "<f4" if size == 4 else "<f8")[rows].astype(np.float64)
             pieces.append((templates, t_of, idx_all[rows], steps, walls, values))
 
 
