@@ -27,6 +27,7 @@ rest of the chunk, so results are always those of the plain path (a test holds i
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -152,7 +153,7 @@ def process_many(items: list[tuple[object, int, RunDecoder]]) -> list[Chunk]:
         jobs.append((j, job))
         total += job.starts.shape[0]
     if blocks:
-        pieces: list = []  # (templates, template of each row, record index, steps, walls, values)
+        pieces: list = []  # (templates, template of each row, record index, steps, walls, values, tag id)
         slow: list[int] = []
         bad: list[np.ndarray] = []
         _check_and_decode(blocks, pieces, slow, bad)
@@ -249,14 +250,19 @@ def _distribute(jobs: list[_Job], total: int, pieces: list, slow: list[int], bad
         which = np.searchsorted(bounds, arr, side="right") - 1
         for k in np.unique(which).tolist():
             jobs[k].bad.append(arr[which == k] - jobs[k].first)
-    for templates, t_of, idx, steps, walls, values in pieces:
-        o = np.argsort(idx, kind="stable")
-        idx, t_of, steps, walls, values = idx[o], t_of[o], steps[o], walls[o], values[o]
-        cut = np.searchsorted(idx, bounds).tolist()
+    small = len(jobs) < 65536
+    for templates, t_of, idx, steps, walls, values, gid in pieces:
+        # Rows to their buffers (a buffer's rows keep their order; its _group sorts them).
+        which = np.searchsorted(bounds, idx, side="right") - 1
+        if which.shape[0] > 1 and not (which[1:] >= which[:-1]).all():
+            o = np.argsort(which.astype(np.uint16) if small else which, kind="stable")
+            idx, t_of, steps, walls, values, gid = idx[o], t_of[o], steps[o], walls[o], values[o], gid[o]
+        cut = [0, *np.cumsum(np.bincount(which, minlength=len(jobs))).tolist()]
         for k, job in enumerate(jobs):
             a, b = cut[k], cut[k + 1]
             if b > a:
-                job.pieces.append((templates, t_of[a:b], idx[a:b] - job.first, steps[a:b], walls[a:b], values[a:b]))
+                job.pieces.append((templates, t_of[a:b], idx[a:b] - job.first, steps[a:b], walls[a:b],
+                                   values[a:b], gid[a:b]))
 
 
 def _finish(job: _Job) -> Chunk:
@@ -294,12 +300,16 @@ def _segments(lengths: np.ndarray, big: np.ndarray) -> list[tuple[int, int, int]
     skip = 1
     while m - i >= 2 * _MIN_ROWS:
         seg = None
-        window = lengths[i : i + 3 * _MAX_PERIOD + 1]
-        for p in (np.flatnonzero(window[1 : _MAX_PERIOD + 1] == window[0]) + 1).tolist():
-            if 3 * p > window.shape[0] or (m - i) // p < _MIN_ROWS:
-                break
-            if not (np.array_equal(window[:p], window[p : 2 * p]) and np.array_equal(window[:p], window[2 * p : 3 * p])):
+        w = lengths[i : i + 3 * _MAX_PERIOD + 1].tolist()  # small: cheaper as a list
+        w0 = w[0]
+        for p in range(1, min(_MAX_PERIOD, len(w) - 1) + 1):
+            if w[p] != w0:
                 continue
+            if 3 * p > len(w) or (m - i) // p < _MIN_ROWS:
+                break
+            if not (w[:p] == w[p : 2 * p] == w[2 * p : 3 * p]):
+                continue
+            window = lengths[i : i + p]
             top = (m - i) // p
             eq = (lengths[i : i + top * p].reshape(top, p) == window[:p]).all(axis=1)
             rows = top if eq.all() else int(np.argmin(eq))
@@ -446,6 +456,7 @@ def _fields(cat: np.ndarray, width: int, spans: list, tid: np.ndarray, templates
     """Wall time, step and value of every row that matched a template, as column slices of
     the rows of one payload length and one field layout at a time."""
     geom = [(len(t.step_cols), t.value_col, t.value_size) for t in templates]
+    tag_ids = np.asarray([tag_id(t.tag) for t in templates], np.int64)
     for ln, r0, r1 in spans:
         pad = width - ln
         t_span = tid[r0:r1]
@@ -472,7 +483,7 @@ def _fields(cat: np.ndarray, width: int, spans: list, tid: np.ndarray, templates
             else:
                 steps = np.zeros(walls.shape[0], np.int64)
             values = _column(cat, pad + vcol, "<f4" if size == 4 else "<f8")[rows].astype(np.float64)
-            pieces.append((templates, t_of, idx_all[rows], steps, walls, values))
+            pieces.append((templates, t_of, idx_all[rows], steps, walls, values, tag_ids[t_of]))
 
 
 def _scalar_plugin(plugin: str | None) -> bool:
@@ -490,7 +501,7 @@ def _accept(pieces: list, decoder: RunDecoder) -> list:
         changes.setdefault(tag, []).append((order, old, new))
     decoder.changes.clear()
     out = []
-    for templates, t_of, idx, steps, walls, values in pieces:
+    for templates, t_of, idx, steps, walls, values, gid in pieces:
         keep = None
         for k, t in enumerate(templates):
             if not t.tensor:
@@ -508,26 +519,42 @@ def _accept(pieces: list, decoder: RunDecoder) -> list:
                 allowed = np.asarray([_scalar_plugin(ch[0][1])] + [_scalar_plugin(c[2]) for c in ch])
                 keep[rows_k] = allowed[np.searchsorted(at, idx[rows_k])]
         if keep is not None:
-            t_of, idx, steps, walls, values = t_of[keep], idx[keep], steps[keep], walls[keep], values[keep]
-        out.append((templates, t_of, idx, steps, walls, values))
+            t_of, idx, steps, walls, values, gid = (t_of[keep], idx[keep], steps[keep], walls[keep],
+                                                    values[keep], gid[keep])
+        out.append((templates, t_of, idx, steps, walls, values, gid))
     return out
+
+
+_TAG_IDS: dict[str, int] = {}  # tag → a process-wide number (for grouping points by tag)
+_TAG_NAMES: list[str] = []
+_TAG_LOCK = threading.Lock()
+
+
+def tag_id(tag: str) -> int:
+    i = _TAG_IDS.get(tag)
+    if i is None:
+        with _TAG_LOCK:
+            i = _TAG_IDS.get(tag)
+            if i is None:
+                i = len(_TAG_NAMES)
+                _TAG_NAMES.append(tag)
+                _TAG_IDS[tag] = i
+    return i
 
 
 def _group(sink: Sink, fast: list) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
     """Points by tag, each in record order, from both paths."""
-    gids: dict[str, int] = {}
     g_parts, i_parts, s_parts, w_parts, v_parts = [], [], [], [], []
-    for templates, t_of, idx, steps, walls, values in fast:
+    for templates, t_of, idx, steps, walls, values, gid in fast:
         if not t_of.shape[0]:
             continue
-        remap = np.asarray([gids.setdefault(t.tag, len(gids)) for t in templates], np.int64)
-        g_parts.append(remap[t_of])
+        g_parts += [gid]
         i_parts += [idx]
         s_parts += [steps]
         w_parts += [walls]
         v_parts += [values]
     if sink.tags:
-        g_parts.append(np.asarray([gids.setdefault(t, len(gids)) for t in sink.tags], np.int64))
+        g_parts.append(np.asarray([tag_id(t) for t in sink.tags], np.int64))
         i_parts.append(np.asarray(sink.order, np.int64))
         s_parts.append(np.asarray(sink.steps, np.int64))
         w_parts.append(np.asarray(sink.walls, np.float64))
@@ -536,18 +563,17 @@ def _group(sink: Sink, fast: list) -> list[tuple[str, np.ndarray, np.ndarray, np
         return []
     cat = (lambda parts: parts[0] if len(parts) == 1 else np.concatenate(parts))
     gid, idx, steps, walls, values = cat(g_parts), cat(i_parts), cat(s_parts), cat(w_parts), cat(v_parts)
-    names = list(gids)
-    if len(names) == 1:
+    g0 = int(gid[0])
+    if (gid == g0).all():
         if idx.shape[0] > 1 and not (idx[1:] > idx[:-1]).all():
             o = np.argsort(idx, kind="stable")
             steps, walls, values = steps[o], walls[o], values[o]
-        return [(names[0], steps, walls, values)]
-    o = np.argsort(gid.astype(np.uint16) if len(names) < 65536 else gid, kind="stable")
-    g, i = gid[o], idx[o]
-    if ((g[1:] == g[:-1]) & (i[1:] < i[:-1])).any():  # some tag's rows are out of record order
-        o = np.argsort(gid * (int(idx.max()) + 1) + idx, kind="stable")
-        g = gid[o]
+        return [(_TAG_NAMES[g0], steps, walls, values)]
+    # By tag, then record order (stable: the values of one record stay in their order).
+    o = np.argsort(gid * (int(idx.max()) + 1) + idx, kind="stable")
+    g = gid[o]
     steps, walls, values = steps[o], walls[o], values[o]
     cuts = (np.flatnonzero(g[1:] != g[:-1]) + 1).tolist()
     bounds = [0, *cuts, g.shape[0]]
+    names = _TAG_NAMES
     return [(names[int(g[a])], steps[a:b], walls[a:b], values[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
