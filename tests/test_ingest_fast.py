@@ -209,3 +209,19 @@ def test_batch_of_files_with_templates_in_other_orders():
         assert _chunk_view(x) == _chunk_view(y)
     for x in bufs:
         same(x)
+
+
+def test_crc_of_rows_that_start_with_header_bytes():
+    """The header bytes before a payload add a constant per length to the linear CRC."""
+    import crc32c
+
+    from tui.ingest.crc import crc_linear_t, header_crc_fix
+
+    rng = np.random.default_rng(1)
+    for ln in (1, 7, 8, 9, 33, 40, 239):
+        pad = (-ln) % 8
+        rec = encode_record(rng.integers(0, 256, ln, dtype=np.uint8).tobytes())
+        row = np.frombuffer(rec[12 - pad : 12 + ln], np.uint8)  # header tail + payload
+        wt = np.ascontiguousarray(row.view("<u8")[:, None])
+        got = int(crc_linear_t(wt)[0]) ^ header_crc_fix(ln, pad)
+        assert got == crc32c.crc32c(rec[12 : 12 + ln]), ln

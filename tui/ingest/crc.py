@@ -7,6 +7,8 @@ bytes, are checked column by column with 16-bit lookup tables (8 bytes per step)
 
 from __future__ import annotations
 
+import struct
+
 import crc32c as _crc32c
 import numpy as np
 
@@ -45,7 +47,11 @@ def zeros_crc(n: int) -> int:
 
 def crc_linear(words: np.ndarray) -> np.ndarray:
     """The linear part of CRC32C of each row of little-endian uint64 words."""
-    wt = np.ascontiguousarray(words.T)  # one contiguous row per word position
+    return crc_linear_t(np.ascontiguousarray(words.T))
+
+
+def crc_linear_t(wt: np.ndarray) -> np.ndarray:
+    """:func:`crc_linear` of the columns of ``wt`` (one row per word position)."""
     crc = None
     for j in range(wt.shape[0]):
         w = wt[j]
@@ -55,6 +61,25 @@ def crc_linear(words: np.ndarray) -> np.ndarray:
         hi = (w >> np.uint64(32)).astype(np.uint32)
         crc = TA.take(lo & 0xFFFF) ^ TB.take(lo >> 16) ^ TC.take(hi & 0xFFFF) ^ TD.take(hi >> 16)
     return crc
+
+
+def header_crc_fix(ln: int, pad: int) -> int:
+    """What to XOR with the linear CRC of ``[pad header bytes | payload]`` to get the payload's
+    CRC32C. The ``pad`` bytes just before a payload are the end of its record header (length
+    and the length's masked CRC): the same for every trusted record of that length, so their
+    share of the linear part is a constant."""
+    k = _FIX.get((ln, pad))
+    if k is not None:
+        return k
+    head = struct.pack("<Q", ln)
+    c = _crc32c.crc32c(head)
+    masked = ((((c >> 15) | (c << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
+    p = (head + struct.pack("<I", masked))[12 - pad:] if pad else b""
+    k = _FIX[(ln, pad)] = _crc32c.crc32c(p + bytes(ln)) ^ zeros_crc(pad + ln) ^ zeros_crc(ln)
+    return k
+
+
+_FIX: dict[tuple[int, int], int] = {}
 
 
 def unmask(m: np.ndarray) -> np.ndarray:

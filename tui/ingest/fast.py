@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tui.ingest.crc import TA, TB, crc_linear, u32_at, u64_at, unmask, zeros_crc
+from tui.ingest.crc import TA, TB, crc_linear_t, header_crc_fix, u32_at, u64_at, unmask, zeros_crc
 from tui.ingest.events import RunDecoder, Sink
 from tui.ingest.templates import Template, template_for
 from tui.ingest.tfrecord import FOOTER, HEADER, Frames, frame, masked_crc
@@ -344,10 +344,11 @@ def _check_and_decode(blocks: dict[int, list[tuple[np.ndarray, np.ndarray, Templ
                       slow: list[int], bad: list) -> None:
     """Check the payload CRCs of all blocks, then decode the good rows by templates.
 
-    A block of payload length ``ln`` has rows of ``pad`` bytes (overwritten with zeros: leading
-    zeros don't change the linear part of a CRC), the payload, its 4-byte masked CRC; with
-    ``pad = (-ln) % 8`` all lengths with the same 8-byte word count have the same row width,
-    so their CRCs are checked, and their fields read, together.
+    A block of payload length ``ln`` has rows of ``pad`` bytes (the end of the record header),
+    the payload, its 4-byte masked CRC; with ``pad = (-ln) % 8`` all lengths with the same
+    8-byte word count have the same row width, so their CRCs are checked, and their fields
+    read, together. The rows are gathered once, transposed: one contiguous array per word
+    position (``wt``). The header bytes' share of the CRC is a constant per length.
 
     Each block comes with the template its first row fits (rows of a block are most often one
     tag's): the blocks of one template are stacked together and all their rows compared with
@@ -367,30 +368,26 @@ def _check_and_decode(blocks: dict[int, list[tuple[np.ndarray, np.ndarray, Templ
             for qs in by_t.values():
                 parts += qs
                 groups.append((ln, qs[0][2], sum(q[1].shape[0] for q in qs)))
-        cat = np.concatenate([q[0] for q in parts]) if len(parts) > 1 else np.array(parts[0][0], order="C")
+        wts = [q[0][:, :width].view("<u8").T for q in parts]
+        wt = np.concatenate(wts, axis=1) if len(wts) > 1 else np.ascontiguousarray(wts[0])
+        crcs = [q[0][:, width:].view("<u4")[:, 0] for q in parts]
+        stored = np.concatenate(crcs) if len(crcs) > 1 else crcs[0]
         idx_all = np.concatenate([q[1] for q in parts]) if len(parts) > 1 else parts[0][1]
         spans = []  # (ln, first row, end row)
         r = 0
-        ks = []
         for ln, _, count in groups:
             if spans and spans[-1][0] == ln:
                 spans[-1] = (ln, spans[-1][1], r + count)
             else:
                 spans.append((ln, r, r + count))
             r += count
-        for ln, r0, r1 in spans:
-            pad = width - ln
-            if pad:
-                cat[r0:r1, :pad] = 0
-            ks.append(np.full(r1 - r0, zeros_crc(ln), np.uint32))
+        ks = [np.full(r1 - r0, header_crc_fix(ln, width - ln), np.uint32) for ln, r0, r1 in spans]
         kvec = ks[0] if len(ks) == 1 else np.concatenate(ks)
-        words = cat[:, :width].view("<u8")
-        crc = crc_linear(words) ^ kvec
-        good = unmask(np.ascontiguousarray(cat[:, width:]).view("<u4")[:, 0]) == crc
+        good = unmask(stored) == (crc_linear_t(wt) ^ kvec)
         all_good = bool(good.all())
         if not all_good:
             bad.append(idx_all[~good])
-        tid = np.full(cat.shape[0], -1, np.int32)
+        tid = np.full(wt.shape[1], -1, np.int32)
         templates: list[Template] = []
         t_index: dict[int, int] = {}
         r = 0
@@ -400,8 +397,7 @@ def _check_and_decode(blocks: dict[int, list[tuple[np.ndarray, np.ndarray, Templ
             if t is None:
                 unmatched = True
                 continue
-            pad = width - ln
-            same = ((words[r0:r] & t.mask(pad)) == t.expect(pad)).all(axis=1)
+            same = _match(wt, slice(r0, r), t, width - ln)
             if not all_good:
                 same &= good[r0:r]
             k = t_index.get(id(t))
@@ -414,12 +410,27 @@ def _check_and_decode(blocks: dict[int, list[tuple[np.ndarray, np.ndarray, Templ
                 tid[r0:r][same] = k
                 unmatched = True
         if unmatched or not all_good:
-            _match_rest(words, width, spans, good, tid, templates, idx_all, slow)
+            _match_rest(wt, width, spans, good, tid, templates, idx_all, slow)
         if templates:
-            _fields(cat, width, spans, tid, templates, idx_all, pieces)
+            _fields(wt, width, spans, tid, templates, idx_all, pieces)
 
 
-def _match_rest(words: np.ndarray, width: int, spans: list, good: np.ndarray, tid: np.ndarray,
+def _match(wt: np.ndarray, rows, t: Template, pad: int) -> np.ndarray:
+    """Which of the ``rows`` (columns of ``wt``) have the template's structural bytes."""
+    mask, expect = t.mask(pad), t.expect(pad)
+    same = None
+    for j in np.flatnonzero(mask).tolist():
+        eq = (wt[j, rows] & mask[j]) == expect[j]
+        if same is None:
+            same = eq
+        else:
+            same &= eq
+    if same is None:
+        same = np.ones(wt[0, rows].shape[0], bool)
+    return same
+
+
+def _match_rest(wt: np.ndarray, width: int, spans: list, good: np.ndarray, tid: np.ndarray,
                 templates: list, idx_all: np.ndarray, slow: list[int]) -> None:
     """Good rows that their block's template didn't fit: the templates of their own rows, a few
     per payload length; rows beyond those (or that fit none) go to protobuf."""
@@ -431,13 +442,12 @@ def _match_rest(words: np.ndarray, width: int, spans: list, good: np.ndarray, ti
             if remaining.shape[0] == 0:
                 break
             first = int(remaining[0])
-            t = template_for(words[first].tobytes()[pad:])
+            t = template_for(wt[:, first].tobytes()[pad:])
             if t is None:
                 slow_rows.append(remaining[:1])
                 remaining = remaining[1:]
                 continue
-            mask = t.mask(pad)
-            same = ((words[remaining] & mask) == t.expect(pad)).all(axis=1)
+            same = _match(wt, remaining, t, pad)
             tid[remaining[same]] = len(templates)
             templates.append(t)
             remaining = remaining[~same]
@@ -446,15 +456,25 @@ def _match_rest(words: np.ndarray, width: int, spans: list, good: np.ndarray, ti
         slow.extend(idx_all[rows].tolist())
 
 
-def _column(cat: np.ndarray, col: int, dtype: str) -> np.ndarray:
-    """The field at byte ``col`` of every row of the C-contiguous 2-D byte array ``cat``."""
-    return np.ndarray((cat.shape[0],), dtype, buffer=cat, offset=col, strides=(cat.strides[0],))
+def _field(wt: np.ndarray, rows, at: int, size: int) -> np.ndarray:
+    """The ``size`` (<= 8) bytes at byte ``at`` of the selected rows, as little-endian uint64."""
+    j, o = divmod(at, 8)
+    v = wt[j, rows]
+    if o:
+        v = v >> np.uint64(8 * o)
+        if o + size > 8:
+            v |= wt[j + 1, rows] << np.uint64(64 - 8 * o)
+    if size < 8:
+        v = v & np.uint64((1 << (8 * size)) - 1)
+    elif not o and isinstance(rows, slice):
+        v = v.copy()  # not a view of wt: points must not keep the whole batch alive
+    return v
 
 
-def _fields(cat: np.ndarray, width: int, spans: list, tid: np.ndarray, templates: list,
+def _fields(wt: np.ndarray, width: int, spans: list, tid: np.ndarray, templates: list,
             idx_all: np.ndarray, pieces: list) -> None:
-    """Wall time, step and value of every row that matched a template, as column slices of
-    the rows of one payload length and one field layout at a time."""
+    """Wall time, step and value of every row that matched a template, as columns of the rows
+    of one payload length and one field layout at a time."""
     geom = [(len(t.step_cols), t.value_col, t.value_size) for t in templates]
     tag_ids = np.asarray([tag_id(t.tag) for t in templates], np.int64)
     for ln, r0, r1 in spans:
@@ -475,14 +495,16 @@ def _fields(cat: np.ndarray, width: int, spans: list, tid: np.ndarray, templates
                 rows = r0 + sel
                 t_of = t_span[sel]
             step_len, vcol, size = g
-            walls = np.array(_column(cat, pad + 1, "<f8")[rows])
+            walls = _field(wt, rows, pad + 1, 8).view("<f8")
             if step_len:
-                steps = (_column(cat, pad + 10, "u1")[rows] & 0x7F).astype(np.int64)
+                steps = (_field(wt, rows, pad + 10, 1) & np.uint64(0x7F)).view(np.int64)
                 for k in range(1, step_len):
-                    steps |= (_column(cat, pad + 10 + k, "u1")[rows] & 0x7F).astype(np.int64) << (7 * k)
+                    steps = steps | ((_field(wt, rows, pad + 10 + k, 1) & np.uint64(0x7F))
+                                     << np.uint64(7 * k)).view(np.int64)
             else:
                 steps = np.zeros(walls.shape[0], np.int64)
-            values = _column(cat, pad + vcol, "<f4" if size == 4 else "<f8")[rows].astype(np.float64)
+            v = _field(wt, rows, pad + vcol, size)
+            values = (v.astype(np.uint32).view("<f4") if size == 4 else v.view("<f8")).astype(np.float64)
             pieces.append((templates, t_of, idx_all[rows], steps, walls, values, tag_ids[t_of]))
 
 
