@@ -188,7 +188,7 @@ class FileReader:
         for tag, step, wall, text in sink.texts:
             store.set_text(self.run, tag, step, wall, text)
             changed = True
-        for tag, steps, walls, values in ch.batch:
-            store.append(self.run, tag, steps, walls, values)
+        if ch.batch:
+            store.append_many(self.run, ch.batch)
             changed = True
         return changed
