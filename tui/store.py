@@ -137,6 +137,16 @@ class _TagBuffer:
         new_v[:n] = values
         self.steps, self.walls, self.values, self.n = new_s, new_w, new_v, n
 
+    def adopt(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray) -> None:
+        """Take these arrays as the (empty) tag's points, without a copy. Their length is the
+        capacity: the next append swaps in larger arrays, so they are never written to."""
+        if not (steps.flags.c_contiguous and walls.flags.c_contiguous and values.flags.c_contiguous):
+            self.extend(steps, walls, values)
+            return
+        self.steps, self.walls, self.values, self.n = steps, walls, values, steps.shape[0]
+        if self.n > self.max_points:
+            self._fold()
+
     def purge_from(self, step: int) -> int:
         """Drop kept points with step >= `step`; returns how many were dropped."""
         v = self.view()
@@ -237,8 +247,14 @@ class Store:
         """
         self.append_many(run, [(tag, steps, wall_times, values)])
 
-    def append_many(self, run: str, batch: Iterable[tuple[str, object, object, object]]) -> None:
-        """:meth:`append` for several tags of one run: ``(tag, steps, wall_times, values)``."""
+    def append_many(self, run: str, batch: Iterable[tuple[str, object, object, object]],
+                    adopt: bool = False) -> None:
+        """:meth:`append` for several tags of one run: ``(tag, steps, wall_times, values)``.
+
+        With ``adopt``, the caller hands the arrays over (it will never write to them, nor to
+        the memory they share with other arrays of the batch): a tag's first points are kept
+        as they are instead of copied.
+        """
         items = []
         for tag, steps, wall_times, values in batch:
             s = np.asarray(steps, dtype=np.int64).ravel()
@@ -257,9 +273,12 @@ class Store:
             for tag, s, w, v in items:
                 buf = r.tags.get(tag)
                 if buf is None:
-                    buf = r.tags[tag] = _TagBuffer(self.max_points, _capacity(s.shape[0]))
+                    buf = r.tags[tag] = _TagBuffer(self.max_points, 0 if adopt else _capacity(s.shape[0]))
                 last = buf.last_step()
                 if s.shape[0] == 1 or (s[1:] >= s[:-1]).all():
+                    if last is None and adopt:
+                        buf.adopt(s, w, v)
+                        continue
                     if last is None or s[0] >= last:  # no restart: the common case
                         buf.extend(s, w, v)
                         continue

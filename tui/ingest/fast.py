@@ -302,9 +302,13 @@ def _segments(lengths: np.ndarray, big: np.ndarray) -> list[tuple[int, int, int]
         seg = None
         w = lengths[i : i + 3 * _MAX_PERIOD + 1].tolist()  # small: cheaper as a list
         w0 = w[0]
-        for p in range(1, min(_MAX_PERIOD, len(w) - 1) + 1):
-            if w[p] != w0:
-                continue
+        lim = min(_MAX_PERIOD, len(w) - 1) + 1
+        p = 0
+        while True:
+            try:
+                p = w.index(w0, p + 1, lim)  # the next length like the first: a period?
+            except ValueError:
+                break
             if 3 * p > len(w) or (m - i) // p < _MIN_ROWS:
                 break
             if not (w[:p] == w[p : 2 * p] == w[2 * p : 3 * p]):
