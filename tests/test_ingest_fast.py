@@ -225,3 +225,45 @@ def test_crc_of_rows_that_start_with_header_bytes():
         wt = np.ascontiguousarray(row.view("<u8")[:, None])
         got = int(crc_linear_t(wt)[0]) ^ header_crc_fix(ln, pad)
         assert got == crc32c.crc32c(rec[12 : 12 + ln]), ln
+
+
+def test_chain_follows_lengths_like_the_plain_framer():
+    """Framing by predicted periods (short, long, changing, none) finds exactly the records
+    the plain framer finds, and stops where it must."""
+    from tui.ingest.tfrecord import frame
+
+    rng = np.random.default_rng(3)
+    tags20 = [f"t{'x' * (k % 7)}{k}" for k in range(20)]
+    plans = {
+        "period 4": [("abcd"[k % 4] * (1 + k % 4), s) for s in range(1, 300) for k in range(4)],
+        "period 20": [(t, s) for s in range(1, 200) for t in tags20],
+        "changes": [(t, s) for s in range(1, 120) for t in tags20[: 3 + s // 40]],
+        "none": [("x" * int(rng.integers(1, 30)), s) for s in range(3000)],
+    }
+    for name, plan in plans.items():
+        buf = b"".join(_records(plan))
+        for cut in (0, 1, 13, 40):
+            b = buf[: len(buf) - cut]
+            a = np.frombuffer(b, np.uint8)
+            starts, lengths, stop = fast._chain(a)
+            ref = frame(b, check_crc=False)
+            assert (starts + 12).tolist() == ref.starts and lengths.tolist() == ref.lengths, name
+            assert stop == ref.consumed, name
+            same(b)
+
+
+def test_a_changed_length_inside_a_predicted_period():
+    """A length that differs from the period's guess (its CRC still good, or not) ends the
+    guess there; the damaged one is found by its length CRC."""
+    recs = _records([(t, s) for s in range(1, 300) for t in ("aa", "bbbb", "c")])
+    for at in (5, 150, 600):
+        for fix_crc in (True, False):
+            bad = bytearray(b"".join(recs))
+            pos = sum(len(r) for r in recs[:at])
+            (ln,) = struct.unpack_from("<Q", bad, pos)
+            struct.pack_into("<Q", bad, pos, ln + 3)
+            if fix_crc:
+                from tui.ingest.tfrecord import masked_crc
+
+                struct.pack_into("<I", bad, pos + 8, masked_crc(bytes(bad[pos : pos + 8])))
+            same(bytes(bad))

@@ -3,30 +3,34 @@
 Writers log the same few tags over and over, so the records of a chunk come in a handful of
 byte layouts. The fast path:
 
-1. **frames** by finding every position where a record could start (the payload of an Event
-   begins with ``0x09``, its ``wall_time``; the high half of the length is zero), computing each
-   candidate's successor from its length and keeping the chain that starts at the beginning of
-   the buffer; every length is then checked against its masked CRC32C, vectorised;
+1. **frames** by following the lengths: a few records one by one, then, as record lengths
+   repeat with a period, whole predicted periods checked at once (without a period: every
+   position where a record could start, each one's successor from its length, and the chain
+   from the start of the buffer); every length is then checked against its masked CRC32C,
+   vectorised;
 2. **lays records out as rows**: where the record lengths repeat with a period (the same tags
    logged in the same order) a stretch of the buffer is reshaped into a 2-D array without
    copying, one period per row; other records are gathered by payload length. Each payload
-   length gets a block of rows ``[zero pad | payload | masked CRC]``, 8-byte aligned;
+   length gets a block of rows ``[pad | payload | masked CRC]``, 8-byte aligned (the pad is
+   the end of the record header, the same for every record of that length);
 3. **checks every payload CRC** with a table-driven CRC32C over 8-byte columns (CRC32C is
-   affine: ``crc(x) = L(x) ^ crc(zeros(len(x)))``, and leading zero bytes don't change ``L``),
-   all blocks of one row width together;
+   affine: ``crc(x) = L(x) ^ crc(zeros(len(x)))``; the pad's share of ``L`` is a constant per
+   length), all blocks of one row width together, the rows gathered once, transposed;
 4. **decodes** by templates: a row is parsed in Python (a PyTorch / tensorboardX
    ``simple_value`` event, or a TF2 scalar tensor of DT_FLOAT/DT_DOUBLE); the rows of that
    payload length whose structural bytes (field keys, every length byte, the tag, the varint
    continuation bits of the step) equal the template's decode to the same fields, so wall time,
    step and value are read as columns. Rows that fit no template go to ``Event.FromString``.
 
-Anything the fast path can't prove (a record not starting with ``0x09``, a corrupt length, a
-large record, a layout it doesn't know) is handed to the plain path, record by record or for the
-rest of the chunk, so results are always those of the plain path (a test holds it to that).
+Anything the fast path can't prove (a corrupt length, a large record, a layout it doesn't know,
+a record not starting with ``0x09`` where no period guides the framing) is handed to the plain
+path, record by record or for the rest of the chunk, so results are always those of the plain
+path (a test holds it to that).
 """
 
 from __future__ import annotations
 
+import struct
 import threading
 from dataclasses import dataclass, field
 
@@ -41,18 +45,103 @@ MIN_FAST = 4096  # bytes: below this the plain path is as fast and simpler
 MAX_FAST_LEN = 240  # payload bytes: longer records (images, graphs…) go the plain way
 _MAX_TEMPLATES = 8  # per payload length and row block; rows beyond that go to protobuf
 # ---- framing ---------------------------------------------------------------------------------
+_Q = struct.Struct("<Q")
+_SEQ_STEP = 40  # records followed one by one before (again) looking for a period
+_SEQ_MAX = 3 * 64 + 1  # ... up to this many in a row (periods up to 64), then a search
+
+
 def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Record starts and payload lengths of the candidate chain from 0; and where it stops."""
+    """Record starts and payload lengths of the chain of records from 0; and where it stops
+    (the end of the last whole record, or the start of an incomplete one, or where the rest is
+    left to the plain framer).
+
+    The chain is followed by its lengths: a few records one by one, then, when their lengths
+    repeat with a period, the next whole periods are predicted and checked at once (each
+    predicted start holds the predicted length, so each predicted successor is the true one);
+    from the first record whose length differs, one by one again. Without a period, a search
+    over every possible record start takes the rest (:func:`_chain_scan`).
+    """
+    n = a.shape[0]
+    s_parts: list = []
+    l_parts: list = []
+    pos = 0
+    hist: list[int] = []  # lengths followed one by one since the last prediction
+    unpack = _Q.unpack_from
+    while True:
+        ss: list[int] = []
+        ls: list[int] = []
+        p = pos
+        want = min(_SEQ_STEP, _SEQ_MAX - len(hist))
+        while len(ss) < want and n - p >= HEADER:
+            (ln,) = unpack(a, p)
+            end = p + HEADER + ln + FOOTER
+            if end > n:
+                break
+            ss.append(p)
+            ls.append(ln)
+            p = end
+        s_parts.append(np.asarray(ss, np.int64))
+        l_parts.append(np.asarray(ls, np.int64))
+        pos = p
+        if len(ss) < want:
+            break  # the end of the buffer, or an incomplete record
+        hist += ls
+        per = _period(hist)
+        if per is None:
+            if len(hist) < _SEQ_MAX:
+                continue
+            st, ln_, stop = _chain_scan(a[pos:])
+            s_parts.append(st + pos)
+            l_parts.append(ln_)
+            pos += stop
+            break
+        pat = hist[-per:]
+        hist = []
+        size = [ln + HEADER + FOOTER for ln in pat]
+        whole = sum(size)
+        m = (n - pos) // whole  # whole periods that fit
+        if not m:
+            continue
+        # Record k of every predicted period, as one strided column: its 8 length bytes.
+        good = m * per
+        o = pos
+        for k, ln in enumerate(pat):
+            ok = np.ndarray((m,), "<u8", buffer=a, offset=o, strides=(whole,)) == ln
+            if not ok.all():
+                good = min(good, int(np.argmin(ok)) * per + k)
+            o += size[k]
+        offs = np.cumsum([0, *size[:-1]])
+        s_parts.append((pos + np.arange(m, dtype=np.int64)[:, None] * whole + offs).ravel()[:good])
+        l_parts.append(np.tile(np.asarray(pat, np.int64), m)[:good])
+        pos += (good // per) * whole + int(offs[good % per]) if good < m * per else m * whole
+    starts = np.concatenate(s_parts) if len(s_parts) > 1 else s_parts[0]
+    lengths = np.concatenate(l_parts) if len(l_parts) > 1 else l_parts[0]
+    return starts, lengths, pos
+
+
+def _period(ls: list[int]) -> int | None:
+    """The shortest period of the last three periods of ``ls``, if any."""
+    k = len(ls)
+    for p in range(1, min(_MAX_PERIOD, k // 3) + 1):
+        if ls[k - p :] == ls[k - 2 * p : k - p] == ls[k - 3 * p : k - 2 * p]:
+            return p
+    return None
+
+
+def _chain_scan(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`_chain` for aperiodic records: every position where a record could start (the
+    payload of an Event begins with ``0x09``, its ``wall_time``; the high half of the length is
+    zero), each one's successor from its length, and the chain of those from 0."""
     n = a.shape[0]
     cand = np.flatnonzero(a[HEADER:] == 0x09)
     if cand.shape[0] == 0 or cand[0] != 0:
-        return cand[:0], cand[:0], 0
+        return cand[:0].astype(np.int64), cand[:0].astype(np.int64), 0
     # The 64-bit length at each candidate, read in place (unaligned, overlapping windows).
     head = u64_at(a, cand)
     hi_zero = (head >> np.uint64(32)) == 0
     cand = cand[hi_zero]
     if cand.shape[0] == 0 or cand[0] != 0:
-        return cand[:0], cand[:0], 0
+        return cand[:0].astype(np.int64), cand[:0].astype(np.int64), 0
     length = head[hi_zero].astype(np.int64)
     nxt = cand + (HEADER + FOOTER) + length
     # A start's successor is another start, or lies beyond what can be judged in this buffer.
