@@ -60,10 +60,14 @@ def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     predicted start holds the predicted length, so each predicted successor is the true one);
     from the first record whose length differs, one by one again. Without a period, a search
     over every possible record start takes the rest (:func:`_chain_scan`).
+
+    Every length must match its CRC (predicted ones are checked as they are predicted, the
+    others at the end): the first that doesn't ends the trusted chain.
     """
     n = a.shape[0]
     s_parts: list = []
     l_parts: list = []
+    unchecked: list = []  # indices into s_parts of the parts whose length CRCs are still unchecked
     pos = 0
     hist: list[int] = []  # lengths followed one by one since the last prediction
     unpack = _Q.unpack_from
@@ -80,6 +84,7 @@ def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
             ss.append(p)
             ls.append(ln)
             p = end
+        unchecked.append(len(s_parts))
         s_parts.append(np.asarray(ss, np.int64))
         l_parts.append(np.asarray(ls, np.int64))
         pos = p
@@ -91,6 +96,7 @@ def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
             if len(hist) < _SEQ_MAX:
                 continue
             st, ln_, stop = _chain_scan(a[pos:])
+            unchecked.append(len(s_parts))
             s_parts.append(st + pos)
             l_parts.append(ln_)
             pos += stop
@@ -102,11 +108,13 @@ def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         m = (n - pos) // whole  # whole periods that fit
         if not m:
             continue
-        # Record k of every predicted period, as one strided column: its 8 length bytes.
+        # Record k of every predicted period, as one strided column: its 8 length bytes, and
+        # the 4 bytes of their CRC.
         good = m * per
         o = pos
         for k, ln in enumerate(pat):
             ok = np.ndarray((m,), "<u8", buffer=a, offset=o, strides=(whole,)) == ln
+            ok &= np.ndarray((m,), "<u4", buffer=a, offset=o + 8, strides=(whole,)) == _length_crc(ln)
             if not ok.all():
                 good = min(good, int(np.argmin(ok)) * per + k)
             o += size[k]
@@ -116,7 +124,31 @@ def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         pos += (good // per) * whole + int(offs[good % per]) if good < m * per else m * whole
     starts = np.concatenate(s_parts) if len(s_parts) > 1 else s_parts[0]
     lengths = np.concatenate(l_parts) if len(l_parts) > 1 else l_parts[0]
+    first_bad = None
+    for i in unchecked:
+        st = s_parts[i]
+        if st.shape[0]:
+            lo = l_parts[i].astype(np.uint32)  # the chain keeps lengths below the buffer size
+            crc = (TA[lo & 0xFFFF] ^ TB[lo >> 16]) ^ np.uint32(zeros_crc(8))
+            bad = np.flatnonzero(unmask(u32_at(a, st + 8)) != crc)
+            if bad.shape[0]:
+                first_bad = int(st[bad[0]])
+                break  # parts are in record order
+    if first_bad is not None:
+        f = int(np.searchsorted(starts, first_bad))
+        return starts[:f], lengths[:f], first_bad
     return starts, lengths, pos
+
+
+_LENGTH_CRC: dict[int, int] = {}
+
+
+def _length_crc(ln: int) -> int:
+    """The masked CRC that a record header stores for payload length ``ln``."""
+    c = _LENGTH_CRC.get(ln)
+    if c is None:
+        c = _LENGTH_CRC[ln] = masked_crc(_Q.pack(ln))
+    return c
 
 
 def _period(ls: list[int]) -> int | None:
@@ -256,17 +288,7 @@ def _prepare(buf, base: int, decoder: RunDecoder, first: int, blocks: dict) -> _
     """Frame a buffer and lay its records out as blocks (record indices offset by ``first``)."""
     n = len(buf)
     a = np.frombuffer(buf, np.uint8)
-    starts, lengths, stop = _chain(a)
-    if starts.shape[0]:
-        # Every length must match its CRC; the first that doesn't ends the trusted chain.
-        stored = u32_at(a, starts + 8)
-        lo = lengths.astype(np.uint32)
-        crc = (TA[lo & 0xFFFF] ^ TB[lo >> 16]) ^ np.uint32(zeros_crc(8))
-        bad_len = np.flatnonzero(unmask(stored) != crc)
-        if bad_len.shape[0]:
-            f = int(bad_len[0])
-            stop = int(starts[f])
-            starts, lengths = starts[:f], lengths[:f]
+    starts, lengths, stop = _chain(a)  # every length's CRC checked
     out = Chunk()
     fr = Frames()
     if stop < n:
