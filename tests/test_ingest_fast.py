@@ -245,10 +245,19 @@ def test_chain_follows_lengths_like_the_plain_framer():
         for cut in (0, 1, 13, 40):
             b = buf[: len(buf) - cut]
             a = np.frombuffer(b, np.uint8)
-            starts, lengths, stop = fast._chain(a)
+            starts, lengths, stop, segs = fast._chain(a)
             ref = frame(b, check_crc=False)
             assert (starts + 12).tolist() == ref.starts and lengths.tolist() == ref.lengths, name
             assert stop == ref.consumed, name
+            covered = np.zeros(len(starts), int)
+            for first, period, rows in segs:  # whole periods of equal lengths, not overlapping
+                assert rows >= fast._MIN_ROWS and first + period * rows <= len(starts)
+                ls = lengths[first : first + period * rows].reshape(rows, period)
+                assert (ls == ls[0]).all(), name
+                covered[first : first + period * rows] += 1
+            assert covered.max(initial=0) <= 1
+            if name != "none" and cut == 0:
+                assert covered.sum() > 0.9 * len(starts), name
             same(b)
 
 

@@ -50,10 +50,10 @@ _SEQ_STEP = 40  # records followed one by one before (again) looking for a perio
 _SEQ_MAX = 3 * 64 + 1  # ... up to this many in a row (periods up to 64), then a search
 
 
-def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Record starts and payload lengths of the chain of records from 0; and where it stops
-    (the end of the last whole record, or the start of an incomplete one, or where the rest is
-    left to the plain framer).
+def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, list[tuple[int, int, int]]]:
+    """Record starts and payload lengths of the chain of records from 0; where it stops (the
+    end of the last whole record, or the start of an incomplete one, or where the rest is left
+    to the plain framer); and its periodic stretches ``(first record, period, rows)``.
 
     The chain is followed by its lengths: a few records one by one, then, when their lengths
     repeat with a period, the next whole periods are predicted and checked at once (each
@@ -68,6 +68,9 @@ def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     s_parts: list = []
     l_parts: list = []
     unchecked: list = []  # indices into s_parts of the parts whose length CRCs are still unchecked
+    segs: list[tuple[int, int, int]] = []
+    scanned = None  # the first record found by the search, if it was needed
+    nrec = 0
     pos = 0
     hist: list[int] = []  # lengths followed one by one since the last prediction
     unpack = _Q.unpack_from
@@ -87,6 +90,7 @@ def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         unchecked.append(len(s_parts))
         s_parts.append(np.asarray(ss, np.int64))
         l_parts.append(np.asarray(ls, np.int64))
+        nrec += len(ss)
         pos = p
         if len(ss) < want:
             break  # the end of the buffer, or an incomplete record
@@ -99,29 +103,38 @@ def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
             unchecked.append(len(s_parts))
             s_parts.append(st + pos)
             l_parts.append(ln_)
+            scanned = nrec
             pos += stop
             break
         pat = hist[-per:]
+        # The stretch began before the last three periods: as far back as they repeat.
+        j = len(hist) - 3 * per
+        while j >= per and hist[j - per : j] == pat:
+            j -= per
+        seg_first, seg_rows = nrec - (len(hist) - j), (len(hist) - j) // per
         hist = []
         size = [ln + HEADER + FOOTER for ln in pat]
         whole = sum(size)
         m = (n - pos) // whole  # whole periods that fit
         if not m:
             continue
-        # Record k of every predicted period, as one strided column: its 8 length bytes, and
-        # the 4 bytes of their CRC.
+        # Record k of every predicted period, as one strided column of its 12 header bytes
+        # (length and the length's CRC), compared with what they must be.
         good = m * per
         o = pos
         for k, ln in enumerate(pat):
-            ok = np.ndarray((m,), "<u8", buffer=a, offset=o, strides=(whole,)) == ln
-            ok &= np.ndarray((m,), "<u4", buffer=a, offset=o + 8, strides=(whole,)) == _length_crc(ln)
+            ok = np.ndarray((m,), "V12", buffer=a, offset=o, strides=(whole,)) == _header(ln)
             if not ok.all():
                 good = min(good, int(np.argmin(ok)) * per + k)
             o += size[k]
         offs = np.cumsum([0, *size[:-1]])
         s_parts.append((pos + np.arange(m, dtype=np.int64)[:, None] * whole + offs).ravel()[:good])
         l_parts.append(np.tile(np.asarray(pat, np.int64), m)[:good])
+        nrec += good
         pos += (good // per) * whole + int(offs[good % per]) if good < m * per else m * whole
+        seg_rows += good // per
+        if seg_rows >= _MIN_ROWS and max(pat) <= MAX_FAST_LEN:
+            segs.append((seg_first, per, seg_rows))
     starts = np.concatenate(s_parts) if len(s_parts) > 1 else s_parts[0]
     lengths = np.concatenate(l_parts) if len(l_parts) > 1 else l_parts[0]
     first_bad = None
@@ -134,21 +147,27 @@ def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
             if bad.shape[0]:
                 first_bad = int(st[bad[0]])
                 break  # parts are in record order
+    stop = pos
     if first_bad is not None:
         f = int(np.searchsorted(starts, first_bad))
-        return starts[:f], lengths[:f], first_bad
-    return starts, lengths, pos
+        starts, lengths, stop = starts[:f], lengths[:f], first_bad
+        segs = [(i, p, min(r, (f - i) // p)) for i, p, r in segs if (f - i) // p >= _MIN_ROWS]
+    if scanned is not None and scanned < starts.shape[0]:
+        tail = lengths[scanned:]
+        segs += [(scanned + i, p, r) for i, p, r in _segments(tail, tail > MAX_FAST_LEN)]
+    return starts, lengths, stop, segs
 
 
-_LENGTH_CRC: dict[int, int] = {}
+_HEADERS: dict[int, np.void] = {}
 
 
-def _length_crc(ln: int) -> int:
-    """The masked CRC that a record header stores for payload length ``ln``."""
-    c = _LENGTH_CRC.get(ln)
-    if c is None:
-        c = _LENGTH_CRC[ln] = masked_crc(_Q.pack(ln))
-    return c
+def _header(ln: int) -> np.void:
+    """The 12 header bytes of a record of payload length ``ln``: length, its masked CRC."""
+    h = _HEADERS.get(ln)
+    if h is None:
+        head = _Q.pack(ln)
+        h = _HEADERS[ln] = np.void(head + masked_crc(head).to_bytes(4, "little"))
+    return h
 
 
 def _period(ls: list[int]) -> int | None:
@@ -288,7 +307,7 @@ def _prepare(buf, base: int, decoder: RunDecoder, first: int, blocks: dict) -> _
     """Frame a buffer and lay its records out as blocks (record indices offset by ``first``)."""
     n = len(buf)
     a = np.frombuffer(buf, np.uint8)
-    starts, lengths, stop = _chain(a)  # every length's CRC checked
+    starts, lengths, stop, segments = _chain(a)  # every length's CRC checked
     out = Chunk()
     fr = Frames()
     if stop < n:
@@ -313,7 +332,7 @@ def _prepare(buf, base: int, decoder: RunDecoder, first: int, blocks: dict) -> _
     covered[big] = True
     # Periodic stretches (the same tags logged in the same order): zero-copy 2-D views;
     # the rest grouped by payload length.
-    for seg_first, p, rows in _segments(lengths, big):
+    for seg_first, p, rows in segments:
         width = int((lengths[seg_first : seg_first + p] + HEADER + FOOTER).sum())
         s0 = int(starts[seg_first])
         view = a[s0 : s0 + rows * width].reshape(rows, width)
