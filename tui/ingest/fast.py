@@ -118,12 +118,13 @@ def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, list[tuple[int, 
         m = (n - pos) // whole  # whole periods that fit
         if not m:
             continue
-        # Record k of every predicted period, as one strided column of its 12 header bytes
-        # (length and the length's CRC), compared with what they must be.
+        # Record k of every predicted period, as strided columns: its length and the length's
+        # CRC, compared with what they must be.
         good = m * per
         o = pos
         for k, ln in enumerate(pat):
-            ok = np.ndarray((m,), "V12", buffer=a, offset=o, strides=(whole,)) == _header(ln)
+            ok = np.ndarray((m,), "<u8", buffer=a, offset=o, strides=(whole,)) == ln
+            ok &= np.ndarray((m,), "<u4", buffer=a, offset=o + 8, strides=(whole,)) == _length_crc(ln)
             if not ok.all():
                 good = min(good, int(np.argmin(ok)) * per + k)
             o += size[k]
@@ -138,15 +139,14 @@ def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, list[tuple[int, 
     starts = np.concatenate(s_parts) if len(s_parts) > 1 else s_parts[0]
     lengths = np.concatenate(l_parts) if len(l_parts) > 1 else l_parts[0]
     first_bad = None
-    for i in unchecked:
-        st = s_parts[i]
-        if st.shape[0]:
-            lo = l_parts[i].astype(np.uint32)  # the chain keeps lengths below the buffer size
-            crc = (TA[lo & 0xFFFF] ^ TB[lo >> 16]) ^ np.uint32(zeros_crc(8))
-            bad = np.flatnonzero(unmask(u32_at(a, st + 8)) != crc)
-            if bad.shape[0]:
-                first_bad = int(st[bad[0]])
-                break  # parts are in record order
+    st = np.concatenate([s_parts[i] for i in unchecked]) if len(unchecked) > 1 else s_parts[unchecked[0]]
+    if st.shape[0]:
+        lo = (np.concatenate([l_parts[i] for i in unchecked]) if len(unchecked) > 1
+              else l_parts[unchecked[0]]).astype(np.uint32)  # the chain keeps lengths below n
+        crc = (TA[lo & 0xFFFF] ^ TB[lo >> 16]) ^ np.uint32(zeros_crc(8))
+        bad = np.flatnonzero(unmask(u32_at(a, st + 8)) != crc)
+        if bad.shape[0]:
+            first_bad = int(st[bad[0]])  # parts are in record order
     stop = pos
     if first_bad is not None:
         f = int(np.searchsorted(starts, first_bad))
@@ -158,16 +158,15 @@ def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, list[tuple[int, 
     return starts, lengths, stop, segs
 
 
-_HEADERS: dict[int, np.void] = {}
+_LENGTH_CRC: dict[int, int] = {}
 
 
-def _header(ln: int) -> np.void:
-    """The 12 header bytes of a record of payload length ``ln``: length, its masked CRC."""
-    h = _HEADERS.get(ln)
-    if h is None:
-        head = _Q.pack(ln)
-        h = _HEADERS[ln] = np.void(head + masked_crc(head).to_bytes(4, "little"))
-    return h
+def _length_crc(ln: int) -> int:
+    """The masked CRC that a record header stores for payload length ``ln``."""
+    c = _LENGTH_CRC.get(ln)
+    if c is None:
+        c = _LENGTH_CRC[ln] = masked_crc(_Q.pack(ln))
+    return c
 
 
 def _period(ls: list[int]) -> int | None:
