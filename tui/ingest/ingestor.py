@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import numpy as np
-from typing import Iterable
 
 from tui.ingest import fast
 from tui.ingest.discovery import Discovery, LogdirSpec, is_event_file_name, parse_spec
