@@ -174,3 +174,105 @@ def test_many_buffers_at_once_equal_one_by_one():
     together = fast.process_many([(b, 77, RunDecoder()) for b in bufs])
     for x, y in zip(alone, together):
         assert _chunk_view(x) == _chunk_view(y)
+
+
+def _records(plan: list[tuple[str, int]]) -> list[bytes]:
+    return [encode_record(scalar_event(tag, s, s * 0.5, 1.7e9 + s).SerializeToString()) for tag, s in plan]
+
+
+def test_a_block_of_several_templates():
+    """Rows of one periodic column aren't all one tag's (same lengths, tags swap places), and
+    the row a block's template comes from may be the damaged one."""
+    plan = [(tag, s) for s in range(1, 200) for tag in (("aaaa", "bb", "cccc") if s < 90 else ("cccc", "bb", "aaaa"))]
+    plan += [(tag, s) for s in range(200, 260) for tag in ("dddd", "bb", "aaaa")]
+    recs = _records(plan)
+    same(b"".join(recs))
+    for at in (0, 1, 2, 3 * 89, 3 * 89 + 2, 3 * 199):
+        bad = [bytearray(r) for r in recs]
+        bad[at][-8] ^= 0x01  # a byte of the value: the payload CRC fails
+        bad[at][-10] ^= 0x02  # the tag's last byte too: its template (if parsed) is another
+        buf = b"".join(bytes(r) for r in bad)
+        same(buf)
+        out = fast.process(buf, 0, RunDecoder())
+        assert len(out.bad_offsets) == 1 and out.records == len(recs) - 1
+
+
+def test_batch_of_files_with_templates_in_other_orders():
+    """Files of a batch whose columns hold other tags than the same column of other files."""
+    a = b"".join(_records([(tag, s) for s in range(1, 150) for tag in ("aaaa", "bb", "cccc")]))
+    b = b"".join(_records([(tag, s) for s in range(1, 150) for tag in ("cccc", "bb", "aaaa")]))
+    c = b"".join(_records([(tag, s) for s in range(1, 150) for tag in ("dddd", "bb", "cccc", "aaaa")]))
+    bufs = [a, b, c, a]
+    alone = [fast.process(x, 0, RunDecoder()) for x in bufs]
+    together = fast.process_many([(x, 0, RunDecoder()) for x in bufs])
+    for x, y in zip(alone, together):
+        assert _chunk_view(x) == _chunk_view(y)
+    for x in bufs:
+        same(x)
+
+
+def test_crc_of_rows_that_start_with_header_bytes():
+    """The header bytes before a payload add a constant per length to the linear CRC."""
+    import crc32c
+
+    from tui.ingest.crc import crc_linear_t, header_crc_fix
+
+    rng = np.random.default_rng(1)
+    for ln in (1, 7, 8, 9, 33, 40, 239):
+        pad = (-ln) % 8
+        rec = encode_record(rng.integers(0, 256, ln, dtype=np.uint8).tobytes())
+        row = np.frombuffer(rec[12 - pad : 12 + ln], np.uint8)  # header tail + payload
+        wt = np.ascontiguousarray(row.view("<u8")[:, None])
+        got = int(crc_linear_t(wt)[0]) ^ header_crc_fix(ln, pad)
+        assert got == crc32c.crc32c(rec[12 : 12 + ln]), ln
+
+
+def test_chain_follows_lengths_like_the_plain_framer():
+    """Framing by predicted periods (short, long, changing, none) finds exactly the records
+    the plain framer finds, and stops where it must."""
+    from tui.ingest.tfrecord import frame
+
+    rng = np.random.default_rng(3)
+    tags20 = [f"t{'x' * (k % 7)}{k}" for k in range(20)]
+    plans = {
+        "period 4": [("abcd"[k % 4] * (1 + k % 4), s) for s in range(1, 300) for k in range(4)],
+        "period 20": [(t, s) for s in range(1, 200) for t in tags20],
+        "changes": [(t, s) for s in range(1, 120) for t in tags20[: 3 + s // 40]],
+        "none": [("x" * int(rng.integers(1, 30)), s) for s in range(3000)],
+    }
+    for name, plan in plans.items():
+        buf = b"".join(_records(plan))
+        for cut in (0, 1, 13, 40):
+            b = buf[: len(buf) - cut]
+            a = np.frombuffer(b, np.uint8)
+            starts, lengths, stop, segs = fast._chain(a)
+            ref = frame(b, check_crc=False)
+            assert (starts + 12).tolist() == ref.starts and lengths.tolist() == ref.lengths, name
+            assert stop == ref.consumed, name
+            covered = np.zeros(len(starts), int)
+            for first, period, rows in segs:  # whole periods of equal lengths, not overlapping
+                assert rows >= fast._MIN_ROWS and first + period * rows <= len(starts)
+                ls = lengths[first : first + period * rows].reshape(rows, period)
+                assert (ls == ls[0]).all(), name
+                covered[first : first + period * rows] += 1
+            assert covered.max(initial=0) <= 1
+            if name != "none" and cut == 0:
+                assert covered.sum() > 0.9 * len(starts), name
+            same(b)
+
+
+def test_a_changed_length_inside_a_predicted_period():
+    """A length that differs from the period's guess (its CRC still good, or not) ends the
+    guess there; the damaged one is found by its length CRC."""
+    recs = _records([(t, s) for s in range(1, 300) for t in ("aa", "bbbb", "c")])
+    for at in (5, 150, 600):
+        for fix_crc in (True, False):
+            bad = bytearray(b"".join(recs))
+            pos = sum(len(r) for r in recs[:at])
+            (ln,) = struct.unpack_from("<Q", bad, pos)
+            struct.pack_into("<Q", bad, pos, ln + 3)
+            if fix_crc:
+                from tui.ingest.tfrecord import masked_crc
+
+                struct.pack_into("<I", bad, pos + 8, masked_crc(bytes(bad[pos : pos + 8])))
+            same(bytes(bad))

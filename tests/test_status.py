@@ -148,13 +148,18 @@ def test_each_call_reads_only_new_bytes(capsys, logdir, monkeypatch):
     from tui.ingest.sources import LocalSource
 
     reads: list[tuple[str, int]] = []
-    real_read = LocalSource.read
+    real_read, real_read_into = LocalSource.read, LocalSource.read_into
 
     def spy(path, offset, size):
         reads.append((path, offset))
         return real_read(path, offset, size)
 
+    def spy_into(path, offset, out):  # files read in a batch share one buffer
+        reads.append((path, offset))
+        return real_read_into(path, offset, out)
+
     monkeypatch.setattr(LocalSource, "read", staticmethod(spy))
+    monkeypatch.setattr(LocalSource, "read_into", staticmethod(spy_into))
     assert status(capsys, str(logdir), "--wait")[0] == 0
     files = sorted(logdir.rglob("*tfevents*"))
     sizes = {str(p): p.stat().st_size for p in files}

@@ -119,6 +119,11 @@ class RunSnapshot:
         return max(ends) if ends else None
 
 
+def _capacity(n: int) -> int:
+    """Array capacity for ``n`` points: a power of two, at least 64."""
+    return 1 << (max(64, n) - 1).bit_length()
+
+
 class _TagBuffer:
     __slots__ = ("steps", "walls", "values", "n", "max_points")
 
@@ -139,8 +144,7 @@ class _TagBuffer:
     def _replace(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray, extra: int = 0) -> None:
         """Swap in fresh arrays (readers holding old views keep the old, unchanged data)."""
         n = steps.shape[0]
-        cap = max(64, n + extra)
-        cap = 1 << (cap - 1).bit_length()
+        cap = _capacity(n + extra)
         new_s = np.empty(cap, np.int64)
         new_w = np.empty(cap, np.float64)
         new_v = np.empty(cap, np.float64)
@@ -148,6 +152,16 @@ class _TagBuffer:
         new_w[:n] = walls
         new_v[:n] = values
         self.steps, self.walls, self.values, self.n = new_s, new_w, new_v, n
+
+    def adopt(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray) -> None:
+        """Take these arrays as the (empty) tag's points, without a copy. Their length is the
+        capacity: the next append swaps in larger arrays, so they are never written to."""
+        if not (steps.flags.c_contiguous and walls.flags.c_contiguous and values.flags.c_contiguous):
+            self.extend(steps, walls, values)
+            return
+        self.steps, self.walls, self.values, self.n = steps, walls, values, steps.shape[0]
+        if self.n > self.max_points:
+            self._fold()
 
     def purge_from(self, step: int) -> int:
         """Drop kept points with step >= `step`; returns how many were dropped."""
@@ -247,30 +261,53 @@ class Store:
         step >= the new step are dropped and a `Restart` is recorded. Steps that repeat are
         kept as written.
         """
-        s = np.asarray(steps, dtype=np.int64).ravel()
-        w = np.asarray(wall_times, dtype=np.float64).ravel()
-        v = np.asarray(values, dtype=np.float64).ravel()
-        if not (s.shape == w.shape == v.shape):
-            raise ValueError("steps, wall_times and values must have the same length")
-        if s.shape[0] == 0:
+        self.append_many(run, [(tag, steps, wall_times, values)])
+
+    def append_many(self, run: str, batch: Iterable[tuple[str, object, object, object]],
+                    adopt: bool = False) -> None:
+        """:meth:`append` for several tags of one run: ``(tag, steps, wall_times, values)``.
+
+        With ``adopt``, the caller hands the arrays over (it will never write to them, nor to
+        the memory they share with other arrays of the batch): a tag's first points are kept
+        as they are instead of copied.
+        """
+        items = []
+        for tag, steps, wall_times, values in batch:
+            s = np.asarray(steps, dtype=np.int64).ravel()
+            w = np.asarray(wall_times, dtype=np.float64).ravel()
+            v = np.asarray(values, dtype=np.float64).ravel()
+            if not (s.shape == w.shape == v.shape):
+                raise ValueError("steps, wall_times and values must have the same length")
+            if s.shape[0]:
+                items.append((tag, s, w, v))
+        if not items:
             return
         with self._lock:
             r = self._runs.get(run)
             if r is None:
                 raise KeyError(f"unknown run {run!r}: call ensure_run first")
-            buf = r.tags.get(tag)
-            if buf is None:
-                buf = r.tags[tag] = _TagBuffer(self.max_points)
-            # Split the batch wherever the step goes back (rare: a restart).
-            cuts = np.flatnonzero(s[1:] < s[:-1]) + 1
-            start = 0
-            for end in [*cuts.tolist(), s.shape[0]]:
+            for tag, s, w, v in items:
+                buf = r.tags.get(tag)
+                if buf is None:
+                    buf = r.tags[tag] = _TagBuffer(self.max_points, 0 if adopt else _capacity(s.shape[0]))
                 last = buf.last_step()
-                if last is not None and s[start] < last:
-                    dropped = buf.purge_from(int(s[start]))
-                    r.restarts.append(Restart(tag, int(s[start]), float(w[start]), dropped))
-                buf.extend(s[start:end], w[start:end], v[start:end])
-                start = end
+                if s.shape[0] == 1 or (s[1:] >= s[:-1]).all():
+                    if last is None and adopt:
+                        buf.adopt(s, w, v)
+                        continue
+                    if last is None or s[0] >= last:  # no restart: the common case
+                        buf.extend(s, w, v)
+                        continue
+                # Split the batch wherever the step goes back (rare: a restart).
+                cuts = np.flatnonzero(s[1:] < s[:-1]) + 1
+                start = 0
+                for end in [*cuts.tolist(), s.shape[0]]:
+                    last = buf.last_step()
+                    if last is not None and s[start] < last:
+                        dropped = buf.purge_from(int(s[start]))
+                        r.restarts.append(Restart(tag, int(s[start]), float(w[start]), dropped))
+                    buf.extend(s[start:end], w[start:end], v[start:end])
+                    start = end
             self._bump(r)
 
     def set_text(self, run: str, tag: str, step: int, wall_time: float, text: str) -> None:

@@ -7,6 +7,8 @@ bytes, are checked column by column with 16-bit lookup tables (8 bytes per step)
 
 from __future__ import annotations
 
+import struct
+
 import crc32c as _crc32c
 import numpy as np
 
@@ -45,15 +47,39 @@ def zeros_crc(n: int) -> int:
 
 def crc_linear(words: np.ndarray) -> np.ndarray:
     """The linear part of CRC32C of each row of little-endian uint64 words."""
-    # 16-bit halves, one contiguous row per (word, half), as table indices.
-    h = np.ascontiguousarray(words.view("<u2").reshape(words.shape[0], words.shape[1], 4)
-                             .transpose(1, 2, 0)).astype(np.intp)
-    # Bytes 4..7 of a word don't meet the running CRC: look them up for all words at once.
-    upper = TC.take(h[:, 2]) ^ TD.take(h[:, 3])
-    crc = TA.take(h[0, 0]) ^ TB.take(h[0, 1]) ^ upper[0]
-    for j in range(1, words.shape[1]):
-        crc = TA.take(h[j, 0] ^ (crc & 0xFFFF)) ^ TB.take(h[j, 1] ^ (crc >> 16)) ^ upper[j]
+    return crc_linear_t(np.ascontiguousarray(words.T))
+
+
+def crc_linear_t(wt: np.ndarray) -> np.ndarray:
+    """:func:`crc_linear` of the columns of ``wt`` (one row per word position)."""
+    crc = None
+    for j in range(wt.shape[0]):
+        w = wt[j]
+        lo = w.astype(np.uint32)  # bytes 0..3: they meet the running CRC
+        if crc is not None:
+            lo ^= crc
+        hi = (w >> np.uint64(32)).astype(np.uint32)
+        crc = TA.take(lo & 0xFFFF) ^ TB.take(lo >> 16) ^ TC.take(hi & 0xFFFF) ^ TD.take(hi >> 16)
     return crc
+
+
+def header_crc_fix(ln: int, pad: int) -> int:
+    """What to XOR with the linear CRC of ``[pad header bytes | payload]`` to get the payload's
+    CRC32C. The ``pad`` bytes just before a payload are the end of its record header (length
+    and the length's masked CRC): the same for every trusted record of that length, so their
+    share of the linear part is a constant."""
+    k = _FIX.get((ln, pad))
+    if k is not None:
+        return k
+    head = struct.pack("<Q", ln)
+    c = _crc32c.crc32c(head)
+    masked = ((((c >> 15) | (c << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
+    p = (head + struct.pack("<I", masked))[12 - pad:] if pad else b""
+    k = _FIX[(ln, pad)] = _crc32c.crc32c(p + bytes(ln)) ^ zeros_crc(pad + ln) ^ zeros_crc(ln)
+    return k
+
+
+_FIX: dict[tuple[int, int], int] = {}
 
 
 def unmask(m: np.ndarray) -> np.ndarray:
@@ -64,5 +90,18 @@ def unmask(m: np.ndarray) -> np.ndarray:
 
 def u32_at(a: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """Little-endian uint32 at each byte position ``pos`` of the byte array ``a``."""
-    return (a[pos].astype(np.uint32) | (a[pos + 1].astype(np.uint32) << 8)
-            | (a[pos + 2].astype(np.uint32) << 16) | (a[pos + 3].astype(np.uint32) << 24))
+    return _at(a, pos, "<u4")
+
+
+def u64_at(a: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Little-endian uint64 at each byte position ``pos`` of the byte array ``a``."""
+    return _at(a, pos, "<u8")
+
+
+def _at(a: np.ndarray, pos: np.ndarray, dtype: str) -> np.ndarray:
+    """Gather through overlapping windows of the (contiguous) byte array: element i of the
+    window array is bytes ``a[i : i + size]``."""
+    n = a.shape[0] - np.dtype(dtype).itemsize + 1
+    if n <= 0:
+        return np.zeros(pos.shape[0], dtype)  # pos must be empty: nothing fits
+    return np.ndarray((n,), dtype, buffer=a, strides=(1,))[pos]

@@ -3,35 +3,40 @@
 Writers log the same few tags over and over, so the records of a chunk come in a handful of
 byte layouts. The fast path:
 
-1. **frames** by finding every position where a record could start (the payload of an Event
-   begins with ``0x09``, its ``wall_time``; the high half of the length is zero), computing each
-   candidate's successor from its length and keeping the chain that starts at the beginning of
-   the buffer; every length is then checked against its masked CRC32C, vectorised;
+1. **frames** by following the lengths: a few records one by one, then, as record lengths
+   repeat with a period, whole predicted periods checked at once (without a period: every
+   position where a record could start, each one's successor from its length, and the chain
+   from the start of the buffer); every length is then checked against its masked CRC32C,
+   vectorised;
 2. **lays records out as rows**: where the record lengths repeat with a period (the same tags
    logged in the same order) a stretch of the buffer is reshaped into a 2-D array without
    copying, one period per row; other records are gathered by payload length. Each payload
-   length gets a block of rows ``[zero pad | payload | masked CRC]``, 8-byte aligned;
+   length gets a block of rows ``[pad | payload | masked CRC]``, 8-byte aligned (the pad is
+   the end of the record header, the same for every record of that length);
 3. **checks every payload CRC** with a table-driven CRC32C over 8-byte columns (CRC32C is
-   affine: ``crc(x) = L(x) ^ crc(zeros(len(x)))``, and leading zero bytes don't change ``L``),
-   all blocks of one row width together;
+   affine: ``crc(x) = L(x) ^ crc(zeros(len(x)))``; the pad's share of ``L`` is a constant per
+   length), all blocks of one row width together, the rows gathered once, transposed;
 4. **decodes** by templates: a row is parsed in Python (a PyTorch / tensorboardX
    ``simple_value`` event, or a TF2 scalar tensor of DT_FLOAT/DT_DOUBLE); the rows of that
    payload length whose structural bytes (field keys, every length byte, the tag, the varint
    continuation bits of the step) equal the template's decode to the same fields, so wall time,
    step and value are read as columns. Rows that fit no template go to ``Event.FromString``.
 
-Anything the fast path can't prove (a record not starting with ``0x09``, a corrupt length, a
-large record, a layout it doesn't know) is handed to the plain path, record by record or for the
-rest of the chunk, so results are always those of the plain path (a test holds it to that).
+Anything the fast path can't prove (a corrupt length, a large record, a layout it doesn't know,
+a record not starting with ``0x09`` where no period guides the framing) is handed to the plain
+path, record by record or for the rest of the chunk, so results are always those of the plain
+path (a test holds it to that).
 """
 
 from __future__ import annotations
 
+import struct
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from tui.ingest.crc import TA, TB, crc_linear, u32_at, unmask, zeros_crc
+from tui.ingest.crc import TA, TB, crc_linear_t, header_crc_fix, u32_at, u64_at, unmask, zeros_crc
 from tui.ingest.events import RunDecoder, Sink
 from tui.ingest.templates import Template, template_for
 from tui.ingest.tfrecord import FOOTER, HEADER, Frames, frame, masked_crc
@@ -40,26 +45,165 @@ MIN_FAST = 4096  # bytes: below this the plain path is as fast and simpler
 MAX_FAST_LEN = 240  # payload bytes: longer records (images, graphs…) go the plain way
 _MAX_TEMPLATES = 8  # per payload length and row block; rows beyond that go to protobuf
 # ---- framing ---------------------------------------------------------------------------------
-def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Record starts and payload lengths of the candidate chain from 0; and where it stops."""
+_Q = struct.Struct("<Q")
+_SEQ_STEP = 40  # records followed one by one before (again) looking for a period
+_SEQ_MAX = 3 * 64 + 1  # ... up to this many in a row (periods up to 64), then a search
+
+
+def _chain(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, list[tuple[int, int, int]]]:
+    """Record starts and payload lengths of the chain of records from 0; where it stops (the
+    end of the last whole record, or the start of an incomplete one, or where the rest is left
+    to the plain framer); and its periodic stretches ``(first record, period, rows)``.
+
+    The chain is followed by its lengths: a few records one by one, then, when their lengths
+    repeat with a period, the next whole periods are predicted and checked at once (each
+    predicted start holds the predicted length, so each predicted successor is the true one);
+    from the first record whose length differs, one by one again. Without a period, a search
+    over every possible record start takes the rest (:func:`_chain_scan`).
+
+    Every length must match its CRC (predicted ones are checked as they are predicted, the
+    others at the end): the first that doesn't ends the trusted chain.
+    """
+    n = a.shape[0]
+    s_parts: list = []
+    l_parts: list = []
+    unchecked: list = []  # indices into s_parts of the parts whose length CRCs are still unchecked
+    segs: list[tuple[int, int, int]] = []
+    scanned = None  # the first record found by the search, if it was needed
+    nrec = 0
+    pos = 0
+    hist: list[int] = []  # lengths followed one by one since the last prediction
+    unpack = _Q.unpack_from
+    while True:
+        ss: list[int] = []
+        ls: list[int] = []
+        p = pos
+        want = min(_SEQ_STEP, _SEQ_MAX - len(hist))
+        while len(ss) < want and n - p >= HEADER:
+            (ln,) = unpack(a, p)
+            end = p + HEADER + ln + FOOTER
+            if end > n:
+                break
+            ss.append(p)
+            ls.append(ln)
+            p = end
+        unchecked.append(len(s_parts))
+        s_parts.append(np.asarray(ss, np.int64))
+        l_parts.append(np.asarray(ls, np.int64))
+        nrec += len(ss)
+        pos = p
+        if len(ss) < want:
+            break  # the end of the buffer, or an incomplete record
+        hist += ls
+        per = _period(hist)
+        if per is None:
+            if len(hist) < _SEQ_MAX:
+                continue
+            st, ln_, stop = _chain_scan(a[pos:])
+            unchecked.append(len(s_parts))
+            s_parts.append(st + pos)
+            l_parts.append(ln_)
+            scanned = nrec
+            pos += stop
+            break
+        pat = hist[-per:]
+        # The stretch began before the last three periods: as far back as they repeat.
+        j = len(hist) - 3 * per
+        while j >= per and hist[j - per : j] == pat:
+            j -= per
+        seg_first, seg_rows = nrec - (len(hist) - j), (len(hist) - j) // per
+        hist = []
+        size = [ln + HEADER + FOOTER for ln in pat]
+        whole = sum(size)
+        m = (n - pos) // whole  # whole periods that fit
+        if not m:
+            continue
+        # Record k of every predicted period, as strided columns: its length and the length's
+        # CRC, compared with what they must be.
+        good = m * per
+        o = pos
+        for k, ln in enumerate(pat):
+            ok = np.ndarray((m,), "<u8", buffer=a, offset=o, strides=(whole,)) == ln
+            ok &= np.ndarray((m,), "<u4", buffer=a, offset=o + 8, strides=(whole,)) == _length_crc(ln)
+            if not ok.all():
+                good = min(good, int(np.argmin(ok)) * per + k)
+            o += size[k]
+        offs = np.cumsum([0, *size[:-1]])
+        s_parts.append((pos + np.arange(m, dtype=np.int64)[:, None] * whole + offs).ravel()[:good])
+        l_parts.append(np.tile(np.asarray(pat, np.int64), m)[:good])
+        nrec += good
+        pos += (good // per) * whole + int(offs[good % per]) if good < m * per else m * whole
+        seg_rows += good // per
+        if seg_rows >= _MIN_ROWS and max(pat) <= MAX_FAST_LEN:
+            segs.append((seg_first, per, seg_rows))
+    starts = np.concatenate(s_parts) if len(s_parts) > 1 else s_parts[0]
+    lengths = np.concatenate(l_parts) if len(l_parts) > 1 else l_parts[0]
+    first_bad = None
+    st = np.concatenate([s_parts[i] for i in unchecked]) if len(unchecked) > 1 else s_parts[unchecked[0]]
+    if st.shape[0]:
+        lo = (np.concatenate([l_parts[i] for i in unchecked]) if len(unchecked) > 1
+              else l_parts[unchecked[0]]).astype(np.uint32)  # the chain keeps lengths below n
+        crc = (TA[lo & 0xFFFF] ^ TB[lo >> 16]) ^ np.uint32(zeros_crc(8))
+        bad = np.flatnonzero(unmask(u32_at(a, st + 8)) != crc)
+        if bad.shape[0]:
+            first_bad = int(st[bad[0]])  # parts are in record order
+    stop = pos
+    if first_bad is not None:
+        f = int(np.searchsorted(starts, first_bad))
+        starts, lengths, stop = starts[:f], lengths[:f], first_bad
+        segs = [(i, p, min(r, (f - i) // p)) for i, p, r in segs if (f - i) // p >= _MIN_ROWS]
+    if scanned is not None and scanned < starts.shape[0]:
+        tail = lengths[scanned:]
+        segs += [(scanned + i, p, r) for i, p, r in _segments(tail, tail > MAX_FAST_LEN)]
+    return starts, lengths, stop, segs
+
+
+_LENGTH_CRC: dict[int, int] = {}
+
+
+def _length_crc(ln: int) -> int:
+    """The masked CRC that a record header stores for payload length ``ln``."""
+    c = _LENGTH_CRC.get(ln)
+    if c is None:
+        c = _LENGTH_CRC[ln] = masked_crc(_Q.pack(ln))
+    return c
+
+
+def _period(ls: list[int]) -> int | None:
+    """The shortest period of the last three periods of ``ls``, if any."""
+    k = len(ls)
+    for p in range(1, min(_MAX_PERIOD, k // 3) + 1):
+        if ls[k - p :] == ls[k - 2 * p : k - p] == ls[k - 3 * p : k - 2 * p]:
+            return p
+    return None
+
+
+def _chain_scan(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`_chain` for aperiodic records: every position where a record could start (the
+    payload of an Event begins with ``0x09``, its ``wall_time``; the high half of the length is
+    zero), each one's successor from its length, and the chain of those from 0."""
     n = a.shape[0]
     cand = np.flatnonzero(a[HEADER:] == 0x09)
     if cand.shape[0] == 0 or cand[0] != 0:
-        return cand[:0], cand[:0], 0
-    hi_zero = (a[cand + 4] | a[cand + 5] | a[cand + 6] | a[cand + 7]) == 0
+        return cand[:0].astype(np.int64), cand[:0].astype(np.int64), 0
+    # The 64-bit length at each candidate, read in place (unaligned, overlapping windows).
+    head = u64_at(a, cand)
+    hi_zero = (head >> np.uint64(32)) == 0
     cand = cand[hi_zero]
     if cand.shape[0] == 0 or cand[0] != 0:
-        return cand[:0], cand[:0], 0
-    length = u32_at(a, cand).astype(np.int64)
+        return cand[:0].astype(np.int64), cand[:0].astype(np.int64), 0
+    length = head[hi_zero].astype(np.int64)
     nxt = cand + (HEADER + FOOTER) + length
     # A start's successor is another start, or lies beyond what can be judged in this buffer.
+    is_cand = np.zeros(n + 1, bool)
+    is_cand[cand] = True
     for _ in range(3):
-        j = np.searchsorted(cand, nxt)
-        hit = cand[np.minimum(j, cand.shape[0] - 1)] == nxt
+        hit = is_cand[np.minimum(nxt, n)]
         keep = hit | (nxt + HEADER >= n)
         keep[0] = True
         if keep.all():
             break
+        is_cand[cand[~keep]] = False
         cand, length, nxt = cand[keep], length[keep], nxt[keep]
     if cand.shape[0] > 1 and not np.array_equal(cand[1:], nxt[:-1]):
         # Rare: a false candidate still in the set. Follow the chain in Python.
@@ -148,7 +292,7 @@ def process_many(items: list[tuple[object, int, RunDecoder]]) -> list[Chunk]:
         jobs.append((j, job))
         total += job.starts.shape[0]
     if blocks:
-        pieces: list = []  # (templates, template of each row, record index, steps, walls, values)
+        pieces: list = []  # (templates, template of each row, record index, steps, walls, values, tag id)
         slow: list[int] = []
         bad: list[np.ndarray] = []
         _check_and_decode(blocks, pieces, slow, bad)
@@ -162,17 +306,7 @@ def _prepare(buf, base: int, decoder: RunDecoder, first: int, blocks: dict) -> _
     """Frame a buffer and lay its records out as blocks (record indices offset by ``first``)."""
     n = len(buf)
     a = np.frombuffer(buf, np.uint8)
-    starts, lengths, stop = _chain(a)
-    if starts.shape[0]:
-        # Every length must match its CRC; the first that doesn't ends the trusted chain.
-        stored = u32_at(a, starts + 8)
-        lo = lengths.astype(np.uint32)
-        crc = (TA[lo & 0xFFFF] ^ TB[lo >> 16]) ^ np.uint32(zeros_crc(8))
-        bad_len = np.flatnonzero(unmask(stored) != crc)
-        if bad_len.shape[0]:
-            f = int(bad_len[0])
-            stop = int(starts[f])
-            starts, lengths = starts[:f], lengths[:f]
+    starts, lengths, stop, segments = _chain(a)  # every length's CRC checked
     out = Chunk()
     fr = Frames()
     if stop < n:
@@ -197,7 +331,7 @@ def _prepare(buf, base: int, decoder: RunDecoder, first: int, blocks: dict) -> _
     covered[big] = True
     # Periodic stretches (the same tags logged in the same order): zero-copy 2-D views;
     # the rest grouped by payload length.
-    for seg_first, p, rows in _segments(lengths, big):
+    for seg_first, p, rows in segments:
         width = int((lengths[seg_first : seg_first + p] + HEADER + FOOTER).sum())
         s0 = int(starts[seg_first])
         view = a[s0 : s0 + rows * width].reshape(rows, width)
@@ -207,7 +341,8 @@ def _prepare(buf, base: int, decoder: RunDecoder, first: int, blocks: dict) -> _
             pad = (-ln) % 8
             blk = view[:, off + HEADER - pad : off + HEADER + ln + FOOTER]
             g0 = first + seg_first + k
-            blocks.setdefault(ln, []).append((blk, np.arange(g0, g0 + p * rows, p)))
+            t = template_for(bytes(buf[s0 + off + HEADER : s0 + off + HEADER + ln]))
+            blocks.setdefault(ln, []).append((blk, np.arange(g0, g0 + p * rows, p), t))
             off += ln + HEADER + FOOTER
         covered[seg_first : seg_first + p * rows] = True
     rest = np.flatnonzero(~covered)
@@ -219,8 +354,10 @@ def _prepare(buf, base: int, decoder: RunDecoder, first: int, blocks: dict) -> _
         for grp in np.split(order, cuts):
             ln = int(lengths[grp[0]])
             pad = (-ln) % 8
+            s1 = int(starts[grp[0]]) + HEADER
             blocks.setdefault(ln, []).append(
-                (_rows(buf, n, pad + ln + FOOTER, starts[grp] + (HEADER - pad)), grp + first))
+                (_rows(buf, n, pad + ln + FOOTER, starts[grp] + (HEADER - pad)), grp + first,
+                 template_for(bytes(buf[s1 : s1 + ln]))))
     return job
 
 
@@ -242,14 +379,19 @@ def _distribute(jobs: list[_Job], total: int, pieces: list, slow: list[int], bad
         which = np.searchsorted(bounds, arr, side="right") - 1
         for k in np.unique(which).tolist():
             jobs[k].bad.append(arr[which == k] - jobs[k].first)
-    for templates, t_of, idx, steps, walls, values in pieces:
-        o = np.argsort(idx, kind="stable")
-        idx, t_of, steps, walls, values = idx[o], t_of[o], steps[o], walls[o], values[o]
-        cut = np.searchsorted(idx, bounds).tolist()
+    small = len(jobs) < 65536
+    for templates, t_of, idx, steps, walls, values, gid in pieces:
+        # Rows to their buffers (a buffer's rows keep their order; its _group sorts them).
+        which = np.searchsorted(bounds, idx, side="right") - 1
+        if which.shape[0] > 1 and not (which[1:] >= which[:-1]).all():
+            o = np.argsort(which.astype(np.uint16) if small else which, kind="stable")
+            idx, t_of, steps, walls, values, gid = idx[o], t_of[o], steps[o], walls[o], values[o], gid[o]
+        cut = [0, *np.cumsum(np.bincount(which, minlength=len(jobs))).tolist()]
         for k, job in enumerate(jobs):
             a, b = cut[k], cut[k + 1]
             if b > a:
-                job.pieces.append((templates, t_of[a:b], idx[a:b] - job.first, steps[a:b], walls[a:b], values[a:b]))
+                job.pieces.append((templates, t_of[a:b], idx[a:b] - job.first, steps[a:b], walls[a:b],
+                                   values[a:b], gid[a:b]))
 
 
 def _finish(job: _Job) -> Chunk:
@@ -287,12 +429,20 @@ def _segments(lengths: np.ndarray, big: np.ndarray) -> list[tuple[int, int, int]
     skip = 1
     while m - i >= 2 * _MIN_ROWS:
         seg = None
-        window = lengths[i : i + 3 * _MAX_PERIOD + 1]
-        for p in (np.flatnonzero(window[1 : _MAX_PERIOD + 1] == window[0]) + 1).tolist():
-            if 3 * p > window.shape[0] or (m - i) // p < _MIN_ROWS:
+        w = lengths[i : i + 3 * _MAX_PERIOD + 1].tolist()  # small: cheaper as a list
+        w0 = w[0]
+        lim = min(_MAX_PERIOD, len(w) - 1) + 1
+        p = 0
+        while True:
+            try:
+                p = w.index(w0, p + 1, lim)  # the next length like the first: a period?
+            except ValueError:
                 break
-            if not (np.array_equal(window[:p], window[p : 2 * p]) and np.array_equal(window[:p], window[2 * p : 3 * p])):
+            if 3 * p > len(w) or (m - i) // p < _MIN_ROWS:
+                break
+            if not (w[:p] == w[p : 2 * p] == w[2 * p : 3 * p]):
                 continue
+            window = lengths[i : i + p]
             top = (m - i) // p
             eq = (lengths[i : i + top * p].reshape(top, p) == window[:p]).all(axis=1)
             rows = top if eq.all() else int(np.argmin(eq))
@@ -323,76 +473,143 @@ def _crc_one(buf, end: int, ln: int) -> bool:
     return masked_crc(mv[end - ln : end]) == int.from_bytes(mv[end : end + 4], "little")
 
 
-def _check_and_decode(blocks: dict[int, list[tuple[np.ndarray, np.ndarray]]], pieces: list,
+def _check_and_decode(blocks: dict[int, list[tuple[np.ndarray, np.ndarray, Template | None]]], pieces: list,
                       slow: list[int], bad: list) -> None:
     """Check the payload CRCs of all blocks, then decode the good rows by templates.
 
-    A block of payload length ``ln`` has rows of ``pad`` bytes (overwritten with zeros: leading
-    zeros don't change the linear part of a CRC), the payload, its 4-byte masked CRC; with
-    ``pad = (-ln) % 8`` all lengths with the same 8-byte word count have the same row width,
-    so their CRCs are checked, and their fields read, together.
+    A block of payload length ``ln`` has rows of ``pad`` bytes (the end of the record header),
+    the payload, its 4-byte masked CRC; with ``pad = (-ln) % 8`` all lengths with the same
+    8-byte word count have the same row width, so their CRCs are checked, and their fields
+    read, together. The rows are gathered once, transposed: one contiguous array per word
+    position (``wt``). The header bytes' share of the CRC is a constant per length.
+
+    Each block comes with the template its first row fits (rows of a block are most often one
+    tag's): the blocks of one template are stacked together and all their rows compared with
+    it at once. Rows that don't match it are tried against other templates afterwards.
     """
     by_width: dict[int, list[int]] = {}
     for ln in blocks:
         by_width.setdefault(ln + (-ln) % 8, []).append(ln)
     for width, lns in by_width.items():
-        parts = [part for ln in lns for part in blocks[ln]]
-        cat = np.concatenate([q[0] for q in parts]) if len(parts) > 1 else np.array(parts[0][0])
+        # Rows ordered by payload length, then by the template of their block.
+        parts = []
+        groups = []  # (ln, template or None, row count)
+        for ln in lns:
+            by_t: dict[int, list] = {}
+            for q in blocks[ln]:
+                by_t.setdefault(id(q[2]), []).append(q)
+            for qs in by_t.values():
+                parts += qs
+                groups.append((ln, qs[0][2], sum(q[1].shape[0] for q in qs)))
+        wts = [q[0][:, :width].view("<u8").T for q in parts]
+        wt = np.concatenate(wts, axis=1) if len(wts) > 1 else np.ascontiguousarray(wts[0])
+        crcs = [q[0][:, width:].view("<u4")[:, 0] for q in parts]
+        stored = np.concatenate(crcs) if len(crcs) > 1 else crcs[0]
         idx_all = np.concatenate([q[1] for q in parts]) if len(parts) > 1 else parts[0][1]
         spans = []  # (ln, first row, end row)
         r = 0
-        ks = []
-        for ln in lns:
-            count = sum(q[1].shape[0] for q in blocks[ln])
-            pad = width - ln
-            if pad:
-                cat[r : r + count, :pad] = 0
-            spans.append((ln, r, r + count))
-            ks.append(np.full(count, zeros_crc(ln), np.uint32))
+        for ln, _, count in groups:
+            if spans and spans[-1][0] == ln:
+                spans[-1] = (ln, spans[-1][1], r + count)
+            else:
+                spans.append((ln, r, r + count))
             r += count
+        ks = [np.full(r1 - r0, header_crc_fix(ln, width - ln), np.uint32) for ln, r0, r1 in spans]
         kvec = ks[0] if len(ks) == 1 else np.concatenate(ks)
-        words = cat[:, :width].view("<u8")
-        crc = crc_linear(words) ^ kvec
-        good = unmask(np.ascontiguousarray(cat[:, width:]).view("<u4")[:, 0]) == crc
-        if not good.all():
+        good = unmask(stored) == (crc_linear_t(wt) ^ kvec)
+        all_good = bool(good.all())
+        if not all_good:
             bad.append(idx_all[~good])
-        tid = np.full(cat.shape[0], -1, np.int32)
+        tid = np.full(wt.shape[1], -1, np.int32)
         templates: list[Template] = []
-        slow_rows: list[np.ndarray] = []
-        for ln, r0, r1 in spans:
-            pad = width - ln
-            remaining = r0 + np.flatnonzero(good[r0:r1])
-            for _ in range(_MAX_TEMPLATES):
-                if remaining.shape[0] == 0:
-                    break
-                first = int(remaining[0])
-                t = template_for(cat[first, pad:width].tobytes())
-                if t is None:
-                    slow_rows.append(remaining[:1])
-                    remaining = remaining[1:]
-                    continue
-                mask = t.mask(pad)
-                whole = remaining.shape[0] == r1 - r0  # the whole span: a view, not a copy
-                sub = words[r0:r1] if whole else words[remaining]
-                same = ((sub & mask) == (words[first] & mask)).all(axis=1)
-                tid[remaining[same]] = len(templates)
+        t_index: dict[int, int] = {}
+        r = 0
+        unmatched = False
+        for ln, t, count in groups:
+            r0, r = r, r + count
+            if t is None:
+                unmatched = True
+                continue
+            same = _match(wt, slice(r0, r), t, width - ln)
+            if not all_good:
+                same &= good[r0:r]
+            k = t_index.get(id(t))
+            if k is None:
+                k = t_index[id(t)] = len(templates)
                 templates.append(t)
-                remaining = remaining[~same]
-            slow_rows.append(remaining)
-        for rows in slow_rows:
-            slow.extend(idx_all[rows].tolist())
+            if same.all():
+                tid[r0:r] = k
+            else:
+                tid[r0:r][same] = k
+                unmatched = True
+        if unmatched or not all_good:
+            _match_rest(wt, width, spans, good, tid, templates, idx_all, slow)
         if templates:
-            _fields(cat, width, spans, tid, templates, idx_all, pieces)
+            _fields(wt, width, spans, tid, templates, idx_all, pieces)
 
 
-_SHIFTS = np.arange(0, 63, 7, dtype=np.int64)
+def _match(wt: np.ndarray, rows, t: Template, pad: int) -> np.ndarray:
+    """Which of the ``rows`` (columns of ``wt``) have the template's structural bytes."""
+    mask, expect = t.mask(pad), t.expect(pad)
+    same = None
+    for j in np.flatnonzero(mask).tolist():
+        eq = (wt[j, rows] & mask[j]) == expect[j]
+        if same is None:
+            same = eq
+        else:
+            same &= eq
+    if same is None:
+        same = np.ones(wt[0, rows].shape[0], bool)
+    return same
 
 
-def _fields(cat: np.ndarray, width: int, spans: list, tid: np.ndarray, templates: list,
+def _match_rest(wt: np.ndarray, width: int, spans: list, good: np.ndarray, tid: np.ndarray,
+                templates: list, idx_all: np.ndarray, slow: list[int]) -> None:
+    """Good rows that their block's template didn't fit: the templates of their own rows, a few
+    per payload length; rows beyond those (or that fit none) go to protobuf."""
+    slow_rows: list[np.ndarray] = []
+    for ln, r0, r1 in spans:
+        pad = width - ln
+        remaining = r0 + np.flatnonzero(good[r0:r1] & (tid[r0:r1] < 0))
+        for _ in range(_MAX_TEMPLATES):
+            if remaining.shape[0] == 0:
+                break
+            first = int(remaining[0])
+            t = template_for(wt[:, first].tobytes()[pad:])
+            if t is None:
+                slow_rows.append(remaining[:1])
+                remaining = remaining[1:]
+                continue
+            same = _match(wt, remaining, t, pad)
+            tid[remaining[same]] = len(templates)
+            templates.append(t)
+            remaining = remaining[~same]
+        slow_rows.append(remaining)
+    for rows in slow_rows:
+        slow.extend(idx_all[rows].tolist())
+
+
+def _field(wt: np.ndarray, rows, at: int, size: int) -> np.ndarray:
+    """The ``size`` (<= 8) bytes at byte ``at`` of the selected rows, as little-endian uint64."""
+    j, o = divmod(at, 8)
+    v = wt[j, rows]
+    if o:
+        v = v >> np.uint64(8 * o)
+        if o + size > 8:
+            v |= wt[j + 1, rows] << np.uint64(64 - 8 * o)
+    if size < 8:
+        v = v & np.uint64((1 << (8 * size)) - 1)
+    elif not o and isinstance(rows, slice):
+        v = v.copy()  # not a view of wt: points must not keep the whole batch alive
+    return v
+
+
+def _fields(wt: np.ndarray, width: int, spans: list, tid: np.ndarray, templates: list,
             idx_all: np.ndarray, pieces: list) -> None:
-    """Wall time, step and value of every row that matched a template, as column slices of
-    the rows of one payload length and one field layout at a time."""
+    """Wall time, step and value of every row that matched a template, as columns of the rows
+    of one payload length and one field layout at a time."""
     geom = [(len(t.step_cols), t.value_col, t.value_size) for t in templates]
+    tag_ids = np.asarray([tag_id(t.tag) for t in templates], np.int64)
     for ln, r0, r1 in spans:
         pad = width - ln
         t_span = tid[r0:r1]
@@ -410,18 +627,18 @@ def _fields(cat: np.ndarray, width: int, spans: list, tid: np.ndarray, templates
                 sel = np.flatnonzero(table[t_span + 1])
                 rows = r0 + sel
                 t_of = t_span[sel]
-            p = cat[rows]
             step_len, vcol, size = g
-            walls = np.ascontiguousarray(p[:, pad + 1 : pad + 9]).view("<f8")[:, 0]
+            walls = _field(wt, rows, pad + 1, 8).view("<f8")
             if step_len:
-                raw = p[:, pad + 10 : pad + 10 + step_len].astype(np.int64) & 0x7F
-                steps = (raw << _SHIFTS[:step_len]).sum(axis=1)
+                steps = (_field(wt, rows, pad + 10, 1) & np.uint64(0x7F)).view(np.int64)
+                for k in range(1, step_len):
+                    steps = steps | ((_field(wt, rows, pad + 10 + k, 1) & np.uint64(0x7F))
+                                     << np.uint64(7 * k)).view(np.int64)
             else:
                 steps = np.zeros(walls.shape[0], np.int64)
-            c = pad + vcol
-            raw = np.ascontiguousarray(p[:, c : c + size])
-            values = raw.view("<f4" if size == 4 else "<f8")[:, 0].astype(np.float64)
-            pieces.append((templates, t_of, idx_all[rows], steps, walls, values))
+            v = _field(wt, rows, pad + vcol, size)
+            values = (v.astype(np.uint32).view("<f4") if size == 4 else v.view("<f8")).astype(np.float64)
+            pieces.append((templates, t_of, idx_all[rows], steps, walls, values, tag_ids[t_of]))
 
 
 def _scalar_plugin(plugin: str | None) -> bool:
@@ -439,7 +656,7 @@ def _accept(pieces: list, decoder: RunDecoder) -> list:
         changes.setdefault(tag, []).append((order, old, new))
     decoder.changes.clear()
     out = []
-    for templates, t_of, idx, steps, walls, values in pieces:
+    for templates, t_of, idx, steps, walls, values, gid in pieces:
         keep = None
         for k, t in enumerate(templates):
             if not t.tensor:
@@ -457,26 +674,42 @@ def _accept(pieces: list, decoder: RunDecoder) -> list:
                 allowed = np.asarray([_scalar_plugin(ch[0][1])] + [_scalar_plugin(c[2]) for c in ch])
                 keep[rows_k] = allowed[np.searchsorted(at, idx[rows_k])]
         if keep is not None:
-            t_of, idx, steps, walls, values = t_of[keep], idx[keep], steps[keep], walls[keep], values[keep]
-        out.append((templates, t_of, idx, steps, walls, values))
+            t_of, idx, steps, walls, values, gid = (t_of[keep], idx[keep], steps[keep], walls[keep],
+                                                    values[keep], gid[keep])
+        out.append((templates, t_of, idx, steps, walls, values, gid))
     return out
+
+
+_TAG_IDS: dict[str, int] = {}  # tag → a process-wide number (for grouping points by tag)
+_TAG_NAMES: list[str] = []
+_TAG_LOCK = threading.Lock()
+
+
+def tag_id(tag: str) -> int:
+    i = _TAG_IDS.get(tag)
+    if i is None:
+        with _TAG_LOCK:
+            i = _TAG_IDS.get(tag)
+            if i is None:
+                i = len(_TAG_NAMES)
+                _TAG_NAMES.append(tag)
+                _TAG_IDS[tag] = i
+    return i
 
 
 def _group(sink: Sink, fast: list) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
     """Points by tag, each in record order, from both paths."""
-    gids: dict[str, int] = {}
     g_parts, i_parts, s_parts, w_parts, v_parts = [], [], [], [], []
-    for templates, t_of, idx, steps, walls, values in fast:
+    for templates, t_of, idx, steps, walls, values, gid in fast:
         if not t_of.shape[0]:
             continue
-        remap = np.asarray([gids.setdefault(t.tag, len(gids)) for t in templates], np.int64)
-        g_parts.append(remap[t_of])
+        g_parts += [gid]
         i_parts += [idx]
         s_parts += [steps]
         w_parts += [walls]
         v_parts += [values]
     if sink.tags:
-        g_parts.append(np.asarray([gids.setdefault(t, len(gids)) for t in sink.tags], np.int64))
+        g_parts.append(np.asarray([tag_id(t) for t in sink.tags], np.int64))
         i_parts.append(np.asarray(sink.order, np.int64))
         s_parts.append(np.asarray(sink.steps, np.int64))
         w_parts.append(np.asarray(sink.walls, np.float64))
@@ -485,18 +718,17 @@ def _group(sink: Sink, fast: list) -> list[tuple[str, np.ndarray, np.ndarray, np
         return []
     cat = (lambda parts: parts[0] if len(parts) == 1 else np.concatenate(parts))
     gid, idx, steps, walls, values = cat(g_parts), cat(i_parts), cat(s_parts), cat(w_parts), cat(v_parts)
-    names = list(gids)
-    if len(names) == 1:
+    g0 = int(gid[0])
+    if (gid == g0).all():
         if idx.shape[0] > 1 and not (idx[1:] > idx[:-1]).all():
             o = np.argsort(idx, kind="stable")
             steps, walls, values = steps[o], walls[o], values[o]
-        return [(names[0], steps, walls, values)]
-    o = np.argsort(gid.astype(np.uint16) if len(names) < 65536 else gid, kind="stable")
-    g, i = gid[o], idx[o]
-    if ((g[1:] == g[:-1]) & (i[1:] < i[:-1])).any():  # some tag's rows are out of record order
-        o = np.argsort(gid * (int(idx.max()) + 1) + idx, kind="stable")
-        g = gid[o]
+        return [(_TAG_NAMES[g0], steps, walls, values)]
+    # By tag, then record order (stable: the values of one record stay in their order).
+    o = np.argsort(gid * (int(idx.max()) + 1) + idx, kind="stable")
+    g = gid[o]
     steps, walls, values = steps[o], walls[o], values[o]
     cuts = (np.flatnonzero(g[1:] != g[:-1]) + 1).tolist()
     bounds = [0, *cuts, g.shape[0]]
+    names = _TAG_NAMES
     return [(names[int(g[a])], steps[a:b], walls[a:b], values[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]

@@ -10,11 +10,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Iterable
 
+import numpy as np
+
 from tui.ingest import fast
 from tui.ingest.discovery import Discovery, LogdirSpec, is_event_file_name, parse_spec
 from tui.ingest.events import RunDecoder
 from tui.ingest.reader import CHUNK, FileReader, FileState
 from tui.ingest.sources import LOCAL
+from tui.ingest.tfrecord import FOOTER
 from tui.store import Store
 
 
@@ -150,6 +153,9 @@ class Ingestor:
         changed: set[str] = set()
         batch: list[tuple[FileReader, bytes]] = []
         size = 0
+        # One buffer for the files of every batch of this poll (uninitialised: only the pages
+        # written are touched, and reused from batch to batch).
+        room = None
 
         def flush() -> None:
             nonlocal size
@@ -168,10 +174,12 @@ class Ingestor:
             try:
                 avail = fr.check()
                 if 0 < avail <= BATCH_FILE:
-                    data = fr.read_rest()
+                    if room is None:
+                        room = memoryview(np.empty(BATCH_BYTES + BATCH_FILE + FOOTER, np.uint8)).cast("B")
+                    data = fr.read_rest(room[size:])
                     if data is not None:
                         batch.append((fr, data))
-                        size += len(data)
+                        size += len(data) + FOOTER  # and the bytes before it, if it read them
                         if size >= BATCH_BYTES:
                             flush()
                         continue

@@ -111,12 +111,21 @@ class FileReader:
         self.touch(store, changed)
         return changed
 
-    def read_rest(self) -> bytes | None:
+    def read_rest(self, into: memoryview | None = None):
         """Everything past the offset in one read (after a :meth:`check`), for a batch; None
-        when the bytes before the offset changed (rewritten in place: poll it alone)."""
+        when the bytes before the offset changed (rewritten in place: poll it alone).
+
+        With ``into`` (at least ``self.size - self.offset + 4`` bytes) and a source that can,
+        the bytes are read into it and a part of it is returned: a batch reuses one buffer.
+        """
         pos = self.offset
         prefix = FOOTER if pos >= FOOTER and self.tail else 0
-        data = self.source.read(self.path, pos - prefix, self.size - pos + prefix)
+        want = self.size - pos + prefix
+        read_into = getattr(self.source, "read_into", None) if into is not None and len(into) >= want else None
+        if read_into is not None:
+            data = into[: read_into(self.path, pos - prefix, into[:want])]
+        else:
+            data = self.source.read(self.path, pos - prefix, want)
         if prefix:
             if data[:prefix] != self.tail:
                 self._reset()
@@ -188,7 +197,7 @@ class FileReader:
         for tag, step, wall, text in sink.texts:
             store.set_text(self.run, tag, step, wall, text)
             changed = True
-        for tag, steps, walls, values in ch.batch:
-            store.append(self.run, tag, steps, walls, values)
+        if ch.batch:
+            store.append_many(self.run, ch.batch, adopt=True)  # fresh arrays, used nowhere else
             changed = True
         return changed

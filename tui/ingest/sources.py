@@ -84,6 +84,19 @@ class LocalSource:
             return f.read(size)
 
     @staticmethod
+    def read_into(path: str, offset: int, out: memoryview) -> int:
+        """Read up to ``len(out)`` bytes from ``offset`` into ``out``; how many were read."""
+        with open(path, "rb", buffering=0) as f:
+            f.seek(offset)
+            got = 0
+            while got < len(out):
+                k = f.readinto(out[got:])
+                if not k:
+                    break
+                got += k
+            return got
+
+    @staticmethod
     def readable_dir(path: str) -> str | None:
         """None if ``path`` is a readable directory, else why not."""
         try:

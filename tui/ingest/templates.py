@@ -24,7 +24,9 @@ class Template:
     tensor: bool
     struct_cols: np.ndarray  # payload columns that must equal the template row's
     length: int = 0
+    payload: bytes = b""  # the record it was parsed from
     _masks: dict = field(default_factory=dict)
+    _expects: dict = field(default_factory=dict)
 
     def mask_bytes(self) -> np.ndarray:
         """Per payload byte: what a record must share with the template to decode like it."""
@@ -39,6 +41,14 @@ class Template:
         if m is None:
             m = self._masks[pad] = np.concatenate([np.zeros(pad, np.uint8), self.mask_bytes()]).view("<u8")
         return m
+
+    def expect(self, pad: int) -> np.ndarray:
+        """The template record's bytes under :meth:`mask` (what a matching row shows there)."""
+        e = self._expects.get(pad)
+        if e is None:
+            row = np.concatenate([np.zeros(pad, np.uint8), np.frombuffer(self.payload, np.uint8)]).view("<u8")
+            e = self._expects[pad] = row & self.mask(pad)
+        return e
 
 
 def _varint(b: bytes, p: int, limit: int) -> tuple[int, int] | None:
@@ -108,7 +118,7 @@ def parse_template(b: bytes) -> Template | None:
         return None
     free = set(range(1, 9)) | set(step_cols) | set(range(value_col, value_col + size))
     struct_cols = np.asarray([c for c in range(n) if c not in free], np.intp)
-    return Template(tag, step_cols, value_col, size, tensor, struct_cols, n)
+    return Template(tag, step_cols, value_col, size, tensor, struct_cols, n, bytes(b))
 
 
 _CACHE: dict[int, list[tuple[int, int, Template]]] = {}  # payload length → known templates
