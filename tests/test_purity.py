@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 CORE = ["tui.ingest", "tui.store", "tui.health", "tui.looks", "tui.report", "tui.config", "tui.cli",
-        "tui.notes", "tui.groups", "tui.report.review", "tui.report.status", "tui.report.export"]
+        "tui.notes", "tui.groups", "tui.spark", "tui.report.review", "tui.report.status", "tui.report.export"]
 
 
 def test_core_imports_neither_textual_nor_watchdog():

@@ -6,6 +6,7 @@ import math
 import time
 from typing import Sequence
 
+from tui import spark
 from tui.health.verdict import Severity
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -72,25 +73,8 @@ def fmt_num(x: float | None) -> str:
 
 
 def sparkline(values: Sequence[float], width: int | None = None) -> str:
-    """Unicode block sparkline; non-finite buckets are a space. Optionally resampled to `width`."""
-    vals = list(values)
-    if width is not None and len(vals) > width > 0:
-        step = len(vals) / width
-        vals = [vals[int(i * step)] for i in range(width)]
-    fin = [v for v in vals if math.isfinite(v)]
-    if not fin:
-        return " " * len(vals)
-    lo, hi = min(fin), max(fin)
-    span = hi - lo
-    out = []
-    for v in vals:
-        if not math.isfinite(v):
-            out.append(" ")
-        elif span <= 0:
-            out.append(BLOCKS[3])
-        else:
-            out.append(BLOCKS[min(len(BLOCKS) - 1, int((v - lo) / span * len(BLOCKS)))])
-    return "".join(out)
+    """The app's sparkline (`tui.spark.sparkline`), `width` cells wide (default: one per value)."""
+    return spark.sparkline(values, width or len(values))
 
 
 def best_text(best: float | None, direction: str | None) -> str:
