@@ -205,3 +205,32 @@ async def test_review_does_not_open_over_the_gate(tmp_path):
         await pilot.press("r")
         await pilot.pause(0.5)
         assert isinstance(app.screen, GateScreen)
+
+
+@sync
+async def test_the_gate_waits_for_a_note_being_written(tmp_path):
+    from tui.app.screens.note import NoteScreen
+
+    clock = Clock(NOW)
+    app, _ = budget_app(tmp_path, clock, every=120, window=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, NoteScreen)
+        await pilot.press(*"why does it")
+        clock.t += 31  # the window ends mid-sentence
+        app.gate.refresh()
+        await pilot.pause()
+        assert isinstance(app.screen, NoteScreen)
+        await pilot.press(*" collapse")  # 'o' and 'e' type, they don't override or end looks
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        app.gate.refresh()
+        await pilot.pause()
+        assert isinstance(app.screen, GateScreen) and not app.screen.overriding
+    from tui.notes import NoteStore
+
+    assert NoteStore().get("/logs/ppo-a").question == "why does it collapse"

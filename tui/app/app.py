@@ -178,7 +178,8 @@ class TbpeekApp(App[int]):
         budget = LookBudget(settings, logdirs=self.logdirs, clock=self.options.clock)
         budget.set_runs(self.store.runs())
         alerter = Alerter(bell=self.bell, on_alarm=settings.on_alarm, logdirs=self.logdirs)
-        self.gate = GateController(self, budget, alerter, on_alarm_look=self._show_alarm_run)
+        self.gate = GateController(self, budget, alerter, on_alarm_look=self._show_alarm_run,
+                                   busy=self._writing_note)
         self.gate.start()
         self.health_listeners.append(self._judged_for_gate)
         healths = [h for h in (self.judge.health(r) for r in self.store.runs()) if h is not None]
@@ -198,12 +199,17 @@ class TbpeekApp(App[int]):
                 live.append(h)
         self.gate.on_health(live)
 
+    def _writing_note(self) -> bool:
+        from tui.app.screens.note import NoteScreen
+
+        return isinstance(self.screen, NoteScreen)
+
     def _show_alarm_run(self, run: str) -> None:
         """A breakthrough: lead with the alarmed run's charts."""
         from tui.app.screens.detail import DetailScreen
 
-        if self.charts_resting():
-            return  # the gate stayed up (a look was open elsewhere): it lists the alarm
+        if self.charts_resting() or self._writing_note():
+            return  # the gate stayed up, or the person is typing: the notice names the alarm
         screen = self.screen
         if isinstance(screen, DetailScreen) and screen.run == run:
             return

@@ -234,11 +234,13 @@ class GateController:
             select that run or open its detail).
         tick: seconds between checks of the budget (the countdown's resolution).
         tz: the zone of clock times on the gate (None: local).
+        busy: says whether the person is typing something that isn't a chart (a note); the
+            gate then waits for them to finish (None: never busy).
     """
 
     def __init__(self, app: App, budget: LookBudget, alerter: Alerter | None = None,
                  on_alarm_look: Callable[[str], None] | None = None, tick: float = 1.0,
-                 tz: tzinfo | None = None) -> None:
+                 tz: tzinfo | None = None, busy: Callable[[], bool] | None = None) -> None:
         self.app = app
         self.budget = budget
         self.alerter = alerter or Alerter(bell=app.bell, on_alarm=budget.settings.on_alarm, logdirs=budget.logdirs)
@@ -248,6 +250,8 @@ class GateController:
         self.screen: GateScreen | None = None
         self._notified_end: str | None = None  # id of the look whose end was announced
         self._timer: Any = None
+        self.busy = busy
+        self._notified_wait = False
 
     @property
     def blocking(self) -> bool:
@@ -276,6 +280,12 @@ class GateController:
             self.screen.update(info)
             return
         if not info.in_look:
+            if self.busy is not None and self.busy():
+                if not self._notified_wait:
+                    self._notified_wait = True
+                    self.app.notify("The look is over; the charts rest once you close this.", title="Look budget")
+                return  # the person is typing (a note): never snatch the keyboard mid-sentence
+            self._notified_wait = False
             self.app.notify("The look is over; the charts rest until the next one.", title="Look budget")
             self._show_gate(info)
         elif info.ending_soon and self.budget.current is not None and self._notified_end != self.budget.current.id:
