@@ -40,6 +40,19 @@ def budget_app(tmp_path, clock, store=None, **settings):
     return make_app(store=store if store is not None else calm_store(), options=opts), log
 
 
+def gated_app(tmp_path, clock):
+    """An app whose last look started a minute ago: the gate is up for the next 29 minutes."""
+    append_look(Look(start=NOW - 60, end=NOW - 30, found_new=False), tmp_path / "looks.jsonl")
+    return budget_app(tmp_path, clock, every=1800, window=180)
+
+
+async def open_look(pilot) -> None:
+    """Start the due look from the gate."""
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+
+
 def gate_text(app) -> str:
     assert isinstance(app.screen, GateScreen)
     return app.screen.text()
@@ -91,9 +104,7 @@ async def test_window_expiry_brings_the_gate_back(tmp_path):
     clock = Clock(NOW)
     app, _ = budget_app(tmp_path, clock, every=120, window=30)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_look(pilot)
         assert isinstance(app.screen, OverviewScreen)
         clock.t += 31
         app.gate.refresh()
@@ -104,8 +115,7 @@ async def test_window_expiry_brings_the_gate_back(tmp_path):
 @sync
 async def test_new_alarm_while_gated_breaks_through_to_that_runs_detail(tmp_path):
     clock = Clock(NOW)
-    append_look(Look(start=NOW - 60, end=NOW - 30, found_new=False), tmp_path / "looks.jsonl")
-    app, log = budget_app(tmp_path, clock, every=1800, window=180)
+    app, log = gated_app(tmp_path, clock)
     written: list[str] = []
     rang: list[bool] = []
     async with app.run_test(size=SIZE) as pilot:
@@ -154,9 +164,7 @@ async def test_quit_during_a_look_logs_its_end(tmp_path):
     clock = Clock(NOW)
     app, log = budget_app(tmp_path, clock, every=120, window=30)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_look(pilot)
         clock.t += 5
         await pilot.press("q")
     assert read_looks(log)[-1].end == pytest.approx(NOW + 5)
@@ -198,8 +206,7 @@ def test_bad_budget_flag_exits_2_with_a_message(capsys):
 @sync
 async def test_review_does_not_open_over_the_gate(tmp_path):
     clock = Clock(NOW)
-    append_look(Look(start=NOW - 60, end=NOW - 30, found_new=False), tmp_path / "looks.jsonl")
-    app, _ = budget_app(tmp_path, clock, every=1800, window=180)
+    app, _ = gated_app(tmp_path, clock)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("r")
@@ -214,9 +221,7 @@ async def test_the_gate_waits_for_a_note_being_written(tmp_path):
     clock = Clock(NOW)
     app, _ = budget_app(tmp_path, clock, every=120, window=30)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await open_look(pilot)
         await pilot.press("n")
         await pilot.pause()
         assert isinstance(app.screen, NoteScreen)
