@@ -239,3 +239,15 @@ async def test_the_gate_waits_for_a_note_being_written(tmp_path):
     from tui.notes import NoteStore
 
     assert NoteStore().get("/logs/ppo-a").question == "why does it collapse"
+
+
+@sync
+async def test_when_a_look_is_due_o_just_looks(tmp_path):
+    app, log = budget_app(tmp_path, Clock(NOW), every=120, window=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "look early" not in gate_text(app)
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, OverviewScreen)
+    assert read_looks(log)[-1].trigger == "scheduled"

@@ -62,7 +62,7 @@ def gate_lines(info: GateInfo, tz: tzinfo | None = None) -> dict[str, str]:
     alarm_lines = [f"▲ {a.headline}" for a in info.alarms[:MAX_ALARMS_SHOWN]]
     if len(info.alarms) > MAX_ALARMS_SHOWN:
         alarm_lines.append(f"… and {len(info.alarms) - MAX_ALARMS_SHOWN} more")
-    keys = ("enter look · " if info.due else "") + "o look early (say why) · q quit"
+    keys = ("enter look" if info.due else "o look early (say why)") + " · q quit"
     return {"next": next_line, "watch": watch, "last": last, "alarms": "\n".join(alarm_lines), "keys": keys}
 
 
@@ -183,6 +183,9 @@ class GateScreen(Screen):
             self.post_message(self.LookRequested())
 
     def action_override(self) -> None:
+        if self.info.due:  # nothing to override: the look is due
+            self.action_look()
+            return
         self.query_one("#gate-override").add_class("-open")
         reason = self.query_one("#gate-reason", Input)
         reason.disabled = False
