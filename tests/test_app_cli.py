@@ -61,3 +61,15 @@ def test_options_from_args_and_config(tmp_path):
     assert opts.health.actions == 6 and opts.health.roles == {"entropy": "my/ent"}
     args = p.parse_args(["--theme", "nord", str(tmp_path)])
     assert build_options(args, {"ui": {"theme": "tbpeek-light"}}).theme == "nord"  # the flag wins
+
+
+def test_config_flag_reads_that_file_and_a_bad_one_exits_2(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[looks]\nevery = ")
+    assert main(["watch", "--config", str(bad), str(tmp_path)]) == 2
+    assert str(bad) in capsys.readouterr().err
+    odd = tmp_path / "odd.toml"
+    odd.write_text('[looks]\nevery = "1m"\nwindow = "5m"\n')  # a window longer than the gap
+    assert main(["watch", "--config", str(odd), str(tmp_path)]) == 2
+    assert "window" in capsys.readouterr().err
+    assert main(["review", "--config", str(bad), str(tmp_path)]) == 2

@@ -20,8 +20,8 @@ from tui.notes import Note, NoteStore
 GROUP = "ppo_cartpole_seed*"
 
 
-def seed_app():
-    return make_app(store=seed_store(), options=AppOptions(clock=lambda: NOW))
+def seed_app(seed_pattern: str | None = None):
+    return make_app(store=seed_store(), options=AppOptions(clock=lambda: NOW, seed_pattern=seed_pattern))
 
 
 async def wait_for(pilot, cond, tries: int = 200) -> bool:
@@ -201,12 +201,8 @@ async def test_enter_on_a_folded_group_charts_median_and_band():
 
 
 @sync
-async def test_bad_seed_pattern_in_config_gives_a_notice_and_the_default():
-    from tui.config import config_dir
-
-    config_dir().mkdir(parents=True, exist_ok=True)
-    (config_dir() / "config.toml").write_text('[groups]\nseed_pattern = "seed(\\\\d+"\n')
-    app = seed_app()
+async def test_bad_seed_pattern_gives_a_notice_and_the_default():
+    app = seed_app("seed(\\d+")
     seen = record_notices(app)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -217,11 +213,18 @@ async def test_bad_seed_pattern_in_config_gives_a_notice_and_the_default():
 
 @sync
 async def test_seed_pattern_from_config():
-    from tui.config import config_dir
+    import argparse
+
+    from tui.app.cli import build_options, configure
+    from tui.config import config_dir, load_config
 
     config_dir().mkdir(parents=True, exist_ok=True)
     (config_dir() / "config.toml").write_text('[groups]\nseed_pattern = "-(collapse|pinned)$"\n')
-    app = seed_app()
+    parser = argparse.ArgumentParser()
+    configure(parser)
+    options = build_options(parser.parse_args(["/runs"]), load_config())
+    assert options.seed_pattern == "-(collapse|pinned)$"
+    app = seed_app(options.seed_pattern)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("g")

@@ -51,6 +51,8 @@ class AppOptions:
         compact: force the compact layout (True/False) or choose by size (None).
         budget: the look budget's `BudgetSettings` (None: no budget, nothing logged; a
             disabled one: charts always shown, the session logged as ``budget_off``).
+        seed_pattern: the seed regex of seed groups (config ``[groups] seed_pattern``; None:
+            `tui.groups.DEFAULT_SEED_PATTERN`).
     """
 
     theme: str | None = None
@@ -61,6 +63,7 @@ class AppOptions:
     refresh: float = 0.5
     compact: bool | None = None
     budget: Any = None
+    seed_pattern: str | None = None
 
 
 class TbpeekApp(App[int]):
@@ -409,18 +412,14 @@ class TbpeekApp(App[int]):
 
     # ---- issue 6: the end-of-day review, run notes, seed groups -------------------------
     def seed_pattern(self) -> re.Pattern:
-        """The seed regex of config ``[groups] seed_pattern`` (read once); a bad config or
-        regex gives a notice and the default pattern."""
+        """The seed regex (`AppOptions.seed_pattern`, compiled once); a bad regex gives a
+        notice and the default pattern."""
         if self._seed_rx is None:
-            from tui.config import ConfigError, load_config
             from tui.groups import DEFAULT_SEED_PATTERN, compile_pattern
 
-            pattern = None
             try:
-                groups = load_config().get("groups") or {}
-                pattern = groups.get("seed_pattern") if isinstance(groups, dict) else None
-                self._seed_rx = compile_pattern(pattern)
-            except (ConfigError, ValueError, TypeError) as e:
+                self._seed_rx = compile_pattern(self.options.seed_pattern)
+            except (ValueError, TypeError) as e:
                 self.notify(f"{e}. Using the default seed pattern {DEFAULT_SEED_PATTERN}; fix "
                             "[groups] seed_pattern in the config file.", title="Seed groups",
                             severity="warning", timeout=10)

@@ -39,6 +39,8 @@ def add_watch_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--theme", metavar="NAME",
                    help="colour theme (tbpeek-dark, tbpeek-light, tbpeek-dusk, Textual's, or a file "
                         "in the config dir's themes/); default: the config's [ui] theme or tbpeek-dark")
+    g.add_argument("--config", metavar="FILE",
+                   help="config file (default: config.toml in tbpeek's config directory)")
     g.add_argument("--poll", metavar="SECONDS", type=_positive_seconds,
                    help="poll files every SECONDS instead of inotify (NFS, network disks); "
                         "tbpeek also polls by itself when inotify is unavailable")
@@ -103,14 +105,16 @@ def build_options(args: argparse.Namespace, cfg: dict | None = None, demo: bool 
     health = HealthOptions.from_config(cfg, actions=getattr(args, "actions", None),
                                        roles=dict(getattr(args, "role", None) or []))
     theme = getattr(args, "theme", None) or (ui.get("theme") if isinstance(ui, dict) else None)
+    groups = cfg.get("groups") or {}
+    seed_pattern = groups.get("seed_pattern") if isinstance(groups, dict) else None
     return AppOptions(theme=theme, poll=getattr(args, "poll", None), health=health,
-                      budget=budget_settings(args, cfg, demo))
+                      budget=budget_settings(args, cfg, demo), seed_pattern=seed_pattern)
 
 
 def run_watch(logdirs: list[str], args: argparse.Namespace) -> int:
     """Open the app on `logdirs`; returns the exit code (2 for a bad logdir or option)."""
     try:
-        cfg = load_config()
+        cfg = load_config(getattr(args, "config", None))
     except ConfigError as e:
         print(f"tbpeek: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -138,6 +138,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed-pattern", metavar="REGEX",
                         help="regex of the seed part of run names (config [groups] seed_pattern)")
     parser.add_argument("--no-looks", action="store_true", help="leave the look log out")
+    parser.add_argument("--config", metavar="FILE",
+                        help="config file (default: config.toml in tbpeek's config directory)")
 
 
 def _format_for(args: argparse.Namespace) -> str:
@@ -156,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"tbpeek review: {e}", file=err)
         return EXIT_USAGE
     try:
-        cfg = load_config()
+        cfg = load_config(args.config)
     except ConfigError as e:
         print(f"tbpeek review: {e}", file=err)
         return EXIT_USAGE
