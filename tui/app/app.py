@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.app.messages import IngestProblem, NotesLoaded, ReviewBuilt, StoreChanged, WatchModeChanged
-from tui.app.model import SORTS
+from tui.app.model import SORTS, run_state
 from tui.app.themes import DEFAULT_THEME, load_themes, verdict_colors
 from tui.app.views import Judge
 from tui.health.options import HealthOptions
@@ -196,9 +196,10 @@ class TbpeekApp(App[int]):
         now = self.options.clock()
         ended_after = self.options.health.thresholds.ended_after
         live = []
-        for h in healths:
+        for h in healths:  # the same rule as the overview's state column
             view = self.judge.view(h.run)
-            if view is None or view.last_write is None or now - view.last_write < ended_after:
+            age = view.age(now) if view is not None else None
+            if age is None or run_state(age, ended_after) != "ended":
                 live.append(h)
         self.gate.on_health(live)
 
@@ -224,15 +225,15 @@ class TbpeekApp(App[int]):
 
     def look_status(self) -> str:
         """"look · 2:31 left" while a budgeted look is open; "" otherwise."""
-        gate = self.gate
-        if gate is None or gate.blocking or not gate.budget.settings.enabled:
+        if self.gate is None or self.charts_resting():
             return ""
-        info = gate.budget.state()
-        if not info.in_look or info.look_ends is None:
+        now = self.options.clock()
+        ends = self.gate.budget.look_ends(now)
+        if ends is None:
             return ""
         from tui.app.screens.gate import countdown
 
-        return f"look · {countdown(info.look_ends - info.now)} left (e: end now)"
+        return f"look · {countdown(ends - now)} left (e: end now)"
 
     def _start_watching(self) -> None:
         from tui.app.watcher import Watcher
@@ -262,8 +263,8 @@ class TbpeekApp(App[int]):
 
     def action_end_look(self) -> None:
         """End an open look now: the charts rest until the next one."""
-        if self.gate is not None and not self.charts_resting():
-            self.gate.end_look()
+        if self.gate is not None:
+            self.gate.end_look()  # a no-op while the gate is up
 
     def _stop_watching(self) -> None:
         if self.gate is not None:

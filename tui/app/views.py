@@ -6,6 +6,7 @@ results (`views`, `roles`), which are replaced whole, never edited, under a lock
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -23,7 +24,7 @@ def entropy_bounds(verdicts, values) -> dict[str, tuple[float, float]]:
     for v in verdicts:
         h_max = v.evidence.get("h_max") if v.metric == "entropy" else None
         if isinstance(h_max, (int, float)) and h_max > 0:
-            finite = [x for x in values if x == x]
+            finite = [x for x in values if math.isfinite(x)]
             return {"entropy": (0.0, max([float(h_max), *finite]))}
     return {}
 

@@ -256,6 +256,14 @@ class LookBudget:
         """Where looks are logged."""
         return self._follower.path
 
+    def look_ends(self, now: float | None = None) -> float | None:
+        """When the open look's window ends; None when no budgeted look is open (cheap: no
+        log read, unlike `state`)."""
+        if not self.settings.enabled:
+            return None
+        self._expire(self._now(now))
+        return self._ends if self._current is not None else None
+
     @property
     def current(self) -> Look | None:
         """The open look, if any."""
