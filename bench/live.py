@@ -3,7 +3,7 @@
     .venv/bin/python bench/live.py                 # inotify and polling, 100 appends each
     .venv/bin/python bench/live.py --appends 300 --runs 200 --live 20 --poll 0.5
 
-The pipeline measured is the app's: :class:`tui.app.watcher.Watcher` marks event files dirty
+The pipeline measured is the app's: :class:`tui.live.watcher.Watcher` marks event files dirty
 and wakes an ingest thread (as the app's ingest worker), which has :class:`tui.ingest.Ingestor`
 read the new bytes into a :class:`tui.store.Store`. A writer (tensorboard's ``RecordWriter``)
 appends one scalar and flushes; the clock runs from just before ``flush()`` (the record sits in
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tensorboard.compat.proto import event_pb2, summary_pb2  # noqa: E402
 from tensorboard.summary.writer.record_writer import RecordWriter  # noqa: E402
 
-from tui.app.watcher import Watcher  # noqa: E402
+from tui.live.watcher import Watcher  # noqa: E402
 from tui.ingest import Ingestor  # noqa: E402
 from tui.store import Store  # noqa: E402
 

@@ -325,7 +325,7 @@ async def test_inotify_unavailable_falls_back_to_polling_and_says_so(tmp_path, m
     pytest.importorskip("tui.ingest", reason="ingest engine not present")
     import errno
 
-    import tui.app.watcher as watcher_mod
+    import tui.live.watcher as watcher_mod
     from eventfiles import Writer
 
     class NoInotify:

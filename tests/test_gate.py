@@ -10,7 +10,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from tui.app.alerts import Alerter, clean, notification, tmux_wrap
+from tui.live.alerts import Alerter, clean, notification, tmux_wrap
 from tui.app.screens.gate import GateController, GateScreen, countdown, gate_lines
 from tui.health.verdict import Severity, Verdict
 from tui.looks.log import Look, append_look, read_looks

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from eventfiles import Writer
-from tui.app import watcher as watcher_mod
-from tui.app.watcher import Watcher
+from tui.live import watcher as watcher_mod
+from tui.live.watcher import Watcher
 
 WAIT = 10.0  # generous upper bound for an event to arrive; tests finish as soon as it does
 

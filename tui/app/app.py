@@ -22,9 +22,9 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.app.messages import IngestProblem, NotesLoaded, ReviewBuilt, StoreChanged, WatchModeChanged
-from tui.app.model import SORTS, run_state
+from tui.live.model import SORTS, run_state
 from tui.app.themes import DEFAULT_THEME, load_themes, verdict_colors
-from tui.app.views import Judge
+from tui.live.views import Judge
 from tui.health.options import HealthOptions
 from tui.store import Store
 
@@ -173,7 +173,7 @@ class TbpeekApp(App[int]):
 
     def _start_budget(self) -> None:
         """Put the look budget's gate over the charts (after the first screen is pushed)."""
-        from tui.app.alerts import Alerter
+        from tui.live.alerts import Alerter
         from tui.app.screens.gate import GateController
         from tui.looks.policy import LookBudget
 
@@ -236,7 +236,7 @@ class TbpeekApp(App[int]):
         return f"look · {countdown(ends - now)} left (e: end now)"
 
     def _start_watching(self) -> None:
-        from tui.app.watcher import Watcher
+        from tui.live.watcher import Watcher
 
         paths = list(self.ingestor.watch_paths())
         if paths:

@@ -14,7 +14,7 @@ import numpy as np
 import plotext
 from plotext._kernel.terminal import terminal as _terminal  # one private figure per chart
 
-from tui.app.model import downsample, ema
+from tui.live.model import downsample, ema
 
 X_MODES = ("step", "relative", "wall")
 X_LABELS = {"step": "step", "relative": "hours since start", "wall": "wall time"}

@@ -11,7 +11,7 @@ import os
 import threading
 import time
 
-from tui.app.model import RunView, spark_tuple
+from tui.live.model import RunView, spark_tuple
 from tui.health import HealthOptions, HealthTracker, RunHealth
 from tui.store import RunSnapshot, Series, Store
 

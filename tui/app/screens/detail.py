@@ -14,8 +14,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from tui.app.chart import X_MODES, Line
-from tui.app.model import fmt_age, fmt_step, run_state, tag_groups
+from tui.live.chart import X_MODES, Line
+from tui.live.model import fmt_age, fmt_step, run_state, tag_groups
 from tui.app.widgets.chart import ChartWidget
 from tui.health.verdict import Severity
 from tui.store import Series

@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from tui.app.alerts import Alerter
+from tui.live.alerts import Alerter
 from tui.looks.policy import Alarm, GateInfo, LookBudget, validate_reason
 
 MAX_ALARMS_SHOWN = 5

@@ -10,8 +10,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.color import Color
 
-from tui.app.chart import band_lines
-from tui.app.model import fmt_age, fmt_step, tag_groups
+from tui.live.chart import band_lines
+from tui.live.model import fmt_age, fmt_step, tag_groups
 from tui.app.screens.detail import ROLE_CHARTS, SEVERITY_VAR, DetailScreen
 from tui.groups import Band, SeedGroup, group_band, group_health
 from tui.health.verdict import Severity

@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from tui.app.model import SORTS, compile_filter, fold_groups, sort_views, summary, summary_text
+from tui.live.model import SORTS, compile_filter, fold_groups, sort_views, summary, summary_text
 from tui.app.widgets.run_table import RunTable
 
 

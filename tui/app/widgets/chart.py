@@ -7,7 +7,7 @@ from rich.text import Span, Text
 from textual.color import Color
 from textual.widget import Widget
 
-from tui.app.chart import ChartSpec, Line, render
+from tui.live.chart import ChartSpec, Line, render
 
 
 class ChartWidget(Widget):

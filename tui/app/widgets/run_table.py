@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from tui.app.model import ENDED_AFTER, RunView, fmt_age, fmt_step, run_state, shorten, sparkline
+from tui.live.model import ENDED_AFTER, RunView, fmt_age, fmt_step, run_state, shorten, sparkline
 from tui.health.verdict import Severity
 
 SEVERITY_VAR = {Severity.OK: "verdict-ok", Severity.INFO: "verdict-info",
