@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from eventfiles import Writer
-from tui.live import watcher as watcher_mod
+from tui.live import watch_inotify
 from tui.live.watcher import Watcher
 
 WAIT = 10.0  # generous upper bound for an event to arrive; tests finish as soon as it does
@@ -184,7 +184,7 @@ def test_falls_back_when_watch_limit_is_hit_silently(tmp_path, monkeypatch):
     # watchdog skips subdirectories it cannot watch without raising; the watcher notices
     # by counting its inotify watches against the directories.
     (tmp_path / "a" / "b").mkdir(parents=True)
-    monkeypatch.setattr(watcher_mod, "_inotify_watch_count", lambda: 1)
+    monkeypatch.setattr(watch_inotify, "_inotify_watch_count", lambda: 1)
     rec = Recorder()
     with Watcher([str(tmp_path)], rec, fallback_poll_interval=0.05) as w:
         assert w.mode == "polling" and "watch limit" in w.fallback_reason
@@ -194,7 +194,7 @@ def test_falls_back_while_running_when_new_dirs_exceed_the_limit(tmp_path, monke
     rec = Recorder()
     with Watcher([str(tmp_path)], rec, fallback_poll_interval=0.05, rescan_interval=0.1) as w:
         assert w.mode == "inotify"
-        monkeypatch.setattr(watcher_mod, "_inotify_watch_count", lambda: 1)
+        monkeypatch.setattr(watch_inotify, "_inotify_watch_count", lambda: 1)
         (tmp_path / "new_run").mkdir()
         assert rec.wait_for(lambda r: w.mode == "polling" and r.rescans)
         assert "watch limit" in w.fallback_reason
@@ -209,7 +209,7 @@ def test_real_watch_count_covers_the_directories(tmp_path):
     for i in range(3):
         (tmp_path / f"r{i}" / "sub").mkdir(parents=True)
     with Watcher([str(tmp_path)], Recorder()) as w:
-        count = watcher_mod._inotify_watch_count()
+        count = watch_inotify._inotify_watch_count()
         if count is None:
             pytest.skip("no /proc inotify accounting on this platform")
         assert w.mode == "inotify"
