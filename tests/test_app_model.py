@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from tui.live.model import (RunView, compile_filter, ema, fmt_age, run_state, sort_views, sparkline,
-                           summary, summary_text, tag_groups)
 from tui.health.verdict import Severity, Verdict
+from tui.live.model import (RunView, compile_filter, ema, fmt_age, run_state, sort_views, summary, summary_text,
+                            tag_groups)
+from tui.spark import sparkline
 
 
 def tensorboard_ema(values, weight):

@@ -10,9 +10,10 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from tui.live.alerts import Alerter, clean, notification, tmux_wrap
-from tui.app.screens.gate import GateController, GateScreen, countdown, gate_lines
+from tui.app.screens.gate import GateHost, GateScreen
 from tui.health.verdict import Severity, Verdict
+from tui.live.alerts import Alerter, clean, notification, tmux_wrap
+from tui.live.gate import GateController, countdown, gate_lines
 from tui.looks.log import Look, append_look, read_looks
 from tui.looks.policy import Alarm, GateInfo, LookBudget
 from tui.looks.settings import BudgetSettings
@@ -38,8 +39,8 @@ class Host(App):
         yield Static(CHART_TEXT, id="charts")
 
     def on_mount(self) -> None:
-        self.gate = GateController(self, self.budget, self.alerter, on_alarm_look=self.alarm_runs.append,
-                                   tick=3600, tz=UTC)  # the tests call refresh() themselves
+        ui = GateHost(self, tz=UTC)  # no timer: the tests call refresh() themselves
+        self.gate = GateController(ui, self.budget, self.alerter, on_alarm_look=self.alarm_runs.append)
         self.gate.start()
 
 

@@ -95,9 +95,8 @@ class _Tree:
                 continue
             if (s.st_ino, s.st_mtime_ns) != sig:
                 changed.append(path)
-        for root in self.roots:
-            if root not in self.dirs and os.path.isdir(root):
-                changed.append(root)  # a logdir appeared
+        changed += [root for root in self.roots  # a logdir appeared
+                    if root not in self.dirs and os.path.isdir(root)]
         for path in changed:
             if path not in self.dirs and not os.path.isdir(path):
                 continue
@@ -137,18 +136,18 @@ class _Tree:
     def _merge(self, dirs: DirSigs, files: FileSigs, dirty: set[str], under: str | None, recursive: bool) -> bool:
         """Fold a (partial) walk into what we know; returns True if the set of paths changed."""
         rescan = False
-        for path, sig in files.items():
+        for path, fsig in files.items():
             old = self.files.get(path)
             if old is None:
                 rescan = True
                 dirty.add(path)
-            elif old != sig:
+            elif old != fsig:
                 dirty.add(path)
-            self.files[path] = sig
-        for path, sig in dirs.items():
+            self.files[path] = fsig
+        for path, dsig in dirs.items():
             if path not in self.dirs:
                 rescan = True
-            self.dirs[path] = sig
+            self.dirs[path] = dsig
         # Entries that the walk should have seen but didn't have vanished.
         if under is None:
             gone_files = [p for p in self.files if p not in files]

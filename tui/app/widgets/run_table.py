@@ -8,8 +8,9 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from tui.live.model import ENDED_AFTER, RunView, fmt_age, fmt_step, run_state, shorten, sparkline
 from tui.health.verdict import Severity
+from tui.live.model import ENDED_AFTER, RunView, fmt_age, fmt_step, run_state, shorten
+from tui.spark import sparkline
 
 SEVERITY_VAR = {Severity.OK: "verdict-ok", Severity.INFO: "verdict-info",
                 Severity.WARN: "verdict-warn", Severity.ALARM: "verdict-alarm"}
