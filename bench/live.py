@@ -28,12 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tensorboard.compat.proto import event_pb2, summary_pb2  # noqa: E402
-from tensorboard.summary.writer.record_writer import RecordWriter  # noqa: E402
+from tensorboard.compat.proto import event_pb2, summary_pb2
+from tensorboard.summary.writer.record_writer import RecordWriter
 
-from tui.live.watcher import Watcher  # noqa: E402
-from tui.ingest import Ingestor  # noqa: E402
-from tui.store import Store  # noqa: E402
+from tui.ingest import Ingestor
+from tui.live.watcher import Watcher
+from tui.store import Store
 
 TARGET_MEDIAN = 0.5  # seconds, inotify (issue 4)
 TAG = "bench/x"
@@ -53,7 +53,7 @@ class _Writer:
 
     def __init__(self, d: Path) -> None:
         d.mkdir(parents=True, exist_ok=True)
-        self._f = open(d / f"events.out.tfevents.{int(time.time())}.bench", "wb")
+        self._f = open(d / f"events.out.tfevents.{int(time.time())}.bench", "wb")  # noqa: SIM115 - closed by close()
         self._w = RecordWriter(self._f)
         self._w.write(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2").SerializeToString())
         self._f.flush()
@@ -164,7 +164,7 @@ def measure(mode: str, appends: int, runs: int, live: int, poll: float) -> list[
                 target.flush()
                 want = base + i
                 with cond:
-                    ok = cond.wait_for(lambda: max(seen, default=0) >= want, timeout=30)
+                    ok = cond.wait_for(lambda want=want: max(seen, default=0) >= want, timeout=30)
                     t1 = min(t for n, t in seen.items() if n >= want) if ok else 0.0
                 if not ok:
                     raise SystemExit(f"{mode}: point {i} never reached the store in 30 s")
@@ -184,7 +184,7 @@ def measure(mode: str, appends: int, runs: int, live: int, poll: float) -> list[
 def _report(mode: str, lat: list[float], target: float, what: str) -> None:
     lat = sorted(lat)
     med = statistics.median(lat)
-    p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
+    p95 = lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))]
     line = f"{mode:<22} n={len(lat):<4} median {med * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   max {lat[-1] * 1000:7.1f} ms"
     line += f"   median/{what} {med / target:.2f}x" + (f" ({'ok' if med <= target else 'OVER'})" if what == "target" else "")
     print(line, flush=True)

@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from app_fixtures import NOW, STEP_SECONDS, T0, N, _add, fixed_store
+from testing import Clock, sync
 
-from app_fixtures import N, NOW, STEP_SECONDS, T0, _add, fixed_store
 from tui.app.app import AppOptions, make_app
 from tui.app.cli import budget_settings, configure
 from tui.app.screens.detail import DetailScreen
@@ -17,7 +18,6 @@ from tui.app.screens.overview import OverviewScreen
 from tui.looks.log import Look, append_look, read_looks
 from tui.looks.settings import BudgetSettings
 from tui.store import Store
-from testing import Clock, sync
 
 SIZE = (120, 35)
 

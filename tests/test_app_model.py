@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 
 from tui.health.verdict import Severity, Verdict
-from tui.live.model import (RunView, compile_filter, ema, fmt_age, run_state, sort_views, summary, summary_text,
-                            tag_groups)
+from tui.live.model import (
+    RunView,
+    compile_filter,
+    ema,
+    fmt_age,
+    run_state,
+    sort_views,
+    summary,
+    summary_text,
+    tag_groups,
+)
 from tui.spark import sparkline
 
 
@@ -64,8 +73,8 @@ def test_sparkline_of_a_pinned_entropy_is_flat_not_noise():
 
 
 def test_entropy_sparkline_bounds_come_from_the_verdicts_maximum():
-    from tui.live.views import entropy_bounds
     from tui.health.verdict import Severity, Verdict
+    from tui.live.views import entropy_bounds
 
     pinned = Verdict("entropy", "pinned_at_max", Severity.WARN, "", evidence={"h_max": 1.79})
     assert entropy_bounds([pinned], (1.7, 1.8)) == {"entropy": (0.0, 1.8)}
@@ -181,9 +190,9 @@ def _line(values, color=(255, 0, 0), label="a"):
 
 
 def test_chart_renders_title_axes_and_legend():
-    from tui.live.chart import ChartSpec, render
-
     from rich.text import Text
+
+    from tui.live.chart import ChartSpec, render
 
     out = render(ChartSpec("loss", (_line(np.linspace(1, 2, 50)), _line(np.linspace(2, 3, 50), label="b")),
                            60, 12, legend=True))

@@ -3,15 +3,14 @@ compact layout, themes, notices, and a writer appending while the app runs."""
 
 from __future__ import annotations
 
-
 import pytest
 from app_fixtures import NOW, fixed_store
+from testing import sync
 
 from tui.app.app import AppOptions, TbpeekApp, make_app
 from tui.app.screens.detail import DetailScreen
 from tui.app.screens.overview import OverviewScreen
 from tui.app.widgets.run_table import RunTable
-from testing import sync
 
 SIZE = (120, 35)
 
@@ -325,8 +324,9 @@ async def test_inotify_unavailable_falls_back_to_polling_and_says_so(tmp_path, m
     pytest.importorskip("tui.ingest", reason="ingest engine not present")
     import errno
 
-    import tui.live.session as session_mod
     from eventfiles import Writer
+
+    import tui.live.session as session_mod
 
     class NoInotify:
         def schedule(self, *a, **k):

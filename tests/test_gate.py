@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from testing import Clock, sync
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
@@ -17,7 +18,6 @@ from tui.live.gate import GateController, countdown, gate_lines
 from tui.looks.log import Look, append_look, read_looks
 from tui.looks.policy import Alarm, GateInfo, LookBudget
 from tui.looks.settings import BudgetSettings
-from testing import Clock, sync
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC).timestamp()
@@ -110,7 +110,7 @@ async def test_override_needs_a_reason_then_opens_a_look(tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, GateScreen)
         assert "at least 3 words" in app.screen.text()
-        await pilot.press(*"ctrl+u".split(), *"lr change looks odd", "enter")
+        await pilot.press(*["ctrl+u"], *"lr change looks odd", "enter")
         await pilot.pause()
         assert not isinstance(app.screen, GateScreen)
     last = log_of(tmp_path)[-1]

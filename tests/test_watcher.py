@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from eventfiles import Writer
+
 from tui.live import watch_inotify
 from tui.live.watcher import Watcher
 

@@ -15,10 +15,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -85,7 +86,7 @@ class TbpeekApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "tbpeek"
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
         Binding("t", "change_theme", "Theme", show=False),
@@ -346,7 +347,7 @@ class TbpeekApp(App[int]):
     def on_notes_loaded(self, message: NotesLoaded) -> None:
         self.session.notes_loaded(message.notes)
 
-    def open_note(self, run: str, then: Callable[[], None] | None = None) -> None:
+    def open_note(self, run: str, then: Callable[[], object] | None = None) -> None:
         """Edit `run`'s note (`n`); `then` runs after a save."""
         from tui.app.screens.note import NoteScreen
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
@@ -70,7 +71,7 @@ def _color(path: Path, key: str, value: object) -> str:
     return value
 
 
-def parse_theme(data: dict, path: Path) -> Theme:
+def parse_theme(data: dict[str, Any], path: Path) -> Theme:
     """Validate a theme file's table and build the `Theme`.
 
     Raises:
@@ -94,8 +95,8 @@ def parse_theme(data: dict, path: Path) -> Theme:
     checked: dict[str, str] = {}
     for k, v in variables.items():
         checked[str(k)] = _color(path, f"variables.{k}", v) if k in VERDICT_VARIABLES else str(v)
-    extra = {k: float(data[k]) for k in ("luminosity_spread", "text_alpha") if k in data}
-    return Theme(name=name.strip(), dark=data["dark"], variables=checked, **colors, **extra)
+    fields: dict[str, Any] = {**colors, **{k: float(data[k]) for k in ("luminosity_spread", "text_alpha") if k in data}}
+    return Theme(name=name.strip(), dark=data["dark"], variables=checked, **fields)
 
 
 def load_theme_file(path: Path) -> Theme:

@@ -26,8 +26,8 @@ from tui.live.events import IngestProblem, LiveEvent, RunsChanged, WatchModeChan
 from tui.live.gate import GateController, GateUI
 from tui.live.model import run_state
 from tui.live.run_notes import RunNotes
-from tui.live.views import Judge
 from tui.live.view_state import ViewState
+from tui.live.views import Judge
 from tui.live.watcher import Watcher
 from tui.looks.policy import LookBudget
 from tui.looks.settings import BudgetSettings

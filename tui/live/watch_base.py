@@ -74,7 +74,7 @@ class WatcherBase(ABC):
     def _step(self) -> bool:
         """Wait for (or look for) changes and `_mark` them; False once stopping."""
 
-    def _teardown(self) -> None:
+    def _teardown(self) -> None:  # noqa: B027 - optional: most strategies hold nothing to release
         """Release what `_setup` took (called by `stop`, on any thread)."""
 
     # ---- lifecycle -----------------------------------------------------------------------

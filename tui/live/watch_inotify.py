@@ -13,6 +13,7 @@ against the directories it should watch, and hands the reason to ``on_limit`` (t
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
@@ -274,10 +275,8 @@ class InotifyWatcher(WatcherBase):
                 self.mark((), rescan=True)
         for root, watch in list(self._watches.items()):
             if not os.path.isdir(root):
-                try:
+                with contextlib.suppress(KeyError):  # watchdog already dropped a deleted directory's watch
                     obs.unschedule(watch)
-                except KeyError:
-                    pass  # watchdog already dropped the watch of a deleted directory
                 del self._watches[root]
                 self._missing.add(root)
                 self.mark((), rescan=True)

@@ -6,10 +6,12 @@ Runs picked with space on the overview are overlaid on every chart, each in its 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual import getters
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.color import Color
 from textual.containers import VerticalScroll
 from textual.screen import Screen
@@ -35,7 +37,7 @@ SEVERITY_VAR = {Severity.OK: "verdict-ok", Severity.INFO: "verdict-info",
 class DetailScreen(Screen[None]):
     """Charts of one run (and of the runs picked for overlay)."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace,h", "back", "Back"),
         Binding("plus,equals_sign", "smooth(1)", "Smooth +"),
         Binding("minus", "smooth(-1)", "Smooth −"),

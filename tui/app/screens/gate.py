@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import tzinfo
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -63,7 +63,7 @@ class GateScreen(Screen[None]):
 
     AUTO_FOCUS = None  # the reason box must not catch enter before the person asks to override
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "look", "Look", show=False),
         Binding("o", "override", "Look early", show=False),
         Binding("escape", "cancel_override", "Cancel", show=False),

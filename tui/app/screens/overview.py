@@ -3,9 +3,11 @@ sorting, a summary line."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import getters, on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
@@ -19,7 +21,7 @@ from tui.live.model import RunView, compile_filter, fold_groups, sort_views, sum
 class OverviewScreen(Screen[None]):
     """All runs at a glance. Redraws on a timer, only when the data (or the clock) moved."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_detail", "Detail", show=True),
         Binding("space", "toggle_select", "Pick", show=True),
         Binding("slash", "filter", "Filter", show=True),
