@@ -273,3 +273,45 @@ def test_a_failing_callback_is_logged_and_watching_goes_on(tmp_path, caplog):
 def test_bad_poll_interval_is_refused(tmp_path):
     with pytest.raises(ValueError, match="positive"):
         Watcher([str(tmp_path)], Recorder(), poll_interval=0)
+
+
+# ---- the strategies on their own ----------------------------------------------------------------
+def test_each_strategy_is_its_own_class_without_a_mode_flag(tmp_path):
+    from tui.live.watch_base import WatcherBase
+    from tui.live.watch_inotify import InotifyWatcher
+    from tui.live.watch_poll import PollWatcher
+
+    assert issubclass(PollWatcher, WatcherBase) and issubclass(InotifyWatcher, WatcherBase)
+    assert (PollWatcher.mode, InotifyWatcher.mode) == ("polling", "inotify")  # class constants
+    w = Watcher([str(tmp_path)], Recorder())
+    with w:
+        assert isinstance(w.strategy, InotifyWatcher)
+    with Watcher([str(tmp_path)], Recorder(), poll_interval=0.05) as p:
+        assert isinstance(p.strategy, PollWatcher)
+
+
+def test_poll_watcher_alone_reports_new_files_and_appends(tmp_path):
+    from tui.live.watch_poll import PollWatcher
+
+    rec = Recorder()
+    with PollWatcher([str(tmp_path)], rec, 0.05, rescan_interval=0.1) as w:
+        wr = Writer(tmp_path / "run")
+        wr.scalar("x", 1.0, 0)
+        wr.flush()
+        path = _one_event_file(tmp_path / "run")
+        assert rec.wait_for(lambda r: path in r.dirty and r.rescans)
+        rec.reset()
+        wr.scalar("x", 2.0, 1)
+        wr.flush()
+        assert rec.wait_for(lambda r: path in r.dirty)
+        wr.close()
+    assert not w.running
+
+
+def test_inotify_watcher_alone_says_why_it_cannot_start(tmp_path):
+    from tui.live.watch_inotify import InotifyUnavailable, InotifyWatcher
+
+    w = InotifyWatcher([str(tmp_path)], Recorder(), observer_factory=lambda: _FailingObserver(errno.ENOSPC))
+    with pytest.raises(InotifyUnavailable, match="max_user_watches.*sysctl"):
+        w.start()
+    assert not w.running
