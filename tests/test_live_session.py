@@ -11,6 +11,7 @@ from datetime import timezone
 import pytest
 from app_fixtures import NOW, fixed_store
 from eventfiles import Writer
+from testing import Clock
 
 from tui.health.verdict import Severity, Verdict
 from tui.live.alerts import Alerter
@@ -24,7 +25,6 @@ from tui.looks.policy import GateInfo, LookBudget
 from tui.looks.settings import BudgetSettings
 from tui.notes import Note
 from tui.store import Store
-from testing import Clock
 
 WAIT = 20.0  # upper bound for the loop to see a change; tests finish as soon as it does
 ALARM = Verdict("entropy", "collapsed", Severity.ALARM, "entropy collapsed to 0.011 of max 1.39")

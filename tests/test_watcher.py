@@ -312,6 +312,6 @@ def test_inotify_watcher_alone_says_why_it_cannot_start(tmp_path):
     from tui.live.watch_inotify import InotifyUnavailable, InotifyWatcher
 
     w = InotifyWatcher([str(tmp_path)], Recorder(), observer_factory=lambda: _FailingObserver(errno.ENOSPC))
-    with pytest.raises(InotifyUnavailable, match="max_user_watches.*sysctl"):
+    with pytest.raises(InotifyUnavailable, match=r"max_user_watches.*sysctl"):
         w.start()
     assert not w.running
