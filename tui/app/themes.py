@@ -31,6 +31,7 @@ from textual.theme import Theme
 
 import tui
 from tui.config import config_dir
+from tui.health.verdict import Severity
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,6 +42,9 @@ DEFAULT_THEME = "tbpeek-dark"
 COLOR_KEYS = ("primary", "secondary", "warning", "error", "success", "accent", "foreground",
               "background", "surface", "panel", "boost")
 VERDICT_VARIABLES = ("verdict-ok", "verdict-info", "verdict-warn", "verdict-alarm")
+# The theme variable of each severity's colour (a key of `verdict_colors`).
+SEVERITY_VAR = {Severity.OK: "verdict-ok", Severity.INFO: "verdict-info",
+                Severity.WARN: "verdict-warn", Severity.ALARM: "verdict-alarm"}
 _ALLOWED = set(COLOR_KEYS) | {"name", "dark", "variables", "luminosity_spread", "text_alpha"}
 
 

@@ -20,7 +20,6 @@ from tui.live.plotext_figure import new_figure
 from tui.spark import downsample
 
 X_MODES = ("step", "relative", "wall")
-X_LABELS = {"step": "step", "relative": "hours since start", "wall": "wall time"}
 MAX_POINTS = 2000  # per line: a terminal chart can't show more than ~2 points per cell
 
 
@@ -56,11 +55,6 @@ class ChartSpec:
     start_wall: float | None = None  # the x origin of "relative" (default: first point)
     legend: bool = False
     notes: list[str] = field(default_factory=list)
-
-
-def hex_to_rgb(color: str) -> RGB:
-    c = color.lstrip("#")
-    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
 
 
 def _x(line: Line, mode: str, origin: float) -> np.ndarray:

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from tui.app.app import TbpeekApp
+from tui.app.themes import SEVERITY_VAR
 from tui.app.widgets.chart import ChartWidget
 from tui.health.verdict import Severity
 from tui.live.chart import RGB, X_MODES, Line
@@ -30,8 +31,6 @@ ChartData = dict[str, tuple[str, tuple[Line, ...], Markers]]  # chart id -> (tit
 SMOOTHING_LEVELS = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
 DEFAULT_SMOOTHING = 0.6  # TensorBoard's default
 ROLE_CHARTS = (("entropy", "entropy"), ("reward", "reward"), ("throughput", "steps/s (derived)"))
-SEVERITY_VAR = {Severity.OK: "verdict-ok", Severity.INFO: "verdict-info",
-                Severity.WARN: "verdict-warn", Severity.ALARM: "verdict-alarm"}
 
 
 class DetailScreen(Screen[None]):

@@ -10,7 +10,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.color import Color
 
-from tui.app.screens.detail import ROLE_CHARTS, SEVERITY_VAR, ChartData, DetailScreen
+from tui.app.screens.detail import ROLE_CHARTS, ChartData, DetailScreen
+from tui.app.themes import SEVERITY_VAR
 from tui.groups import Band, SeedGroup, group_band, group_health
 from tui.health.verdict import Severity
 from tui.live.chart import band_lines

@@ -10,12 +10,10 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
+from tui.app.themes import SEVERITY_VAR
 from tui.health.verdict import Severity
 from tui.live.model import ENDED_AFTER, RunView, fmt_age, fmt_step, run_state, shorten
 from tui.spark import sparkline
-
-SEVERITY_VAR = {Severity.OK: "verdict-ok", Severity.INFO: "verdict-info",
-                Severity.WARN: "verdict-warn", Severity.ALARM: "verdict-alarm"}
 
 Column = tuple[str, str, str | None, int | None]  # (key, label, sparkline role or None, width)
 FULL_COLUMNS: list[Column] = [
