@@ -19,7 +19,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from tui.health.verdict import Severity
+from tui.vocab import Severity
 from tui.store import Series
 
 # `seed3`, `_seed-3`, `.seed=3`, `_s2`, `-s2`, `-1`, `_1` at the end of a component. A bare

@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from tui.looks.log import Look, LogFollower, LookLogWarning, append_look
 from tui.looks.settings import BudgetSettings
+from tui.vocab import Severity
 
 MIN_REASON_WORDS = 3
 MIN_REASON_CHARS = 10
@@ -41,13 +42,13 @@ class Alarm:
     reason: str
     metric: str
     kind: str
-    severity: Any  # the verdict's Severity (an IntEnum; 3 is alarm)
+    severity: Severity
     at: float
 
     @property
     def label(self) -> str:
         """'alarm' or 'warn'."""
-        return getattr(self.severity, "label", {3: "alarm", 2: "warn"}.get(int(self.severity), str(self.severity)))
+        return Severity.coerce(self.severity).label
 
     @property
     def headline(self) -> str:

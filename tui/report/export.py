@@ -15,9 +15,10 @@ import re
 import sys
 from typing import IO, Iterator
 
+from tui.report.cli_options import add_logdirs
 from tui.store import Store
+from tui.vocab import EXIT_OK, EXIT_USAGE
 
-EXIT_OK, EXIT_USAGE = 0, 2
 COLUMNS = ("run", "tag", "step", "wall_time", "value")
 
 
@@ -96,7 +97,7 @@ def write_parquet(store: Store, path: str, runs: str | None = None, tags: str | 
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("logdirs", nargs="+", metavar="LOGDIR", help="logdirs (or name:path specs)")
+    add_logdirs(parser)
     parser.add_argument("--format", choices=("csv", "parquet"), default=None,
                         help="csv (default) or parquet (needs pyarrow; default when -o ends in .parquet)")
     parser.add_argument("-o", "--output", metavar="PATH", help="output file (default: CSV to stdout)")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from tui.looks.log import LookLogWarning, default_path, read_looks
 from tui.looks.stats import DayStats, daily_stats
+from tui.vocab import EXIT_OK, EXIT_USAGE
 
-EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 BARS = " ▁▂▃▄▅▆▇█"
 
 

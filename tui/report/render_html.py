@@ -12,7 +12,7 @@ import math
 import re
 import time
 
-from tui.health.verdict import Severity
+from tui.vocab import Severity
 from tui.report.render_common import (at, best_text, fmt_clock, fmt_date, fmt_duration, fmt_num,
                                       fmt_step, plural, share, timeline_clocks)
 from tui.report.render_text import clean, count_line

@@ -24,11 +24,11 @@ from tui.vocab.runstate import (
     run_state,
 )
 from tui.vocab.safe import has_controls, safe_terminal, safe_tmux
-from tui.vocab.severity import Severity, Verdict, worst
+from tui.vocab.severity import WORDS, Severity, Verdict, worst
 
 __all__ = [
     "DEFAULT_RULE", "ENDED_AFTER", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE",
-    "STALL_ALARM", "STALL_FLOOR", "STALL_WARN",
+    "STALL_ALARM", "STALL_FLOOR", "STALL_WARN", "WORDS",
     "Liveness", "RunState", "Severity", "Spec", "StallRule", "Verdict",
     "fmt_age", "fmt_duration", "fmt_num", "fmt_step", "has_controls", "is_url", "liveness", "parse_spec",
     "plural", "run_state", "safe_terminal", "safe_tmux", "spec_is_url", "spec_path", "worst",
