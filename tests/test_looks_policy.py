@@ -6,13 +6,13 @@ import argparse
 from datetime import datetime, timezone
 
 import pytest
+from testing import Clock
 
 from tui.health.verdict import Severity, Verdict
 from tui.looks.log import Look, append_look, read_looks
 from tui.looks.policy import LookBudget, validate_reason
 from tui.looks.settings import BudgetSettings, parse_quiet_hours
 from tui.report.cli_options import add_budget, budget_flags
-from testing import Clock
 
 UTC = timezone.utc
 

@@ -70,5 +70,5 @@ def test_ls_shows_hostile_names_literally(tmp_path, capsys):
             w.scalar("tag\x1b[2J", -3.2, s, 1e9 + s)
     assert main(["ls", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert not any(ord(c) < 0x20 and c != "\n" or 0x7F <= ord(c) < 0xA0 for c in out)
+    assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0 for c in out)
     assert "evil\\x1b]0;pwned\\x07\\x9b2J\\x0d" in out and "tag\\x1b[2J" in out and "-3.2" in out

@@ -87,7 +87,7 @@ class _Sections(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         self.svgs += tag == "svg"
         if tag == "h3":
-            self._in, self.h3 = True, self.h3 + [""]
+            self._in, self.h3 = True, [*self.h3, ""]
 
     def handle_endtag(self, tag):
         if tag == "h3":

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from testing import sync
 from textual.app import App
 from textual.widgets import Input, Static
 
@@ -13,9 +14,8 @@ from tui.app.screens.note import NoteScreen
 from tui.app.screens.review import ReviewScreen
 from tui.health.verdict import Severity, Verdict
 from tui.notes import Note, NoteStore
-from tui.report.review_model import (LookSummary, RunReview, TimelineEntry, assemble, role_stat)
+from tui.report.review_model import LookSummary, RunReview, TimelineEntry, assemble, role_stat
 from tui.store import Restart, Series
-from testing import sync
 
 T0 = 1_700_000_000.0
 

@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
 from eventfiles import Writer
+
 from tui.cli import main
 from tui.looks.log import Look, append_look
 from tui.report import status as status_mod

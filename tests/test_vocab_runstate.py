@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from tui.vocab import (ENDED_AFTER, STALL_FLOOR, Liveness, RunState, StallRule, liveness, run_state)
+from tui.vocab import ENDED_AFTER, STALL_FLOOR, Liveness, RunState, StallRule, liveness, run_state
 
 NOW = 1_000_000.0
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from tui.vocab import Severity
 from tui.store import Series
+from tui.vocab import Severity
 
 # `seed3`, `_seed-3`, `.seed=3`, `_s2`, `-s2`, `-1`, `_1` at the end of a component. A bare
 # `-3` after `<digit>e` is an exponent (`lr1e-3`), not a seed.
@@ -162,7 +162,7 @@ def group_band(series: Sequence[Series], points: int = 200, x: str = "step") -> 
         return Band(e, e, e, e, np.empty(0, np.int64))
     grid = np.linspace(min(a[0] for a in xs), max(a[-1] for a in xs), points)
     mat = np.full((len(xs), points), np.nan)
-    for i, (sx, sy) in enumerate(zip(xs, ys)):
+    for i, (sx, sy) in enumerate(zip(xs, ys, strict=True)):
         inside = (grid >= sx[0]) & (grid <= sx[-1])
         mat[i, inside] = np.interp(grid[inside], sx, sy)
     count = np.isfinite(mat).sum(0)

@@ -12,6 +12,7 @@ two tbpeek instances editing notes of different runs never overwrite each other.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -54,7 +55,7 @@ class Note:
                 "outcome": self.outcome, "updated": self.updated}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Note":
+    def from_json(cls, data: dict) -> Note:
         if not isinstance(data, dict) or not isinstance(data.get("run_path"), str):
             raise ValueError("a note must be a JSON object with a 'run_path' string")
 
@@ -111,10 +112,8 @@ class NoteStore:
             os.replace(tmp, target)
         except BaseException:
             # Don't leave the temp file behind; the old note (if any) is untouched.
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            except FileNotFoundError:
-                pass
             raise
         self._fsync_dir()
         return note

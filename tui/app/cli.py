@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from tui.config import state_dir
 
@@ -79,7 +80,7 @@ class Look:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, d: Any) -> "Look":
+    def from_json(cls, d: Any) -> Look:
         """Build a look from a decoded line.
 
         Raises:

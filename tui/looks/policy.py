@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
-from tui.looks.log import Look, LogFollower, LookLogWarning, append_look
+from tui.looks.log import LogFollower, Look, LookLogWarning, append_look
 from tui.looks.settings import BudgetSettings
 from tui.vocab import Severity
 
@@ -398,8 +399,8 @@ class LookBudget:
         s = self._s
         found = None
         if trigger != "budget_off":
-            found = bool(s.signatures) and (s.seen is None and any(s.signatures.values())
-                                            or s.seen is not None and s.seen != s.signatures)
+            found = bool(s.signatures) and ((s.seen is None and any(s.signatures.values()))
+                                            or (s.seen is not None and s.seen != s.signatures))
             if trigger == "alarm":
                 found = True
         look = Look(start=now, trigger=trigger, reason=reason, run=run, logdirs=list(self.logdirs),

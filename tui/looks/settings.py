@@ -9,14 +9,13 @@ is still logged, as a ``budget_off`` look). The watch and demo commands call
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from collections.abc import Mapping
-
 from tui.config import parse_duration
-from tui.vocab import Severity
+from tui.vocab import Severity, fmt_duration
 
 BREAKTHROUGH_LEVELS = {"warn": Severity.WARN, "alarm": Severity.ALARM}
 KEYS = ("enabled", "every", "window", "allowance", "quiet_hours", "on_alarm", "breakthrough_on")
@@ -57,8 +56,8 @@ class BudgetSettings:
         if self.window <= 0:
             raise ValueError("the look window (--window) must be above zero, e.g. 3m")
         if self.window > self.every:
-            raise ValueError(f"the look window ({_fmt(self.window)}) can't be longer than the gap "
-                             f"between looks ({_fmt(self.every)}): shorten --window or lengthen --every")
+            raise ValueError(f"the look window ({fmt_duration(self.window)}) can't be longer than the gap "
+                             f"between looks ({fmt_duration(self.every)}): shorten --window or lengthen --every")
         if self.allowance is not None and self.allowance < 1:
             raise ValueError("the daily allowance (--allowance) must be at least 1 look")
         if self.breakthrough_on not in (Severity.WARN, Severity.ALARM):
@@ -177,12 +176,3 @@ def parse_command(value: Any, flag: str = "--on-alarm") -> tuple[str, ...] | Non
     except ValueError as e:
         raise ValueError(f"{flag}: can't split {value!r} into words ({e}); check the quotes") from None
     return tuple(argv) or None
-
-
-def _fmt(seconds: float) -> str:
-    s = int(round(seconds))
-    if s % 3600 == 0:
-        return f"{s // 3600}h"
-    if s % 60 == 0:
-        return f"{s // 60}m"
-    return f"{s}s"

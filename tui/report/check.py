@@ -19,7 +19,6 @@ from tui.report.cli_options import add_config, add_fail_on, add_health, add_logd
 from tui.vocab import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Severity, safe_terminal
 
 
-
 def configure(parser: argparse.ArgumentParser) -> None:
     add_logdirs(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a summary")
@@ -57,8 +56,8 @@ def render_text(results: list[RunHealth]) -> str:
         head = f"{w.metric} {w.kind}" if w else "nothing to judge"
         lib = f"  [{h.library}]" if h.library else ""
         lines.append(f"{sev:<5}  {safe_terminal(h.run):<{width}}  {head}{safe_terminal(lib)}")
-        for v in h.verdicts:
-            lines.append(f"       {v.severity.label:<5} {v.metric:<18} {v.kind:<14} {safe_terminal(v.reason)}")
+        lines.extend(f"       {v.severity.label:<5} {v.metric:<18} {v.kind:<14} {safe_terminal(v.reason)}"
+                     for v in h.verdicts)
     counts = {s: sum(1 for h in results if h.worst and h.worst.severity == s) for s in Severity}
     tally = ", ".join(f"{n} {s.label}" for s, n in sorted(counts.items(), reverse=True) if n)
     lines.append(f"{len(results)} run{'s' if len(results) != 1 else ''}: {tally or 'nothing judged'}")
@@ -96,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_text(results))
         for s in snaps:
-            for key, problem in s.problems.items():
+            for problem in s.problems.values():
                 print(f"note: {safe_terminal(s.name)}: {safe_terminal(problem)}", file=sys.stderr)
     threshold = Severity.parse(args.fail_on)
     failing = any(v.severity >= threshold for h in results for v in h.verdicts)

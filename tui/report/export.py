@@ -13,7 +13,8 @@ import io
 import os
 import re
 import sys
-from typing import IO, Iterator
+from collections.abc import Iterator
+from typing import IO
 
 from tui.report.cli_options import add_logdirs
 from tui.store import Store
@@ -57,7 +58,7 @@ def write_csv(store: Store, out: IO[str], runs: str | None = None, tags: str | N
     n = 0
     for run, tag in selected(store, runs, tags):
         s = store.series(run, tag)
-        for step, wall, value in zip(s.steps.tolist(), s.wall_times.tolist(), s.values.tolist()):
+        for step, wall, value in zip(s.steps.tolist(), s.wall_times.tolist(), s.values.tolist(), strict=True):
             w.writerow((run, tag, step, _float(wall), _float(value)))
         n += len(s)
     return n
@@ -84,7 +85,9 @@ def write_parquet(store: Store, path: str, runs: str | None = None, tags: str | 
         steps.append(s.steps)
         walls.append(s.wall_times)
         values.append(s.values)
-    cat = (lambda parts, dt: np.concatenate(parts) if parts else np.empty(0, dt))
+    def cat(parts: list[np.ndarray], dt: type) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.empty(0, dt)
+
     table = pa.table({
         "run": pa.array(run_col, pa.string()).dictionary_encode(),
         "tag": pa.array(tag_col, pa.string()).dictionary_encode(),

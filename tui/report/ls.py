@@ -21,7 +21,6 @@ from tui.store import RunSnapshot, Store
 from tui.vocab import EXIT_OK, EXIT_USAGE, fmt_duration, fmt_num, safe_terminal
 
 
-
 def configure(parser: argparse.ArgumentParser) -> None:
     add_logdirs(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -79,9 +78,8 @@ def render_text(runs: list[dict[str, Any]], show_files: bool = False) -> str:
             w = max(len(t(tag["tag"])) for tag in r["tags"])
             w = max(w, 3)
             lines.append(f"  {'TAG':<{w}}  {'POINTS':>8}  {'LAST STEP':>10}  LAST VALUE")
-            for tag in r["tags"]:
-                lines.append(f"  {t(tag['tag']):<{w}}  {tag['points']:>8}  {tag['last_step']:>10}  "
-                             f"{tag['last_value_text']}")
+            lines.extend(f"  {t(tag['tag']):<{w}}  {tag['points']:>8}  {tag['last_step']:>10}  "
+                         f"{tag['last_value_text']}" for tag in r["tags"])
         for key, msg in sorted(r["problems"].items()):
             lines.append(f"  ! {t(key)}: {t(msg)}")
         if r["restarts"]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from tui import spark
 from tui.vocab import Severity, fmt_duration, fmt_num, fmt_step, plural  # noqa: F401  (the renderers' names)

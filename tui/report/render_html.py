@@ -12,11 +12,21 @@ import math
 import re
 import time
 
-from tui.vocab import Severity
-from tui.report.render_common import (at, best_text, fmt_clock, fmt_date, fmt_duration, fmt_num,
-                                      fmt_step, plural, share, timeline_clocks)
+from tui.report.render_common import (
+    at,
+    best_text,
+    fmt_clock,
+    fmt_date,
+    fmt_duration,
+    fmt_num,
+    fmt_step,
+    plural,
+    share,
+    timeline_clocks,
+)
 from tui.report.render_text import clean, count_line
 from tui.report.review_model import Review, RoleStat, RunReview, TimelineEntry
+from tui.vocab import Severity
 
 W, H = 260, 90  # chart viewBox; scales with the page
 PAD_L, PAD_R, PAD_T, PAD_B = 4, 4, 14, 14
@@ -119,7 +129,7 @@ def _span(t0: float, t1: float) -> str:
 def chart_svg(st: RoleStat, markers: list[TimelineEntry] = (), now: float | None = None) -> str:
     """An inline SVG line chart over wall time: bucket mean line over the bucket min–max band,
     with verdict change markers at their clock times."""
-    pts = [(x, m, a, b) for x, m, a, b in zip(st.spark_x, st.spark, st.spark_lo, st.spark_hi)
+    pts = [(x, m, a, b) for x, m, a, b in zip(st.spark_x, st.spark, st.spark_lo, st.spark_hi, strict=True)
            if math.isfinite(m)]
     title = f"<title>{esc(st.role)}: first {fmt_num(st.first)}, last {fmt_num(st.last)}</title>"
     if not pts:
@@ -194,7 +204,7 @@ def _run(r: RunReview, now: float, index: int = 0) -> str:
             f'<li>{esc(at(clock, e.step))} · '
             f'<span class="sev-{_sev(e.severity)}">{esc(e.label)}</span>'
             + (f' <span class="muted">— {esc(e.reason)}</span>' if e.reason else "") + "</li>"
-            for e, clock in zip(r.timeline, timeline_clocks([e.wall_time for e in r.timeline], now)))
+            for e, clock in zip(r.timeline, timeline_clocks([e.wall_time for e in r.timeline], now), strict=True))
         out.append(f'<details open><summary>Timeline ({len(r.timeline)}){more}</summary>'
                    f'<ul class="timeline">{items}</ul></details>')
     if r.restarts:

@@ -15,7 +15,7 @@ import datetime as dt
 import os
 import sys
 import time
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from tui.config import ConfigError, load_config, parse_duration
 from tui.notes import NoteStore

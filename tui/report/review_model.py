@@ -9,8 +9,9 @@ with a `touched` flag, so a screen can toggle "show untouched runs" without reco
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -341,7 +342,7 @@ def assemble(runs: Iterable[RunReview], *, since: float, now: float, looks: Look
     for g in groups:
         gh: GroupHealth = group_health(g, worst)
         rows.append(GroupRow(g.key, g.members, gh.healthy, gh.worst))
-        member_of.update({m: g.key for m in g.members})
+        member_of.update(dict.fromkeys(g.members, g.key))
     runs = [r if r.name not in member_of else _with_group(r, member_of[r.name]) for r in runs]
     runs.sort(key=lambda r: (-int(r.worst), r.name))
     rows.sort(key=lambda g: (-int(g.worst), g.key))

@@ -22,7 +22,6 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from tui.config import Config
@@ -44,7 +43,7 @@ FIELDS = ("line", "icon", "state", "color", "text", "runs", "ok", "warn", "alarm
 def configure(parser: argparse.ArgumentParser) -> None:
     add_logdirs(parser)
     parser.add_argument("--format", metavar="TEMPLATE",
-                        help="your own line, with fields in braces: " + ", ".join("{%s}" % f for f in FIELDS)
+                        help="your own line, with fields in braces: " + ", ".join(f"{{{f}}}" for f in FIELDS)
                              + " (e.g. '#[fg={color}]{line}#[default]' for tmux colours)")
     add_fail_on(parser)
     parser.add_argument("--wait", action="store_true",
@@ -107,7 +106,7 @@ def check_template(template: str) -> str | None:
         if name is None:
             continue
         if name not in FIELDS:
-            return f"--format: unknown field {{{name}}}; fields: " + ", ".join("{%s}" % f for f in FIELDS)
+            return f"--format: unknown field {{{name}}}; fields: " + ", ".join(f"{{{f}}}" for f in FIELDS)
         if conv or spec:
             try:
                 format("x", spec or "")
@@ -159,7 +158,7 @@ def _child_argv(args: argparse.Namespace) -> list[str]:
         argv += ["--mode", args.mode]
     if args.config:
         argv += ["--config", args.config]
-    return argv + ["--", *args.logdirs]
+    return [*argv, "--", *args.logdirs]
 
 
 def _refresh_in_background(args: argparse.Namespace, paths: Paths) -> None:

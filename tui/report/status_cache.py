@@ -97,7 +97,7 @@ class Summary:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Summary":
+    def from_json(cls, d: dict[str, Any]) -> Summary:
         runs = [RunSummary(r["run"], int(r["version"]), float(r["at"]),
                            [(str(m), str(k), Severity.coerce(s), str(why)) for m, k, s, why in r["verdicts"]],
                            None if r.get("last_write") is None else float(r["last_write"]))

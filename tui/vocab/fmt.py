@@ -58,7 +58,7 @@ def fmt_duration(seconds: float | None) -> str:
     """'30s', '45m', '2h 05m', '3d 4h'; '?' when unknown."""
     if seconds is None or not math.isfinite(seconds):
         return "?"
-    s = int(round(max(0.0, seconds)))
+    s = round(max(0.0, seconds))
     d, s = divmod(s, 86400)
     h, s = divmod(s, 3600)
     m, s = divmod(s, 60)

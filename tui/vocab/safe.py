@@ -14,7 +14,7 @@ built as plain `Text`/`Content`, never parsed as markup.
 
 from __future__ import annotations
 
-_CONTROLS = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)]
+_CONTROLS = [*range(0x20), 0x7F, *range(0x80, 0xA0)]
 _TERMINAL = {c: f"\\x{c:02x}" for c in _CONTROLS}
 _TMUX = {**_TERMINAL, ord("#"): "##"}
 
