@@ -27,7 +27,7 @@ from tui.vocab import Severity
 DEFAULT_SEED_PATTERN = r"(?:[-_.]?seed[-_=]?(\d+)|[-_]s(\d+)|(?<!\de)[-_](\d+))$"
 
 
-def compile_pattern(pattern: str | re.Pattern | None = None) -> re.Pattern:
+def compile_pattern(pattern: str | re.Pattern[str] | None = None) -> re.Pattern[str]:
     """Compile a seed pattern (None: the default).
 
     Raises:
@@ -41,7 +41,7 @@ def compile_pattern(pattern: str | re.Pattern | None = None) -> re.Pattern:
         raise ValueError(f"seed pattern {pattern!r} is not a valid regular expression: {e}") from None
 
 
-def seed_key(name: str, pattern: str | re.Pattern | None = None) -> tuple[str, str | None]:
+def seed_key(name: str, pattern: str | re.Pattern[str] | None = None) -> tuple[str, str | None]:
     """(group key, seed) of a run name; (name, None) when it carries no seed.
 
     Only the last path component that carries a seed is replaced, so ``s1/ppo_s1`` keeps its
@@ -79,7 +79,7 @@ def _seed_order(seed: str | None) -> tuple[int, str]:
     return (int(seed), seed) if seed.isdigit() else (1 << 62, seed)
 
 
-def group_runs(names: Iterable[str], pattern: str | re.Pattern | None = None) -> list[SeedGroup]:
+def group_runs(names: Iterable[str], pattern: str | re.Pattern[str] | None = None) -> list[SeedGroup]:
     """Group run names by seed key; every run is in exactly one group (singletons included).
 
     A name without a seed joins no one else's group even if its key text coincides.

@@ -24,7 +24,8 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from tui.looks.log import LogFollower, Look, LookLogWarning, append_look
 from tui.looks.settings import BudgetSettings
@@ -131,8 +132,8 @@ def _signature(verdicts: Iterable[Any]) -> frozenset[tuple[str, str]]:
 
 @dataclass
 class _Session:
-    signatures: dict[str, frozenset] = field(default_factory=dict)  # run -> latest signature
-    seen: dict[str, frozenset] | None = None  # signatures at the end of this session's last look
+    signatures: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)  # run -> latest signature
+    seen: dict[str, frozenset[tuple[str, str]]] | None = None  # signatures at the end of this session's last look
     alarmed: dict[tuple[str, str, str], Alarm] = field(default_factory=dict)  # (run, metric, kind)
     judged_once: bool = False
 
@@ -254,7 +255,7 @@ class LookBudget:
         return tuple(sorted(self._s.alarmed.values(), key=lambda a: -a.at))
 
     @property
-    def log_path(self):
+    def log_path(self) -> Path:
         """Where looks are logged."""
         return self._follower.path
 
@@ -326,10 +327,11 @@ class LookBudget:
         """
         now = self._now(now)
         self._expire(now)  # a look that ended before this judgement saw the previous one
+        items: list[tuple[str, list[Any]]]
         if isinstance(healths, Mapping):
-            items = [(run, list(vs)) for run, vs in healths.items()]
+            items = [(str(run), list(vs)) for run, vs in healths.items()]
         else:
-            items = [(h.run, list(h.verdicts)) for h in healths]
+            items = [(h.run, list(h.verdicts)) for h in cast(Iterable[Any], healths)]
         s = self._s
         threshold = self.settings.breakthrough_on
         recent: set[str] = set()

@@ -40,7 +40,7 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def to_json(results: list[RunHealth]) -> dict:
+def to_json(results: list[RunHealth]) -> dict[str, Any]:
     return {"runs": [
         {"run": h.run, "path": h.path, "library": h.library,
          "verdicts": [_clean(v.to_json()) for v in h.verdicts]}

@@ -27,7 +27,7 @@ class ExportError(Exception):
     """Something the user can fix (a bad regex, a missing library, an unwritable path)."""
 
 
-def _compile(pattern: str | None, what: str) -> re.Pattern | None:
+def _compile(pattern: str | None, what: str) -> re.Pattern[str] | None:
     if pattern is None:
         return None
     try:
@@ -96,7 +96,7 @@ def write_parquet(store: Store, path: str, runs: str | None = None, tags: str | 
         "value": pa.array(cat(values, np.float64), pa.float64()),
     })
     pq.write_table(table, path)
-    return table.num_rows
+    return int(table.num_rows)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -48,8 +48,8 @@ def render(stats: list[DayStats], path: Path) -> str:
         lines += ["", "No looks logged in these days."]
     elif known:
         weight = sum(n for _, n in known)
-        share = sum(s * n for s, n in known) / weight if weight else 0.0
-        lines += ["", f"{total} looks; {share:.0%} of them found nothing new."]
+        mean = sum(s * n for s, n in known) / weight if weight else 0.0
+        lines += ["", f"{total} looks; {mean:.0%} of them found nothing new."]
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 
 from tui import spark
-from tui.vocab import Severity, fmt_duration, fmt_num, fmt_step, plural  # noqa: F401  (the renderers' names)
+from tui.vocab import Severity, fmt_num, fmt_step
 
 SEVERITY_MARK = {Severity.OK: "●", Severity.INFO: "●", Severity.WARN: "▲", Severity.ALARM: "■"}
 STATE_MARK = {"live": "▶", "stalled": "‖", "ended": "■"}

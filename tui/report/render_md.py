@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import re
 
-from tui.report.render_common import (
-    SEVERITY_MARK,
-    at,
-    best_text,
-    fmt_clock,
-    fmt_duration,
-    fmt_num,
-    fmt_step,
-    plural,
-    share,
-    sparkline,
-    timeline_clocks,
-)
+from tui.report.render_common import SEVERITY_MARK, at, best_text, fmt_clock, share, sparkline, timeline_clocks
 from tui.report.render_text import clean, count_line, period_line
 from tui.report.review_model import Review, RunReview
+from tui.vocab import fmt_duration, fmt_num, fmt_step, plural
 
 # Inline markup and table pipes; `<`/`>` become entities (raw HTML in an issue is live).
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")

@@ -9,16 +9,12 @@ from tui.report.render_common import (
     best_text,
     fmt_clock,
     fmt_date,
-    fmt_duration,
-    fmt_num,
-    fmt_step,
-    plural,
     share,
     sparkline,
     timeline_clocks,
 )
 from tui.report.review_model import Review, RunReview
-from tui.vocab import safe_terminal
+from tui.vocab import fmt_duration, fmt_num, fmt_step, plural, safe_terminal
 
 
 def clean(text: str) -> str:

@@ -15,7 +15,8 @@ import datetime as dt
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from tui.config import ConfigError, load_config, parse_duration
 from tui.notes import NoteStore
@@ -23,6 +24,10 @@ from tui.report.cli_options import add_config, add_health, add_logdirs
 from tui.report.review_model import Review, assemble, summarise_looks, summarise_run
 from tui.store import RunSnapshot, Store
 from tui.vocab import EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from tui.health import HealthOptions, VerdictChange
+    from tui.looks.log import Look
 
 FORMATS = ("text", "md", "html")
 HISTORY_POINTS = 60  # prefixes judged to replay a run's verdict timeline
@@ -55,9 +60,10 @@ def parse_since(text: str, now: float) -> float:
 
 
 def build_review(snaps: Sequence[RunSnapshot], *, since: float, now: float | None = None,
-                 opts=None, looks=None, notes: NoteStore | None = None, include_all: bool = False,
+                 opts: HealthOptions | None = None, looks: Iterable[Look] | None = None,
+                 notes: NoteStore | None = None, include_all: bool = False,
                  seed_pattern: str | None = None, history_points: int = HISTORY_POINTS,
-                 looks_error: str | None = None, histories: Mapping[str, Sequence] | None = None,
+                 looks_error: str | None = None, histories: Mapping[str, Sequence[VerdictChange]] | None = None,
                  progress: Callable[[int, int], None] | None = None) -> Review:
     """Judge every run (in review mode: a long-silent run has ended), replay its verdict
     timeline, and assemble the review.
@@ -142,7 +148,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _format_for(args: argparse.Namespace) -> str:
     if args.format:
-        return args.format
+        return str(args.format)
     ext = os.path.splitext(args.output or "")[1].lower()
     return {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}.get(ext, "text")
 
