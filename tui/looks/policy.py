@@ -127,7 +127,7 @@ def validate_reason(text: str) -> str | None:
 
 def _signature(verdicts: Iterable[Any]) -> frozenset[tuple[str, str]]:
     """The part of a run's judgement whose change counts as 'something new'."""
-    return frozenset((v.metric, v.kind) for v in verdicts if v.severity >= 1)  # INFO and worse
+    return frozenset((v.metric, v.kind) for v in verdicts if v.severity >= Severity.INFO)
 
 
 @dataclass

@@ -70,8 +70,6 @@ class RoleStat:
     lo: float
     hi: float
     nonfinite: int
-    first_step: int
-    last_step: int
     first_wall: float
     last_wall: float
     spark: tuple[float, ...]
@@ -203,7 +201,6 @@ def role_stat(role: str, s: Series, points: int = SPARK_POINTS) -> RoleStat | No
         lo=float(fin.min()) if fin.size else float("nan"),
         hi=float(fin.max()) if fin.size else float("nan"),
         nonfinite=int((~ok).sum()),
-        first_step=int(s.steps[0]), last_step=int(s.steps[-1]),
         first_wall=float(s.wall_times[0]), last_wall=float(s.wall_times[-1]),
         spark=tuple(mean), spark_lo=tuple(lo), spark_hi=tuple(hi), spark_x=tuple(xs),
     )

@@ -129,14 +129,13 @@ def next_look(cfg: Config, now: float) -> float | None:
 
 
 # ---- running ------------------------------------------------------------------------------------
-def _fingerprint(args: argparse.Namespace) -> str:
-    cfg = args.config
+def _fingerprint(args: argparse.Namespace, cfg: Config) -> str:
+    """What the cached judgement depends on besides the logdirs: options and the config file."""
     try:
-        from tui.config import config_path
-
-        p = Path(cfg) if cfg else config_path()
-        st = os.stat(p)
-        stamp = f"{p}:{st.st_mtime_ns}:{st.st_size}"
+        if cfg.path is None:
+            raise FileNotFoundError
+        st = os.stat(cfg.path)
+        stamp = f"{cfg.path}:{st.st_mtime_ns}:{st.st_size}"
     except OSError:
         stamp = "no-config"
     return repr((args.actions, sorted(args.role), args.mode, stamp))
@@ -225,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
         if not spec_is_url(ld) and not os.path.isdir(os.path.expanduser(path.removeprefix("file://"))):
             return _fail(f"logdir {ld} does not exist or is not a directory; check the path",
                          f"tbpeek: no logdir {ld}")
-    key = cache_key(list(args.logdirs), _fingerprint(args))
+    key = cache_key(list(args.logdirs), _fingerprint(args, cfg))
     paths = Paths(state_dir(), key)
     now = time.time()
     try:
