@@ -20,6 +20,7 @@ import tempfile
 import threading
 from pathlib import Path
 from typing import Callable
+
 from tui.vocab import EXIT_PROBLEM, EXIT_USAGE
 
 MAX_SPEED = 10  # the history holds speed x 15 minutes of updates: more would be slow to write
