@@ -12,7 +12,6 @@ from tui.live.model import (
     RunView,
     compile_filter,
     ema,
-    fmt_age,
     run_state,
     sort_views,
     summary,
@@ -20,6 +19,7 @@ from tui.live.model import (
     tag_groups,
 )
 from tui.spark import sparkline
+from tui.vocab import fmt_age
 
 
 def tensorboard_ema(values, weight):

@@ -34,6 +34,7 @@ from tui.looks.settings import BudgetSettings
 from tui.notes import Note
 from tui.report.review_model import Review
 from tui.store import Store
+from tui.vocab import spec_is_url
 
 URL_POLL = 10.0  # seconds between polls of logdirs that can't be watched (object stores)
 REJUDGE_EVERY = 30.0  # seconds: re-judge idle runs so age-based verdicts (stalls) appear
@@ -144,7 +145,7 @@ class LiveSession:
         last_judge = time.monotonic()
         # Logdirs that can't be watched are polled on a timer, also when local ones beside
         # them are watched.
-        timer_poll = self.watcher is None or any("://" in ld for ld in self.logdirs)
+        timer_poll = self.watcher is None or any(spec_is_url(ld) for ld in self.logdirs)
         wait = (self.poll or URL_POLL) if timer_poll else IDLE_WAIT
         while not cancelled() and not self._stopping:
             woke = self._wake.wait(timeout=wait)
@@ -279,7 +280,7 @@ class LiveSession:
         for h in healths:  # the same rule as the overview's state column
             view = self.judge.view(h.run)
             age = view.age(now) if view is not None else None
-            if age is None or run_state(age, ended_after) != "ended":
+            if age is None or run_state(age, ended_after, view.usual_gap if view else None) != "ended":
                 live.append(h)
         gate.on_health(live)
 

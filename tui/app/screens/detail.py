@@ -22,8 +22,9 @@ from tui.app.themes import SEVERITY_VAR
 from tui.app.widgets.chart import ChartWidget
 from tui.health.verdict import Severity
 from tui.live.chart import RGB, X_MODES, Line
-from tui.live.model import fmt_age, fmt_step, run_state, tag_groups
+from tui.live.model import run_state, tag_groups
 from tui.store import Series
+from tui.vocab import fmt_age, fmt_step
 
 Markers = tuple[tuple[int, RGB], ...]
 ChartData = dict[str, tuple[str, tuple[Line, ...], Markers]]  # chart id -> (title, lines, markers)
@@ -178,7 +179,7 @@ class DetailScreen(Screen[None]):
         head = Text.assemble((self.run, "bold"))
         if view is not None:
             age = view.age(now)
-            state = run_state(age, app.options.health.thresholds.ended_after)
+            state = run_state(age, app.options.health.thresholds.ended_after, view.usual_gap)
             head.append(f"  {state} · step {fmt_step(view.last_step)} · wrote {fmt_age(age)} ago")
             if view.library:
                 head.append(f" · {view.library}")

@@ -15,8 +15,9 @@ from tui.app.themes import SEVERITY_VAR
 from tui.groups import Band, SeedGroup, group_band, group_health
 from tui.health.verdict import Severity
 from tui.live.chart import band_lines
-from tui.live.model import fmt_age, fmt_step, tag_groups
+from tui.live.model import tag_groups
 from tui.store import Series
+from tui.vocab import fmt_age, fmt_step
 
 GROUP_X_MODES = ("step", "relative")  # absolute wall time means nothing across seeds
 FAINT = 0.55  # how far the min/max lines are blended toward the background

@@ -12,8 +12,9 @@ from textual.widgets import DataTable
 
 from tui.app.themes import SEVERITY_VAR
 from tui.health.verdict import Severity
-from tui.live.model import ENDED_AFTER, RunView, fmt_age, fmt_step, run_state, shorten
+from tui.live.model import RunView, run_state, shorten
 from tui.spark import sparkline
+from tui.vocab import ENDED_AFTER, fmt_age, fmt_step
 
 Column = tuple[str, str, str | None, int | None]  # (key, label, sparkline role or None, width)
 FULL_COLUMNS: list[Column] = [
@@ -112,7 +113,7 @@ class RunTable(DataTable[Text]):
         else:
             cells["mark"] = Text.assemble(("●" if selected else " ", colors["verdict-info"]),
                                           (NOTE_GLYPH if noted else "", colors["muted"]))
-            state = run_state(age, self.ended_after)
+            state = run_state(age, self.ended_after, view.usual_gap)
             cells["state"] = Text(state, style=muted if state == "ended" else
                                   (colors["verdict-warn"] if state == "stalled" else ""))
             badge = view.badge()
