@@ -443,3 +443,18 @@ async def test_theme_picker_and_palette_sort_commands():
         commands["Sort runs: name"].callback()
         await pilot.pause(1.2)
         assert rows(app) == sorted(rows(app))
+
+
+@sync
+async def test_slash_focuses_the_filter_at_once_so_fast_typing_lands_in_it():
+    """Keys typed right after `/` (fast, or pasted) are already queued: the box must have the
+    focus before they are handled, or `o` sorts and `n` opens a note instead."""
+    from textual.widgets import Input
+
+    app = fixed_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.screen.action_filter()
+        assert app.focused is app.screen.query_one("#filter", Input)  # no await in between
+        await pilot.press(*"pong", "enter")
+        assert sorted(rows(app)) == ["pong-collapse", "pong-pinned"] and app.session.view.sort == "worst"

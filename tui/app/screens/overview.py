@@ -213,7 +213,9 @@ class OverviewScreen(Screen[None]):
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
+        # Now, not later (`focus()` waits its turn behind keys already queued): "/pong" typed
+        # fast or pasted goes into the box, not to the table's keys (o sorts, n notes).
+        self.set_focus(box)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
