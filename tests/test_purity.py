@@ -70,7 +70,7 @@ s.start_budget(BudgetSettings(log_path={str(tmp_path / "looks.jsonl")!r}), UI())
 s.start_watching()
 t = threading.Thread(target=s.ingest_loop, daemon=True)
 t.start()
-while s.judge.view("run1") is None:
+while s.judge.view("run1") is None or s.version == 0:  # judged, and told on "the UI thread"
     s.receive(q.get(timeout=20))
 series = store.series("run1", "losses/entropy")
 text = render(ChartSpec("entropy", (Line("run1", series.steps, series.wall_times, series.values, (9, 9, 9)),),

@@ -20,9 +20,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from tui.live.watch_base import OnChange, WatcherBase, is_event_file, log
+
+if TYPE_CHECKING:  # watchdog itself loads only when native notifications start
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
+    from watchdog.observers.api import BaseObserver, ObservedWatch
+
+ObserverFactory = Callable[[], "BaseObserver"]  # makes the watchdog observer (tests: failing ones)
 
 DEBOUNCE = 0.03  # seconds to gather a burst of events (one flush = several writes)
 MAINTENANCE = 1.0  # seconds between checks of missing logdirs and the watch count
@@ -92,7 +98,7 @@ class _Handler:
     def __init__(self, watcher: InotifyWatcher) -> None:
         self._w = watcher
 
-    def dispatch(self, event: Any) -> None:
+    def dispatch(self, event: FileSystemEvent) -> None:
         kind = event.event_type
         src = os.fsdecode(event.src_path)
         if event.is_directory:
@@ -136,13 +142,14 @@ class InotifyWatcher(WatcherBase):
 
     def __init__(self, paths: Iterable[str], on_change: OnChange, *,
                  on_limit: Callable[[str], None] | None = None,
-                 observer_factory: Callable[[], Any] | None = None, fallback_interval: float = 1.0) -> None:
+                 observer_factory: ObserverFactory | None = None,
+                 fallback_interval: float = 1.0) -> None:
         super().__init__(paths, on_change)
         self.on_limit = on_limit
         self._observer_factory = observer_factory
         self._fallback_interval = fallback_interval
-        self._observer: Any = None
-        self._watches: dict[str, Any] = {}  # root -> watchdog ObservedWatch
+        self._observer: BaseObserver | None = None
+        self._watches: dict[str, ObservedWatch] = {}  # root -> its watch
         self._missing: set[str] = set()
         self._dir_created = False
         self._next_maint = 0.0
@@ -180,7 +187,7 @@ class InotifyWatcher(WatcherBase):
             raise InotifyUnavailable(limit_reason(None, self._fallback_interval))
         self._next_maint = time.monotonic() + MAINTENANCE
 
-    def _schedule(self, root: str, obs: Any) -> None:
+    def _schedule(self, root: str, obs: BaseObserver) -> None:
         from watchdog.events import (
             DirCreatedEvent,
             DirDeletedEvent,
@@ -195,7 +202,8 @@ class InotifyWatcher(WatcherBase):
         # No open/access events: our own reads of the files must not wake us up.
         kinds = [FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileDeletedEvent, FileMovedEvent,
                  DirCreatedEvent, DirDeletedEvent, DirMovedEvent]
-        self._watches[root] = obs.schedule(_Handler(self), root, recursive=True, event_filter=kinds)
+        handler = cast("FileSystemEventHandler", _Handler(self))  # watchdog only calls dispatch()
+        self._watches[root] = obs.schedule(handler, root, recursive=True, event_filter=kinds)
 
     def _teardown(self) -> None:
         self._stop_observer()

@@ -13,11 +13,10 @@ Start the watcher *before* the first full read of the logdirs: every change afte
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 from tui.live.watch_base import OnChange, WatcherBase, is_event_file, log
-from tui.live.watch_inotify import InotifyUnavailable, InotifyWatcher
+from tui.live.watch_inotify import InotifyUnavailable, InotifyWatcher, ObserverFactory
 from tui.live.watch_poll import PollWatcher
 
 __all__ = ["DEFAULT_FALLBACK_POLL_INTERVAL", "OnChange", "Watcher", "is_event_file"]
@@ -51,7 +50,7 @@ class Watcher:
         poll_interval: float | None = None,
         *,
         rescan_interval: float | None = None,
-        observer_factory: Callable[[], Any] | None = None,
+        observer_factory: ObserverFactory | None = None,
         fallback_poll_interval: float = DEFAULT_FALLBACK_POLL_INTERVAL,
     ) -> None:
         if poll_interval is not None and not poll_interval > 0:
