@@ -98,6 +98,10 @@ def render(spec: ChartSpec) -> str:
         x, y = x[ok], y[ok]
         if x.size == 0:
             continue
+        if spec.log_y:
+            # Drawn as log10(y) on a linear axis labelled with the values: plotext's own log
+            # scale takes log10 of its padded limits, which a constant series pushes to <= 0.
+            y = np.log10(y)
         x, y = _thin(x, y, MAX_POINTS)
         marker = plotext.marker(ln.marker, plotext.pixel(foreground=ln.color))
         sig = fig.signal(x.tolist(), y.tolist(), marker=marker)
@@ -111,10 +115,11 @@ def render(spec: ChartSpec) -> str:
     if drawn == 0:
         why = "no positive values for a log scale" if spec.log_y else "no finite values"
         return f"{spec.title}\n  ({why})"
-    if spec.log_y:
-        fig.ruler(1).scale("log")
     ys = np.concatenate(y_all)
     lo_y, hi_y = float(ys.min()), float(ys.max())
+    if spec.log_y:
+        pos = log_ticks(lo_y, hi_y, max(2, spec.height // 3))
+        fig.ruler(1).ticks(pos, [si(10.0 ** p) for p in pos])
     xs_all = np.concatenate(x_all)
     for step, color in spec.markers:
         pos = _marker_x(spec, step, origin)
@@ -157,6 +162,21 @@ def nice_ticks(lo: float, hi: float, n: int = 6) -> list[float]:
     step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
     first = math.ceil(lo / step) * step
     return [float(v) for v in np.arange(first, hi + step * 1e-9, step)]
+
+
+def log_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
+    """Tick positions (log10 of values) for a log axis spanning 10**lo .. 10**hi: whole
+    decades when it spans one or more, else round values inside it; one tick for a constant."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return []
+    if hi - lo < 1e-12:
+        return [lo]
+    if hi - lo >= 1:
+        decades = list(range(math.ceil(lo), math.floor(hi) + 1))
+        stride = max(1, math.ceil(len(decades) / max(1, n)))
+        return [float(d) for d in decades[::stride]]
+    values = [v for v in nice_ticks(10.0 ** lo, 10.0 ** hi, n) if v > 0]
+    return [math.log10(v) for v in values] or [lo, hi]
 
 
 def si(x: float) -> str:
