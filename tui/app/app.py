@@ -20,6 +20,8 @@ from typing import ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -34,6 +36,7 @@ from tui.live.views import Judge
 from tui.looks.settings import BudgetSettings
 from tui.notes import Note
 from tui.store import Store
+from tui.vocab import EXIT_PROBLEM
 
 # Below this size the overview turns compact: badge, name and three tiny sparklines.
 COMPACT_WIDTH = 80
@@ -109,8 +112,66 @@ class TbpeekApp(App[int]):
         for theme in loaded.themes.values():
             self.register_theme(theme)
         self._initial_theme = self._pick_theme()
+        self.crash: BaseException | None = None  # the unexpected exception that ended the app
+        self.crash_log: Path | None = None
         if self.logdirs:
             self.sub_title = " ".join(self.logdirs)
+
+    # ---- untrusted text and crashes ------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notice shows its text literally: never markup (a run named ``zz[/]`` in an
+        alarm must not kill the app), never a control character (`tui.app.text`)."""
+        from tui.app.text import safe
+
+        super().notify(safe(message), title=safe(title), severity=severity, timeout=timeout, markup=False)
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        """The header's title: the logdirs or the run's name, literally."""
+        from tui.app.text import safe
+
+        return super().format_title(safe(title), safe(sub_title))
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's one hook for an exception nothing handled (it then exits with code 1 and
+        # prints a traceback). Keep the first, write it to a crash log; `run` turns it into
+        # one line and a non-zero exit. Pilot tests still see the exception raised.
+        if self.crash is None:
+            from tui.app.crash import write_crash_log
+
+            self.crash = error
+            self.crash_log = write_crash_log(error)
+        super()._handle_exception(error)
+
+    def run(self, *args: object, **kwargs: object) -> int | None:  # type: ignore[override]
+        """Run the app; after a crash: one line on stderr naming the crash log, and
+        `EXIT_PROBLEM` (never exit 0 after an error)."""
+        import io
+        import sys
+
+        from rich.console import Console
+
+        from tui.app.crash import append_crash_log, crash_line
+
+        real_errors = self.error_console
+        # Textual prints the traceback (with locals: run names) to the error console on exit:
+        # it goes to the crash log instead; the shell gets one line.
+        self.error_console = Console(file=io.StringIO(), stderr=True, width=120, color_system=None)
+        try:
+            result = super().run(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            captured = self.error_console.file
+            self.error_console = real_errors
+        if self.crash is None and not self.return_code:
+            extra = captured.getvalue() if isinstance(captured, io.StringIO) else ""
+            if extra.strip():  # something Textual wanted said that wasn't a crash
+                sys.stderr.write(extra)
+            return result
+        error = self.crash or RuntimeError(f"the app ended with code {self.return_code}")
+        if self.crash_log is not None and isinstance(captured, io.StringIO) and captured.getvalue().strip():
+            append_crash_log(self.crash_log, "as Textual reported it (with local variables)", captured.getvalue())
+        print(crash_line(error, self.crash_log), file=sys.stderr)
+        return EXIT_PROBLEM
 
     # ---- the session's parts, for screens and tests ---------------------------------------
     @property

@@ -83,6 +83,7 @@ class GateInfo:
         alarms: runs currently at a breakthrough verdict (newest first).
         last_look: when the previous look started, by any tbpeek; None if never.
         last_found_new: whether it found anything new (None if unknown).
+        last_logdirs: the logdirs the previous look watched (as logged).
         looks_today: looks that count against the allowance, today.
         allowance: the daily allowance, if any.
     """
@@ -101,6 +102,7 @@ class GateInfo:
     alarms: tuple[Alarm, ...] = ()
     last_look: float | None = None
     last_found_new: bool | None = None
+    last_logdirs: tuple[str, ...] = ()
     looks_today: int = 0
     allowance: int | None = None
 
@@ -223,6 +225,7 @@ class LookBudget:
             alarms=self.alarms(),
             last_look=last.start if last else None,
             last_found_new=last.found_new if last else None,
+            last_logdirs=tuple(last.logdirs) if last else (),
             looks_today=self._count_today(looks, now),
             allowance=s.allowance,
         )

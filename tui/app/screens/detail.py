@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from tui.app.app import TbpeekApp
+from tui.app.text import plain_text, safe
 from tui.app.themes import SEVERITY_VAR
 from tui.app.widgets.chart import ChartWidget
 from tui.health.verdict import Severity
@@ -139,7 +140,7 @@ class DetailScreen(Screen[None]):
         for cid, (title, lines, markers) in data.items():
             group = "roles" if cid.startswith("role-") else (title.split("/", 1)[0] if "/" in title else "other")
             if group != last_group:
-                widgets.append(Static(Text(group, style="bold"), classes="chart-group"))
+                widgets.append(Static(plain_text(group, "bold"), classes="chart-group"))
                 last_group = group
             w = ChartWidget(title, lines, markers, classes="chart")
             self._charts[cid] = w
@@ -176,7 +177,7 @@ class DetailScreen(Screen[None]):
         app = self.app
         view = app.judge.view(self.run)
         now = app.options.clock()
-        head = Text.assemble((self.run, "bold"))
+        head = Text.assemble(plain_text(self.run, "bold"))
         if view is not None:
             age = view.age(now)
             state = run_state(age, app.options.health.thresholds.ended_after, view.usual_gap)
@@ -191,7 +192,7 @@ class DetailScreen(Screen[None]):
             head.append(" · overlay: ")
             for r in self.runs:
                 head.append("■ ", style=self.app.run_color(r))
-                head.append(r + "  ")
+                head.append(safe(r) + "  ")
 
     def _verdict_text(self) -> Text:
         app = self.app
@@ -203,13 +204,13 @@ class DetailScreen(Screen[None]):
             color = colors[SEVERITY_VAR[v.severity]]
             lines.append(f" {v.severity.label:<5} ", style=f"bold reverse {color}" if v.severity >= Severity.WARN
                          else color)
-            lines.append(f" {v.metric}: {v.kind.replace('_', ' ')} — {v.reason}")
+            lines.append(safe(f" {v.metric}: {v.kind.replace('_', ' ')} — {v.reason}"))
             if v.since_step is not None:
                 lines.append(f" (since step {v.since_step})", style=colors["muted"])
             lines.append("\n")
         for key, msg in (view.problems.items() if view else ()):
             lines.append(" ! ", style=f"bold reverse {colors['verdict-alarm']}")
-            lines.append(f" {key}: {msg}\n")
+            lines.append(safe(f" {key}: {msg}") + "\n")
         if not lines:
             lines.append("no verdicts yet", style=colors["muted"])
         lines.rstrip()
@@ -231,7 +232,7 @@ class DetailScreen(Screen[None]):
             value = " ".join(value.split())  # one line each: the panel is a reminder, `n` edits
             if value:
                 text.append(f"{label:>8} ", style=muted)
-                text.append(value + "\n", style="bold" if label == "question" else "")
+                text.append(safe(value) + "\n", style="bold" if label == "question" else "")
         text.rstrip()
         panel.update(text)
 

@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from tui.app.text import plain
 from tui.live.gate import GateController, NoticeLevel, gate_lines
 from tui.looks.policy import GateInfo, validate_reason
 
@@ -105,14 +106,14 @@ class GateScreen(Screen[None]):
         except NoMatches:  # popped before it was ever shown (an alarm at start-up)
             return
         lines = gate_lines(info, self.tz)
-        alarms.update(lines["alarms"])
+        alarms.update(plain(lines["alarms"]))
         alarms.display = bool(info.alarms)
         nxt = self.query_one("#gate-next", Static)
-        nxt.update(lines["next"])
+        nxt.update(plain(lines["next"]))
         nxt.set_class(info.due, "-due")
-        self.query_one("#gate-watch", Static).update(lines["watch"])
-        self.query_one("#gate-last", Static).update(lines["last"])
-        self.query_one("#gate-keys", Static).update(lines["keys"])
+        self.query_one("#gate-watch", Static).update(plain(lines["watch"]))
+        self.query_one("#gate-last", Static).update(plain(lines["last"]))
+        self.query_one("#gate-keys", Static).update(plain(lines["keys"]))
 
     def text(self) -> str:
         """All the text the gate shows now (tests check what is, and isn't, on it)."""
@@ -152,7 +153,7 @@ class GateScreen(Screen[None]):
         reason = event.value.strip()
         problem = validate_reason(reason)
         if problem:
-            self.query_one("#gate-override-error", Static).update(problem.capitalize())
+            self.query_one("#gate-override-error", Static).update(plain(problem.capitalize()))
             return
         self.action_cancel_override()
         self.on_override(reason)

@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.color import Color
 
 from tui.app.screens.detail import ROLE_CHARTS, ChartData, DetailScreen
+from tui.app.text import safe
 from tui.app.themes import SEVERITY_VAR
 from tui.groups import Band, SeedGroup, group_band, group_health
 from tui.health.verdict import Severity
@@ -83,7 +84,7 @@ class GroupDetailScreen(DetailScreen):
         gh = group_health(self.group, {v.name: v.severity for v in views})
         colors = app.verdict_styles()
         color = colors[SEVERITY_VAR[gh.worst]]
-        head = Text.assemble((self.run, "bold"), "  ")
+        head = Text.assemble((safe(self.run), "bold"), "  ")
         head.append(f" {gh.label} ", style=f"bold reverse {color}" if gh.worst >= Severity.WARN else color)
         head.append(f" · {self.group.n} seeds")
         steps = [v.last_step for v in views if v.last_step is not None]
@@ -113,9 +114,9 @@ class GroupDetailScreen(DetailScreen):
             sev = worst.severity if worst is not None else Severity.OK
             color = colors[SEVERITY_VAR[sev]]
             lines.append(f" {sev.label:<5} ", style=f"bold reverse {color}" if sev >= Severity.WARN else color)
-            lines.append(f" {m}")
+            lines.append(" " + safe(m))
             if worst is not None and sev >= Severity.WARN:
-                lines.append(f" — {worst.metric}: {worst.reason}", style="")
+                lines.append(safe(f" — {worst.metric}: {worst.reason}"), style="")
             if view is not None and view.problems:
                 lines.append(f"  ! {len(view.problems)} file problem(s)", style=colors["verdict-alarm"])
             lines.append("\n")

@@ -9,10 +9,10 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static, TextArea
 
+from tui.app.text import plain
 from tui.notes import Note, NoteStore
 
 
@@ -51,7 +51,7 @@ class NoteScreen(ModalScreen[Note | None]):
     def compose(self) -> ComposeResult:
         n = self.original
         with Vertical(id="note-box"):
-            yield Static(f"Note · {escape(self.run_name)}", id="note-title")
+            yield Static(plain(f"Note · {self.run_name}"), id="note-title")
             yield Label("What question is this run meant to answer?")
             # select_on_focus off: typing into a reopened note must not replace its question.
             yield Input(n.question, placeholder="e.g. does lr 3e-4 stop the entropy collapse?",

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from tui.app.app import TbpeekApp
+from tui.app.text import plain
 from tui.app.widgets.run_table import RunTable
 from tui.groups import SeedGroup
 from tui.live.model import RunView, compile_filter, fold_groups, sort_views, summary, summary_text
@@ -157,7 +158,7 @@ class OverviewScreen(Screen[None]):
         status.set_class(bool(self.filter_error), "-error")
         if text != self._status_text:  # an update re-lays out the screen: only when it changed
             self._status_text = text
-            status.update(text)
+            status.update(plain(text))
 
     # ---- actions ------------------------------------------------------------------------
     def action_open_detail(self) -> None:

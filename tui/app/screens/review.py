@@ -12,10 +12,10 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from tui.app.text import markup_escape as escape
 from tui.health.verdict import Severity
 from tui.report.render_common import fmt_date
 from tui.report.render_text import looks_lines, run_lines

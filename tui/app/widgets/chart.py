@@ -7,6 +7,7 @@ from rich.text import Span, Text
 from textual.color import Color
 from textual.widget import Widget
 
+from tui.app.text import safe
 from tui.live.chart import RGB, ChartSpec, Line, render
 
 Markers = tuple[tuple[int, RGB], ...]  # (step, colour) vertical lines
@@ -45,7 +46,7 @@ class ChartWidget(Widget):
         key = (self.size.width, self.size.height, id(self.lines), id(self.markers), settings, fg)
         if key != self._cache_key or self._cache is None:
             spec = ChartSpec(
-                title=self.chart_title, lines=self.lines, width=self.size.width, height=self.size.height,
+                title=safe(self.chart_title), lines=self.lines, width=self.size.width, height=self.size.height,
                 smoothing=settings[0], x_mode=settings[1], log_y=settings[2], markers=self.markers,
                 foreground=Color.parse(fg).rgb, legend=False,  # the screen's header names the colours
             )

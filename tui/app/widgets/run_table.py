@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
+from tui.app.text import safe
 from tui.app.themes import SEVERITY_VAR
 from tui.health.verdict import Severity
 from tui.live.model import RunView, run_state, shorten
@@ -101,7 +102,7 @@ class RunTable(DataTable[Text]):
         age = view.age(now)
         problem = bool(view.problems)
         cells: dict[str, Text] = {}
-        name = Text(shorten(view.name, self.name_width - (2 if problem else 0)), no_wrap=True)
+        name = Text(shorten(safe(view.name), self.name_width - (2 if problem else 0)), no_wrap=True)
         if problem:
             name = Text.assemble(("! ", f"bold {colors['verdict-alarm']}"), name)
         cells["name"] = name

@@ -1,0 +1,126 @@
+"""Hostile names in the live app (issue 12.2, 12.10): run directories and tags named with
+markup, control characters, escape sequences, RTL and zero-width characters and tmux's
+``#(...)``, one of them alarming. The app stays up, shows every name literally (asserted on
+the rendered screen), and no control character reaches the terminal."""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import time
+
+import pytest
+from testing import sync
+
+from tui.app.app import AppOptions, make_app
+from tui.app.screens.detail import DetailScreen
+from tui.app.screens.overview import OverviewScreen
+from tui.app.text import plain, safe
+from tui.looks.settings import BudgetSettings
+
+ALARMING = "zz[/]"  # a run directory named so killed the app with MarkupError when it alarmed
+NAMES = [
+    ALARMING, '[link="x]', "[bold red]RUNX[/]", "t\x1b]0;pwned\x07", "c\x1b[2Jclear",
+    "rtl\u202eevil", "zero\u200bwidth", "#(touch x)", "csi\x9b31m", "cr\rname", "tab\tname",
+    "osc52\x1b]52;c;cHduZWQ=\x07",
+]
+SIZE = (120, 40)
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def screen_text(app) -> str:
+    """What the terminal shows now, as text (from Textual's own screenshot)."""
+    svg = app.export_screenshot()
+    lines = re.findall(r"<text[^>]*>(.*?)</text>", svg, re.S)
+    return html.unescape("".join(lines)).replace("\xa0", " ")
+
+
+def hostile_logdir(root) -> None:
+    pytest.importorskip("tensorboard")
+    from eventfiles import Writer
+
+    now = time.time()
+    for i, name in enumerate(NAMES):
+        w = Writer(root / name)
+        for step in range(1, 60):
+            v = math.log(6) * (0.6 + 0.4 * math.exp(-step / 20))
+            if name == ALARMING and step > 50:
+                v = float("nan")  # an alarm: entropy is NaN
+            tag = "losses/entropy" if i % 2 == 0 else f"losses/{name}"
+            w.scalar(tag, v, step * 100, now - 600 + step * 10)
+        w.close()
+
+
+async def wait_for(pilot, cond, tries: int = 200) -> None:
+    for _ in range(tries):
+        await pilot.pause(0.05)
+        if cond():
+            return
+    assert cond()
+
+
+@sync
+async def test_hostile_names_with_an_alarm_keep_the_app_up_and_show_literally(tmp_path):
+    logs = tmp_path / "logs"
+    hostile_logdir(logs)
+    notices: list[str] = []
+    opts = AppOptions(poll=0.2, budget=BudgetSettings(log_path=tmp_path / "looks.jsonl", every=1800, window=180))
+    app = make_app([str(logs)], opts)
+    real = app.notify
+
+    def notify(message, **kw):
+        notices.append(message)
+        return real(message, **kw)
+
+    app.notify = notify  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for(pilot, lambda: len(app.judge.views()) == len(NAMES))
+        # The alarm broke through: its detail is up, named literally in the header.
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        assert app.screen.run == ALARMING
+        shown = screen_text(app)
+        assert safe(ALARMING) in shown
+        assert any(ALARMING in n for n in notices)  # the alarm notice names it (as plain text)
+        assert safe(ALARMING) + ": entropy" in shown  # in the toast, literally
+        assert not CONTROL.search(shown)
+        # Back to the overview: every name, literally (escapes visible), nothing styled away.
+        await pilot.press("escape")  # the alarm's look is open: back to the overview
+        await pilot.pause(0.6)
+        assert isinstance(app.screen, OverviewScreen)
+        shown = screen_text(app)
+        for name in NAMES:
+            assert safe(name) in shown, name
+        assert "[bold red]RUNX[/]" in shown and "\\x1b]0;pwned\\x07" in shown and "\\u202e" in shown
+        assert not CONTROL.search(shown)
+        # Each hostile run's detail opens, shows its name and tags literally, and the app lives.
+        for _ in range(len(NAMES)):
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, DetailScreen)
+            text = screen_text(app)
+            assert safe(app.screen.run) in text and not CONTROL.search(text)
+            await pilot.press("escape", "j")
+        assert app.is_running
+
+
+@sync
+async def test_notices_are_never_markup():
+    """`[bold red]RUNX[/]` in a notice shows as typed; `zz[/]` and `[link="x]` don't raise."""
+    from app_fixtures import NOW, fixed_store
+
+    app = make_app(store=fixed_store(), options=AppOptions(clock=lambda: NOW))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        for text in ("zz[/] alarm", '[link="x] gone', "[bold red]RUNX[/]", "t\x1b]0;pwned\x07"):
+            app.notify(text, title="[b]x[/b]")
+        await pilot.pause(0.2)
+        joined = screen_text(app)
+        for expected in ("zz[/] alarm", '[link="x] gone', "[bold red]RUNX[/]", "t\\x1b]0;pwned\\x07", "[b]x[/b]"):
+            assert expected in joined, expected
+        assert app.is_running
+
+
+def test_plain_content_is_literal_and_safe():
+    c = plain("[bold]x[/bold]\x1b[2J\u200b")
+    assert str(c) == "[bold]x[/bold]\\x1b[2J\\u200b" and not c.spans
+    assert safe("é日本 -3.2 ‐ a b") == "é日本 -3.2 ‐ a b"  # nothing else changes (numbers stay)
