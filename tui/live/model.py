@@ -190,6 +190,12 @@ def compile_filter(text: str) -> Callable[[str], bool]:
         rx = re.compile(text, re.IGNORECASE)
     except re.error as e:
         raise ValueError(f"bad filter regex {text!r}: {e}") from None
+    # re.compile fails in more ways than re.error: a huge repeat (x{99999999999}) overflows,
+    # deep nesting recurses too deep.
+    except OverflowError:
+        raise ValueError(f"bad filter regex {text!r}: a repeat count is too large") from None
+    except (RecursionError, MemoryError):
+        raise ValueError(f"bad filter regex {text!r}: it is nested too deeply or too large") from None
     return lambda name: rx.search(name) is not None
 
 

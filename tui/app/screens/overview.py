@@ -240,10 +240,14 @@ class OverviewScreen(Screen[None]):
             match = compile_filter(text)
         except ValueError as e:
             self.filter_error = str(e)
-            self.query_one("#filter", Input).set_class(True, "-invalid")
+            box = self.query_one("#filter", Input)
+            box.set_class(True, "-invalid")
+            box.border_title = plain("invalid pattern: the last good filter stays")
             self._update_status(self.app.judge.views(), self.visible_views())
             return
         self.filter_error = None
-        self.query_one("#filter", Input).set_class(False, "-invalid")
+        box = self.query_one("#filter", Input)
+        box.set_class(False, "-invalid")
+        box.border_title = None
         self._filter_text, self._match = text, match
         self.redraw()
