@@ -15,6 +15,7 @@ from tui.app.cli import budget_settings, configure
 from tui.app.screens.detail import DetailScreen
 from tui.app.screens.gate import GateScreen
 from tui.app.screens.overview import OverviewScreen
+from tui.live.gate import clock_time
 from tui.looks.log import Look, append_look, read_looks
 from tui.looks.settings import BudgetSettings
 from tui.store import Store
@@ -68,7 +69,8 @@ async def test_gate_on_start_when_no_look_is_due_shows_no_values(tmp_path):
         await pilot.pause()
         text = gate_text(app)
         assert "Watching 2 runs · 0 alarms" in text
-        assert "in 20:00" in text  # the next look is 30 min after the last one started
+        # The next look is 30 min after the last one started: its clock time, no countdown.
+        assert f"Next look at {clock_time(NOW + 1200)}" in text and "20:00" not in text
         for hidden in ("ppo-a", "healthy", "▁", "█", "2048"):
             assert hidden not in text
         await pilot.press("enter")  # not due: nothing opens
@@ -90,7 +92,7 @@ async def test_due_look_opens_on_enter_shows_time_left_and_e_ends_it(tmp_path):
         assert isinstance(app.screen, OverviewScreen)
         clock.t += 10
         app.screen.redraw()
-        assert "look · 0:20 left" in str(app.screen.query_one("#status").content)
+        assert f"look until {clock_time(NOW + 30)}" in str(app.screen.query_one("#status").content)
         await pilot.press("e")
         await pilot.pause()
         assert isinstance(app.screen, GateScreen)
@@ -251,3 +253,32 @@ async def test_when_a_look_is_due_o_just_looks(tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, OverviewScreen)
     assert read_looks(log)[-1].trigger == "scheduled"
+
+
+@sync
+async def test_alarms_seconds_apart_open_one_detail_that_lists_the_others(tmp_path):
+    """Issue 14.8: two runs alarming 3 s apart switched the open detail twice; now the first
+    breakthrough's detail stays, and names the other run under its head."""
+    from tui.app.screens.breakthrough import BreakthroughDetail
+
+    clock = Clock(NOW)
+    app, log = gated_app(tmp_path, clock)
+    app.bell = lambda: None  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.session.gate.alerter.write = lambda text: None
+        wall = T0 + N * STEP_SECONDS + 20
+        for run in ("ppo-b", "ppo-a"):
+            app.store.append(run, "losses/entropy", [(N + 1) * 2048, (N + 2) * 2048], [wall, wall + 5],
+                             [float("nan"), float("nan")])
+            app.store.set_last_write(run, wall + 5)
+            app.refresh_from_store()
+            await pilot.pause(0.3)
+            clock.t += 3
+        screen = app.screen
+        assert isinstance(screen, BreakthroughDetail) and screen.run == "ppo-b"
+        assert sum(isinstance(s, BreakthroughDetail) for s in app.screen_stack) == 1
+        await pilot.pause(1.2)  # the head redraws on its 1 s tick
+        head = str(screen.query_one("#detail-head").render())
+        assert "also alarming: ppo-a: entropy is NaN or infinite" in head
+    assert len([k for k in read_looks(log) if k.trigger == "alarm"]) == 1

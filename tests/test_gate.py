@@ -63,7 +63,7 @@ async def test_gate_shown_on_start_when_no_look_is_due_and_hides_the_charts(tmp_
         await pilot.pause()
         assert isinstance(app.screen, GateScreen)
         text = app.screen.text()
-        assert "Next look at 14:25, in 25:00" in text
+        assert "Next look at 14:25" in text and "25:00" not in text  # no countdown to watch
         assert "Watching 3 runs · 0 alarms" in text
         assert "Last look at 13:55 · found nothing new" in text
         # nothing of the curves or values: not the chart text, no sparkline, no value
@@ -178,7 +178,9 @@ def test_gate_lines_for_quiet_hours_and_allowance():
                     runs_watched=1, allowance=4, looks_today=4, last_look=T0 - 60, last_found_new=None,
                     alarms=tuple(Alarm(f"r{i}", "nan", "entropy", "nan", Severity.ALARM, T0) for i in range(7)))
     lines = gate_lines(info, UTC)
-    assert lines["next"] == "Next look at 16:05 (today's allowance is used), in 2h 05m"
+    assert lines["next"] == "Next look at 16:05 (today's allowance is used)"
+    assert gate_lines(info, UTC, show_countdown=True)["next"] == \
+        "Next look at 16:05 (today's allowance is used), in 2h 05m"
     assert lines["watch"] == "Watching 1 run · 7 alarms"
     assert lines["last"].endswith("4 of 4 looks today")
     assert lines["alarms"].splitlines()[-1] == "… and 2 more"

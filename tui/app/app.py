@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -63,6 +63,8 @@ class AppOptions:
             charts always shown, the session logged as ``budget_off``).
         seed_pattern: the seed regex of seed groups (config ``[groups] seed_pattern``; None:
             `tui.groups.DEFAULT_SEED_PATTERN`).
+        countdown: a per-second countdown on the gate (``--countdown``); by default the gate
+            says the next look's clock time only.
     """
 
     theme: str | None = None
@@ -74,6 +76,7 @@ class AppOptions:
     compact: bool | None = None
     budget: BudgetSettings | None = None
     seed_pattern: str | None = None
+    countdown: bool = False
 
 
 class TbpeekApp(App[int]):
@@ -143,7 +146,7 @@ class TbpeekApp(App[int]):
             self.crash_log = write_crash_log(error)
         super()._handle_exception(error)
 
-    def run(self, *args: object, **kwargs: object) -> int | None:  # type: ignore[override]
+    def run(self, **kwargs: Any) -> int | None:
         """Run the app; after a crash: one line on stderr naming the crash log, and
         `EXIT_PROBLEM` (never exit 0 after an error)."""
         import io
@@ -158,7 +161,7 @@ class TbpeekApp(App[int]):
         # it goes to the crash log instead; the shell gets one line.
         self.error_console = Console(file=io.StringIO(), stderr=True, width=120, color_system=None)
         try:
-            result = super().run(*args, **kwargs)  # type: ignore[arg-type]
+            result = super().run(**kwargs)
         finally:
             captured = self.error_console.file
             self.error_console = real_errors
@@ -238,11 +241,12 @@ class TbpeekApp(App[int]):
         """Put the look budget's gate over the charts (after the first screen is pushed)."""
         from tui.live.alerts import Alerter
 
-        host = GateHost(self)
+        host = GateHost(self, show_countdown=self.options.countdown)
         self._gate_host = host
         alerter = Alerter(bell=self.bell, on_alarm=settings.on_alarm, logdirs=self.logdirs)
         gate = self.session.start_budget(settings, host, alerter=alerter, on_alarm_look=self._show_alarm_run,
-                                         busy=self._writing_note)
+                                         busy=self._writing_note, show_countdown=self.options.countdown,
+                                         tz=host.tz)
         host.run(gate)
 
     def _writing_note(self) -> bool:
@@ -251,7 +255,9 @@ class TbpeekApp(App[int]):
         return isinstance(self.screen, NoteScreen)
 
     def _show_alarm_run(self, run: str) -> None:
-        """A breakthrough: lead with the alarmed run's charts."""
+        """A breakthrough (once per batch): lead with the worst alarmed run's charts, the
+        others of the batch listed under its head."""
+        from tui.app.screens.breakthrough import BreakthroughDetail
         from tui.app.screens.detail import DetailScreen
 
         if self.session.charts_resting or self._writing_note():
@@ -259,7 +265,7 @@ class TbpeekApp(App[int]):
         screen = self.screen
         if isinstance(screen, DetailScreen) and screen.run == run:
             return
-        self.push_screen(DetailScreen(run))
+        self.push_screen(BreakthroughDetail(run))
 
     async def action_quit(self) -> None:
         self._stop()

@@ -45,6 +45,9 @@ def add_watch_options(parser: argparse.ArgumentParser) -> None:
                         "tbpeek also polls by itself when inotify is unavailable")
     add_health(parser.add_argument_group("health"), mode=False)
     add_budget(parser)
+    parser.add_argument("--countdown", action="store_true",
+                        help="show a per-second countdown to the next look on the gate "
+                             "(default: only its clock time, e.g. 'next look at 16:35')")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -103,7 +106,8 @@ def build_options(args: argparse.Namespace, cfg: Config | Mapping[str, Any] | No
                                        roles=dict(getattr(args, "role", None) or []))
     theme = getattr(args, "theme", None) or config.theme
     return AppOptions(theme=theme, poll=getattr(args, "poll", None), health=health,
-                      budget=budget_settings(args, config, demo), seed_pattern=config.seed_pattern)
+                      budget=budget_settings(args, config, demo), seed_pattern=config.seed_pattern,
+                      countdown=bool(getattr(args, "countdown", False)))
 
 
 def run_watch(logdirs: list[str], args: argparse.Namespace) -> int:

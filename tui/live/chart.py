@@ -118,8 +118,8 @@ def render(spec: ChartSpec) -> str:
     ys = np.concatenate(y_all)
     lo_y, hi_y = float(ys.min()), float(ys.max())
     if spec.log_y:
-        pos = log_ticks(lo_y, hi_y, max(2, spec.height // 3))
-        fig.ruler(1).ticks(pos, [si(10.0 ** p) for p in pos])
+        y_ticks = log_ticks(lo_y, hi_y, max(2, spec.height // 3))
+        fig.ruler(1).ticks(y_ticks, [si(10.0 ** p) for p in y_ticks])
     xs_all = np.concatenate(x_all)
     for step, color in spec.markers:
         pos = _marker_x(spec, step, origin)

@@ -7,12 +7,20 @@ shows goes through a `GateUI` (the Textual app's adapter is `tui.app.screens.gat
 tests pass a recorder), so every rule here is tested without Textual.
 
 `gate_lines` is the gate's text (pure): nothing on it rewards staring: no sparklines, no
-metric values, nothing that moves but the countdown.
+metric values, nothing that moves but the clock time of the next look (to the minute; a
+per-second countdown only with ``--countdown``).
+
+A calm breakthrough: alarms that arrive within `BATCH_SECONDS` of each other, or while the look
+they opened is open, are ONE breakthrough (`Breakthrough`): one bell, one notice listing them
+all, one ``--on-alarm`` command, the detail of the worst; the others join its list and never
+switch the screen. A look that ends, ends: alarms that join a batch never reopen or extend it.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Literal, Protocol
 
@@ -20,6 +28,7 @@ from tui.live.alerts import Alerter
 from tui.looks.policy import Alarm, GateInfo, LookBudget
 
 MAX_ALARMS_SHOWN = 5
+BATCH_SECONDS = 10.0  # alarms this close to the previous one join its breakthrough
 
 NoticeLevel = Literal["information", "warning", "error"]
 
@@ -36,13 +45,42 @@ def countdown(seconds: float) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
-def gate_lines(info: GateInfo, tz: tzinfo | None = None) -> dict[str, str]:
-    """The gate's text, by part: next, watch, last, alarms, keys."""
+def short_path(path: str, home: str | None = None) -> str:
+    """``/home/ann/runs/demo`` -> ``~/runs/demo`` (URLs and other paths as they are)."""
+    home = os.path.expanduser("~") if home is None else home
+    if home and home != "/" and (path == home or path.startswith(home.rstrip("/") + "/")):
+        return "~" + path[len(home.rstrip("/")):]
+    return path
+
+
+def where(logdirs: Iterable[str], home: str | None = None) -> str:
+    """The logdirs of a look, short: ``~/runs/demo``, ``~/a and ~/b``, ``~/a and 2 more``."""
+    dirs = [short_path(d, home) for d in logdirs]
+    if not dirs:
+        return ""
+    if len(dirs) <= 2:
+        return " and ".join(dirs)
+    return f"{dirs[0]} and {len(dirs) - 1} more"
+
+
+def gate_lines(info: GateInfo, tz: tzinfo | None = None, *, show_countdown: bool = False,
+               home: str | None = None) -> dict[str, str]:
+    """The gate's text, by part: next, watch, last, alarms, keys.
+
+    Args:
+        info: the budget's state.
+        tz: the zone of clock times (None: local).
+        show_countdown: add "in 12:04" to the next look (``--countdown``); by default the
+            gate shows only the clock time, which changes once a minute at most.
+        home: the home directory to shorten paths with (None: the user's).
+    """
     if info.due:
         next_line = "A look is due. Press enter to look."
     else:
         why = {"quiet hours": " (quiet hours)", "allowance": " (today's allowance is used)"}.get(info.waiting_for, "")
-        next_line = f"Next look at {clock_time(info.next_look, tz)}{why}, in {countdown(info.countdown)}"
+        next_line = f"Next look at {clock_time(info.next_look, tz)}{why}"
+        if show_countdown:
+            next_line += f", in {countdown(info.countdown)}"
     n = info.runs_watched
     alarms = len(info.alarms)
     watch = f"Watching {n} run{'s' if n != 1 else ''} · {alarms} alarm{'s' if alarms != 1 else ''}"
@@ -50,7 +88,8 @@ def gate_lines(info: GateInfo, tz: tzinfo | None = None) -> dict[str, str]:
         last = "No look yet."
     else:
         found = {True: "found something new", False: "found nothing new", None: "—"}[info.last_found_new]
-        last = f"Last look at {clock_time(info.last_look, tz)} · {found}"
+        on = where(info.last_logdirs, home)
+        last = f"Last look at {clock_time(info.last_look, tz)}{f' on {on}' if on else ''} · {found}"
     if info.allowance is not None:
         last += f" · {info.looks_today} of {info.allowance} looks today"
     alarm_lines = [f"▲ {a.headline}" for a in info.alarms[:MAX_ALARMS_SHOWN]]
@@ -58,6 +97,37 @@ def gate_lines(info: GateInfo, tz: tzinfo | None = None) -> dict[str, str]:
         alarm_lines.append(f"… and {len(info.alarms) - MAX_ALARMS_SHOWN} more")
     keys = ("enter look" if info.due else "o look early (say why)") + " · q quit"
     return {"next": next_line, "watch": watch, "last": last, "alarms": "\n".join(alarm_lines), "keys": keys}
+
+
+@dataclass
+class Breakthrough:
+    """Alarms that broke through together: the worst leads (its detail is shown), the others
+    are listed beside it.
+
+    Attributes:
+        lead: the worst alarm of the first judgement that broke through.
+        others: every other alarm of the batch, in arrival order (worst first within one).
+        started: when the batch broke through; last: when its latest alarm arrived.
+        look_id: the look it opened or joined (None without a budget).
+    """
+
+    lead: Alarm
+    others: list[Alarm] = field(default_factory=list)
+    started: float = 0.0
+    last: float = 0.0
+    look_id: str | None = None
+
+    @property
+    def alarms(self) -> list[Alarm]:
+        return [self.lead, *self.others]
+
+
+def batch_text(alarms: list[Alarm], limit: int = MAX_ALARMS_SHOWN) -> str:
+    """A notice listing alarms, one per line (the first `limit`, then how many more)."""
+    lines = [a.text for a in alarms[:limit]]
+    if len(alarms) > limit:
+        lines.append(f"… and {len(alarms) - limit} more")
+    return "\n".join(lines)
 
 
 class GateUI(Protocol):
@@ -96,22 +166,32 @@ class GateController:
         ui: shows the gate and notices.
         budget: the look budget (its clock is the controller's clock too).
         alerter: rings and notifies on breakthroughs; None: a default `Alerter`.
-        on_alarm_look: called with the run of a breakthrough after the gate opens.
+        on_alarm_look: called with the lead run of a breakthrough after the gate opens (once
+            per batch: alarms that join it never switch the screen).
         busy: says whether the person is typing something that isn't a chart (a note); the
             gate then waits for them to finish (None: never busy).
+        show_countdown: a per-second countdown on the gate and in the look's status
+            (``--countdown``); by default clock times only.
+        tz: the zone of clock times (None: local).
     """
 
     def __init__(self, ui: GateUI, budget: LookBudget, alerter: Alerter | None = None,
                  on_alarm_look: Callable[[str], None] | None = None,
-                 busy: Callable[[], bool] | None = None) -> None:
+                 busy: Callable[[], bool] | None = None, *, show_countdown: bool = False,
+                 tz: tzinfo | None = None) -> None:
         self.ui = ui
         self.budget = budget
         self.alerter = alerter or Alerter(on_alarm=budget.settings.on_alarm, logdirs=budget.logdirs)
         self.on_alarm_look = on_alarm_look
         self.busy = busy
+        self.show_countdown = show_countdown
+        self.tz = tz
+        self.batch: Breakthrough | None = None  # the latest breakthrough
         self._shown = False
         self._notified_end: str | None = None  # id of the look whose end was announced
         self._notified_wait = False
+        self._open_look: str | None = None  # id of the look open at the last check
+        self._ended: tuple[str, float] | None = None  # (id, when) of the last look seen ending
 
     @property
     def blocking(self) -> bool:
@@ -134,8 +214,9 @@ class GateController:
         self.budget.close()
 
     def refresh(self) -> None:
-        """Follow the budget: update the countdown, end an expired look, warn before the end."""
+        """Follow the budget: update the gate, end an expired look, warn before the end."""
         info = self.budget.state()
+        self._track_look(info.now)
         self._report_problems()
         if self._shown:
             self.ui.update_gate(info)
@@ -155,32 +236,77 @@ class GateController:
             self.ui.notify(f"The charts close in {left} s.", title="Look budget", timeout=min(10, max(3, left)))
 
     def on_health(self, healths: Iterable[Any] | Mapping[str, Any]) -> list[Alarm]:
-        """Feed a fresh judgement; alarms that newly broke through ring and open the gate."""
-        alarms = self.budget.on_verdicts(healths)
-        for alarm in alarms:
-            problem = self.alerter.announce(alarm)
-            if problem:
-                self.ui.notify(problem, title="--on-alarm", severity="error", timeout=15)
-        if alarms:
-            lead = alarms[0]
-            self.ui.notify(lead.text, title="Alarm", severity="error", timeout=15)
-            if self.budget.settings.enabled:
-                self.budget.breakthrough(lead)
-                self._hide_gate()
-            if self.on_alarm_look is not None:
-                self.on_alarm_look(lead.run)
-        elif self._shown:
-            self.ui.update_gate(self.budget.state())
+        """Feed a fresh judgement; alarms that newly broke through ring and open the gate,
+        as one breakthrough with the alarms close to them (see `Breakthrough`)."""
+        now = self.budget.clock()
+        self._track_look(now)
+        alarms = self.budget.on_verdicts(healths, now=now)
+        self._track_look(now)  # on_verdicts ends a look whose window passed
+        if not alarms:
+            if self._shown:
+                self.ui.update_gate(self.budget.state(now))
+            return alarms
+        batch = self.batch
+        if batch is not None and self._joins(batch, now):
+            batch.others.extend(alarms)
+            batch.last = now
+            self.ui.notify("Also alarming:\n" + batch_text(alarms), title="Alarm", severity="error", timeout=15)
+            if self._shown:
+                self.ui.update_gate(self.budget.state(now))
+            return alarms
+        self._break_through(alarms, now)
         return alarms
 
+    def _break_through(self, alarms: list[Alarm], now: float) -> None:
+        lead = alarms[0]  # on_verdicts sorts the worst first
+        batch = Breakthrough(lead, list(alarms[1:]), started=now, last=now)
+        self.batch = batch
+        problem = self.alerter.announce_batch(alarms)
+        if problem:
+            self.ui.notify(problem, title="--on-alarm", severity="error", timeout=15)
+        title = "Alarm" if len(alarms) == 1 else f"{len(alarms)} alarms"
+        self.ui.notify(batch_text(alarms), title=title, severity="error", timeout=15)
+        if self.budget.settings.enabled:
+            look = self.budget.breakthrough(lead, now=now)
+            batch.look_id = look.id if look is not None else None
+            self._open_look = batch.look_id
+            self._hide_gate()
+        if self.on_alarm_look is not None:
+            self.on_alarm_look(lead.run)
+
+    def _joins(self, batch: Breakthrough, now: float) -> bool:
+        """Whether new alarms at `now` belong to `batch`: close in time to its latest alarm,
+        while the look it opened is open, or just after that look ended (a look that ends,
+        ends: it is not reopened at once)."""
+        if now - batch.last < BATCH_SECONDS:
+            return True
+        if batch.look_id is None:
+            return False
+        cur = self.budget.current
+        if cur is not None and cur.id == batch.look_id:
+            return True
+        return self._ended is not None and self._ended[0] == batch.look_id and now - self._ended[1] < BATCH_SECONDS
+
+    def _track_look(self, now: float) -> None:
+        """Notice when the open look ends (by its window, a key, or a judgement)."""
+        self.budget.look_ends(now)  # expires a look whose window passed
+        cur = self.budget.current
+        cur_id = cur.id if cur is not None else None
+        if self._open_look is not None and cur_id != self._open_look:
+            self._ended = (self._open_look, now)
+        self._open_look = cur_id
+
     def look_status(self, now: float) -> str:
-        """"look · 2:31 left (e: end now)" while a budgeted look is open; "" otherwise."""
+        """"look until 16:37 (e: end now)" while a budgeted look is open ("look · 2:31 left"
+        with ``--countdown``); "" otherwise."""
         if self._shown:
             return ""
         ends = self.budget.look_ends(now)
         if ends is None:
             return ""
-        return f"look · {countdown(ends - now)} left (e: end now)"
+        if self.show_countdown:
+            return f"look · {countdown(ends - now)} left (e: end now)"
+        return f"look until {clock_time(ends, self.tz)} (e: end now)"
 
     # ---- the person's choices -----------------------------------------------------------
     def end_look(self) -> None:
@@ -188,6 +314,7 @@ class GateController:
         if self._shown or not self.budget.settings.enabled:
             return
         self.budget.end_look()
+        self._track_look(self.budget.clock())
         self.ui.notify("Look ended; the charts rest until the next one.", title="Look budget", timeout=4)
         self._show_gate()
 

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Protocol
 
 from tui.health import HealthOptions, RunHealth
@@ -255,12 +256,16 @@ class LiveSession:
     # ---- the look budget -----------------------------------------------------------------
     def start_budget(self, settings: BudgetSettings, ui: GateUI, *, alerter: Alerter | None = None,
                      on_alarm_look: Callable[[str], None] | None = None,
-                     busy: Callable[[], bool] | None = None) -> GateController:
-        """Put the look budget's gate over the charts (the UI thread, after the first screen)."""
+                     busy: Callable[[], bool] | None = None, show_countdown: bool = False,
+                     tz: tzinfo | None = None) -> GateController:
+        """Put the look budget's gate over the charts (the UI thread, after the first screen).
+
+        `show_countdown`: a per-second countdown (``--countdown``); else clock times only."""
         budget = LookBudget(settings, logdirs=self.logdirs, clock=self.clock)
         budget.set_runs(self.store.runs())
         alerter = alerter or Alerter(on_alarm=settings.on_alarm, logdirs=self.logdirs)
-        self.gate = GateController(ui, budget, alerter, on_alarm_look=on_alarm_look, busy=busy)
+        self.gate = GateController(ui, budget, alerter, on_alarm_look=on_alarm_look, busy=busy,
+                                   show_countdown=show_countdown, tz=tz)
         self.gate.start()
         healths = [h for h in (self.judge.health(r) for r in self.store.runs()) if h is not None]
         if healths:  # a prefilled store: judged before the gate existed
@@ -290,7 +295,7 @@ class LiveSession:
         return self.gate is not None and self.gate.blocking
 
     def look_status(self) -> str:
-        """"look · 2:31 left (e: end now)" while a budgeted look is open; "" otherwise."""
+        """"look until 16:37 (e: end now)" while a budgeted look is open; "" otherwise."""
         return "" if self.gate is None else self.gate.look_status(self.clock())
 
     # ---- the review ----------------------------------------------------------------------

@@ -74,9 +74,12 @@ def add_budget(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--quiet-hours", metavar="HH:MM-HH:MM",
                    help="no scheduled looks in these hours, e.g. 22:00-07:00 (alarms still break through)")
     g.add_argument("--on-alarm", metavar="COMMAND",
-                   help="run COMMAND on each breakthrough; it gets TBPEEK_RUN, TBPEEK_REASON, "
-                        "TBPEEK_METRIC, TBPEEK_KIND, TBPEEK_SEVERITY, TBPEEK_LOGDIRS in its environment "
-                        "(split into words, never run through a shell)")
+                   help="run COMMAND once per breakthrough (alarms within seconds of each other are one); "
+                        "it gets TBPEEK_RUN, TBPEEK_REASON, TBPEEK_METRIC, TBPEEK_KIND, TBPEEK_SEVERITY "
+                        "(the worst alarm), TBPEEK_RUNS (every alarming run, one per line), TBPEEK_COUNT, "
+                        "TBPEEK_LOGDIRS in its environment (split into words, never run through a shell); "
+                        "at most 2 run at once, 8 more wait, beyond that a breakthrough's run is skipped "
+                        "and the app says so")
     g.add_argument("--breakthrough-on", choices=("warn", "alarm"), metavar="warn|alarm",
                    help="least severity that breaks through the gate (default alarm)")
 

@@ -2,7 +2,8 @@
 
 It says when the next look is, how many runs are watched, how many alarms there are (zero,
 normally), and when the last look was and whether it found anything new. Nothing on it
-rewards staring: no sparklines, no metric values, nothing that moves but the countdown.
+rewards staring: no sparklines, no metric values, nothing that moves but the time of the next
+look (to the minute; a per-second countdown only with ``--countdown``).
 
 `GateScreen` only draws a `GateInfo` (in the words of `tui.live.gate.gate_lines`) and reports
 the person's choices. `GateHost` shows the live layer's `tui.live.gate.GateController` in a
@@ -36,6 +37,7 @@ class GateScreen(Screen[None]):
         on_look: called on ``enter`` when a look is due.
         on_override: called with the reason of an override (it passed `validate_reason`).
         tz: the zone of clock times (None: local; tests pass UTC).
+        show_countdown: add a per-second countdown to the next look (``--countdown``).
     """
 
     DEFAULT_CSS = """
@@ -71,12 +73,14 @@ class GateScreen(Screen[None]):
     ]
 
     def __init__(self, info: GateInfo, on_look: Callable[[], None], on_override: Callable[[str], None],
-                 tz: tzinfo | None = None) -> None:
+                 tz: tzinfo | None = None, show_countdown: bool = False) -> None:
         super().__init__()
         self.info = info
         self.on_look = on_look
         self.on_override = on_override
         self.tz = tz
+        self.show_countdown = show_countdown
+        self._lines: dict[str, str] | None = None
         self._ready = False
 
     def compose(self) -> ComposeResult:
@@ -105,7 +109,10 @@ class GateScreen(Screen[None]):
             alarms = self.query_one("#gate-alarms", Static)
         except NoMatches:  # popped before it was ever shown (an alarm at start-up)
             return
-        lines = gate_lines(info, self.tz)
+        lines = gate_lines(info, self.tz, show_countdown=self.show_countdown)
+        if lines == self._lines:
+            return  # nothing changed (without --countdown, the words change once a minute at most)
+        self._lines = lines
         alarms.update(plain(lines["alarms"]))
         alarms.display = bool(info.alarms)
         nxt = self.query_one("#gate-next", Static)
@@ -166,11 +173,13 @@ class GateHost:
     Args:
         app: the app.
         tz: the zone of clock times on the gate (None: local).
+        show_countdown: a per-second countdown on the gate (``--countdown``).
     """
 
-    def __init__(self, app: App[Any], tz: tzinfo | None = None) -> None:
+    def __init__(self, app: App[Any], tz: tzinfo | None = None, show_countdown: bool = False) -> None:
         self.app = app
         self.tz = tz
+        self.show_countdown = show_countdown
         self.screen: GateScreen | None = None
         self._timer: Timer | None = None
 
@@ -190,7 +199,8 @@ class GateHost:
         self.app.notify(message, title=title, severity=severity, timeout=timeout)
 
     def show_gate(self, info: GateInfo, on_look: Callable[[], None], on_override: Callable[[str], None]) -> None:
-        self.screen = GateScreen(info, on_look=on_look, on_override=on_override, tz=self.tz)
+        self.screen = GateScreen(info, on_look=on_look, on_override=on_override, tz=self.tz,
+                                 show_countdown=self.show_countdown)
         self.app.push_screen(self.screen)
 
     def update_gate(self, info: GateInfo) -> None:
