@@ -1,0 +1,331 @@
+"""One directory-tree tracker: what is under a logdir, and what changed since the last look.
+
+Discovery (which directories are runs), the watcher's polling (which event files grew) and the
+status cache (did anything change?) all need the same thing, so it lives here once.
+
+- On a local disk, a scan ``stat``s every known directory and lists only those whose
+  signature (inode, mtime) changed, or that changed so recently that their mtime may not have
+  ticked yet; new subdirectories are listed in full. A rescan of an unchanged tree costs one
+  ``stat`` per directory. No recursion: any depth works.
+- On an object store (a source with ``list_tree``, see :mod:`tui.ingest.sources`), a scan is
+  one recursive, paginated listing of the whole prefix: directories are the keys' prefixes.
+
+A directory that can't be listed (permissions, a failed remote listing) becomes a
+:class:`~tui.ingest.problems.Problem` in :attr:`DirTree.problems`, cleared when it can be
+listed again. After a failed remote listing the tree keeps what it knew: a network blip does
+not make runs vanish.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as _stat
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tui.ingest.problems import Problem, ProblemKind
+
+EVENT_MARK = "tfevents"
+RACY = 2.0  # seconds: a directory changed this recently may change again within its mtime tick
+
+
+def is_event_file_name(name: str) -> bool:
+    """TensorBoard's rule: an event file's name contains ``tfevents``."""
+    return EVENT_MARK in name
+
+
+@dataclass(frozen=True)
+class FileSig:
+    """What tells a grown or replaced file: size, mtime (ns) and identity (inode, device)."""
+
+    size: int
+    mtime_ns: int
+    ident: tuple[int, ...] = ()
+
+
+@dataclass
+class DirNode:
+    """One directory: its signature, its subdirectories and its matching files (full paths)."""
+
+    sig: tuple[int, int] | None  # (inode, mtime_ns); None on object stores
+    subdirs: list[str] = field(default_factory=list)  # in name order
+    files: dict[str, FileSig | None] = field(default_factory=dict)  # in name order; None: not stat'ed
+
+
+@dataclass
+class TreeChanges:
+    """What a scan found different from the scan before."""
+
+    new_files: set[str] = field(default_factory=set)
+    changed_files: set[str] = field(default_factory=set)  # grew, shrank or touched
+    replaced_files: set[str] = field(default_factory=set)  # another file under the same name
+    gone_files: set[str] = field(default_factory=set)
+    new_dirs: set[str] = field(default_factory=set)
+    gone_dirs: set[str] = field(default_factory=set)
+
+    @property
+    def dirty(self) -> set[str]:
+        """Files with bytes to read: new or changed."""
+        return self.new_files | self.changed_files
+
+    @property
+    def structure_changed(self) -> bool:
+        """Files or directories appeared, vanished or were replaced: runs must be found again."""
+        return bool(self.new_files or self.replaced_files or self.gone_files or self.new_dirs or self.gone_dirs)
+
+    def __bool__(self) -> bool:
+        return bool(self.structure_changed or self.changed_files)
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """One object of a recursive listing: its URL, size in bytes and mtime (epoch seconds)."""
+
+    url: str
+    size: int
+    mtime: float
+
+
+class TreeLister(Protocol):
+    """A source that lists a whole prefix at once (object stores)."""
+
+    def list_tree(self, root: str) -> list[RemoteObject]:
+        """Every object under ``root``, with one recursive listing.
+
+        Raises:
+            RemoteError: the listing failed (its message says what to do).
+        """
+        ...
+
+
+class DirTree:
+    """The directories and matching files under one root, kept up to date by :meth:`scan`.
+
+    Args:
+        root: a normalized local directory or URL.
+        lister: for an object store, the source that lists a whole prefix; None for a local disk.
+        match: which file names are tracked (event files by default).
+        stat_files: local disk only: also keep each file's :class:`FileSig` (what a poller
+            needs to see a file grow; discovery doesn't need it and saves the ``stat``).
+        follow_links: follow symlinked directories (links back up the tree are skipped).
+        racy: relist a directory whose mtime is this recent (seconds).
+        clock: the time now, as epoch seconds.
+    """
+
+    def __init__(self, root: str, lister: TreeLister | None = None, *,
+                 match: Callable[[str], bool] = is_event_file_name, stat_files: bool = False,
+                 follow_links: bool = True, racy: float = RACY, clock: Callable[[], float] = time.time) -> None:
+        self.root = root
+        self.lister = lister
+        self.match = match
+        self.stat_files = stat_files
+        self.follow_links = follow_links
+        self.racy = racy
+        self.clock = clock
+        self.nodes: dict[str, DirNode] = {}
+        self.problems: dict[str, Problem] = {}  # directory -> why it can't be listed
+
+    # ---- queries -------------------------------------------------------------------------
+    def walk(self) -> Iterator[tuple[str, DirNode]]:
+        """Every known directory, parents before children, siblings in name order."""
+        if self.root not in self.nodes:
+            return
+        stack = [self.root]
+        seen: set[str] = set()
+        while stack:
+            d = stack.pop()
+            node = self.nodes.get(d)
+            if node is None or d in seen:
+                continue
+            seen.add(d)
+            yield d, node
+            stack.extend(reversed(node.subdirs))
+
+    def files(self) -> dict[str, FileSig | None]:
+        """Every tracked file, by path."""
+        out: dict[str, FileSig | None] = {}
+        for node in self.nodes.values():
+            out.update(node.files)
+        return out
+
+    # ---- scans ---------------------------------------------------------------------------
+    def scan(self, full: bool = False) -> TreeChanges:
+        """Bring the tree up to date; what changed.
+
+        Args:
+            full: list every directory, not only those whose signature changed (a safety
+                net for file systems with coarse or cached mtimes, such as NFS).
+        """
+        if self.lister is not None:
+            return self._scan_listing()
+        return self._scan_local(full)
+
+    def check_files(self) -> TreeChanges:
+        """``stat`` every tracked file (not the directories): which grew, were replaced or vanished.
+
+        Cheap for thousands of files; only meaningful with ``stat_files`` on a local disk.
+        """
+        ch = TreeChanges()
+        for node in self.nodes.values():
+            for path, old in list(node.files.items()):
+                try:
+                    sig = _file_sig(path)
+                except OSError:
+                    del node.files[path]
+                    ch.gone_files.add(path)
+                    continue
+                if sig != old:
+                    node.files[path] = sig
+                    if old is not None and sig.ident != old.ident:
+                        ch.replaced_files.add(path)
+                    ch.changed_files.add(path)
+        return ch
+
+    def _scan_local(self, full: bool) -> TreeChanges:
+        ch = TreeChanges()
+        now = self.clock()
+        seen: set[str] = set()  # directories listed or known unchanged
+        visited: set[str] = set()  # every directory looked at, readable or not
+        links: set[str] = set()
+        root_prefix = self.root.rstrip(os.sep) + os.sep
+        stack = [self.root]
+        while stack:
+            d = stack.pop()
+            if d in visited:
+                continue
+            visited.add(d)
+            old = self.nodes.get(d)
+            try:
+                st = os.stat(d)
+                if not _stat.S_ISDIR(st.st_mode):
+                    raise NotADirectoryError(d)
+            except (FileNotFoundError, NotADirectoryError):
+                self.problems.pop(d, None)
+                continue  # vanished (or never was): forgotten below
+            except OSError as e:
+                self._unreadable(d, e)
+                continue
+            seen.add(d)
+            sig = (st.st_ino, st.st_mtime_ns)
+            node = old
+            if full or old is None or old.sig != sig or now - st.st_mtime < self.racy:
+                try:
+                    node = self._list(d, sig, old, ch, links, root_prefix)
+                except (FileNotFoundError, NotADirectoryError):
+                    seen.discard(d)
+                    continue
+                except OSError as e:
+                    seen.discard(d)
+                    self._unreadable(d, e)
+                    continue
+                self.problems.pop(d, None)
+                self.nodes[d] = node
+                if old is None:
+                    ch.new_dirs.add(d)
+            assert node is not None
+            stack.extend(reversed(node.subdirs))
+        for d in [d for d in self.nodes if d not in seen]:
+            node = self.nodes.pop(d)
+            ch.gone_dirs.add(d)
+            ch.gone_files.update(node.files)
+        for d in [d for d in self.problems if d not in visited]:
+            del self.problems[d]  # gone, or no longer under a readable directory
+        return ch
+
+    def _list(self, d: str, sig: tuple[int, int], old: DirNode | None, ch: TreeChanges, links: set[str],
+              root_prefix: str) -> DirNode:
+        with os.scandir(d) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        node = DirNode(sig)
+        before = old.files if old is not None else {}
+        for e in entries:
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    node.subdirs.append(e.path)
+                elif e.is_symlink() and self.follow_links and e.is_dir():
+                    real = os.path.realpath(e.path)
+                    if real in links or root_prefix.startswith(real.rstrip(os.sep) + os.sep):
+                        continue  # a link back up the tree (or seen already): don't loop
+                    links.add(real)
+                    node.subdirs.append(e.path)
+                elif self.match(e.name):
+                    fsig = None
+                    if self.stat_files:
+                        s = e.stat()
+                        fsig = FileSig(s.st_size, s.st_mtime_ns, (s.st_ino, s.st_dev))
+                    node.files[e.path] = fsig
+            except OSError:
+                continue  # vanished between listing and looking: the next scan decides
+        for path, fsig in node.files.items():
+            prev = before.get(path, _ABSENT)
+            if prev is _ABSENT:
+                ch.new_files.add(path)
+            elif fsig != prev:
+                ch.changed_files.add(path)
+                if isinstance(prev, FileSig) and fsig is not None and fsig.ident != prev.ident:
+                    ch.replaced_files.add(path)
+        ch.gone_files.update(p for p in before if p not in node.files)
+        return node
+
+    def _unreadable(self, d: str, e: OSError) -> None:
+        why = e.strerror or str(e)
+        self.problems[d] = Problem(
+            ProblemKind.UNREADABLE_DIR, d,
+            f"directory {d} cannot be read ({why}), so runs under it are not shown; "
+            "give your user read and execute permission on it (chmod u+rx) or run tbpeek as a user who can")
+
+    def _scan_listing(self) -> TreeChanges:
+        from tui.ingest.remote import RemoteError
+
+        assert self.lister is not None
+        try:
+            objects = self.lister.list_tree(self.root)
+        except RemoteError as e:
+            self.problems[self.root] = Problem(ProblemKind.REMOTE, self.root, str(e))
+            return TreeChanges()  # keep what we knew: the next poll tries again
+        self.problems.pop(self.root, None)
+        nodes: dict[str, DirNode] = {self.root: DirNode(None)}
+        prefix = self.root.rstrip("/") + "/"
+        for obj in sorted(objects, key=lambda o: o.url):
+            if not obj.url.startswith(prefix):
+                continue
+            rel = obj.url[len(prefix):]
+            parent, _, name = rel.rpartition("/")
+            d = self.root
+            if parent:
+                for part in parent.split("/"):
+                    sub = f"{d.rstrip('/')}/{part}"
+                    if sub not in nodes:
+                        nodes[sub] = DirNode(None)
+                        nodes[d].subdirs.append(sub)
+                    d = sub
+            if name and self.match(name):
+                nodes[d].files[obj.url] = FileSig(obj.size, int(obj.mtime * 1e9))
+        for node in nodes.values():
+            node.subdirs.sort()
+        ch = TreeChanges()
+        before = self.files()
+        after: dict[str, FileSig | None] = {}
+        for node in nodes.values():
+            after.update(node.files)
+        for path, fsig in after.items():
+            prev = before.get(path, _ABSENT)
+            if prev is _ABSENT:
+                ch.new_files.add(path)
+            elif prev != fsig:
+                ch.changed_files.add(path)
+        ch.gone_files.update(p for p in before if p not in after)
+        ch.new_dirs.update(d for d in nodes if d not in self.nodes)
+        ch.gone_dirs.update(d for d in self.nodes if d not in nodes)
+        self.nodes = nodes
+        return ch
+
+
+_ABSENT = object()
+
+
+def _file_sig(path: str) -> FileSig:
+    s = os.stat(path)
+    return FileSig(s.st_size, s.st_mtime_ns, (s.st_ino, s.st_dev))
