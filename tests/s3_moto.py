@@ -25,18 +25,21 @@ class Traffic:
 
     ops: Counter[str] = field(default_factory=Counter)
     bytes_out: int = 0
+    bytes_by_op: Counter[str] = field(default_factory=Counter)
 
     @property
     def requests(self) -> int:
         return sum(self.ops.values())
 
     def copy(self) -> Traffic:
-        return Traffic(Counter(self.ops), self.bytes_out)
+        return Traffic(Counter(self.ops), self.bytes_out, Counter(self.bytes_by_op))
 
     def __sub__(self, other: Traffic) -> Traffic:
         ops = Counter(self.ops)
         ops.subtract(other.ops)
-        return Traffic(+ops, self.bytes_out - other.bytes_out)
+        by_op = Counter(self.bytes_by_op)
+        by_op.subtract(other.bytes_by_op)
+        return Traffic(+ops, self.bytes_out - other.bytes_out, +by_op)
 
 
 def _op(environ: dict[str, Any]) -> str:
@@ -74,16 +77,18 @@ class MotoS3:
 
     def _count(self, app: Any) -> Any:
         def counted(environ: dict[str, Any], start_response: Any) -> Any:
+            # Counted before the client gets the bytes, so a snapshot taken after a call returns
+            # includes that call.
             op = _op(environ)
-            body = app(environ, start_response)
-            n = 0
-            for chunk in body:
-                n += len(chunk)
-                yield chunk
             if op != "MOTO":
                 with self._lock:
                     self.traffic.ops[op] += 1
-                    self.traffic.bytes_out += n
+            for chunk in app(environ, start_response):
+                if op != "MOTO":
+                    with self._lock:
+                        self.traffic.bytes_out += len(chunk)
+                        self.traffic.bytes_by_op[op] += len(chunk)
+                yield chunk
 
         return counted
 
@@ -129,3 +134,66 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# ---- pytest fixtures (import them into a test module to use them) ---------------------------
+def _fixtures() -> tuple[Any, Any]:
+    import itertools
+
+    import pytest
+
+    @pytest.fixture(scope="session")
+    def moto_s3() -> Any:
+        srv = MotoS3().start()
+        try:
+            yield srv
+        finally:
+            srv.stop()
+
+    counter = itertools.count()
+
+    @pytest.fixture
+    def s3(moto_s3: MotoS3, monkeypatch: Any) -> Any:
+        """The server, the AWS_* environment set for this test only, and a fresh bucket."""
+        import s3fs
+
+        for k in [k for k in __import__("os").environ if k.startswith("AWS_")]:
+            monkeypatch.delenv(k)
+        for k, v in moto_s3.env().items():
+            monkeypatch.setenv(k, v)
+        writer = s3fs.S3FileSystem(skip_instance_cache=True, endpoint_url=moto_s3.endpoint,
+                                   key=ACCESS_KEY, secret=SECRET_KEY, use_listings_cache=False)
+        bucket = f"tbpeek-{next(counter)}"
+        writer.mkdir(bucket)
+        return S3Case(moto_s3, writer, bucket)
+
+    return moto_s3, s3
+
+
+@dataclass
+class S3Case:
+    server: MotoS3
+    fs: Any  # an s3fs file system that writes as a training job would (its own client)
+    bucket: str
+
+    def url(self, path: str = "") -> str:
+        return f"s3://{self.bucket}/{path}".rstrip("/")
+
+    def put(self, path: str, data: bytes) -> None:
+        self.fs.pipe(f"{self.bucket}/{path}", data)
+
+    def upload_tree(self, local: Any, prefix: str) -> None:
+        """Every file under ``local`` to ``prefix`` (concurrent uploads)."""
+        import os
+
+        objects: dict[str, bytes] = {}
+        for root, _dirs, files in os.walk(local):
+            for f in files:
+                full = os.path.join(root, f)
+                rel = os.path.relpath(full, local).replace(os.sep, "/")
+                with open(full, "rb") as fh:
+                    objects[f"{self.bucket}/{prefix}/{rel}"] = fh.read()
+        self.fs.pipe(objects)
+
+
+moto_s3, s3 = _fixtures()

@@ -33,7 +33,11 @@ def _options(protocol: str) -> dict[str, Any]:
     import fsspec.config
 
     user = fsspec.config.conf.get(protocol, {})
-    return {"config_kwargs": {**S3_CONFIG, **user.get("config_kwargs", {})}}
+    opts: dict[str, Any] = {"config_kwargs": {**S3_CONFIG, **user.get("config_kwargs", {})}}
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and "endpoint_url" not in user and "endpoint_url" not in user.get("client_kwargs", {}):
+        opts["endpoint_url"] = endpoint  # botocore reads it too; here it also keys fsspec's instance cache
+    return opts
 
 
 def open_fs(url: str) -> tuple[Any, str]:
