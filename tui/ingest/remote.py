@@ -99,6 +99,11 @@ def _error_code(e: BaseException) -> str:
     return ""
 
 
+def missing_bucket(e: BaseException) -> bool:
+    """True if ``e`` says the bucket itself doesn't exist (not just an object or a prefix)."""
+    return _error_code(e) == "NoSuchBucket" or "bucket does not exist" in str(e)
+
+
 def endpoint_of(fs: Any) -> str:
     """The endpoint a file system talks to, for messages."""
     for value in (getattr(fs, "endpoint_url", None),
@@ -126,7 +131,7 @@ def describe(e: BaseException, url: str, fs: Any = None) -> str:
         return (f"{url}: access denied ({code or _first_line(e)}); "
                 + ("the credentials need permission to list the bucket and read its objects"
                    if s3 else "check your permissions"))
-    if code == "NoSuchBucket" or (s3 and "bucket does not exist" in str(e)):
+    if missing_bucket(e):
         bucket = url.split("://", 1)[1].split("/", 1)[0]
         return f"{url}: bucket '{bucket}' does not exist at {endpoint_of(fs)}; check the bucket name and AWS_ENDPOINT_URL"
     unreachable = {"EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tui.ingest.remote import RemoteError, describe, open_fs
+from tui.ingest.remote import RemoteError, describe, missing_bucket, open_fs
 from tui.ingest.tree import RemoteObject
 
 T = TypeVar("T")
@@ -161,8 +161,12 @@ class FsspecSource:
         path = self._path(root)
         try:
             found = self._call(root, lambda: self.fs.find(path, detail=True))
-        except FileNotFoundError:
-            found = {}  # a missing bucket is a RemoteError (NoSuchBucket); a missing prefix is empty
+        except FileNotFoundError as e:
+            if not missing_bucket(e):
+                found = {}  # a prefix with nothing under it: no runs (yet)
+            else:
+                self._down = RemoteError(describe(e, root, self.fs))
+                raise self._down from e
         except RemoteError as e:
             self._down = e
             raise
