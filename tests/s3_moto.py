@@ -6,13 +6,17 @@ say what a poll costs. Only loopback is used; nothing leaves the machine.
 
 from __future__ import annotations
 
+import itertools
+import os
 import socket
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+import pytest
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -136,40 +140,6 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-# ---- pytest fixtures (import them into a test module to use them) ---------------------------
-def _fixtures() -> tuple[Any, Any]:
-    import itertools
-
-    import pytest
-
-    @pytest.fixture(scope="session")
-    def moto_s3() -> Any:
-        srv = MotoS3().start()
-        try:
-            yield srv
-        finally:
-            srv.stop()
-
-    counter = itertools.count()
-
-    @pytest.fixture
-    def s3(moto_s3: MotoS3, monkeypatch: Any) -> Any:
-        """The server, the AWS_* environment set for this test only, and a fresh bucket."""
-        import s3fs
-
-        for k in [k for k in __import__("os").environ if k.startswith("AWS_")]:
-            monkeypatch.delenv(k)
-        for k, v in moto_s3.env().items():
-            monkeypatch.setenv(k, v)
-        writer = s3fs.S3FileSystem(skip_instance_cache=True, endpoint_url=moto_s3.endpoint,
-                                   key=ACCESS_KEY, secret=SECRET_KEY, use_listings_cache=False)
-        bucket = f"tbpeek-{next(counter)}"
-        writer.mkdir(bucket)
-        return S3Case(moto_s3, writer, bucket)
-
-    return moto_s3, s3
-
-
 @dataclass
 class S3Case:
     server: MotoS3
@@ -184,8 +154,6 @@ class S3Case:
 
     def upload_tree(self, local: Any, prefix: str) -> None:
         """Every file under ``local`` to ``prefix`` (concurrent uploads)."""
-        import os
-
         objects: dict[str, bytes] = {}
         for root, _dirs, files in os.walk(local):
             for f in files:
@@ -196,4 +164,31 @@ class S3Case:
         self.fs.pipe(objects)
 
 
-moto_s3, s3 = _fixtures()
+
+# ---- pytest fixtures (a test module uses them with ``pytest_plugins = ["s3_moto"]``) ---------
+_buckets = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[MotoS3]:
+    srv = MotoS3().start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def s3(moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> S3Case:
+    """The server, the AWS_* environment set for this test only, and a fresh bucket."""
+    import s3fs
+
+    for k in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(k)
+    for k, v in moto_s3.env().items():
+        monkeypatch.setenv(k, v)
+    writer = s3fs.S3FileSystem(skip_instance_cache=True, endpoint_url=moto_s3.endpoint,
+                               key=ACCESS_KEY, secret=SECRET_KEY, use_listings_cache=False)
+    bucket = f"tbpeek-{next(_buckets)}"
+    writer.mkdir(bucket)
+    return S3Case(moto_s3, writer, bucket)

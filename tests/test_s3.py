@@ -11,13 +11,14 @@ import pytest
 pytest.importorskip("s3fs")
 pytest.importorskip("moto")
 
-from eventfiles import Writer  # noqa: E402
-from s3_moto import moto_s3, s3  # noqa: E402, F401 - fixtures
-from test_ingest_damage import FILE, records  # noqa: E402
+from eventfiles import Writer
+from test_ingest_damage import FILE, records
 
-from tui.ingest import Ingestor, load  # noqa: E402
-from tui.ingest.problems import ProblemKind  # noqa: E402
-from tui.store import Store  # noqa: E402
+from tui.ingest import Ingestor, load
+from tui.ingest.problems import ProblemKind
+from tui.store import Store
+
+pytest_plugins = ["s3_moto"]  # the fixtures: moto_s3 (the server), s3 (env + a fresh bucket)
 
 
 def counts(store: Store) -> dict[str, dict[str, tuple[int, float | None]]]:

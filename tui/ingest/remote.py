@@ -9,12 +9,14 @@ neither botocore nor any other client library is imported here.
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any
 
 # Timeouts and retries for S3 when the user's fsspec config doesn't say: an unreachable
-# endpoint must fail within seconds, not after botocore's default minute of retries.
-S3_CONFIG = {"connect_timeout": 3, "read_timeout": 30, "retries": {"max_attempts": 2, "mode": "standard"}}
+# endpoint must fail within seconds (two attempts of 3 s at most), not after botocore's
+# default minute of retries. A watch simply tries again at the next poll.
+S3_CONFIG = {"connect_timeout": 3, "read_timeout": 30, "retries": {"max_attempts": 1, "mode": "standard"}}
 S3_PROTOCOLS = ("s3", "s3a")
 
 
@@ -33,7 +35,8 @@ def _options(protocol: str) -> dict[str, Any]:
     import fsspec.config
 
     user = fsspec.config.conf.get(protocol, {})
-    opts: dict[str, Any] = {"config_kwargs": {**S3_CONFIG, **user.get("config_kwargs", {})}}
+    # A deep copy: botocore rewrites the retries dict in place (max_attempts -> total_max_attempts).
+    opts: dict[str, Any] = {"config_kwargs": {**copy.deepcopy(S3_CONFIG), **user.get("config_kwargs", {})}}
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     if endpoint and "endpoint_url" not in user and "endpoint_url" not in user.get("client_kwargs", {}):
         opts["endpoint_url"] = endpoint  # botocore reads it too; here it also keys fsspec's instance cache
