@@ -14,12 +14,12 @@ the whole prefix. Directories that can't be listed are reported by :meth:`Discov
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from tui.ingest.problems import Problem
-from tui.ingest.sources import FsspecSource, is_url, source_for
+from tui.ingest.sources import FsspecSource, source_for
 from tui.ingest.tree import EVENT_MARK, DirTree, is_event_file_name
+from tui.vocab import parse_spec as split_spec
 
 __all__ = ["EVENT_MARK", "Discovery", "LogdirSpec", "RunDir", "is_event_file_name", "parse_spec", "prefixes",
            "run_name"]
@@ -35,14 +35,9 @@ class LogdirSpec:
 
 
 def parse_spec(spec: str) -> LogdirSpec:
-    """``path`` or ``name:path`` (a URL or an existing path containing ``:`` stays a path)."""
-    name = None
-    path = spec
-    if ":" in spec and not is_url(spec) and not spec.startswith("file://") and not os.path.exists(spec):
-        head, _, tail = spec.partition(":")
-        drive = os.path.splitdrive(spec)[0]
-        if head and tail and not drive and "/" not in head and os.sep not in head:
-            name, path = head, tail
+    """``path`` or ``name:path`` (`tui.vocab.parse_spec`: a URL, a drive or an existing path
+    containing ``:`` stays a path)."""
+    name, path = split_spec(spec)
     src = source_for(path)
     return LogdirSpec(spec, src.normalize(path), name)
 

@@ -18,7 +18,7 @@ from tui.ingest.events import RunDecoder
 from tui.ingest.problems import Problem
 from tui.ingest.reader import CHUNK, FileReader, FileState
 from tui.ingest.remote import RemoteError
-from tui.ingest.sources import LOCAL
+from tui.ingest.sources import LOCAL, is_url
 from tui.ingest.tfrecord import FOOTER
 from tui.store import Store
 
@@ -219,7 +219,7 @@ class Ingestor:
 
     # ---- queries -----------------------------------------------------------------------------
     def _norm(self, path: str) -> str:
-        return LOCAL.normalize(path) if "://" not in path else path
+        return path if is_url(path) else LOCAL.normalize(path)
 
     def watch_paths(self) -> list[str]:
         """Local directories a file watcher should watch (the logdir roots)."""

@@ -9,7 +9,6 @@ reads, and only when ``fsspec`` and the protocol's package (``s3fs``…) are ins
 from __future__ import annotations
 
 import os
-import re
 import stat as _stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,14 +16,9 @@ from typing import Any, TypeVar
 
 from tui.ingest.remote import RemoteError, describe, missing_bucket, open_fs
 from tui.ingest.tree import RemoteObject
+from tui.vocab import is_url as is_url  # the one rule: file:// is local (re-exported)
 
 T = TypeVar("T")
-
-_URL = re.compile(r"^[a-zA-Z][0-9a-zA-Z.+-]*://")
-
-
-def is_url(path: str) -> bool:
-    return bool(_URL.match(path)) and not path.startswith("file://")
 
 
 @dataclass(frozen=True)
