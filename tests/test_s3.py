@@ -50,6 +50,14 @@ def test_point_counts_equal_the_same_runs_on_disk(s3, tmp_path):
     assert sum(n for tags in counts(on_s3).values() for n, _ in tags.values()) > 100
 
 
+def test_real_runs_read_from_s3_equal_the_same_runs_on_disk(s3, rahtz):
+    s3.upload_tree(rahtz, "rahtz")  # copied to the test's bucket, read in place on disk
+    on_disk = load([str(rahtz)])
+    on_s3 = load([s3.url("rahtz")])
+    assert on_s3.runs() == on_disk.runs() and len(on_disk.runs()) >= 5
+    assert counts(on_s3) == counts(on_disk)
+
+
 def test_an_idle_poll_is_one_listing_and_nothing_else(s3):
     for i in range(6):
         s3.put(f"logs/r{i}/{FILE}", b"".join(records(20)))
