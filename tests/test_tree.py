@@ -234,3 +234,26 @@ def test_a_failed_listing_keeps_the_tree_and_reports_one_problem():
                                            ("events.txt", False)])
 def test_event_file_names(name, expected):
     assert tree_mod.is_event_file_name(name) is expected
+
+
+def test_poll_trees_speak_the_polling_watchers_language(tmp_path):
+    from tui.ingest.tree import PollTrees
+
+    a, later = tmp_path / "a", tmp_path / "later"
+    f = touch(a / "r" / "events.out.tfevents.1", b"abc")
+    pt = PollTrees([str(a), str(later)])
+    pt.baseline()
+    dirty: set[str] = set()
+    assert not pt.check_files(dirty) and not pt.check_dirs(dirty) and dirty == set()
+    with open(f, "ab") as fh:
+        fh.write(b"more")
+    assert pt.check_files(dirty) is False and dirty == {str(f)}  # new bytes: read, no rescan
+    dirty.clear()
+    g = touch(later / "s" / "events.out.tfevents.2")  # a logdir that appeared, with a run
+    assert pt.check_dirs(dirty) is True and dirty == {str(g)}
+    dirty.clear()
+    f.unlink()
+    assert pt.check_files(dirty) is True and dirty == set()  # a vanished file: find runs again
+    (a / "r").rmdir()
+    assert pt.check_all(dirty) is True
+    assert str(a / "r") not in pt.dirs and set(pt.files) == {str(g)}

@@ -329,3 +329,53 @@ _ABSENT = object()
 def _file_sig(path: str) -> FileSig:
     s = os.stat(path)
     return FileSig(s.st_size, s.st_mtime_ns, (s.st_ino, s.st_dev))
+
+
+class PollTrees:
+    """The trees of several logdirs, with the polling watcher's interface.
+
+    Each check adds the event files with new bytes to ``dirty`` and returns True when runs
+    must be found again (files or directories appeared, vanished or were replaced). A logdir
+    that doesn't exist yet is picked up when it appears.
+
+    Args:
+        roots: local logdir directories.
+        follow_links: follow symlinked directories (discovery does; inotify doesn't).
+    """
+
+    def __init__(self, roots: list[str], *, follow_links: bool = False) -> None:
+        self.roots = list(roots)
+        self.trees = [DirTree(r, stat_files=True, follow_links=follow_links) for r in self.roots]
+
+    @property
+    def dirs(self) -> dict[str, tuple[int, int] | None]:
+        """Every known directory and its signature."""
+        return {d: n.sig for t in self.trees for d, n in t.nodes.items()}
+
+    @property
+    def files(self) -> dict[str, FileSig | None]:
+        """Every known event file and its signature."""
+        return {p: s for t in self.trees for p, s in t.files().items()}
+
+    def baseline(self) -> None:
+        """Learn the trees as they are now (nothing is reported)."""
+        for t in self.trees:
+            t.scan(full=True)
+
+    @staticmethod
+    def _fold(changes: list[TreeChanges], dirty: set[str]) -> bool:
+        for ch in changes:
+            dirty |= ch.dirty
+        return any(ch.structure_changed for ch in changes)
+
+    def check_files(self, dirty: set[str]) -> bool:
+        """``stat`` every known event file (cheap: no directory is listed)."""
+        return self._fold([t.check_files() for t in self.trees], dirty)
+
+    def check_dirs(self, dirty: set[str]) -> bool:
+        """``stat`` every known directory; list only those that changed."""
+        return self._fold([t.scan() for t in self.trees], dirty)
+
+    def check_all(self, dirty: set[str]) -> bool:
+        """List every directory: the safety net for changes that mtimes didn't show (NFS)."""
+        return self._fold([t.scan(full=True) for t in self.trees], dirty)
