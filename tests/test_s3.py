@@ -15,7 +15,7 @@ from eventfiles import Writer
 from test_ingest_damage import FILE, records
 
 from tui.ingest import Ingestor, load
-from tui.ingest.problems import ProblemKind
+from tui.ingest.tree import REMOTE
 from tui.store import Store
 
 pytest_plugins = ["s3_moto"]  # the fixtures: moto_s3 (the server), s3 (env + a fresh bucket)
@@ -151,7 +151,7 @@ def test_an_endpoint_that_goes_away_is_a_problem_not_a_crash_and_runs_stay(s3, m
     assert ing.rescan() == []
     ing.poll()
     probs = ing.problems()
-    assert [(p.kind, p.path) for p in probs] == [(ProblemKind.REMOTE, s3.url("logs"))]
+    assert [(p.kind, p.path) for p in probs] == [(REMOTE, s3.url("logs"))]
     assert "cannot reach" in probs[0].message and "does not exist" not in probs[0].message
     snap = store.snapshots()[0]
     assert snap.name == "a" and len(store.series("a", "loss")) == 10

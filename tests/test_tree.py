@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from tui.ingest import tree as tree_mod
-from tui.ingest.problems import ProblemKind
 from tui.ingest.remote import RemoteError
-from tui.ingest.tree import DirTree, RemoteObject
+from tui.ingest.tree import REMOTE, UNREADABLE_DIR, DirTree, RemoteObject
 
 FAR = 1e12  # a clock far in the future: no directory counts as "just changed"
 
@@ -165,8 +164,8 @@ def test_an_unreadable_directory_is_a_problem_until_it_is_readable(tmp_path, mon
     t.scan()
     assert list(t.problems) == [str(locked)]
     p = t.problems[str(locked)]
-    assert p.kind is ProblemKind.UNREADABLE_DIR and p.path == str(locked)
-    assert "Permission denied" in p.message and "chmod" in p.message
+    assert p.kind == UNREADABLE_DIR and p.path == str(locked)
+    assert "Permission denied" in p.message and "chmod" in p.advice and p.to_json()["kind"] == "unreadable-dir"
     assert [os.path.relpath(f, tmp_path) for f in t.files()] == ["ok/events.out.tfevents.1"]
     deny[0] = False
     t.scan()
@@ -223,7 +222,7 @@ def test_a_failed_listing_keeps_the_tree_and_reports_one_problem():
     lister.fail = RemoteError("s3://b/sweep: cannot reach http://127.0.0.1:9 (EndpointConnectionError); check")
     ch = t.scan()
     assert not ch and list(t.files()) == [f"{root}/s0/events.out.tfevents.1"]
-    assert [(p.kind, p.path) for p in t.problems.values()] == [(ProblemKind.REMOTE, root)]
+    assert [(p.kind, p.path) for p in t.problems.values()] == [(REMOTE, root)]
     assert "cannot reach" in t.problems[root].message
     lister.fail = None
     t.scan()

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui.ingest.problems import Problem
 from tui.ingest.sources import FsspecSource, source_for
-from tui.ingest.tree import EVENT_MARK, DirTree, is_event_file_name
+from tui.ingest.tree import EVENT_MARK, DirTree, TreeProblem, is_event_file_name
 from tui.vocab import parse_spec as split_spec
 
 __all__ = ["EVENT_MARK", "Discovery", "LogdirSpec", "RunDir", "is_event_file_name", "parse_spec", "prefixes",
@@ -107,6 +106,11 @@ class Discovery:
                     runs.append(RunDir(run_name(prefix, rel), path, tuple(node.files)))
         return runs
 
-    def problems(self) -> list[Problem]:
+    def problems(self) -> list[TreeProblem]:
         """Directories that can't be listed now (unreadable, a failed remote listing), in path order."""
         return sorted((p for tree in self.trees for p in tree.problems.values()), key=lambda p: p.path)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Directory -> why it can't be listed now (the messages of :meth:`problems`)."""
+        return {p.path: p.message for p in self.problems()}

@@ -15,11 +15,11 @@ import numpy as np
 from tui.ingest import fast
 from tui.ingest.discovery import Discovery, LogdirSpec, is_event_file_name, parse_spec
 from tui.ingest.events import RunDecoder
-from tui.ingest.problems import Problem
 from tui.ingest.reader import CHUNK, FileReader, FileState
 from tui.ingest.remote import RemoteError
 from tui.ingest.sources import LOCAL, is_url
 from tui.ingest.tfrecord import FOOTER
+from tui.ingest.tree import TreeProblem
 from tui.store import Store
 
 
@@ -242,8 +242,8 @@ class Ingestor:
     def runs(self) -> list[str]:
         return list(self._runs)
 
-    def problems(self) -> list[Problem]:
-        """Problems outside any run: directories that can't be listed (see :mod:`tui.ingest.problems`)."""
+    def problems(self) -> list[TreeProblem]:
+        """Problems outside any run: directories that can't be listed now."""
         return self._disc.problems()
 
 

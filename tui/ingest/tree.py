@@ -11,8 +11,7 @@ status cache (did anything change?) all need the same thing, so it lives here on
   one recursive, paginated listing of the whole prefix: directories are the keys' prefixes.
 
 A directory that can't be listed (permissions, a failed remote listing) becomes a
-:class:`~tui.ingest.problems.Problem` in :attr:`DirTree.problems`, cleared when it can be
-listed again. After a failed remote listing the tree keeps what it knew: a network blip does
+:class:`TreeProblem` in :attr:`DirTree.problems`, cleared when it can be listed again. After a failed remote listing the tree keeps what it knew: a network blip does
 not make runs vanish.
 """
 
@@ -25,8 +24,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tui.ingest.problems import Problem, ProblemKind
-
 EVENT_MARK = "tfevents"
 RACY = 2.0  # seconds: a directory changed this recently may change again within its mtime tick
 
@@ -34,6 +31,30 @@ RACY = 2.0  # seconds: a directory changed this recently may change again within
 def is_event_file_name(name: str) -> bool:
     """TensorBoard's rule: an event file's name contains ``tfevents``."""
     return EVENT_MARK in name
+
+
+UNREADABLE_DIR = "unreadable-dir"  # a directory under a logdir can't be listed (tui.store.ProblemKind's value)
+REMOTE = "remote"  # a remote listing failed (network, credentials, bucket)
+
+
+@dataclass(frozen=True)
+class TreeProblem:
+    """A directory that can't be listed: the kind, where, and what is wrong in plain words."""
+
+    kind: str  # UNREADABLE_DIR or REMOTE
+    path: str
+    message: str  # what is wrong (a remote message also says what to do)
+
+    @property
+    def advice(self) -> str:
+        """The message with what it means and what to do, for a person."""
+        if self.kind == UNREADABLE_DIR:
+            return (f"{self.message}; runs inside it, if any, are not shown. Give your user read and execute "
+                    "permission on it (chmod u+rx) or run tbpeek as a user who can")
+        return f"{self.message} (the runs read before are kept)"
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "path": self.path, "message": self.advice}
 
 
 @dataclass(frozen=True)
@@ -125,7 +146,7 @@ class DirTree:
         self.racy = racy
         self.clock = clock
         self.nodes: dict[str, DirNode] = {}
-        self.problems: dict[str, Problem] = {}  # directory -> why it can't be listed
+        self.problems: dict[str, TreeProblem] = {}  # directory -> why it can't be listed
 
     # ---- queries -------------------------------------------------------------------------
     def walk(self) -> Iterator[tuple[str, DirNode]]:
@@ -270,11 +291,7 @@ class DirTree:
         return node
 
     def _unreadable(self, d: str, e: OSError) -> None:
-        why = e.strerror or str(e)
-        self.problems[d] = Problem(
-            ProblemKind.UNREADABLE_DIR, d,
-            f"directory {d} cannot be read ({why}), so runs under it are not shown; "
-            "give your user read and execute permission on it (chmod u+rx) or run tbpeek as a user who can")
+        self.problems[d] = TreeProblem(UNREADABLE_DIR, d, f"directory {d} cannot be read ({e.strerror or e})")
 
     def _scan_listing(self) -> TreeChanges:
         from tui.ingest.remote import RemoteError
@@ -283,7 +300,7 @@ class DirTree:
         try:
             objects = self.lister.list_tree(self.root)
         except RemoteError as e:
-            self.problems[self.root] = Problem(ProblemKind.REMOTE, self.root, str(e))
+            self.problems[self.root] = TreeProblem(REMOTE, self.root, str(e))
             return TreeChanges()  # keep what we knew: the next poll tries again
         self.problems.pop(self.root, None)
         nodes: dict[str, DirNode] = {self.root: DirNode(None)}

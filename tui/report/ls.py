@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"runs": runs, "problems": [p.to_json() for p in problems]}, indent=2, allow_nan=False))
         return EXIT_OK
     for p in problems:
-        print(f"tbpeek ls: {p.message}", file=sys.stderr)
+        print(f"tbpeek ls: {safe_terminal(p.advice)}", file=sys.stderr)
     if not runs:
         print(f"no runs under {safe_terminal(', '.join(args.logdirs))} "
               "(a run is a directory holding files named *tfevents*)", file=sys.stderr)
