@@ -147,22 +147,16 @@ class DirTree:
         self.clock = clock
         self.nodes: dict[str, DirNode] = {}
         self.problems: dict[str, TreeProblem] = {}  # directory -> why it can't be listed
+        self._order: list[str] = []  # the directories of the last scan, parents first
 
     # ---- queries -------------------------------------------------------------------------
     def walk(self) -> Iterator[tuple[str, DirNode]]:
         """Every known directory, parents before children, siblings in name order."""
-        if self.root not in self.nodes:
-            return
-        stack = [self.root]
-        seen: set[str] = set()
-        while stack:
-            d = stack.pop()
-            node = self.nodes.get(d)
-            if node is None or d in seen:
-                continue
-            seen.add(d)
-            yield d, node
-            stack.extend(reversed(node.subdirs))
+        nodes = self.nodes
+        for d in self._order:  # the last scan visited them in that order
+            node = nodes.get(d)
+            if node is not None:
+                yield d, node
 
     def files(self) -> dict[str, FileSig | None]:
         """Every tracked file, by path."""
@@ -206,8 +200,9 @@ class DirTree:
 
     def _scan_local(self, full: bool) -> TreeChanges:
         ch = TreeChanges()
-        now = self.clock()
-        seen: set[str] = set()  # directories listed or known unchanged
+        now, racy = self.clock(), self.racy
+        nodes, problems = self.nodes, self.problems
+        order: list[str] = []  # directories kept, parents first (depth-first, name order)
         visited: set[str] = set()  # every directory looked at, readable or not
         links: set[str] = set()
         root_prefix = self.root.rstrip(os.sep) + os.sep
@@ -217,43 +212,53 @@ class DirTree:
             if d in visited:
                 continue
             visited.add(d)
-            old = self.nodes.get(d)
             try:
                 st = os.stat(d)
-                if not _stat.S_ISDIR(st.st_mode):
-                    raise NotADirectoryError(d)
             except (FileNotFoundError, NotADirectoryError):
-                self.problems.pop(d, None)
-                continue  # vanished (or never was): forgotten below
+                self._drop(d, ch)  # vanished (or never was)
+                continue
             except OSError as e:
+                self._drop(d, ch)
                 self._unreadable(d, e)
                 continue
-            seen.add(d)
+            old = nodes.get(d)
             sig = (st.st_ino, st.st_mtime_ns)
-            node = old
-            if full or old is None or old.sig != sig or now - st.st_mtime < self.racy:
+            if full or old is None or old.sig != sig or now - st.st_mtime < racy:
                 try:
+                    if not _stat.S_ISDIR(st.st_mode):
+                        raise NotADirectoryError(d)
                     node = self._list(d, sig, old, ch, links, root_prefix)
                 except (FileNotFoundError, NotADirectoryError):
-                    seen.discard(d)
+                    self._drop(d, ch)
                     continue
                 except OSError as e:
-                    seen.discard(d)
+                    self._drop(d, ch)
                     self._unreadable(d, e)
                     continue
-                self.problems.pop(d, None)
-                self.nodes[d] = node
+                if problems:
+                    problems.pop(d, None)
+                nodes[d] = node
                 if old is None:
                     ch.new_dirs.add(d)
-            assert node is not None
-            stack.extend(reversed(node.subdirs))
-        for d in [d for d in self.nodes if d not in seen]:
-            node = self.nodes.pop(d)
+            else:
+                node = old
+            order.append(d)
+            if node.subdirs:
+                stack.extend(reversed(node.subdirs))
+        if len(order) != len(nodes):
+            for d in [d for d in nodes if d not in visited]:
+                self._drop(d, ch)
+        for d in [d for d in problems if d not in visited]:
+            del problems[d]  # gone, or no longer under a readable directory
+        self._order = order
+        return ch
+
+    def _drop(self, d: str, ch: TreeChanges) -> None:
+        self.problems.pop(d, None)
+        node = self.nodes.pop(d, None)
+        if node is not None:
             ch.gone_dirs.add(d)
             ch.gone_files.update(node.files)
-        for d in [d for d in self.problems if d not in visited]:
-            del self.problems[d]  # gone, or no longer under a readable directory
-        return ch
 
     def _list(self, d: str, sig: tuple[int, int], old: DirNode | None, ch: TreeChanges, links: set[str],
               root_prefix: str) -> DirNode:
@@ -279,6 +284,9 @@ class DirTree:
                     node.files[e.path] = fsig
             except OSError:
                 continue  # vanished between listing and looking: the next scan decides
+        if not before:
+            ch.new_files.update(node.files)
+            return node
         for path, fsig in node.files.items():
             prev = before.get(path, _ABSENT)
             if prev is _ABSENT:
@@ -337,6 +345,12 @@ class DirTree:
         ch.new_dirs.update(d for d in nodes if d not in self.nodes)
         ch.gone_dirs.update(d for d in self.nodes if d not in nodes)
         self.nodes = nodes
+        order, stack = [], [self.root]
+        while stack:
+            d = stack.pop()
+            order.append(d)
+            stack.extend(reversed(nodes[d].subdirs))
+        self._order = order
         return ch
 
 
