@@ -12,6 +12,7 @@ import os
 import stat as _stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from tui.ingest.remote import RemoteError, describe, missing_bucket, open_fs
@@ -227,7 +228,20 @@ class FsspecSource:
 
 
 def _mtime(info: dict[str, Any]) -> float:
+    """An object's modification time from a listing entry (epoch seconds; 0 when unknown).
+
+    File systems say it differently: a datetime (s3fs ``LastModified``, memory ``created``),
+    a number (``mtime``) or an ISO 8601 string (gcsfs ``updated``).
+    """
     mtime = info.get("mtime") or info.get("LastModified") or info.get("updated") or info.get("created") or 0
+    if isinstance(mtime, str):
+        try:
+            when = datetime.fromisoformat(mtime.replace("Z", "+00:00"))
+        except ValueError:
+            return 0.0
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return when.timestamp()
     if hasattr(mtime, "timestamp"):
         mtime = mtime.timestamp()
     try:
