@@ -4,7 +4,9 @@ A sweep of ``--runs`` runs (``sweep/lr<k>/seed<i>/``, one event file each, 8 tag
 to moto's S3 server on 127.0.0.1. tbpeek then polls it as ``watch`` does (``rescan()`` then
 ``poll()``), and the server counts every request and every byte it sends:
 
-- first read: every run read once;
+- first read: every run read once; also with ``--latency`` seconds added to each request at
+  the server (as a real network would), with the new bytes of all runs fetched together
+  (concurrently) and, as the reference, one run after the other;
 - idle poll: nothing changed;
 - poll with new data: ``--grow`` runs got ``--records`` more records each;
 - reference: the same idle poll done the per-directory way (one listing request per
@@ -66,6 +68,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=1000)
     ap.add_argument("--grow", type=int, default=10, help="runs that get new records before the third poll")
     ap.add_argument("--records", type=int, default=20, help="steps per run at first, and new steps per grown run")
+    ap.add_argument("--latency", type=float, default=0.02, help="seconds per request for the first-read comparison")
     args = ap.parse_args()
 
     srv = MotoS3().start()
@@ -84,6 +87,23 @@ def main() -> int:
     t0 = time.perf_counter()
     writer.pipe(data)
     print(f"uploaded {args.runs} runs ({sum(map(len, data.values())):,} bytes) in {time.perf_counter() - t0:.1f} s")
+
+    from tui.ingest import sources
+
+    print(f"\nfirst read of {args.runs} runs with {args.latency * 1000:g} ms per request:")
+    srv.latency = args.latency
+    took = {}
+    for label, total in (("fetched together", sources.PREFETCH_TOTAL), ("one after the other", 0)):
+        sources.PREFETCH_TOTAL, keep = total, sources.PREFETCH_TOTAL
+        probe = Ingestor(Store(), ["s3://bench/sweep"])
+        probe.rescan()
+        t = time.perf_counter()
+        probe.poll()
+        took[label] = time.perf_counter() - t
+        sources.PREFETCH_TOTAL = keep
+        print(f"  {label:<20} {took[label]:6.2f} s")
+    print(f"  ratio {took['one after the other'] / took['fetched together']:.1f}x")
+    srv.latency = 0.0
 
     store = Store()
     ing = Ingestor(store, ["s3://bench/sweep"])

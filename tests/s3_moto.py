@@ -10,6 +10,7 @@ import itertools
 import os
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ class MotoS3:
 
     def __init__(self) -> None:
         self.traffic = Traffic()
+        self.latency = 0.0  # seconds added to every S3 request, as a network would (benches)
         self._lock = threading.Lock()
         app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server("127.0.0.1", 0, self._count(app), threaded=True, request_handler=_Quiet)
@@ -87,6 +89,8 @@ class MotoS3:
             if op != "MOTO":
                 with self._lock:
                     self.traffic.ops[op] += 1
+                if self.latency:
+                    time.sleep(self.latency)
             for chunk in app(environ, start_response):
                 if op != "MOTO":
                     with self._lock:

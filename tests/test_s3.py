@@ -90,6 +90,39 @@ def test_a_growing_object_is_picked_up_by_a_ranged_read_of_the_new_bytes(s3):
     assert cost.bytes_by_op["GET-RANGE"] == len(more) + 4  # the new bytes, and 4 that prove it grew
 
 
+def test_new_bytes_of_many_runs_are_fetched_together_and_only_once(s3, monkeypatch):
+    data = {i: b"".join(records(20 + i)) for i in range(6)}
+    s3.fs.pipe({f"{s3.bucket}/logs/r{i}/{FILE}": d for i, d in data.items()})
+    s3.put("logs/r0/checkpoint.pt", b"x" * 5000)  # not an event file: never read
+    store = Store()
+    ing = Ingestor(store, [s3.url("logs")])
+    fs = ing._disc.sources[0].fs
+    batches: list[int] = []
+    real = fs.cat_ranges
+
+    def spy(paths, *a, **k):
+        batches.append(len(paths))
+        return real(paths, *a, **k)
+
+    monkeypatch.setattr(fs, "cat_ranges", spy)  # s3fs runs the ranges of one call concurrently
+    ing.rescan()
+    before = s3.server.snapshot()
+    assert ing.poll() == {f"r{i}" for i in range(6)}
+    first = s3.server.snapshot() - before
+    assert batches == [6] and first.ops["GET-RANGE"] == 6  # one batch of concurrent ranged reads
+    assert first.bytes_by_op["GET-RANGE"] == sum(map(len, data.values()))
+    assert [len(store.series(f"r{i}", "loss")) for i in range(6)] == [20 + i for i in range(6)]
+    more = {i: b"".join(records(5, start=20 + i)) for i in (1, 3, 4)}
+    s3.fs.pipe({f"{s3.bucket}/logs/r{i}/{FILE}": data[i] + m for i, m in more.items()})
+    before = s3.server.snapshot()
+    ing.rescan()
+    assert ing.poll() == {"r1", "r3", "r4"}
+    cost = s3.server.snapshot() - before
+    assert batches == [6, 3] and dict(cost.ops) == {"LIST": 1, "GET-RANGE": 3}
+    assert cost.bytes_by_op["GET-RANGE"] == sum(len(m) + 4 for m in more.values())
+    assert [len(store.series(f"r{i}", "loss")) for i in range(6)] == [20, 26, 22, 28, 29, 25]
+
+
 def test_a_poll_without_a_rescan_still_sees_new_bytes(s3):
     data = b"".join(records(10))
     s3.put(f"logs/a/{FILE}", data)

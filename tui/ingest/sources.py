@@ -16,10 +16,14 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from tui.ingest.remote import RemoteError, describe, missing_bucket, open_fs
-from tui.ingest.tree import RemoteObject
+from tui.ingest.tfrecord import FOOTER
+from tui.ingest.tree import RemoteObject, is_event_file_name
 from tui.vocab import is_url as is_url  # the one rule: file:// is local (re-exported)
 
 T = TypeVar("T")
+
+PREFETCH_OBJECT = 2 << 20  # bytes of one object fetched ahead at most (the reader's chunk)
+PREFETCH_TOTAL = 64 << 20  # bytes fetched ahead per poll at most
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,9 @@ class FsspecSource:
     recursive, paginated listing: ``ceil(objects / 1000)`` requests on S3, not one per
     directory), and that listing answers :meth:`stat` and :meth:`is_dir` without further
     requests. A file stat'ed a second time since the last listing triggers a new listing, so
-    a poll without a rescan still sees new bytes. :meth:`read` is one ranged GET.
+    a poll without a rescan still sees new bytes. The new bytes of every event file that grew
+    are fetched at once, concurrently (``cat_ranges``), at the first :meth:`read` after a
+    listing; a read they don't cover is one ranged GET.
 
     Paths are full URLs (``protocol://…``) built the same way everywhere, so that a run's
     name is its path relative to the logdir URL. Every failure is an OSError: a
@@ -117,6 +123,9 @@ class FsspecSource:
         self._dirs: set[str] = set()  # directory URLs in the last listing
         self._used: set[str] = set()  # URLs stat'ed since the last listing
         self._down: RemoteError | None = None  # the last listing failed: no more tries this poll
+        self._read_to: dict[str, int] = {}  # URL -> the end of the last bytes read from it
+        self._plan: dict[str, tuple[int, int]] = {}  # URL -> the range the next read will likely want
+        self._ahead: dict[str, tuple[int, bytes]] = {}  # URL -> (offset, bytes) fetched ahead
 
     def _path(self, url: str) -> str:
         head = f"{self.protocol}://"
@@ -182,7 +191,41 @@ class FsspecSource:
                 dirs.add(parent)
                 parent = parent.rpartition("/")[0]
         self._listing, self._dirs, self._used = listing, dirs, set()
+        self._plan_reads(listing)
         return objects
+
+    def _plan_reads(self, listing: dict[str, Stat]) -> None:
+        """The bytes the reader will ask for next: the new bytes of each event file that grew
+        (from 4 bytes before the end of the last read, as the reader checks them). They are
+        fetched all at once, concurrently, at the first read (see :meth:`read`)."""
+        self._ahead = {}
+        plan: dict[str, tuple[int, int]] = {}
+        total = 0
+        for url, st in listing.items():
+            if not is_event_file_name(url.rpartition("/")[2]):
+                continue
+            done = self._read_to.get(url)
+            start = 0 if done is None else max(0, done - FOOTER)
+            if st.size <= (done or 0) or total >= PREFETCH_TOTAL:
+                continue
+            end = min(st.size, start + PREFETCH_OBJECT)
+            plan[url] = (start, end)
+            total += end - start
+        self._plan = plan
+
+    def _fetch_ahead(self) -> None:
+        """Fetch every planned range at once (s3fs runs them concurrently)."""
+        plan, self._plan = self._plan, {}
+        if len(plan) < 2:
+            return  # one read is one request either way
+        urls = list(plan)
+        try:
+            got = self.fs.cat_ranges([self._path(u) for u in urls], [plan[u][0] for u in urls],
+                                     [plan[u][1] for u in urls])
+        except Exception:  # the reads will be made one by one, and report their own errors
+            return
+        self._ahead = {u: (plan[u][0], bytes(data)) for u, data in zip(urls, got, strict=False)
+                       if isinstance(data, (bytes, bytearray))}
 
     def _known(self, url: str) -> bool:
         return url == self.root or url.startswith(self.root.rstrip("/") + "/")
@@ -212,9 +255,17 @@ class FsspecSource:
         return url in self._dirs
 
     def read(self, url: str, offset: int, size: int) -> bytes:
-        """Bytes ``offset`` to ``offset + size`` (one ranged GET)."""
-        data = self._call(url, lambda: self.fs.cat_file(self._path(url), start=offset, end=offset + size))
-        return bytes(data)
+        """Bytes ``offset`` to ``offset + size``: fetched ahead with the other files' new bytes
+        at the first read after a listing, else one ranged GET."""
+        if self._plan:
+            self._fetch_ahead()
+        ahead = self._ahead.pop(url, None)
+        if ahead is not None and ahead[0] <= offset and offset + size <= ahead[0] + len(ahead[1]):
+            data = ahead[1][offset - ahead[0]:offset - ahead[0] + size]
+        else:
+            data = bytes(self._call(url, lambda: self.fs.cat_file(self._path(url), start=offset, end=offset + size)))
+        self._read_to[url] = offset + len(data)
+        return data
 
     def readable_dir(self, url: str) -> str | None:
         """None if ``url`` can be listed and holds something, else one line saying why not."""
