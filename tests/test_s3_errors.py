@@ -44,6 +44,11 @@ def test_unknown_protocol():
     assert "unknown protocol 'zzz://'" in line and "s3://bucket/prefix" in line
 
 
+def test_web_urls_are_refused_with_what_to_do_instead():
+    line = one_line(tbpeek("ls", "http://127.0.0.1:9/logs", env={}))
+    assert "can't watch http:// URLs" in line and "does not exist" not in line
+
+
 def test_missing_package_names_the_pip_extra():
     # s3fs made unimportable in that process, as on a machine without it.
     line = one_line(tbpeek("ls", "s3://bucket/logs", env={}, prelude="import sys; sys.modules['s3fs'] = None"))

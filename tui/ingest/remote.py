@@ -67,6 +67,9 @@ def open_fs(url: str) -> tuple[Any, str]:
         raise RemoteError(f"reading {protocol}:// URLs needs another package: {_first_line(e)}") from None
     except (ValueError, TypeError, OSError) as e:
         raise RemoteError(f"{url} can't be opened: {_first_line(e)}") from None
+    if "://" in str(path):  # http(s): the "path" is the URL itself, and there is no listing to rely on
+        raise RemoteError(f"{url}: tbpeek can't watch {protocol}:// URLs (they have no directory listing); "
+                          "copy the logs to a local directory, or use an object store URL such as s3://bucket/prefix")
     return fs, str(path)
 
 
