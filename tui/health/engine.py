@@ -15,15 +15,19 @@ from typing import Sequence
 import numpy as np
 
 from tui.health.checks import judge_explained_variance, judge_kl, judge_reward
+from tui.health.corroborate import corroborate, is_continuous, kl_target
+from tui.health.growth import judge_growth
+from tui.health.lifecycle import EVIDENCE_AFTER, abnormal_end, judge_liveness, writer_evidence
 from tui.health.options import HealthOptions
 from tui.health.roles import RoleMap, actions_from_texts, assign_roles, infer_actions, series_for
 from tui.health.shapes import RewardContext, Scale, classify
 from tui.health.stats import median
-from tui.health.throughput import EMPTY, derive_rate, judge_liveness, judge_rate, step_source, usual_gap
+from tui.health.summary import RunSummary, summarize
+from tui.health.throughput import EMPTY, derive_rate, judge_rate, learning_start, step_source, usual_gap
 from tui.health.verdict import Severity, Verdict, worst
 from tui.store import RunSnapshot, Series
 
-METRIC_ORDER = ("entropy", "reward", "throughput", "kl", "explained_variance")
+METRIC_ORDER = ("entropy", "reward", "throughput", "kl", "explained_variance", "step_time", "memory")
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,8 @@ class RunHealth:
     history: list[VerdictChange] = field(default_factory=list)
     path: str = ""
     version: int = -1
+    borrowed: list[Verdict] = field(default_factory=list)  # siblings' verdicts that speak for it (reward)
+    summary: RunSummary | None = None  # the run's verdict in one sentence
 
     def verdict(self, metric: str) -> Verdict | None:
         return next((v for v in self.verdicts if v.metric == metric), None)
@@ -71,9 +77,14 @@ def roles_of(snap: RunSnapshot, opts: HealthOptions) -> RoleMap:
     return _roles_cached(tuple(sorted(snap.series)), tuple(sorted(opts.roles.items())))
 
 
+PRESENT = 60.0  # seconds: a `now` this close to the real clock is the present
+ONE_ACTION_NATS = float(np.log(2.0))  # the smallest discrete policy: 2 actions
+
+
 def _entropy_scale(snap: RunSnapshot, roles: RoleMap, H: np.ndarray, opts: HealthOptions) -> Scale | None:
     src = roles.sources["entropy"]
-    if not roles.llm and src.absolute:
+    continuous = is_continuous(snap, H) if src.absolute and not roles.llm else None
+    if not roles.llm and src.absolute and continuous is None:
         if opts.actions:
             return Scale(float(np.log(opts.actions)), opts.actions, "actions")
         n = actions_from_texts({k: t.text for k, t in snap.texts.items()})
@@ -82,11 +93,17 @@ def _entropy_scale(snap: RunSnapshot, roles: RoleMap, H: np.ndarray, opts: Healt
         n = infer_actions(H)
         if n:
             return Scale(float(np.log(n)), n, "inferred")
+        fin = H[np.isfinite(H)]
+        if fin.size and float(fin.max()) < ONE_ACTION_NATS * 0.5:
+            # Never near any uniform policy, not even over 2 actions: dead from the first
+            # logged update (a learning rate far too high). Judged in absolute nats: there is
+            # no initial level worth comparing with.
+            return Scale(ONE_ACTION_NATS, None, "absolute")
     fin = H[np.isfinite(H)]
     if fin.size == 0:
         return Scale(1.0, None, "initial")  # all non-finite: the check says so before scaling matters
     h0 = float(median(fin[: min(10, fin.size)]))
-    if h0 <= 0 or np.any(fin < 0):
+    if h0 <= 0 or continuous is not None:
         return None  # continuous actions (differential entropy can be negative): no scale
     return Scale(h0, None, "initial")
 
@@ -103,6 +120,11 @@ def _analyse(snap: RunSnapshot, opts: HealthOptions) -> _Analysis:
     roles = roles_of(snap, opts)
     out = {role: series_for(snap, src) for role, src in roles.sources.items()}
     src = step_source(snap, roles)
+    start = learning_start(snap, roles) if src else None
+    if src and start is not None and start > src[1][0]:
+        keep = src[1] >= start
+        if int(keep.sum()) >= 2:
+            src = (src[0], src[1][keep], src[2][keep], src[3][keep])
     gap = usual_gap(src[1]) if src else None
     rate = derive_rate(src[1], src[2], opts.thresholds.min_window, src[3], gap=gap) if src else EMPTY
     if len(rate):
@@ -129,11 +151,12 @@ def judge(snap: RunSnapshot, opts: HealthOptions | None = None, now: float | Non
         now: the time to judge at (epoch seconds); stall/ended use it. Default: time.time().
         related: sibling runs of the same experiment (same parent directory). When `snap` has
             no reward of its own, a sibling's reward is used as context for the entropy verdict
-            (OpenAI baselines and Rahtz write rewards into a separate subfolder).
+            (OpenAI baselines and Rahtz write rewards into a separate subfolder); seed siblings
+            tell a run that ended far short of theirs.
     """
     opts = opts or HealthOptions()
     now = time.time() if now is None else now
-    return with_liveness(judge_shapes(snap, opts, related), snap, opts, now)
+    return with_liveness(judge_shapes(snap, opts, related), snap, opts, now, related)
 
 
 @dataclass(frozen=True)
@@ -144,12 +167,36 @@ class Shapes:
     health: RunHealth  # verdicts without the throughput verdict
     rate_verdict: Verdict | None  # steady / slow_decay / sudden_drop, before liveness
     gap: float | None  # the run's usual seconds between writes
+    final: bool = False  # judged as an ended run (a whole life)
+    cache: dict[str, object] = field(default_factory=dict, compare=False)  # writer evidence, final shapes
 
 
-def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: float) -> RunHealth:
-    """The full judgement at `now`: the data's verdicts plus stalled/ended (cheap)."""
+def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: float,
+                  related: Sequence[RunSnapshot] = ()) -> RunHealth:
+    """The full judgement at `now`: the data's verdicts plus live / stalled / ended.
+
+    The writer process (from the event file names) is asked about once the run has been silent
+    for a little while; an ended run is judged again as a whole (final verdicts), once.
+    """
+    writer = None
+    last = snap.last_wall_time
+    # The process table tells about the present only: judging at another moment (a replay,
+    # a test's clock) leaves the clock to decide.
+    if last is not None and now - last >= EVIDENCE_AFTER and abs(now - time.time()) < PRESENT:
+        writer = writer_evidence(snap, shapes.cache, now)
+    live = judge_liveness(snap, shapes.gap, now, opts.thresholds, opts.mode, writer)
+    if live is not None and live.kind == "ended":
+        if not shapes.final:
+            final = shapes.cache.get("final")
+            if not isinstance(final, Shapes):
+                final = judge_shapes(snap, opts, related, final=True)
+                shapes.cache["final"] = final
+            shapes = final
+        bad = abnormal_end(snap, related)
+        if bad:
+            live = replace(live, severity=Severity.WARN, reason=f"{live.reason}; ended badly: {bad}",
+                           evidence=live.evidence | {"abnormal": bad})
     tp = shapes.rate_verdict
-    live = judge_liveness(snap.last_wall_time, shapes.gap, now, opts.thresholds, opts.mode)
     if live is not None and (tp is None or live.severity > tp.severity or tp.kind == "steady"):
         if tp is not None:
             live = replace(live, evidence=live.evidence | {"rate": tp.reason})
@@ -159,30 +206,44 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
         verdicts.append(tp)
         order = {m: i for i, m in enumerate(METRIC_ORDER)}
         verdicts.sort(key=lambda v: order.get(v.metric, 99))
-    return replace(shapes.health, verdicts=verdicts, worst=worst(verdicts))
+    line = summarize(verdicts, shapes.health.borrowed, snap.last_step, final=shapes.final)
+    return replace(shapes.health, verdicts=verdicts, worst=worst(verdicts), summary=line)
 
 
-def judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot] = ()) -> Shapes:
-    """The clock-free part of `judge`."""
+def judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot] = (),
+                 final: bool = False) -> Shapes:
+    """The clock-free part of `judge` (`final`: judge the run as ended, as a whole)."""
     # Values near the float limits overflow in variances; the checks see inf/nan and say so.
     with np.errstate(all="ignore"):
-        return _judge_shapes(snap, opts, related)
+        return _judge_shapes(snap, opts, related, final)
 
 
-def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot]) -> Shapes:
+def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot], final: bool) -> Shapes:
     th = opts.thresholds
     an = _analyse(snap, opts)
     roles, series = an.roles, an.series
     verdicts: list[Verdict] = []
 
     context = RewardContext()
+    reward: Verdict | None = None
+    borrowed: list[Verdict] = []
     if "reward" in series:
-        v, context = judge_reward(series["reward"], th)
-        verdicts.append(v)
+        reward, context = judge_reward(series["reward"], th, final)
+        verdicts.append(reward)
     else:
         companion = _reward_companion(snap, related, opts)
         if companion is not None:
-            _, context = judge_reward(companion, th)
+            reward, context = judge_reward(companion, th, final)
+            borrowed.append(replace(reward, evidence=reward.evidence | {"from_sibling": True}))
+
+    kl = None
+    if "kl" in series:
+        ksrc = roles.sources["kl"]
+        signed = any("ppo_kl" in t or "old_approx" in t for t in ksrc.tags)
+        target, why = kl_target(snap, roles, series, opts)
+        kl = judge_kl(series["kl"], th, nonnegative=not signed, reference="reference" in ksrc.note,
+                      target=target, target_why=why)
+        verdicts.append(kl)
 
     if "entropy" in series:
         H = series["entropy"]
@@ -192,27 +253,26 @@ def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunS
             if bad.any():
                 verdicts.append(classify(H, Scale(1.0, None, "initial"), th, context))
             else:
+                why = is_continuous(snap, H.values) or "its initial level is not above 0"
                 verdicts.append(Verdict("entropy", "healthy", Severity.OK,
-                                        "entropy goes below 0 (continuous actions?): its shape isn't judged",
-                                        evidence={"points": len(H)}))
+                                        f"continuous actions ({why}): the entropy's shape isn't judged",
+                                        evidence={"points": len(H), "continuous": True}))
         else:
             h = Series(H.steps, H.wall_times, H.values / scale.h_max)
-            verdicts.append(classify(h, scale, th, context, llm=roles.llm))
+            ent = classify(h, scale, th, context, llm=roles.llm, final=final)
+            verdicts.append(corroborate(ent, H, kl, reward, series.get("learning_rate"), th))
 
     tp = judge_rate(series["throughput"], th, an.rate_source) if "throughput" in series else None
 
-    if "kl" in series:
-        ksrc = roles.sources["kl"]
-        signed = any("ppo_kl" in t or "old_approx" in t for t in ksrc.tags)
-        verdicts.append(judge_kl(series["kl"], th, nonnegative=not signed, reference="reference" in ksrc.note))
     if "explained_variance" in series:
         verdicts.append(judge_explained_variance(series["explained_variance"], th))
+    verdicts += judge_growth(snap, series, th)
 
     order = {m: i for i, m in enumerate(METRIC_ORDER)}
     verdicts.sort(key=lambda v: order.get(v.metric, 99))
     health = RunHealth(snap.name, roles.library, verdicts, worst(verdicts), series,
-                       path=snap.path, version=snap.version)
-    return Shapes(health, tp, an.gap)
+                       path=snap.path, version=snap.version, borrowed=borrowed)
+    return Shapes(health, tp, an.gap, final)
 
 
 def _reward_companion(snap: RunSnapshot, related: Sequence[RunSnapshot], opts: HealthOptions) -> Series | None:

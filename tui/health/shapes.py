@@ -31,7 +31,7 @@ class RewardContext:
 class Scale:
     h_max: float  # the value h = 1 corresponds to
     actions: int | None  # |A| when known
-    how: str  # "actions", "inferred", "texts", "initial"
+    how: str  # "actions", "inferred", "texts", "initial", "absolute" (nats against ln 2: dead from the start)
 
 
 def despike(x: np.ndarray, th: Thresholds) -> tuple[np.ndarray, np.ndarray]:
@@ -90,8 +90,12 @@ def _returned(x: np.ndarray, off: np.ndarray, limit: np.ndarray) -> np.ndarray:
 
 
 def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardContext,
-             llm: bool = False) -> Verdict:
-    """Classify a normalised entropy curve (values already h = H / scale.h_max)."""
+             llm: bool = False, final: bool = False) -> Verdict:
+    """Classify a normalised entropy curve (values already h = H / scale.h_max).
+
+    `final`: the run has ended, so it is judged as a whole, whatever its length: a state that
+    held for its whole life is a final verdict ("for its whole life", never "yet" or "early").
+    """
     h_all = h_series.values
     steps, walls = h_series.steps, h_series.wall_times
     n_all = h_all.shape[0]
@@ -111,7 +115,8 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
         ev["actions"] = scale.actions
     if n < th.min_points:
         return Verdict("entropy", "too_early", Severity.OK,
-                       f"too early to judge entropy ({n} points)", evidence=ev)
+                       f"the run ended after {n} entropy points: too short to judge" if final
+                       else f"too early to judge entropy ({n} points)", evidence=ev)
     W = window(n)
     raw = h
     rolling: list[tuple[np.ndarray, np.ndarray]] = []
@@ -145,12 +150,21 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
         # Window i covers points i .. i+W-1: the state began at its first point.
         return int(st[i]), float(wt[i])
 
-    of_max = f"{fmt(level * H)} of max {fmt(H)}" if scale.how != "initial" else f"{level:.0%} of its initial level"
+    if scale.how == "absolute":
+        of_max = f"{fmt(level * H)} nats"
+    elif scale.how == "initial":
+        of_max = f"{level:.0%} of its initial level"
+    else:
+        of_max = f"{fmt(level * H)} of max {fmt(H)}"
 
     # Collapsed: near zero, sustained over the window.
     if level <= th.collapsed_level and quantiles(h[-W:], [0.75])[0] <= 2 * th.collapsed_level:
         ss, sw = since(lambda m, s: m <= 2 * th.collapsed_level)
         early = ss is not None and (ss - st[0]) < 0.2 * max(1, st[-1] - st[0])  # in the first fifth
+        first = (ss is not None and ss <= int(st[0])) or scale.how == "absolute"
+        if first:
+            ev["from_first_update"] = True
+        to = "from its first logged update" if first else ""
         if reward.improving and not reward.fell_back:
             return Verdict("entropy", "collapsed", Severity.INFO,
                            f"entropy {of_max}: a converged, nearly deterministic policy; the reward "
@@ -158,14 +172,17 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
         if reward.improving and reward.fell_back:
             why = "the reward has fallen back from its best since"
         elif reward.improving is None:
-            why = "premature?" if early else "check that the reward holds"
+            why = "the policy was dead from the start" if first else "premature?" if early else \
+                "check that the reward holds"
         else:
-            why = "premature: the reward never improved"
-        sev = Severity.WARN if reward.improving is None and not early else Severity.ALARM
-        return Verdict("entropy", "collapsed", sev,
-                       f"entropy collapsed to {of_max} (about one action): {why}", ss, sw,
-                       ev | {"premature": bool(early or reward.improving is False)})
-    if n < th.full_points:
+            why = "the policy was dead from the start and the reward never improved" if first else \
+                "premature: the reward never improved"
+        sev = Severity.WARN if reward.improving is None and not early and not first else Severity.ALARM
+        words = f"entropy {of_max} {to} (about one action)" if first else \
+            f"entropy collapsed to {of_max} (about one action)"
+        return Verdict("entropy", "collapsed", sev, f"{words}: {why}", ss, sw,
+                       ev | {"premature": bool(early or first or reward.improving is False)})
+    if n < th.full_points and not final:
         if spikes[-W:].any():
             return _spike(h, spikes, st, wt, ev)
         return Verdict("entropy", "too_early", Severity.OK,
@@ -178,6 +195,24 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
         held_n = int(np.count_nonzero(st >= (ss if ss is not None else end_step)))
         ev.update(pinned_for_s=held_s, pinned_points=held_n)
         where = "its maximum" if scale.how != "initial" else "its initial level"
+        whole = held_n >= 0.9 * n
+        if final:
+            # An ended run is judged as a whole: pinned for (nearly) all its life is the
+            # verdict, whatever that life's length.
+            sev = Severity.ALARM if whole and not reward.improving else Severity.WARN
+            tail = "the policy never learned" if whole else "the policy stopped learning"
+            if reward.improving is False:
+                tail += " (reward flat too)"
+            span = f"for its whole life ({held_n} points, {_dur(held_s)})" if whole else \
+                f"for its last {held_n} points ({_dur(held_s)})"
+            if scale.how == "initial" and sev > Severity.WARN:
+                sev = Severity.WARN
+            if reward.improving and sev > Severity.INFO:
+                sev = Severity(sev - 1)
+                tail += ", though the reward rose"
+            return Verdict("entropy", "pinned_at_max", sev,
+                           f"entropy {of_max}, sd {sd * H:.2g}, at {where} {span}: {tail}", ss, sw,
+                           ev | {"whole_life": whole, "final": True})
         if held_s >= th.pinned_alarm_after or held_n >= th.pinned_alarm_points:
             sev = Severity.ALARM
             tail = "the policy is not learning" + (" (reward flat too)" if reward.improving is False else "")

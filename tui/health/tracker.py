@@ -10,11 +10,12 @@ import numpy as np
 
 from tui.health.engine import RunHealth, Shapes, VerdictChange, judge_shapes, with_liveness
 from tui.health.options import HealthOptions
+from tui.health.summary import summarize
 from tui.health.verdict import Severity, Verdict, worst
 from tui.store import RunSnapshot, Series
 
 # Kinds that switch at once (no hysteresis): they are facts, not shapes read from noise.
-IMMEDIATE = frozenset({"nonfinite", "nan", "stalled", "ended"})
+IMMEDIATE = frozenset({"nonfinite", "nan", "stalled", "ended", "not_updating"})
 
 
 @dataclass
@@ -75,9 +76,11 @@ class HealthTracker:
             return st.health
         if not unchanged:
             st.shapes = judge_shapes(snap, self.opts, related)
-        fresh = with_liveness(st.shapes, snap, self.opts, now)
+        fresh = with_liveness(st.shapes, snap, self.opts, now, related)
         st.version, st.judged_at = version, now
         shown: list[Verdict] = []
+        # An ended run's verdicts are final judgements of a whole life, not readings of noise.
+        ended = any(v.kind == "ended" for v in fresh.verdicts)
         for v in fresh.verdicts:
             ms = st.metrics.get(v.metric)
             if ms is None:
@@ -93,13 +96,14 @@ class HealthTracker:
                 # points must not confirm a reading that one noisy point produced.
                 ms.count = ms.count + 1 if state == ms.pending else 1
                 ms.pending = state
-                if ms.count >= self.hold or v.kind in IMMEDIATE:
+                if ms.count >= self.hold or v.kind in IMMEDIATE or ended:
                     st.history.append(_change(ms.shown.kind, v, snap))
                     ms.shown, ms.pending, ms.count = v, None, 0
             shown.append(ms.shown if ms.pending is None else
                          replace(ms.shown, evidence=ms.shown.evidence | {"pending": ms.pending[0]}))
+        line = summarize(shown, fresh.borrowed, snap.last_step, final=ended)
         health = RunHealth(fresh.run, fresh.library, shown, worst(shown), fresh.roles, list(st.history),
-                           fresh.path, fresh.version)
+                           fresh.path, fresh.version, fresh.borrowed, line)
         st.health = health
         return health
 

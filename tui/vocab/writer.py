@@ -127,7 +127,11 @@ def this_host() -> str:
 
 
 def file_evidence(path: str, *, host: str | None = None, proc: Proc | None = None) -> WriterEvidence:
-    """The evidence one event file gives about its writer."""
+    """The evidence one event file gives about its writer.
+
+    The writer started before it created the file (the time in its name, which comes before the
+    file's first record): a process with that PID that started later is someone else.
+    """
     w = parse_event_file_name(path)
     if w is None:
         return WriterEvidence(None, "not an event file name", file=path)
