@@ -5,6 +5,7 @@
     .venv/bin/python bench/accuracy.py train        # train every case missing from tests/corpus (CPU, minutes)
     .venv/bin/python bench/accuracy.py train --only ppo-cartpole-lr0 --force
     .venv/bin/python bench/accuracy.py table        # judge the corpus, print run / known outcome / verdict / match
+    TBPEEK_SRC=/tmp/old .venv/bin/python bench/accuracy.py table   # the same with another tbpeek checkout
 
 Each case is a real trainer (Stable-Baselines3, or a CleanRL-style PPO loop written with torch's
 own SummaryWriter) run for about a minute of one CPU core, so the event files are what such
@@ -26,7 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# TBPEEK_SRC=<a checkout> judges with another version of tbpeek (e.g. main's, for a before/after table).
+sys.path.insert(0, os.environ.get("TBPEEK_SRC") or str(Path(__file__).resolve().parents[1]))
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "corpus"
@@ -103,7 +105,7 @@ def ppo_pendulum(out: Path) -> None:
 
 
 def sac_pendulum(out: Path) -> None:
-    _sb3("SAC", "Pendulum-v1", 6_000, out, learning_starts=500, train_freq=4, gradient_steps=2, log_interval=1)
+    _sb3("SAC", "Pendulum-v1", 8_000, out, learning_starts=1_000, log_interval=1)
 
 
 def dqn_cartpole(out: Path) -> None:
@@ -115,22 +117,30 @@ def dqn_cartpole(out: Path) -> None:
 
 
 def ppo_cartpole_resumed(out: Path) -> None:
-    """Trained to 24k steps with a checkpoint at 12k, "crashed", resumed from the checkpoint:
-    steps 12k-24k are written twice, into a second event file of the same run directory."""
-    import stable_baselines3 as sb3
+    """Trained to 24k steps with a checkpoint at 12k, "crashed", resumed from the checkpoint by a
+    new process: steps 12k-24k are written twice, into a second event file (another PID) of the
+    same run directory."""
+    import subprocess
+
     from stable_baselines3.common.callbacks import CheckpointCallback
 
     ckpt = out / "_ckpt"
     _sb3("PPO", "CartPole-v1", 24_576, out, callback=CheckpointCallback(12_288, str(ckpt), name_prefix="ppo"),
          **PPO_FAST)
     path = next(ckpt.glob("ppo_12288_steps.zip"))
+    time.sleep(2)  # a new event file: its name's time must differ from the first one's
+    subprocess.run([sys.executable, __file__, "_resume", str(path), str(out)], check=True)
+    shutil.rmtree(ckpt)
+
+
+def _resume(path: str, out: str) -> None:
+    import stable_baselines3 as sb3
+    import torch
     from stable_baselines3.common.env_util import make_vec_env
 
-    model = sb3.PPO.load(str(path), env=make_vec_env("CartPole-v1", n_envs=1, seed=1), device="cpu",
-                         tensorboard_log=str(out))
-    time.sleep(2)  # a new event file: its name's time must differ from the first one's
+    torch.set_num_threads(1)
+    model = sb3.PPO.load(path, env=make_vec_env("CartPole-v1", n_envs=1, seed=1), device="cpu", tensorboard_log=out)
     model.learn(total_timesteps=40_000 - 12_288, tb_log_name="PPO", reset_num_timesteps=False)
-    shutil.rmtree(ckpt)
 
 
 def ppo_cartpole_slowdown(out: Path) -> None:
@@ -371,6 +381,10 @@ def table(corpus: Path, names: list[str] | None = None, width: int = 70) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_resume"]:  # the resumed run's second process (ppo_cartpole_resumed)
+        _resume(argv[1], argv[2])
+        return 0
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("what", choices=["train", "table", "all"], nargs="?", default="all")
     p.add_argument("--corpus", type=Path, default=CORPUS)

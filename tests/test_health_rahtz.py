@@ -61,7 +61,7 @@ def _prefix_verdicts(runs, name, fractions):
     walls = snap.series["policy_entropy"].wall_times
     out = {}
     for f in fractions:
-        t = float(walls[int(round(f * len(walls))) - 1])
+        t = float(walls[round(f * len(walls)) - 1])
         h = judge(prefix(snap, t), now=t + 5, related=[prefix(r, t) for r in rel[name]])
         out[f] = h
     return out

@@ -45,7 +45,7 @@ def test_derive_rate_on_a_regular_grid():
 
 def test_interval_width_fits_the_run():
     assert interval_width(18 * 3600.0, 2.0, 30.0) == 30.0  # long runs: 30 s
-    assert interval_width(150.0, 0.15, 30.0) == 1.5  # a 150 s run: 100 intervals
+    assert interval_width(150.0, 0.15, 30.0) == 3.0  # a 150 s run: 50 intervals
     assert interval_width(150.0, 5.0, 30.0) == 5.0  # never below the write gap
     assert interval_width(1e7, 1.0, 30.0) == 1e7 / 4096  # never a huge grid
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from tui.health.options import Thresholds
@@ -35,8 +37,9 @@ def judge_reward(s: Series, th: Thresholds, final: bool = False) -> tuple[Verdic
     A real gain must also stand out of the block medians' own wander (3x the robust sd of
     their block-to-block steps): a random policy's 100-episode mean drifts by a few points.
 
-    The start is the lower of the first block's median and the first 3-block mean: a reward
-    that rises fast (a short run, or SB3's 100-episode mean) must not hide its own start.
+    The start is the lowest of the first block's median, the first 3-block mean and the median of
+    the first 2.5 % of the points (at least 3): a reward that rises fast (a short run, or SB3's
+    100-episode mean, which moves fastest while it holds few episodes) must not hide its start.
     `final`: the run has ended; a flat reward then "never improved" (no "yet"), a warning.
     """
     bad = _nonfinite("reward", s, "the reward")
@@ -51,7 +54,8 @@ def judge_reward(s: Series, th: Thresholds, final: bool = False) -> tuple[Verdic
     med, within = block_medians(v, blocks)
     size = n // med.shape[0]
     smooth = np.convolve(med, np.ones(3) / 3, "valid") if med.shape[0] >= 6 else med
-    first, last = min(float(smooth[0]), float(med[0])), float(med[-1])
+    head = v[: max(3, n // 40)]
+    first, last = min(float(smooth[0]), float(med[0]), median(head)), float(med[-1])
     ibest = int(np.argmax(smooth))
     best = float(smooth[ibest])
     gain = best - first
@@ -110,7 +114,7 @@ def judge_kl(s: Series, th: Thresholds, nonnegative: bool = True, reference: boo
     v = s.values
     n = v.shape[0]
     target = target if target is not None else th.kl_target if th.kl_target is not None else 0.01
-    ev: dict = {"points": n, "target": target}
+    ev: dict[str, Any] = {"points": n, "target": target}
     if target_why:
         ev["target_from"] = target_why
     if n < 5:
@@ -152,7 +156,7 @@ def judge_explained_variance(s: Series, th: Thresholds) -> Verdict:
         return bad
     v = s.values
     n = v.shape[0]
-    ev: dict = {"points": n}
+    ev: dict[str, Any] = {"points": n}
     if n < 5:
         return Verdict("explained_variance", "ok", Severity.OK, f"too early ({n} points)", evidence=ev)
     k = th.ev_zero_points

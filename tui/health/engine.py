@@ -8,9 +8,10 @@ verdict timeline of a finished run by judging its prefixes.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class VerdictChange:
     wall_time: float | None
     reason: str
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"metric": self.metric, "old_kind": self.old_kind, "new_kind": self.new_kind,
                 "severity": self.severity.label, "step": self.step, "wall_time": self.wall_time,
                 "reason": self.reason}
@@ -181,8 +182,10 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
     writer = None
     last = snap.last_wall_time
     # The process table tells about the present only: judging at another moment (a replay,
-    # a test's clock) leaves the clock to decide.
-    if last is not None and now - last >= EVIDENCE_AFTER and abs(now - time.time()) < PRESENT:
+    # a test's clock) leaves the clock to decide. Review mode asks about finished work: a
+    # silent run has ended there, whoever still lives (a notebook's kernel outlives its runs).
+    if (opts.mode == "live" and last is not None and now - last >= EVIDENCE_AFTER
+            and abs(now - time.time()) < PRESENT):
         writer = writer_evidence(snap, shapes.cache, now)
     live = judge_liveness(snap, shapes.gap, now, opts.thresholds, opts.mode, writer)
     if live is not None and live.kind == "ended":

@@ -81,7 +81,7 @@ class HealthOptions:
         object.__setattr__(self, "roles", {normalise_role(k): v for k, v in self.roles.items()})
 
     @classmethod
-    def from_config(cls, cfg: dict[str, Any] | None = None, **cli: Any) -> "HealthOptions":
+    def from_config(cls, cfg: dict[str, Any] | None = None, **cli: Any) -> HealthOptions:
         """Options from a loaded config (its ``[roles]`` and ``[health]`` tables) and CLI values.
 
         CLI values that are None are ignored; ``roles`` from the CLI are merged over the file's.

@@ -9,7 +9,9 @@ the state's condition held on rolling windows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +83,7 @@ def _returned(x: np.ndarray, off: np.ndarray, limit: np.ndarray) -> np.ndarray:
     spikes = np.zeros_like(off)
     idx = np.flatnonzero(off)
     cut = np.flatnonzero(np.diff(idx) > 1)
-    for a, b in zip(idx[np.r_[0, cut + 1]], idx[np.r_[cut, idx.size - 1]]):  # few runs: a loop is fine
+    for a, b in zip(idx[np.r_[0, cut + 1]], idx[np.r_[cut, idx.size - 1]], strict=True):  # few runs: a loop is fine
         before = x[max(0, a - 3):a]
         after = x[b + 1:b + 4]
         if before.size and after.size and np.any(np.abs(after - median(before)) <= limit[a]):
@@ -110,7 +112,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
     h, st, wt = h_all[skip:], steps[skip:], walls[skip:]
     n = h.shape[0]
     H = scale.h_max
-    ev: dict = {"points": int(n), "h_max": H, "scale": scale.how}
+    ev: dict[str, Any] = {"points": int(n), "h_max": H, "scale": scale.how}
     if scale.actions:
         ev["actions"] = scale.actions
     if n < th.min_points:
@@ -143,7 +145,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
     ev.update(level=level, noise=noise, sd=sd, window=W, initial=h0, entropy=level * H)
     end_step, end_wall = int(st[-1]), float(wt[-1])
 
-    def since(cond_of) -> tuple[int | None, float | None]:
+    def since(cond_of: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[int | None, float | None]:
         i = run_start(cond_of(*roll()))
         if i is None:
             return end_step, end_wall
@@ -151,7 +153,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
         return int(st[i]), float(wt[i])
 
     if scale.how == "absolute":
-        of_max = f"{fmt(level * H)} nats"
+        of_max = f"{fmt(level * H + 0.0)} nats"  # + 0.0: never "-0 nats"
     elif scale.how == "initial":
         of_max = f"{level:.0%} of its initial level"
     else:
@@ -196,32 +198,27 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
         ev.update(pinned_for_s=held_s, pinned_points=held_n)
         where = "its maximum" if scale.how != "initial" else "its initial level"
         whole = held_n >= 0.9 * n
-        if final:
-            # An ended run is judged as a whole: pinned for (nearly) all its life is the
-            # verdict, whatever that life's length.
-            sev = Severity.ALARM if whole and not reward.improving else Severity.WARN
-            tail = "the policy never learned" if whole else "the policy stopped learning"
-            if reward.improving is False:
-                tail += " (reward flat too)"
-            span = f"for its whole life ({held_n} points, {_dur(held_s)})" if whole else \
-                f"for its last {held_n} points ({_dur(held_s)})"
-            if scale.how == "initial" and sev > Severity.WARN:
-                sev = Severity.WARN
-            if reward.improving and sev > Severity.INFO:
-                sev = Severity(sev - 1)
-                tail += ", though the reward rose"
-            return Verdict("entropy", "pinned_at_max", sev,
-                           f"entropy {of_max}, sd {sd * H:.2g}, at {where} {span}: {tail}", ss, sw,
-                           ev | {"whole_life": whole, "final": True})
         if held_s >= th.pinned_alarm_after or held_n >= th.pinned_alarm_points:
             sev = Severity.ALARM
-            tail = "the policy is not learning" + (" (reward flat too)" if reward.improving is False else "")
+            tail = "the policy is not learning"
         elif held_s >= th.pinned_warn_after or held_n >= th.pinned_warn_points:
             sev = Severity.WARN
             tail = "the policy is not learning yet"
         else:
             sev = Severity.INFO
             tail = "normal early in training"
+        span = f"for {held_n} points ({_dur(held_s)})"
+        if final:
+            # An ended run is judged as a whole, whatever its length: pinned for (nearly) all
+            # its life is a final verdict, at least a warning; an alarm when the reward confirms
+            # it never improved. Never milder than the live rule.
+            sev = max(sev, Severity.ALARM if whole and reward.improving is False else Severity.WARN)
+            tail = "the policy never learned" if whole else "the policy stopped learning"
+            span = f"for its whole life ({held_n} points, {_dur(held_s)})" if whole else \
+                f"for its last {held_n} points ({_dur(held_s)})"
+            ev.update(whole_life=whole, final=True)
+        if reward.improving is False and sev >= Severity.ALARM:
+            tail += " (reward flat too)"
         if scale.how == "initial" and sev > Severity.WARN:
             # Without |A| (or for an LLM) "at its initial level" needn't mean uniform: warn only.
             sev = Severity.WARN
@@ -230,8 +227,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
             sev = Severity(sev - 1)
             tail += ", though the reward rose"
         return Verdict("entropy", "pinned_at_max", sev,
-                       f"entropy {of_max}, sd {sd * H:.2g}, at {where} for {held_n} points "
-                       f"({_dur(held_s)}): {tail}", ss, sw, ev)
+                       f"entropy {of_max}, sd {sd * H:.2g}, at {where} {span}: {tail}", ss, sw, ev)
 
     # Oscillating: wide, repeated swings (learning rate too high?). A wide spread alone is no
     # oscillation: a fall (a collapse in progress) spreads the window as much, and noise
@@ -251,7 +247,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
         return Verdict("entropy", "oscillating", Severity.WARN,
                        f"entropy swings between {fmt(p10 * H)} and {fmt(p90 * H)} ({swing:.0%} of "
                        f"{'max' if scale.how != 'initial' else 'its start'}): learning rate too high?",
-                       int(st[-2 * W if 2 * W <= n else 0]), float(wt[-2 * W if 2 * W <= n else 0]), ev)
+                       int(st[-2 * W if n >= 2 * W else 0]), float(wt[-2 * W if n >= 2 * W else 0]), ev)
 
     if spikes[-W:].any():
         return _spike(h, spikes, st, wt, ev)
@@ -337,7 +333,7 @@ def zigzag_legs(x: np.ndarray, amplitude: float) -> int:
     return legs
 
 
-def _spike(h, spikes, st, wt, ev) -> Verdict:
+def _spike(h: np.ndarray, spikes: np.ndarray, st: np.ndarray, wt: np.ndarray, ev: dict[str, Any]) -> Verdict:
     i = int(np.flatnonzero(spikes)[-1])
     ev = ev | {"spike_points": int(spikes.sum())}
     return Verdict("entropy", "spike", Severity.INFO,

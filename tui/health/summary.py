@@ -94,7 +94,7 @@ def summarize(verdicts: Sequence[Verdict], borrowed: Sequence[Verdict] = (), las
     state = "ended" if life is not None and life.kind == "ended" else \
         "stalled" if life is not None and life.kind == "stalled" else "live"
     final = final or state == "ended"
-    ent, rew, kl = own.get("entropy"), own.get("reward"), own.get("kl")
+    ent, rew = own.get("entropy"), own.get("reward")
     told: set[str] = set()
 
     bad = next((v for v in everything if v.kind in ("nonfinite", "nan")), None)
@@ -128,8 +128,9 @@ def summarize(verdicts: Sequence[Verdict], borrowed: Sequence[Verdict] = (), las
     elif ent is not None and ent.kind == "collapsed" and ent.severity >= Severity.WARN:
         head, text = "dead" if ent.evidence.get("from_first_update") else "collapsed", ent.reason
         told.add("entropy")
-    elif ent is not None and ent.kind == "too_early" or (rew is not None and not judged_reward and ent is None):
-        head, text = "too early", (ent or rew).reason if (ent or rew) else "too few points"
+    elif (ent is not None and ent.kind == "too_early") or (rew is not None and not judged_reward and ent is None):
+        early = ent or rew
+        head, text = "too early", early.reason if early is not None else "too few points"
     elif sev <= Severity.INFO:
         words = _entropy_words(ent)
         head, text = "fine", words or w.reason

@@ -12,12 +12,13 @@ own write cadence), and differentiates. The collection-only warm-up of off-polic
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 
 from tui.health.options import Thresholds
 from tui.health.roles import RoleMap, series_for
-from tui.health.stats import fmt, median, median_rows, spearman
+from tui.health.stats import fmt, median, spearman
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
 
@@ -41,7 +42,7 @@ def step_source(snap: RunSnapshot, roles: RoleMap) -> tuple[str, np.ndarray, np.
     if ent is not None and ent.tags[0] in snap.series and len(snap.series[ent.tags[0]]) >= 2:
         s = snap.series[ent.tags[0]]
         return f"steps of {ent.tags[0]}", s.wall_times, s.steps.astype(np.float64), s.steps
-    episodic = set()
+    episodic: set[str] = set()
     for role in ("reward", "episode_length"):
         src = roles.sources.get(role)
         if src is not None:
@@ -55,7 +56,7 @@ def step_source(snap: RunSnapshot, roles: RoleMap) -> tuple[str, np.ndarray, np.
 
 UPDATE_TAG = re.compile(r"(?i)(^|/)(loss|n_updates)$|_loss$|(^|/)losses/")
 UPDATE_ROLES = ("entropy", "kl", "value_loss", "policy_loss", "grad_norm", "explained_variance")
-TARGET_INTERVALS = 100  # a short run's intervals: its span / this (never below 2 write gaps)
+TARGET_INTERVALS = 50  # a short run's intervals: its span / this (runs over 25 min keep 30 s)
 
 
 def learning_start(snap: RunSnapshot, roles: RoleMap) -> float | None:
@@ -69,8 +70,8 @@ def learning_start(snap: RunSnapshot, roles: RoleMap) -> float | None:
 
 
 def interval_width(span: float, gap: float | None, min_window: float) -> float:
-    """Seconds per derived-rate interval: `min_window` (30 s) for long runs, span / 100 for short
-    ones (a 150 s run gets 1.5 s intervals, so a sudden drop after 27 s shows), never below
+    """Seconds per derived-rate interval: `min_window` (30 s) for long runs, span / 50 for short
+    ones (a 150 s run gets 3 s intervals, so a sudden drop after 27 s shows), never below
     the run's own write gap, never more than MAX_INTERVALS."""
     width = max(min(min_window, span / TARGET_INTERVALS), gap or 0.0)
     if width <= 0:
@@ -129,7 +130,7 @@ def judge_rate(rate: Series, th: Thresholds, source: str = "") -> Verdict:
     skip = max(2, int(0.05 * r.shape[0]))  # start-up is slow: not a decay
     r, t, st = r[skip:], t[skip:], st[skip:]
     m = r.shape[0]
-    ev: dict = {"source": source, "intervals": int(m)}
+    ev: dict[str, Any] = {"source": source, "intervals": int(m)}
     if m < 5:
         return Verdict("throughput", "steady", Severity.OK,
                        f"too early to judge throughput ({m} intervals of the run so far)", evidence=ev)

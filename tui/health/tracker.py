@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ class _MetricState:
 
 @dataclass
 class _RunState:
-    version: tuple = ()
+    version: tuple[int, tuple[int, ...]] = (-1, ())
     judged_at: float = 0.0
     metrics: dict[str, _MetricState] = field(default_factory=dict)
     history: list[VerdictChange] = field(default_factory=list)
@@ -74,7 +74,7 @@ class HealthTracker:
         unchanged = st.shapes is not None and version == st.version and snap.version >= 0
         if unchanged and st.health is not None and now - st.judged_at < self.clock_every:
             return st.health
-        if not unchanged:
+        if not unchanged or st.shapes is None:
             st.shapes = judge_shapes(snap, self.opts, related)
         fresh = with_liveness(st.shapes, snap, self.opts, now, related)
         st.version, st.judged_at = version, now

@@ -62,6 +62,7 @@ def _clean(x: Any) -> Any:
 def to_json(results: list[RunHealth]) -> dict:
     return {"runs": [
         {"run": h.run, "path": h.path, "library": h.library,
+         "summary": h.summary.to_json() if h.summary else None,
          "verdicts": [_clean(v.to_json()) for v in h.verdicts]}
         for h in results]}
 
@@ -75,6 +76,8 @@ def render_text(results: list[RunHealth]) -> str:
         head = f"{w.metric} {w.kind}" if w else "nothing to judge"
         lib = f"  [{h.library}]" if h.library else ""
         lines.append(f"{sev:<5}  {h.run:<{width}}  {head}{lib}")
+        if h.summary is not None:
+            lines.append(f"       {h.summary.text}")
         for v in h.verdicts:
             lines.append(f"       {v.severity.label:<5} {v.metric:<18} {v.kind:<14} {v.reason}")
     counts = {s: sum(1 for h in results if h.worst and h.worst.severity == s) for s in Severity}
