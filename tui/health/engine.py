@@ -200,6 +200,7 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
             live = replace(live, severity=Severity.WARN, reason=f"{live.reason}; ended badly: {bad}",
                            evidence=live.evidence | {"abnormal": bad})
     tp = shapes.rate_verdict
+    life = live
     if live is not None and (tp is None or live.severity > tp.severity or tp.kind == "steady"):
         if tp is not None:
             live = replace(live, evidence=live.evidence | {"rate": tp.reason})
@@ -209,7 +210,8 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
         verdicts.append(tp)
         order = {m: i for i, m in enumerate(METRIC_ORDER)}
         verdicts.sort(key=lambda v: order.get(v.metric, 99))
-    line = summarize(verdicts, shapes.health.borrowed, snap.last_step, final=shapes.final)
+    state = life.kind if life is not None and life.kind in ("stalled", "ended") else "live"
+    line = summarize(verdicts, shapes.health.borrowed, snap.last_step, final=shapes.final, state=state)
     return replace(shapes.health, verdicts=verdicts, worst=worst(verdicts), summary=line)
 
 

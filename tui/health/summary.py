@@ -72,7 +72,7 @@ def _entropy_words(e: Verdict | None) -> str:
 
 
 def summarize(verdicts: Sequence[Verdict], borrowed: Sequence[Verdict] = (), last_step: int | None = None,
-              final: bool = False) -> RunSummary:
+              final: bool = False, state: str | None = None) -> RunSummary:
     """The run's one-line verdict.
 
     Args:
@@ -81,6 +81,8 @@ def summarize(verdicts: Sequence[Verdict], borrowed: Sequence[Verdict] = (), las
             into a separate subfolder, as OpenAI baselines and Rahtz do).
         last_step: the run's last step ("never improved in 40k steps").
         final: the run has ended (past tense, no "yet").
+        state: "live" / "stalled" / "ended" when known (the liveness verdict may be hidden by a
+            worse throughput verdict); default: read off the verdicts.
     """
     own = {v.metric: v for v in verdicts}
     for v in borrowed:
@@ -91,8 +93,9 @@ def summarize(verdicts: Sequence[Verdict], borrowed: Sequence[Verdict] = (), las
         return RunSummary(Severity.OK, "nothing to judge", "nothing to judge: no entropy, reward or throughput tags")
     sev = w.severity
     life = own.get("throughput")
-    state = "ended" if life is not None and life.kind == "ended" else \
-        "stalled" if life is not None and life.kind == "stalled" else "live"
+    if state is None:
+        state = "ended" if life is not None and life.kind == "ended" else \
+            "stalled" if life is not None and life.kind == "stalled" else "live"
     final = final or state == "ended"
     ent, rew = own.get("entropy"), own.get("reward")
     told: set[str] = set()

@@ -80,7 +80,7 @@ class HealthTracker:
         st.version, st.judged_at = version, now
         shown: list[Verdict] = []
         # An ended run's verdicts are final judgements of a whole life, not readings of noise.
-        ended = any(v.kind == "ended" for v in fresh.verdicts)
+        ended = fresh.summary is not None and fresh.summary.state == "ended"
         for v in fresh.verdicts:
             ms = st.metrics.get(v.metric)
             if ms is None:
@@ -101,7 +101,8 @@ class HealthTracker:
                     ms.shown, ms.pending, ms.count = v, None, 0
             shown.append(ms.shown if ms.pending is None else
                          replace(ms.shown, evidence=ms.shown.evidence | {"pending": ms.pending[0]}))
-        line = summarize(shown, fresh.borrowed, snap.last_step, final=ended)
+        line = summarize(shown, fresh.borrowed, snap.last_step, final=ended,
+                         state=fresh.summary.state if fresh.summary is not None else None)
         health = RunHealth(fresh.run, fresh.library, shown, worst(shown), fresh.roles, list(st.history),
                            fresh.path, fresh.version, fresh.borrowed, line)
         st.health = health
