@@ -91,7 +91,7 @@ def test_pinned_run_reads_final_once_ended_even_in_live_mode():
     assert v.kind == "pinned_at_max" and v.severity == Severity.ALARM
     assert "whole life" in v.reason and "early" not in v.reason
     assert "yet" not in h.verdict("reward").reason
-    assert h.summary.text.startswith("learned nothing: reward never improved in 25k steps")
+    assert h.summary.text.startswith("learned nothing: reward never improved in 25088 steps")
     # While live and young, the same curve is not yet final.
     live = judge(snap, HealthOptions(), now=float(snap.last_wall_time) + 5, related=rel)
     assert live.summary.head == "not learning yet"

@@ -117,7 +117,7 @@ def test_short_pinned_run_is_final_once_ended():
     assert "whole life (29 points" in v.reason and "early" not in v.reason
     r = done.verdict("reward")
     assert r.kind == "flat" and r.severity == Severity.WARN and "never improved" in r.reason and "yet" not in r.reason
-    assert done.summary.text.startswith("learned nothing: reward never improved in 7424 steps")
+    assert done.summary.text.startswith("learned nothing: reward never improved in 7424 steps")  # fmt_step
     assert done.summary.state == "ended"
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from tui.health.checks import judge_explained_variance, judge_kl, judge_reward
 from tui.health.corroborate import corroborate, is_continuous, kl_target
 from tui.health.growth import judge_growth
-from tui.health.lifecycle import EVIDENCE_AFTER, abnormal_end, judge_liveness, writer_evidence
+from tui.health.lifecycle import EVIDENCE_AFTER, abnormal_end, judge_life, writer_evidence
 from tui.health.options import HealthOptions
 from tui.health.roles import RoleMap, actions_from_texts, assign_roles, infer_actions, series_for
 from tui.health.shapes import RewardContext, Scale, classify
@@ -61,8 +61,11 @@ class RunHealth:
     history: list[VerdictChange] = field(default_factory=list)
     path: str = ""
     version: int = -1
+    usual_gap: float | None = None  # usual seconds between writes: the run-state rule's input
     borrowed: list[Verdict] = field(default_factory=list)  # siblings' verdicts that speak for it (reward)
     summary: RunSummary | None = None  # the run's verdict in one sentence
+    state: str = "live"  # live / stalled / ended: the run-state rule with the writer evidence
+    writer_alive: bool | None = None  # the writer process (None: no evidence): for run_state(writer_alive=)
 
     def verdict(self, metric: str) -> Verdict | None:
         return next((v for v in self.verdicts if v.metric == metric), None)
@@ -187,7 +190,7 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
     if (opts.mode == "live" and last is not None and now - last >= EVIDENCE_AFTER
             and abs(now - time.time()) < PRESENT):
         writer = writer_evidence(snap, shapes.cache, now)
-    live = judge_liveness(snap, shapes.gap, now, opts.thresholds, opts.mode, writer)
+    live = judge_life(snap, shapes.gap, now, opts.thresholds, opts.mode, writer)
     if live is not None and live.kind == "ended":
         if not shapes.final:
             final = shapes.cache.get("final")
@@ -212,7 +215,8 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
         verdicts.sort(key=lambda v: order.get(v.metric, 99))
     state = life.kind if life is not None and life.kind in ("stalled", "ended") else "live"
     line = summarize(verdicts, shapes.health.borrowed, snap.last_step, final=shapes.final, state=state)
-    return replace(shapes.health, verdicts=verdicts, worst=worst(verdicts), summary=line)
+    return replace(shapes.health, verdicts=verdicts, worst=worst(verdicts), summary=line, state=state,
+                   writer_alive=writer.alive if writer is not None else None)
 
 
 def judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot] = (),
@@ -276,7 +280,7 @@ def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunS
     order = {m: i for i, m in enumerate(METRIC_ORDER)}
     verdicts.sort(key=lambda v: order.get(v.metric, 99))
     health = RunHealth(snap.name, roles.library, verdicts, worst(verdicts), series,
-                       path=snap.path, version=snap.version, borrowed=borrowed)
+                       path=snap.path, version=snap.version, usual_gap=an.gap, borrowed=borrowed)
     return Shapes(health, tp, an.gap, final)
 
 

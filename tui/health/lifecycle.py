@@ -20,6 +20,8 @@ from tui.health.options import Thresholds
 from tui.health.stats import median
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot
+from tui.vocab.fmt import fmt_duration
+from tui.vocab.runstate import RunState, StallRule, liveness
 from tui.vocab.writer import WriterEvidence, run_writer
 
 EVIDENCE_AFTER = 20.0  # seconds of silence before the writer process is asked about (cheap, not free)
@@ -45,46 +47,39 @@ def writer_evidence(snap: RunSnapshot, cache: dict[str, object] | None = None, n
     return ev
 
 
-def judge_liveness(snap: RunSnapshot, gap: float | None, now: float, th: Thresholds, mode: str,
+def judge_life(snap: RunSnapshot, gap: float | None, now: float, th: Thresholds, mode: str,
                    writer: WriterEvidence | None = None) -> Verdict | None:
-    """stalled / ended, or None while the run writes at its usual pace.
+    """stalled / ended, or None while the run writes at its usual pace: `tui.vocab.liveness`
+    (the one run-state rule) with the writer evidence, in words.
 
-    The rule (one home: the same as `tui.vocab`'s run-state rule): a writer that exited means
-    ended; silence past max(floor, 5x the usual gap) is a stall, an alarm past max(2x floor, 10x);
-    a stalled run whose writer is alive stays stalled (hung) however long; without evidence it
-    has ended after `ended_after` of silence, or at once in review mode.
+    An ended run is "finished at step N" (why: the writer exited, or the silence); a stalled
+    run whose writer lives is "process alive, silent 12 min: hung?".
     """
     last_wall = snap.last_wall_time
     if last_wall is None:
         return None
-    silent = max(0.0, now - last_wall)
-    g = gap or 0.0
-    warn_at = max(th.stall_floor, th.stall_warn * g)
-    alarm_at = max(2 * th.stall_floor, th.stall_alarm * g)
     alive = writer.alive if writer is not None else None
-    ev: dict[str, object] = {"silent_s": silent, "usual_gap_s": g, "last_write": last_wall}
+    lv = liveness(last_wall, now, gap, mode=mode, writer_alive=alive,
+                  rule=StallRule(th.stall_floor, th.stall_warn, th.stall_alarm, th.ended_after))
+    if lv.state is RunState.LIVE:
+        return None
+    silent = lv.silent or 0.0
+    g = gap or 0.0
+    ev: dict[str, object] = {"silent_s": silent, "usual_gap_s": g, "last_write": last_wall, "basis": lv.basis}
     if writer is not None and writer.pid is not None:
         ev.update(writer_pid=writer.pid, writer=writer.reason)
     step = snap.last_step
     at = f" at step {step}" if step is not None else ""
-    if alive is False:
-        return Verdict("throughput", "ended", Severity.INFO,
-                       f"finished{at}: {writer.reason if writer else 'writer exited'}, last write {_dur(silent)} ago",
-                       step, last_wall, ev | {"basis": "writer exited"})
-    if silent < warn_at:
-        return None
-    if alive is True:
-        sev = Severity.ALARM if silent >= alarm_at else Severity.WARN
-        return Verdict("throughput", "stalled", sev,
-                       f"process alive, silent {_dur(silent)}" + (f" ({silent / g:.0f}x the usual {_dur(g)} gap)" if g else "")
-                       + ": hung?", None, last_wall, ev | {"basis": "writer alive"})
-    if mode == "review" or silent >= th.ended_after:
-        return Verdict("throughput", "ended", Severity.INFO,
-                       f"finished{at}: no writes for {_dur(silent)}", step, last_wall, ev | {"basis": "clock"})
-    sev = Severity.ALARM if silent >= alarm_at else Severity.WARN
-    return Verdict("throughput", "stalled", sev,
-                   f"no writes for {_dur(silent)} ({silent / g:.0f}x the usual {_dur(g)} gap)" if g
-                   else f"no writes for {_dur(silent)}", None, last_wall, ev | {"basis": "clock"})
+    if lv.state is RunState.ENDED:
+        why = f"{writer.reason}, last write {fmt_duration(silent)} ago" if alive is False and writer is not None \
+            else f"no writes for {fmt_duration(silent)}"
+        return Verdict("throughput", "ended", Severity.INFO, f"finished{at}: {why}", step, last_wall, ev)
+    sev = Severity.ALARM if lv.alarm else Severity.WARN
+    times = f" ({silent / g:.0f}x the usual {fmt_duration(g)} gap)" if g else ""
+    if alive:
+        return Verdict("throughput", "stalled", sev, f"process alive, silent {fmt_duration(silent)}{times}: hung?",
+                       None, last_wall, ev)
+    return Verdict("throughput", "stalled", sev, f"no writes for {fmt_duration(silent)}{times}", None, last_wall, ev)
 
 
 def abnormal_end(snap: RunSnapshot, related: Sequence[RunSnapshot]) -> str | None:
@@ -105,13 +100,3 @@ def abnormal_end(snap: RunSnapshot, related: Sequence[RunSnapshot]) -> str | Non
             sib = "its sibling" if len(ends) == 1 else f"its {len(ends)} siblings"
             return f"far fewer steps than {sib} in {os.path.basename(os.path.dirname(os.path.normpath(snap.path))) or 'its folder'} (median {typical:.0f})"
     return None
-
-
-def _dur(s: float) -> str:
-    if s < 120:
-        return f"{s:.0f} s"
-    if s < 7200:
-        return f"{s / 60:.0f} min"
-    if s < 172800:
-        return f"{s / 3600:.1f} h"
-    return f"{s / 86400:.0f} days"

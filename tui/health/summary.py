@@ -1,6 +1,6 @@
 """One line per run: the run's verdict in a sentence, across its metrics and sibling directories.
 
-    "learned nothing: reward never improved in 40k steps; entropy at its maximum for its whole life"
+    "learned nothing: reward never improved in 25088 steps; entropy at its maximum for its whole life"
     "fine: reward rose 22.3 -> 225, entropy fell to 0.77 of max"
     "learning: reward rose 35 -> 180 so far; but throughput dropped from 2600 to 500 steps/s"
 
@@ -20,6 +20,7 @@ from typing import Any
 
 from tui.health.stats import fmt
 from tui.health.verdict import Severity, Verdict, worst
+from tui.vocab.fmt import fmt_step
 
 
 @dataclass(frozen=True)
@@ -40,19 +41,6 @@ class RunSummary:
 
     def to_json(self) -> dict[str, Any]:
         return {"severity": self.severity.label, "head": self.head, "text": self.text, "state": self.state}
-
-
-def _steps(n: int | None) -> str:
-    if n is None:
-        return "?"
-    a = abs(n)
-    if a < 10_000:
-        return str(n)
-    if a < 1_000_000:
-        return f"{n / 1e3:.0f}k"
-    if a < 1_000_000_000:
-        return f"{n / 1e6:.3g}M"
-    return f"{n / 1e9:.3g}G"
 
 
 def _entropy_words(e: Verdict | None) -> str:
@@ -79,7 +67,7 @@ def summarize(verdicts: Sequence[Verdict], borrowed: Sequence[Verdict] = (), las
         verdicts: the run's own verdicts.
         borrowed: verdicts of sibling directories that speak for this run (the reward written
             into a separate subfolder, as OpenAI baselines and Rahtz do).
-        last_step: the run's last step ("never improved in 40k steps").
+        last_step: the run's last step ("never improved in 1.5M steps", `fmt_step`).
         final: the run has ended (past tense, no "yet").
         state: "live" / "stalled" / "ended" when known (the liveness verdict may be hidden by a
             worse throughput verdict); default: read off the verdicts.
@@ -110,9 +98,9 @@ def summarize(verdicts: Sequence[Verdict], borrowed: Sequence[Verdict] = (), las
         text, told = ent.reason, {"entropy", "kl", "reward"}
     elif judged_reward and rew is not None and rew.kind == "flat":
         head = "learned nothing" if final else "not learning yet"
-        where = f" in {_steps(last_step)} steps" if last_step is not None else ""
+        where = f" in {fmt_step(last_step)} steps" if last_step is not None else ""
         text = (f"reward never improved{where} (flat around {fmt(rew.evidence['last'])})" if final
-                else f"reward flat around {fmt(rew.evidence['last'])} after {_steps(last_step)} steps")
+                else f"reward flat around {fmt(rew.evidence['last'])} after {fmt_step(last_step)} steps")
         told.add("reward")
         if ent is not None and ent.severity >= Severity.WARN:
             text += f"; {ent.reason}"

@@ -80,7 +80,7 @@ class HealthTracker:
         st.version, st.judged_at = version, now
         shown: list[Verdict] = []
         # An ended run's verdicts are final judgements of a whole life, not readings of noise.
-        ended = fresh.summary is not None and fresh.summary.state == "ended"
+        ended = fresh.state == "ended"
         for v in fresh.verdicts:
             ms = st.metrics.get(v.metric)
             if ms is None:
@@ -102,9 +102,10 @@ class HealthTracker:
             shown.append(ms.shown if ms.pending is None else
                          replace(ms.shown, evidence=ms.shown.evidence | {"pending": ms.pending[0]}))
         line = summarize(shown, fresh.borrowed, snap.last_step, final=ended,
-                         state=fresh.summary.state if fresh.summary is not None else None)
+                         state=fresh.state)
         health = RunHealth(fresh.run, fresh.library, shown, worst(shown), fresh.roles, list(st.history),
-                           fresh.path, fresh.version, fresh.borrowed, line)
+                           fresh.path, fresh.version, fresh.usual_gap, borrowed=fresh.borrowed, summary=line,
+                           state=fresh.state, writer_alive=fresh.writer_alive)
         st.health = health
         return health
 
