@@ -200,7 +200,8 @@ class TbpeekApp(App[int]):
         for h in healths:  # the same rule as the overview's state column
             view = self.judge.view(h.run)
             age = view.age(now) if view is not None else None
-            if age is None or run_state(age, ended_after) != "ended":
+            # An ended run (its writer exited, or the clock) is news, not an alarm: never rings.
+            if getattr(h, "state", "live") != "ended" and (age is None or run_state(age, ended_after) != "ended"):
                 live.append(h)
         self.gate.on_health(live)
 

@@ -25,7 +25,7 @@ from tui.vocab.runstate import RunState, StallRule, liveness
 from tui.vocab.writer import WriterEvidence, run_writer
 
 EVIDENCE_AFTER = 20.0  # seconds of silence before the writer process is asked about (cheap, not free)
-ALIVE_RECHECK = 10.0  # seconds between two looks at a writer that was alive
+ALIVE_RECHECK = 1.0  # seconds between two looks at a writer that was alive (the tracker's own clock step)
 SHORT_OF_SIBLINGS = 0.5  # ended below this share of its siblings' median last step: abnormal
 
 
