@@ -8,10 +8,11 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
-
 from testing import sync
+
 from tui.app.app import AppOptions, make_app
 from tui.app.messages import StoreChanged
 from tui.app.screens.gate import GateScreen
@@ -60,8 +61,6 @@ async def test_a_run_whose_writer_exits_while_watched_does_not_break_through(tmp
     try:
         assert proc.stdout.readline().strip() == "written"
         log = tmp_path / "looks.jsonl"
-        import time
-
         now = time.time()
         append_look(Look(start=now - 60, end=now - 30, found_new=False), log)  # the gate is up
         app = make_app([str(logdir)], AppOptions(budget=BudgetSettings(log_path=log, every=1800, window=180)))

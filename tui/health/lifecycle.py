@@ -18,9 +18,9 @@ import numpy as np
 
 from tui.health.options import Thresholds
 from tui.health.stats import median
+from tui.health.throughput import _dur  # the stall verdict's own words (as before: '90 min')
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot
-from tui.vocab.fmt import fmt_duration
 from tui.vocab.runstate import RunState, StallRule, liveness
 from tui.vocab.writer import WriterEvidence, run_writer
 
@@ -71,15 +71,15 @@ def judge_life(snap: RunSnapshot, gap: float | None, now: float, th: Thresholds,
     step = snap.last_step
     at = f" at step {step}" if step is not None else ""
     if lv.state is RunState.ENDED:
-        why = f"{writer.reason}, last write {fmt_duration(silent)} ago" if alive is False and writer is not None \
-            else f"no writes for {fmt_duration(silent)}"
+        why = f"{writer.reason}, last write {_dur(silent)} ago" if alive is False and writer is not None \
+            else f"no writes for {_dur(silent)}"
         return Verdict("throughput", "ended", Severity.INFO, f"finished{at}: {why}", step, last_wall, ev)
     sev = Severity.ALARM if lv.alarm else Severity.WARN
-    times = f" ({silent / g:.0f}x the usual {fmt_duration(g)} gap)" if g else ""
+    times = f" ({silent / g:.0f}x the usual {_dur(g)} gap)" if g else ""
     if alive:
-        return Verdict("throughput", "stalled", sev, f"process alive, silent {fmt_duration(silent)}{times}: hung?",
+        return Verdict("throughput", "stalled", sev, f"process alive, silent {_dur(silent)}{times}: hung?",
                        None, last_wall, ev)
-    return Verdict("throughput", "stalled", sev, f"no writes for {fmt_duration(silent)}{times}", None, last_wall, ev)
+    return Verdict("throughput", "stalled", sev, f"no writes for {_dur(silent)}{times}", None, last_wall, ev)
 
 
 def abnormal_end(snap: RunSnapshot, related: Sequence[RunSnapshot]) -> str | None:
