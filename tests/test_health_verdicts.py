@@ -152,6 +152,12 @@ def test_step_time_and_memory_growth():
     flat = snapshot({"train/step_time": (steps, walls, 10 + noisy(0, n, 0.3, 14)),
                      "timing_s/step": (steps, walls, 10 + noisy(0, n, 0.3, 15))})
     assert at_end(flat).verdict("step_time").kind == "steady"
+    # OpenRLHF's per-phase timings: the phase that grows is named.
+    phases = snapshot({"train/timing/generate": (steps, walls, 30 + noisy(0, n, 0.5, 16)),
+                       "train/timing/train": (steps, walls, 8 + np.linspace(0, 8, n) + noisy(0, n, 0.3, 17)),
+                       "train/ppo_kl": (steps, walls, np.full(n, 0.01))})
+    v = at_end(phases).verdict("step_time")
+    assert v.kind == "growing" and "train/timing/train" in v.reason
 
 
 # ---- the one-line summary ------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 A step that takes longer and longer, or memory that keeps climbing, is a leak (a growing graph,
 a cache, a list of tensors kept alive). Tags: TRL ``train/step_time``, OpenRLHF
-``train/timing/*``, verl ``perf/*`` and ``timing_s/*``, any ``step_time`` / ``time_per_step``,
+``train/timing/*``, verl ``timing_s/*`` and ``perf/time_per_step``, any ``step_time`` / ``time_per_step``
+(each timing tag is judged, the fastest-growing one is reported),
 and any tag with ``memory`` (or ``mem_``) in its name. After a warm-up (the first 10 % of the
 points: allocators and caches fill early), with at least `decay_intervals` points: growth when
 the rank correlation with time is at least -decay_rho (+0.7) and the late third's median is at
@@ -20,8 +21,8 @@ from tui.health.stats import fmt, median, spearman
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
 
-STEP_TIME = re.compile(r"(?i)(^|/)(step_time|time_per_step|iter_time|timing_s/step|perf/time_per_step)$"
-                       r"|(^|/)train/timing/(step|total|step_time)$")
+STEP_TIME = re.compile(r"(?i)(^|/)(step_time|time_per_step|iter_time|perf/time_per_step)$"
+                       r"|(^|/)timing/[^/]+$|(^|/)timing_s/[^/]+$")  # OpenRLHF train/timing/*, verl timing_s/*
 MEMORY = re.compile(r"(?i)memory|(^|/|_)mem(_|$)")
 _NOT = re.compile(r"(?i)throughput|tokens|fps|per_sec|/min$|/mean_free|free")  # rates and free memory shrink on purpose
 
