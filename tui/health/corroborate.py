@@ -13,6 +13,7 @@ and the KL target that fits the run.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 
@@ -38,12 +39,17 @@ def is_continuous(snap: RunSnapshot, H: np.ndarray | None) -> str | None:
         fin = H[np.isfinite(H)]
         if fin.size and float(fin.min()) < -0.05:  # float noise around 0 is not a negative entropy
             return "entropy goes below 0"
-    tag = next((t for t in sorted(snap.series) if CONTINUOUS_TAG.search(t) and not _NOT_POLICY.search(t)), None)
+    tag = _std_tag(tuple(sorted(snap.series)))
     if tag is not None:
         return f"the run logs {tag}"
     if any("Box(" in t.text for t in snap.texts.values()):
         return "a Box action space"
     return None
+
+
+@lru_cache(maxsize=4096)
+def _std_tag(tags: tuple[str, ...]) -> str | None:
+    return next((t for t in tags if CONTINUOUS_TAG.search(t) and not _NOT_POLICY.search(t)), None)
 
 
 def kl_target(snap: RunSnapshot, roles: RoleMap, series: dict[str, Series], opts: HealthOptions) -> tuple[float, str]:

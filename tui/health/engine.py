@@ -24,9 +24,10 @@ from tui.health.roles import RoleMap, actions_from_texts, assign_roles, infer_ac
 from tui.health.shapes import RewardContext, Scale, classify
 from tui.health.stats import median
 from tui.health.summary import RunSummary, summarize
-from tui.health.throughput import EMPTY, derive_rate, judge_rate, learning_start, step_source, usual_gap
+from tui.health.throughput import derive_rate, judge_rate, learning_start, step_source, usual_gap
 from tui.health.verdict import Severity, Verdict, worst
 from tui.store import RunSnapshot, Series
+from tui.vocab.writer import WriterEvidence
 
 METRIC_ORDER = ("entropy", "reward", "throughput", "kl", "explained_variance", "step_time", "memory")
 
@@ -120,9 +121,12 @@ class _Analysis:
     gap: float | None  # usual seconds between writes
 
 
-def _analyse(snap: RunSnapshot, opts: HealthOptions) -> _Analysis:
-    roles = roles_of(snap, opts)
-    out = {role: series_for(snap, src) for role, src in roles.sources.items()}
+_Source = tuple[str, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _rate_source(snap: RunSnapshot, roles: RoleMap) -> tuple[_Source | None, float | None]:
+    """(the env-step source throughput is derived from, without an off-policy warm-up; the
+    run's usual seconds between writes)."""
     src = step_source(snap, roles)
     start = learning_start(snap, roles) if src else None
     if src and start is not None and start > src[1][0]:
@@ -130,11 +134,20 @@ def _analyse(snap: RunSnapshot, opts: HealthOptions) -> _Analysis:
         if int(keep.sum()) >= 2:
             src = (src[0], src[1][keep], src[2][keep], src[3][keep])
     gap = usual_gap(src[1]) if src else None
-    rate = derive_rate(src[1], src[2], opts.thresholds.min_window, src[3], gap=gap) if src else EMPTY
-    if len(rate):
-        out["throughput"] = rate
     if gap is None and snap.series:
         gap = usual_gap(max(snap.series.values(), key=len).wall_times)
+    return src, gap
+
+
+def _analyse(snap: RunSnapshot, opts: HealthOptions,
+             source: tuple[_Source | None, float | None] | None = None) -> _Analysis:
+    roles = roles_of(snap, opts)
+    out = {role: series_for(snap, src) for role, src in roles.sources.items()}
+    src, gap = source if source is not None else _rate_source(snap, roles)
+    if src:
+        rate = derive_rate(src[1], src[2], opts.thresholds.min_window, src[3], gap=gap)
+        if len(rate):
+            out["throughput"] = rate
     return _Analysis(roles, {k: v for k, v in out.items() if len(v)}, src[0] if src else "", gap)
 
 
@@ -160,7 +173,28 @@ def judge(snap: RunSnapshot, opts: HealthOptions | None = None, now: float | Non
     """
     opts = opts or HealthOptions()
     now = time.time() if now is None else now
-    return with_liveness(judge_shapes(snap, opts, related), snap, opts, now, related)
+    # The run's life first (cheap), so an ended run is judged once, as a whole.
+    source = _rate_source(snap, roles_of(snap, opts))
+    cache: dict[str, object] = {}
+    writer = _writer(snap, opts, now, cache)
+    life = judge_life(snap, source[1], now, opts.thresholds, opts.mode, writer)
+    with np.errstate(all="ignore"):
+        shapes = _judge_shapes(snap, opts, related, life is not None and life.kind == "ended", source)
+    shapes.cache.update(cache)
+    return with_liveness(shapes, snap, opts, now, related)
+
+
+def _writer(snap: RunSnapshot, opts: HealthOptions, now: float, cache: dict[str, object]) -> WriterEvidence | None:
+    """The writer evidence when it can speak: live mode, the run silent a little while, and
+    `now` the present. The process table tells about the present only: judging at another
+    moment (a replay, a test's clock) leaves the clock to decide. Review mode asks about
+    finished work: a silent run has ended there, whoever still lives (a notebook's kernel
+    outlives its runs)."""
+    last = snap.last_wall_time
+    if (opts.mode == "live" and last is not None and now - last >= EVIDENCE_AFTER
+            and abs(now - time.time()) < PRESENT):
+        return writer_evidence(snap, cache, now)
+    return None
 
 
 @dataclass(frozen=True)
@@ -182,14 +216,7 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
     The writer process (from the event file names) is asked about once the run has been silent
     for a little while; an ended run is judged again as a whole (final verdicts), once.
     """
-    writer = None
-    last = snap.last_wall_time
-    # The process table tells about the present only: judging at another moment (a replay,
-    # a test's clock) leaves the clock to decide. Review mode asks about finished work: a
-    # silent run has ended there, whoever still lives (a notebook's kernel outlives its runs).
-    if (opts.mode == "live" and last is not None and now - last >= EVIDENCE_AFTER
-            and abs(now - time.time()) < PRESENT):
-        writer = writer_evidence(snap, shapes.cache, now)
+    writer = _writer(snap, opts, now, shapes.cache)
     live = judge_life(snap, shapes.gap, now, opts.thresholds, opts.mode, writer)
     if live is not None and live.kind == "ended":
         if not shapes.final:
@@ -227,9 +254,10 @@ def judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSn
         return _judge_shapes(snap, opts, related, final)
 
 
-def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot], final: bool) -> Shapes:
+def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot], final: bool,
+                  source: tuple[_Source | None, float | None] | None = None) -> Shapes:
     th = opts.thresholds
-    an = _analyse(snap, opts)
+    an = _analyse(snap, opts, source)
     roles, series = an.roles, an.series
     verdicts: list[Verdict] = []
 

@@ -13,6 +13,7 @@ least 1/decay_ratio (about +11 %) of the early third's.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 
@@ -29,14 +30,19 @@ _NOT = re.compile(r"(?i)throughput|tokens|fps|per_sec|/min$|/mean_free|free")  #
 
 def growth_tags(snap: RunSnapshot) -> dict[str, list[str]]:
     """metric ("step_time" / "memory") -> the run's tags that measure it."""
-    out: dict[str, list[str]] = {}
-    for tag in sorted(snap.series):
+    return {k: list(v) for k, v in _growth_tags(tuple(sorted(snap.series))).items()}
+
+
+@lru_cache(maxsize=4096)
+def _growth_tags(tags: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for tag in tags:
         if _NOT.search(tag):
             continue
         if STEP_TIME.search(tag):
-            out.setdefault("step_time", []).append(tag)
+            out["step_time"] = (*out.get("step_time", ()), tag)
         elif MEMORY.search(tag):
-            out.setdefault("memory", []).append(tag)
+            out["memory"] = (*out.get("memory", ()), tag)
     return out
 
 
