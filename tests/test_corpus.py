@@ -9,6 +9,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tui.health import HealthOptions, Severity, judge, siblings
@@ -142,3 +143,22 @@ def test_corpus_writers_on_this_host_have_exited():
         w = parse_event_file_name(f.name)
         if w is not None and w.host == this_host():
             assert run_writer([str(f)]).alive is False, f.name
+
+
+HEALTHY = ["ppo-cartpole", "ppo-acrobot", "ppo-pendulum", "sac-pendulum", "dqn-cartpole", "ppo-cartpole-resumed",
+           "cleanrl-ppo-cartpole"]
+
+
+@pytest.mark.parametrize("name", HEALTHY)
+def test_healthy_runs_never_alarm_while_they_train(name):
+    # Replayed live, prefix by prefix: an alarm would break through the gate. (Throughput is
+    # left out: these runs shared a loaded machine, and their steps/s really moved.)
+    from tui.health.tracker import prefix
+
+    snap, rel = _one(name)
+    walls = np.sort(np.concatenate([s.wall_times for s in snap.series.values()]))
+    for f in np.linspace(0.1, 1.0, 19):
+        t = float(walls[int(f * (len(walls) - 1))])
+        h = judge(prefix(snap, t), HealthOptions(), now=t + 1, related=[prefix(r, t) for r in rel])
+        for v in h.verdicts:
+            assert v.metric == "throughput" or v.severity < Severity.ALARM, f"{f:.0%}: {v.metric} {v.kind}: {v.reason}"

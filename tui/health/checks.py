@@ -24,7 +24,8 @@ def _nonfinite(metric: str, s: Series, what: str) -> Verdict | None:
                    int(s.steps[i]), float(s.wall_times[i]), {"nonfinite": int(bad.sum())})
 
 
-def judge_reward(s: Series, th: Thresholds, final: bool = False) -> tuple[Verdict, RewardContext]:
+def judge_reward(s: Series, th: Thresholds, final: bool = False,
+                 learning_from: float | None = None) -> tuple[Verdict, RewardContext]:
     """improving / flat / collapsed / nonfinite, and a summary for the entropy check.
 
     The curve is summarised by medians of ~20 consecutive blocks (rewards are noisy, and raw
@@ -41,6 +42,9 @@ def judge_reward(s: Series, th: Thresholds, final: bool = False) -> tuple[Verdic
     the first 2.5 % of the points (at least 3): a reward that rises fast (a short run, or SB3's
     100-episode mean, which moves fastest while it holds few episodes) must not hide its start.
     `final`: the run has ended; a flat reward then "never improved" (no "yet"), a warning.
+    `learning_from`: when the run's first update happened (wall time). Rewards before it were
+    earned by the initial policy (an off-policy learner's random warm-up): their median is the
+    start, however they drifted; no gain is counted before learning began.
     """
     bad = _nonfinite("reward", s, "the reward")
     if bad is not None:
@@ -56,7 +60,19 @@ def judge_reward(s: Series, th: Thresholds, final: bool = False) -> tuple[Verdic
     smooth = np.convolve(med, np.ones(3) / 3, "valid") if med.shape[0] >= 6 else med
     head = v[: max(3, n // 40)]
     first, last = min(float(smooth[0]), float(med[0]), median(head)), float(med[-1])
-    ibest = int(np.argmax(smooth))
+    ranked = smooth
+    if learning_from is not None:
+        before = v[s.wall_times < learning_from]
+        if before.shape[0] >= 3:
+            first = median(before)
+            # Only blocks that end after learning began can hold a gain.
+            off0 = n - med.shape[0] * size
+            ends = s.wall_times[off0 + size * (np.arange(med.shape[0]) + 1) - 1]
+            span = med.shape[0] - smooth.shape[0]  # 2 when smoothed over 3 blocks
+            ranked = np.where(ends[span:] >= learning_from, smooth, -np.inf)
+            if not np.isfinite(ranked).any():
+                ranked = smooth
+    ibest = int(np.argmax(ranked))
     best = float(smooth[ibest])
     gain = best - first
     spread = float(np.max(v) - np.min(v))

@@ -265,7 +265,7 @@ def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunS
     reward: Verdict | None = None
     borrowed: list[Verdict] = []
     if "reward" in series:
-        reward, context = judge_reward(series["reward"], th, final)
+        reward, context = judge_reward(series["reward"], th, final, learning_start(snap, roles))
         verdicts.append(reward)
     else:
         companion = _reward_companion(snap, related, opts)
