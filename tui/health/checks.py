@@ -99,7 +99,9 @@ def judge_reward(s: Series, th: Thresholds, final: bool = False,
                         "no real improvement yet", int(s.steps[0]), float(s.wall_times[0]), ev),
                 RewardContext(improving=False, fell_back=False))
     kept = last - first
-    if kept <= (1 - th.reward_collapse) * gain and ibest < med.shape[0] - 1:
+    # A collapse (an alarm) needs the wander measured (>= 5 blocks, about 25 points): on fewer,
+    # a rise and fall may be the first few episodes' noise.
+    if kept <= (1 - th.reward_collapse) * gain and ibest < med.shape[0] - 1 and d.size >= 4:
         j = off + (ibest + 1) * size
         j = min(j, n - 1)
         return (Verdict("reward", "collapsed", Severity.ALARM if kept <= 0.2 * gain else Severity.WARN,
