@@ -278,6 +278,8 @@ class LiveSession:
         ended_after = self.health.thresholds.ended_after
         live = []
         for h in healths:  # the same rule as the overview's state column
+            if h.state == "ended":  # its writer exited (or the clock says so): news, not an alarm
+                continue
             view = self.judge.view(h.run)
             age = view.age(now) if view is not None else None
             if age is None or run_state(age, ended_after, view.usual_gap if view else None) != "ended":
