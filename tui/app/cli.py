@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tui.config import Config, ConfigError, as_config, load_config
+from tui.config import Config, ConfigError, as_config, config_path, load_config
 from tui.vocab import EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -107,7 +107,8 @@ def build_options(args: argparse.Namespace, cfg: Config | Mapping[str, Any] | No
     theme = getattr(args, "theme", None) or config.theme
     return AppOptions(theme=theme, poll=getattr(args, "poll", None), health=health,
                       budget=budget_settings(args, config, demo), seed_pattern=config.seed_pattern,
-                      countdown=bool(getattr(args, "countdown", False)))
+                      countdown=bool(getattr(args, "countdown", False)),
+                      theme_file=config.path or config_path())
 
 
 def run_watch(logdirs: list[str], args: argparse.Namespace) -> int:

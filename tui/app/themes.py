@@ -21,6 +21,8 @@ is reported so the app can show a notice.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,3 +152,95 @@ def verdict_colors(theme: Theme) -> dict[str, str]:
     # Rich styles take no alpha: blend toward the background instead.
     out["muted"] = theme.variables.get("verdict-muted", Color.parse(bg).blend(Color.parse(fg), 0.6).hex)
     return out
+
+
+class ThemeSaveError(Exception):
+    """The chosen theme couldn't be written to the config file; the message says why."""
+
+
+_TABLE = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]\s*(#.*)?$")
+_THEME_KEY = re.compile(r"^(\s*)theme\s*=")
+
+
+def save_theme(path: Path, name: str) -> None:
+    """Write ``[ui] theme = "name"`` into the config file at `path`, changing nothing else:
+    the line is replaced (or added under ``[ui]``, or a ``[ui]`` table appended), and the
+    result must parse to the same document with only that key changed, else nothing is
+    written. The file is replaced atomically and keeps its permissions.
+
+    Raises:
+        ThemeSaveError: the file can't be read, parsed, edited safely or written.
+    """
+    try:
+        old_text = path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as e:
+        raise ThemeSaveError(f"can't read {path}: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        before = tomllib.loads(old_text)
+    except tomllib.TOMLDecodeError as e:
+        raise ThemeSaveError(f"{path} is not valid TOML ({e}); fix it to save the theme") from None
+    new_text = _with_theme(old_text, name)
+    expected = {**before, "ui": {**(before.get("ui") or {}), "theme": name}}
+    try:
+        after = tomllib.loads(new_text)
+    except tomllib.TOMLDecodeError:
+        after = None
+    if after != expected:  # e.g. `ui = {theme = "x"}` inline, or dotted keys: don't guess
+        raise ThemeSaveError(f"can't edit {path} safely; set theme = {json_str(name)} under [ui] yourself")
+    _write_atomic(path, new_text)
+
+
+def json_str(text: str) -> str:
+    """A TOML basic string (JSON's escaping is valid TOML)."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _with_theme(text: str, name: str) -> str:
+    lines = text.splitlines(keepends=True)
+    value = f"theme = {json_str(name)}"
+    section: str | None = None
+    ui_end: int | None = None  # index after the last line of the [ui] table
+    for i, line in enumerate(lines):
+        m = _TABLE.match(line)
+        if m and not line.lstrip().startswith("[["):
+            section = m.group(1)
+            if section == "ui":
+                ui_end = i + 1
+            continue
+        if section == "ui":
+            key = _THEME_KEY.match(line)
+            if key:
+                end = "\n" if line.endswith("\n") else ""
+                lines[i] = f"{key.group(1)}{value}{end}"
+                return "".join(lines)
+            if line.strip():
+                ui_end = i + 1
+    if ui_end is not None:
+        lines.insert(ui_end, value + "\n")
+        return "".join(lines)
+    sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
+    return text + f"{sep}[ui]\n{value}\n"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o7777 if path.exists() else None
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".toml", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            if mode is not None:
+                os.chmod(tmp, mode)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except OSError as e:
+        raise ThemeSaveError(f"can't write {path}: {e.strerror or e}") from None
