@@ -40,6 +40,8 @@ from tui.vocab import spec_is_url
 URL_POLL = 10.0  # seconds between polls of logdirs that can't be watched (object stores)
 REJUDGE_EVERY = 30.0  # seconds: re-judge idle runs so age-based verdicts (stalls) appear
 IDLE_WAIT = 5.0  # seconds the loop sleeps when nothing wakes it (it re-judges on the way)
+LOAD_STEPS = 20  # the first read is done in about this many parts, each shown as progress
+LOAD_MIN_RUNS = 50  # runs per part at least (few parts: bulk reading stays fast)
 
 Emit = Callable[[LiveEvent], None]
 
@@ -81,6 +83,8 @@ class LiveSession:
         notes: the run notes.
         gate: the look budget's controller (after `start_budget`), or None.
         watch_mode / watch_reason: "inotify" or "polling", and why it fell back.
+        loading: (runs read, of how many) while the first read runs, else None (see
+            `loading_status`).
     """
 
     def __init__(self, store: Store, ingestor: IngestorLike | None = None, *, logdirs: Iterable[str] = (),
@@ -110,6 +114,7 @@ class LiveSession:
         self._changed_runs: set[str] = set()  # judged, not yet taken by the UI thread
         self._stopping = False
         self._notified_problems: set[tuple[str, str, str]] = set()
+        self.loading: tuple[int, int | None] | None = None  # (runs read, of) during the first read
 
     # ---- watching and the ingest loop ----------------------------------------------------
     def start_watching(self) -> None:
@@ -142,7 +147,7 @@ class LiveSession:
         """
         if self.ingestor is None:
             return
-        self.ingest_once(None, rescan=True)
+        self.first_ingest()
         last_judge = time.monotonic()
         # Logdirs that can't be watched are polled on a timer, also when local ones beside
         # them are watched.
@@ -167,24 +172,85 @@ class LiveSession:
                 last_judge = time.monotonic()
             self._report_mode()  # the watcher may have fallen back to polling meanwhile
 
-    def ingest_once(self, paths: set[str] | None, rescan: bool) -> None:
-        """Read what changed, judge the runs it touched, emit what the UI needs."""
-        from tui.ingest import LogdirError
-
+    def first_ingest(self) -> None:
+        """The first read of the logdirs, in parts, so loading is visible: `loading_status`
+        says "reading 1 200 of 3 000 runs" meanwhile, and the runs read so far are shown."""
         ing = self.ingestor
         if ing is None:
             return
-        new: list[str] = []
-        if rescan:
-            try:
-                new = list(ing.rescan())
-            except LogdirError as e:
-                self.emit(IngestProblem(str(e), "error"))
+        self.loading = (0, None)
+        self._announce([])
+        new = self._rescan()
+        parts = self._load_parts(ing)
+        total = sum(len(runs) for runs, _ in parts)
+        if total:
+            self.loading = (0, total)
+            self._announce([])
+        done = 0
+        for runs, paths in parts:
+            if self._stopping:
+                return
+            ing.poll(paths)
+            done += len(runs)
+            self.loading = (done, total)
+            self._judged(new, always=True)
+        ing.poll(None)  # every file, also those found while reading (cheap: read to their end)
+        self.loading = None
+        self._judged(new, always=True)
+
+    @staticmethod
+    def _load_parts(ing: IngestorLike) -> list[tuple[list[str], list[str]]]:
+        """The known runs' event files in parts of at least `LOAD_MIN_RUNS` runs, about
+        `LOAD_STEPS` parts; none when the ingestor can't list its files or there are few."""
+        states = getattr(ing, "file_states", None)
+        if not callable(states):
+            return []
+        by_run: dict[str, list[str]] = {}
+        for st in states():
+            by_run.setdefault(st.run, []).append(st.path)
+        runs = list(by_run)
+        if len(runs) <= LOAD_MIN_RUNS:
+            return []
+        step = max(LOAD_MIN_RUNS, -(-len(runs) // LOAD_STEPS))
+        return [(runs[i:i + step], [p for r in runs[i:i + step] for p in by_run[r]])
+                for i in range(0, len(runs), step)]
+
+    def loading_status(self) -> str:
+        """"reading 1 200 of 3 000 runs" while the first read runs ("looking for runs…"
+        before the runs are known); "" once it is done."""
+        loading = self.loading
+        if loading is None:
+            return ""
+        done, total = loading
+        if total is None:
+            return "looking for runs…"
+        return f"reading {_thousands(done)} of {_thousands(total)} runs"
+
+    def _rescan(self) -> list[str]:
+        from tui.ingest import LogdirError
+
+        assert self.ingestor is not None
+        try:
+            return list(self.ingestor.rescan())
+        except LogdirError as e:
+            self.emit(IngestProblem(str(e), "error"))
+            return []
+
+    def ingest_once(self, paths: set[str] | None, rescan: bool) -> None:
+        """Read what changed, judge the runs it touched, emit what the UI needs."""
+        ing = self.ingestor
+        if ing is None:
+            return
+        new = self._rescan() if rescan else []
         ing.poll(None if rescan or not paths else sorted(paths))
+        self._judged(new)
+
+    def _judged(self, new: list[str], always: bool = False) -> None:
+        """Judge the runs whose store version moved and announce them (and their problems)."""
         # Every run whose store version moved: new points, and also problems a rescan recorded
         # (a vanished directory changes no data but must reach the screen).
         judged = self.judge.update_store(self.store)
-        if not judged and not new:
+        if not judged and not new and not always:
             return
         for run in judged:
             view = self.judge.view(run)
@@ -326,3 +392,8 @@ class LiveSession:
             return ReviewResult(error=f"can't read {e.filename or 'the notes'}: {e.strerror or e}. "
                                       "Check that the state directory is readable.")
         return ReviewResult(review)
+
+
+def _thousands(n: int) -> str:
+    """1200 -> '1 200' (a space groups thousands, as in the status line's other numbers)."""
+    return f"{n:,}".replace(",", " ")

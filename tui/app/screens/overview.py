@@ -150,6 +150,9 @@ class OverviewScreen(Screen[None]):
         look = session.look_status()
         if look:
             text += f"  ·  {look}"
+        loading = session.loading_status()
+        if loading:
+            text = f"{loading}  ·  {text}"
         if self.filter_error:
             text = f"{self.filter_error}  ·  {text}"
         elif self._filter_text:

@@ -1,0 +1,111 @@
+"""Loading is visible (issue 14.7): the first read of a big logdir is done in parts and the
+status line says "reading 1 200 of 3 000 runs" meanwhile; the runs read so far are shown."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from app_fixtures import NOW
+from testing import sync
+
+from tui.app.app import AppOptions, make_app
+from tui.live.session import LOAD_MIN_RUNS, LiveSession
+from tui.store import Store
+
+
+@dataclass
+class State:
+    run: str
+    path: str
+
+
+class SlowIngestor:
+    """Knows `n` runs of one file each; each poll of a part adds one point to each of its runs
+    and (optionally) waits to be let go, as a slow disk would."""
+
+    def __init__(self, store: Store, n: int, gate: threading.Event | None = None) -> None:
+        self.store = store
+        self.runs = [f"run-{i:04d}" for i in range(n)]
+        self.gate = gate
+        self.polls: list[list[str] | None] = []
+        self.entered = threading.Event()
+
+    def watch_paths(self) -> list[str]:
+        return []
+
+    def rescan(self) -> list[str]:
+        for r in self.runs:
+            self.store.ensure_run(r, f"/logs/{r}")
+        return list(self.runs)
+
+    def file_states(self) -> list[State]:
+        return [State(r, f"/logs/{r}/events.out.tfevents.1") for r in self.runs]
+
+    def poll(self, paths=None) -> set[str]:
+        self.polls.append(None if paths is None else list(paths))
+        if paths is None:
+            return set()
+        if len(self.polls) == 2 and self.gate is not None:
+            self.entered.set()
+            self.gate.wait(10)
+        runs = [p.split("/")[2] for p in paths]
+        for r in runs:
+            self.store.append(r, "losses/entropy", np.array([1]), np.array([NOW - 5.0]), np.array([1.0]))
+        return set(runs)
+
+
+def test_the_first_read_is_done_in_parts_and_says_how_far_it_is():
+    store = Store()
+    statuses: list[str] = []
+    session = LiveSession(store, None, clock=lambda: NOW)
+    ing = SlowIngestor(store, 3000)
+    session.ingestor = ing
+    session.emit = lambda event: statuses.append(session.loading_status())
+    session.first_ingest()
+    parts = [p for p in ing.polls if p is not None]
+    assert len(parts) == 20 and sum(len(p) for p in parts) == 3000  # every file once, in parts
+    assert ing.polls[-1] is None  # then one poll of everything (files found meanwhile)
+    assert statuses[0] == "looking for runs…" and statuses[1] == "reading 0 of 3 000 runs"
+    assert "reading 1 200 of 3 000 runs" in statuses
+    assert statuses[-1] == "" and session.loading is None
+
+
+def test_a_small_logdir_is_read_in_one_go():
+    store = Store()
+    session = LiveSession(store, None, clock=lambda: NOW)
+    ing = SlowIngestor(store, LOAD_MIN_RUNS)
+    session.ingestor = ing
+    session.first_ingest()
+    assert ing.polls == [None] and session.loading_status() == ""
+
+
+@sync
+async def test_the_status_line_shows_progress_and_the_runs_read_so_far():
+    store = Store()
+    gate = threading.Event()
+    ing = SlowIngestor(store, 400, gate)
+    app = make_app(store=store, ingestor=ing, options=AppOptions(clock=lambda: NOW))
+    try:
+        async with app.run_test(size=(120, 35)) as pilot:
+            for _ in range(200):
+                await pilot.pause(0.05)
+                if ing.entered.is_set():
+                    break
+            await pilot.pause(0.8)  # the overview redraws on its timer
+            status = str(app.screen.query_one("#status").render())
+            assert "reading 50 of 400 runs" in status
+            # The first part's points are shown already; the others' rows wait for theirs.
+            assert app.judge.view("run-0049").last_step == 1
+            assert app.judge.view("run-0399").last_step is None
+            gate.set()
+            for _ in range(200):
+                await pilot.pause(0.05)
+                if "reading" not in str(app.screen.query_one("#status").render()):
+                    break
+            await pilot.pause(0.6)
+            assert "reading" not in str(app.screen.query_one("#status").render())
+            assert len(app.screen.table._row_order) == 400 and app.judge.view("run-0399").last_step == 1
+    finally:
+        gate.set()
