@@ -96,6 +96,12 @@ class TbpeekApp(App[int]):
     """
 
     CSS_PATH = "app.tcss"
+    # Notices at the top right, under the header, narrow: at the bottom they covered the
+    # status line (and the filter's error in it) and the keys at the bottom of dialogs.
+    CSS = """
+    ToastRack { dock: top; align: right top; margin: 1 0 0 0; }
+    Toast { width: 50; max-width: 45%; margin: 0 0 1 0; padding: 0 1; }
+    """
     TITLE = "tbpeek"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
