@@ -109,6 +109,9 @@ class RunView:
         members: for a folded seed group, its runs (seed order); empty for a run.
         healthy: for a folded seed group, how many members are healthy.
         usual_gap: the run's usual seconds between writes (the run-state rule's input).
+        state: live / stalled / ended as the health engine judged it (the run-state rule with
+            the writer evidence, at the judgement's moment); the state column shows it, so it
+            always agrees with the verdicts. None (a seed group): use `run_state` on the age.
     """
 
     name: str
@@ -123,6 +126,7 @@ class RunView:
     members: tuple[str, ...] = ()
     healthy: int | None = None
     usual_gap: float | None = None
+    state: str | None = None
 
     @property
     def is_group(self) -> bool:

@@ -73,6 +73,7 @@ class Judge:
             problems=dict(snap.problems),
             library=library,
             usual_gap=health.usual_gap,
+            state=str(health.state),
         )
         with self._lock:
             self._views[snap.name] = view

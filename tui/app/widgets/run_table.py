@@ -43,6 +43,8 @@ class RowKeyState:
     selected: bool
     style_key: str
     noted: bool = False
+    judged: tuple[str | None, str] = (None, "")  # the state and badge judged (a re-judgement
+    # of an unchanged run moves neither its version nor its age)
 
 
 class RunTable(DataTable[Text]):
@@ -114,7 +116,9 @@ class RunTable(DataTable[Text]):
         else:
             cells["mark"] = Text.assemble(("●" if selected else " ", colors["verdict-info"]),
                                           (NOTE_GLYPH if noted else "", colors["muted"]))
-            state = run_state(age, self.ended_after, view.usual_gap)
+            # The judgement's own state (writer evidence, the user's thresholds, the same moment
+            # as the verdicts): a clock rule of its own here said "stalled" beside "ok".
+            state = view.state or run_state(age, self.ended_after, view.usual_gap)
             cells["state"] = Text(state, style=muted if state == "ended" else
                                   (colors["verdict-warn"] if state == "stalled" else ""))
             badge = view.badge()
@@ -164,14 +168,15 @@ class RunTable(DataTable[Text]):
                 self.add_row(*[cells.get(k, Text("")) for k in keys], key=v.name)
                 self._cell_cache[v.name] = cells
                 self._drawn[v.name] = RowKeyState(v.version, fmt_age(v.age(now)), picked, style_key,
-                                                  v.name in noted)
+                                                  v.name in noted, (v.state, v.badge()))
             self._row_order = order
             if cursor_run in order:
                 self.move_cursor(row=order.index(cursor_run), animate=False)
             return len(views)
         for v in views:
             picked = _picked(v, selected) if v.members else v.name in selected
-            state = RowKeyState(v.version, fmt_age(v.age(now)), picked, style_key, v.name in noted)
+            state = RowKeyState(v.version, fmt_age(v.age(now)), picked, style_key, v.name in noted,
+                                (v.state, v.badge()))
             if self._drawn.get(v.name) != state:
                 self._stale[v.name] = _Stale(v, now, picked, colors, state)
         return self._flush_visible()
