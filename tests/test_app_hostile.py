@@ -111,12 +111,15 @@ async def test_notices_are_never_markup():
 
     app = make_app(store=fixed_store(), options=AppOptions(clock=lambda: NOW))
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        for text in ("zz[/] alarm", '[link="x] gone', "[bold red]RUNX[/]", "t\x1b]0;pwned\x07"):
+        for text in ("zz[/] alarm", '[link="x] gone', "[bold red]RUNX[/]", "t\x1b]0;pwned\x07",
+                     "first line\nsecond\x1b[2J line"):
             app.notify(text, title="[b]x[/b]")
         await pilot.pause(0.2)
         joined = screen_text(app)
         for expected in ("zz[/] alarm", '[link="x] gone', "[bold red]RUNX[/]", "t\\x1b]0;pwned\\x07", "[b]x[/b]"):
             assert expected in joined, expected
+        # A notice's own line breaks stay line breaks; control characters in a line don't.
+        assert "first line\n" in joined and "second\\x1b[2J line" in joined
         assert app.is_running
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from datetime import timezone
+from datetime import datetime, timezone
 
 import pytest
 from app_fixtures import NOW, fixed_store
@@ -16,7 +16,7 @@ from testing import Clock
 from tui.health.verdict import Severity, Verdict
 from tui.live.alerts import Alerter
 from tui.live.events import IngestProblem, LiveEvent, RunsChanged, WatchModeChanged
-from tui.live.gate import GateController, clock_time, countdown
+from tui.live.gate import GateController, countdown
 from tui.live.run_notes import RunNotes
 from tui.live.session import LiveSession
 from tui.live.view_state import ViewState
@@ -221,7 +221,8 @@ def test_gate_up_at_start_a_due_look_opens_and_its_end_brings_the_gate_back(tmp_
     assert ui.gate_up and gate.blocking and ui.shown[-1].due
     ui.on_look()
     assert not ui.gate_up and not gate.blocking
-    assert gate.look_status(clock()) == f"look until {clock_time(NOW + 60)} (e: end now)"
+    ends = datetime.fromtimestamp(NOW + 60).strftime("%H:%M:%S")  # within 2 min: to the second
+    assert gate.look_status(clock()) == f"look until {ends} (e: end now)"
     clock.t += 45
     gate.refresh()
     assert any("close in 15 s" in m for m, _ in ui.notices) and not ui.gate_up

@@ -96,11 +96,12 @@ class TbpeekApp(App[int]):
     """
 
     CSS_PATH = "app.tcss"
-    # Notices at the top right, under the header, narrow: at the bottom they covered the
-    # status line (and the filter's error in it) and the keys at the bottom of dialogs.
+    # Notices stay clear of the status line and the key footer (they covered both, and the
+    # filter's error in the status line); over a dialog they go to the top, clear of its keys.
     CSS = """
-    ToastRack { dock: top; align: right top; margin: 1 0 0 0; }
-    Toast { width: 50; max-width: 45%; margin: 0 0 1 0; padding: 0 1; }
+    ToastRack { margin-bottom: 2; }
+    ModalScreen ToastRack { dock: top; align: right top; margin: 0; }
+    Toast { width: 50; max-width: 45%; padding: 0 1; }
     """
     TITLE = "tbpeek"
     ENABLE_COMMAND_PALETTE = True
@@ -141,7 +142,10 @@ class TbpeekApp(App[int]):
         alarm must not kill the app), never a control character (`tui.app.text`)."""
         from tui.app.text import safe
 
-        super().notify(safe(message), title=safe(title), severity=severity, timeout=timeout, markup=False)
+        # Line by line: the line breaks of a notice are its own (names are made safe, with
+        # their own line breaks escaped, where the notice is written: `tui.live.gate`).
+        text = "\n".join(safe(line) for line in str(message).split("\n"))
+        super().notify(text, title=safe(title), severity=severity, timeout=timeout, markup=False)
 
     def format_title(self, title: str, sub_title: str) -> Content:
         """The header's title: the logdirs or the run's name, literally."""

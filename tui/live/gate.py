@@ -26,6 +26,7 @@ from typing import Any, Literal, Protocol
 
 from tui.live.alerts import Alerter
 from tui.looks.policy import Alarm, GateInfo, LookBudget
+from tui.vocab import safe_terminal
 
 MAX_ALARMS_SHOWN = 5
 BATCH_SECONDS = 10.0  # alarms this close to the previous one join its breakthrough
@@ -124,7 +125,7 @@ class Breakthrough:
 
 def batch_text(alarms: list[Alarm], limit: int = MAX_ALARMS_SHOWN) -> str:
     """A notice listing alarms, one per line (the first `limit`, then how many more)."""
-    lines = [a.text for a in alarms[:limit]]
+    lines = [safe_terminal(a.text) for a in alarms[:limit]]  # a line break in a name stays in its line
     if len(alarms) > limit:
         lines.append(f"… and {len(alarms) - limit} more")
     return "\n".join(lines)
@@ -306,7 +307,10 @@ class GateController:
             return ""
         if self.show_countdown:
             return f"look · {countdown(ends - now)} left (e: end now)"
-        return f"look until {clock_time(ends, self.tz)} (e: end now)"
+        # To the minute, but to the second when it ends within two minutes ("until 18:10" at
+        # 18:10:05 would read as over); either way a time that doesn't change each second.
+        until = datetime.fromtimestamp(ends, self.tz).strftime("%H:%M:%S" if ends - now < 120 else "%H:%M")
+        return f"look until {until} (e: end now)"
 
     # ---- the person's choices -----------------------------------------------------------
     def end_look(self) -> None:
