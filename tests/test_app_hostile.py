@@ -127,3 +127,26 @@ def test_plain_content_is_literal_and_safe():
     c = plain("[bold]x[/bold]\x1b[2J\u200b")
     assert str(c) == "[bold]x[/bold]\\x1b[2J\\u200b" and not c.spans
     assert safe("é日本 -3.2 ‐ a b") == "é日本 -3.2 ‐ a b"  # nothing else changes (numbers stay)
+
+
+@sync
+async def test_the_gate_lists_hostile_alarm_names_one_per_line(tmp_path):
+    from test_gate import T0 as GATE_T0
+    from test_gate import host as gate_host
+    from testing import Clock
+
+    from tui.health.verdict import Severity, Verdict
+    from tui.looks.log import Look, append_look
+
+    append_look(Look(start=GATE_T0 - 300, end=GATE_T0 - 120, found_new=False), tmp_path / "looks.jsonl")
+    app = gate_host(tmp_path, Clock(GATE_T0), [])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        alarm = Verdict("entropy", "collapsed", Severity.ALARM, "entropy low")
+        # Judged straight into the budget (no breakthrough): the gate lists them.
+        app.gate.budget.on_verdicts({"zz[/]": [alarm], "t\x1b]0;pwned\x07": [alarm]})
+        app.gate.refresh()
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "▲ zz[/]: entropy collapsed" in shown and "▲ t\\x1b]0;pwned\\x07: entropy collapsed" in shown
+        assert "\\x0a" not in shown and not CONTROL.search(shown)

@@ -185,3 +185,10 @@ def test_on_alarm_runs_once_per_breakthrough_at_most_two_at_once_then_queued_the
     assert len(procs) == 3 and len(alerter.queued) == 7
     for p in procs:
         p.done.set()
+
+
+def test_the_gate_lists_alarms_one_per_line_with_names_made_safe():
+    alarms = tuple(Alarm(name, "r", "entropy", "collapsed", Severity.ALARM, T0)
+                   for name in ("a\nb", "c\x1b]0;x\x07"))
+    lines = gate_lines(GateInfo(now=T0, alarms=alarms), UTC)["alarms"].split("\n")
+    assert lines == ["▲ a\\x0ab: entropy collapsed", "▲ c\\x1b]0;x\\x07: entropy collapsed"]

@@ -47,6 +47,12 @@ def plain(text: object, style: str = "") -> Content:
     return content.stylize(style) if style else content
 
 
+def plain_lines(text: object, style: str = "") -> Content:
+    """`plain`, keeping the text's line breaks (for text whose lines are ours, e.g. a list of
+    alarms; any line break inside a name must already be escaped)."""
+    return Content("\n").join(plain(line, style) for line in str(text).split("\n"))
+
+
 def plain_text(text: object, style: str = "", **kwargs: object) -> Text:
     """A Rich `Text` showing `text` literally (no markup, no control characters)."""
     return Text(safe(text), style=style, **kwargs)  # type: ignore[arg-type]

@@ -93,7 +93,7 @@ def gate_lines(info: GateInfo, tz: tzinfo | None = None, *, show_countdown: bool
         last = f"Last look at {clock_time(info.last_look, tz)}{f' on {on}' if on else ''} · {found}"
     if info.allowance is not None:
         last += f" · {info.looks_today} of {info.allowance} looks today"
-    alarm_lines = [f"▲ {a.headline}" for a in info.alarms[:MAX_ALARMS_SHOWN]]
+    alarm_lines = [f"▲ {safe_terminal(a.headline)}" for a in info.alarms[:MAX_ALARMS_SHOWN]]
     if len(info.alarms) > MAX_ALARMS_SHOWN:
         alarm_lines.append(f"… and {len(info.alarms) - MAX_ALARMS_SHOWN} more")
     keys = ("enter look" if info.due else "o look early (say why)") + " · q quit"

@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from tui.app.text import plain
+from tui.app.text import plain, plain_lines
 from tui.live.gate import GateController, NoticeLevel, gate_lines
 from tui.looks.policy import GateInfo, validate_reason
 
@@ -113,7 +113,7 @@ class GateScreen(Screen[None]):
         if lines == self._lines:
             return  # nothing changed (without --countdown, the words change once a minute at most)
         self._lines = lines
-        alarms.update(plain(lines["alarms"]))
+        alarms.update(plain_lines(lines["alarms"]))
         alarms.display = bool(info.alarms)
         nxt = self.query_one("#gate-next", Static)
         nxt.update(plain(lines["next"]))
