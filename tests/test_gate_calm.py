@@ -192,3 +192,8 @@ def test_the_gate_lists_alarms_one_per_line_with_names_made_safe():
                    for name in ("a\nb", "c\x1b]0;x\x07"))
     lines = gate_lines(GateInfo(now=T0, alarms=alarms), UTC)["alarms"].split("\n")
     assert lines == ["▲ a\\x0ab: entropy collapsed", "▲ c\\x1b]0;x\\x07: entropy collapsed"]
+
+
+def test_a_look_due_within_two_minutes_is_said_to_the_second():
+    info = GateInfo(now=T0 + 5, next_look=T0 + 95, countdown=90, waiting_for="gap")
+    assert gate_lines(info, UTC)["next"] == "Next look at 14:01:35"  # "14:01" at 14:00:05 reads as past

@@ -38,6 +38,12 @@ def clock_time(t: float | None, tz: tzinfo | None = None) -> str:
     return "–" if t is None else datetime.fromtimestamp(t, tz).strftime("%H:%M")
 
 
+def clock_time_near(t: float, now: float, tz: tzinfo | None = None) -> str:
+    """`clock_time`, to the second when `t` is less than 2 minutes away ("18:13" at 18:13:05
+    for 18:13:48 reads as past); either way a time, not a countdown that changes each second."""
+    return datetime.fromtimestamp(t, tz).strftime("%H:%M:%S" if 0 <= t - now < 120 else "%H:%M")
+
+
 def countdown(seconds: float) -> str:
     """'12:04' under an hour, '2h 05m' above; whole seconds."""
     s = max(0, int(seconds + 0.999))  # round up: never say 0:00 before it is due
@@ -79,7 +85,8 @@ def gate_lines(info: GateInfo, tz: tzinfo | None = None, *, show_countdown: bool
         next_line = "A look is due. Press enter to look."
     else:
         why = {"quiet hours": " (quiet hours)", "allowance": " (today's allowance is used)"}.get(info.waiting_for, "")
-        next_line = f"Next look at {clock_time(info.next_look, tz)}{why}"
+        at = "–" if info.next_look is None else clock_time_near(info.next_look, info.now, tz)
+        next_line = f"Next look at {at}{why}"
         if show_countdown:
             next_line += f", in {countdown(info.countdown)}"
     n = info.runs_watched
@@ -307,10 +314,7 @@ class GateController:
             return ""
         if self.show_countdown:
             return f"look · {countdown(ends - now)} left (e: end now)"
-        # To the minute, but to the second when it ends within two minutes ("until 18:10" at
-        # 18:10:05 would read as over); either way a time that doesn't change each second.
-        until = datetime.fromtimestamp(ends, self.tz).strftime("%H:%M:%S" if ends - now < 120 else "%H:%M")
-        return f"look until {until} (e: end now)"
+        return f"look until {clock_time_near(ends, now, self.tz)} (e: end now)"
 
     # ---- the person's choices -----------------------------------------------------------
     def end_look(self) -> None:
