@@ -85,6 +85,9 @@ class LiveSession:
         watch_mode / watch_reason: "inotify" or "polling", and why it fell back.
         loading: (runs read, of how many) while the first read runs, else None (see
             `loading_status`).
+        logdir_problems: what is wrong outside every run (a directory that can't be listed,
+            a remote listing that failed), one line each (see `problem_status`); a run's own
+            problems are in its `RunView.problems`.
     """
 
     def __init__(self, store: Store, ingestor: IngestorLike | None = None, *, logdirs: Iterable[str] = (),
@@ -115,6 +118,7 @@ class LiveSession:
         self._stopping = False
         self._notified_problems: set[tuple[str, str, str]] = set()
         self.loading: tuple[int, int | None] | None = None  # (runs read, of) during the first read
+        self.logdir_problems: tuple[str, ...] = ()  # problems outside every run, in words
 
     # ---- watching and the ingest loop ----------------------------------------------------
     def start_watching(self) -> None:
@@ -231,10 +235,35 @@ class LiveSession:
 
         assert self.ingestor is not None
         try:
-            return list(self.ingestor.rescan())
+            new = list(self.ingestor.rescan())
         except LogdirError as e:
             self.emit(IngestProblem(str(e), "error"))
-            return []
+            new = []
+        self._check_logdir_problems()
+        return new
+
+    def _check_logdir_problems(self) -> None:
+        """Directories that can't be listed belong to no run: kept for the status line, and
+        each new one said once (`tui.ingest.Ingestor.problems`)."""
+        get = getattr(self.ingestor, "problems", None)
+        if not callable(get):
+            return
+        texts = tuple(str(getattr(p, "advice", None) or getattr(p, "message", p)) for p in get())
+        if texts == self.logdir_problems:
+            return
+        for text in texts:
+            if text not in self.logdir_problems:
+                self.emit(IngestProblem(text, "warning"))
+        self.logdir_problems = texts
+        self._announce([])
+
+    def problem_status(self) -> str:
+        """"! 1 directory can't be read" while problems outside every run last; "" otherwise
+        (the notice said which; each run's problems are on its row and in its detail)."""
+        n = len(self.logdir_problems)
+        if not n:
+            return ""
+        return f"! {n} {'directory' if n == 1 else 'directories'} can't be read"
 
     def ingest_once(self, paths: set[str] | None, rescan: bool) -> None:
         """Read what changed, judge the runs it touched, emit what the UI needs."""

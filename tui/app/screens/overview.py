@@ -153,6 +153,9 @@ class OverviewScreen(Screen[None]):
         loading = session.loading_status()
         if loading:
             text = f"{loading}  ·  {text}"
+        problems = session.problem_status()
+        if problems:
+            text = f"{problems}  ·  {text}"
         if self.filter_error:
             text = f"{self.filter_error}  ·  {text}"
         elif self._filter_text:
