@@ -181,9 +181,9 @@ def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunS
         v, context = judge_reward(series["reward"], th)
         verdicts.append(v)
     else:
-        companion = _reward_companion(snap, related, opts)
+        companion = reward_companion(snap, related, opts)
         if companion is not None:
-            _, context = judge_reward(companion, th)
+            _, context = judge_reward(companion[1], th)
 
     if "entropy" in series:
         H = series["entropy"]
@@ -216,9 +216,11 @@ def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunS
     return Shapes(health, tp, an.gap)
 
 
-def _reward_companion(snap: RunSnapshot, related: Sequence[RunSnapshot], opts: HealthOptions) -> Series | None:
-    """The reward of the one sibling that holds rewards only (no entropy) over the same time."""
-    found: list[Series] = []
+def reward_companion(snap: RunSnapshot, related: Sequence[RunSnapshot],
+                     opts: HealthOptions) -> tuple[str, Series] | None:
+    """(name, reward) of the one sibling that holds rewards only (no entropy) over the same
+    time: the reward the verdicts of a run without one of its own are judged with."""
+    found: list[tuple[str, Series]] = []
     start, end = _span(snap)
     for other in related:
         o_roles = roles_of(other, opts)
@@ -226,7 +228,7 @@ def _reward_companion(snap: RunSnapshot, related: Sequence[RunSnapshot], opts: H
             continue
         s = series_for(other, o_roles.sources["reward"])
         if len(s) and start is not None and s.wall_times.min() <= end and s.wall_times.max() >= start:
-            found.append(s)
+            found.append((other.name, s))
     return found[0] if len(found) == 1 else None
 
 

@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from tui.app.app import TbpeekApp
+from tui.app.widgets.footer import KeyFooter
 from tui.app.widgets.run_table import RunTable
 from tui.groups import SeedGroup
 from tui.live.model import RunView, compile_filter, fold_groups, sort_views, summary, summary_text
@@ -52,7 +53,7 @@ class OverviewScreen(Screen[None]):
             yield Input(placeholder="regex over run names (enter: apply, esc: clear)", id="filter")
             yield RunTable(id="runs")
             yield Static("", id="status")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> RunTable:
@@ -74,16 +75,14 @@ class OverviewScreen(Screen[None]):
 
     # ---- layout -------------------------------------------------------------------------
     def _apply_layout(self) -> None:
-        size = self.app.size
+        width = self.app.size.width
         compact = self.app.is_compact()
         t = self.table
-        t.set_compact(compact)
-        t.spark_width = 16 if size.width >= 140 else 12  # narrower sparklines leave room for names
-        name_width = max(10, size.width - t.fixed_width())
-        if compact != self._compact or t.name_width != name_width:
+        if compact != self._compact or t.available_width != width:
             self._compact = compact
             self.set_class(compact, "-compact")
-            t.name_width = name_width
+            t.set_compact(compact)
+            t.set_available_width(width)  # the table plans its columns for the names it shows
             self.redraw()
 
     @property
