@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 ELLIPSIS = "…"
+BOTH_ENDS = 4  # a cut keeping both ends is worth this many more characters than one keeping one
 READABLE_NAME = 20  # a name column this wide reads well; sparklines give way until names get it
 _SEP = re.compile(r"([_\-/.:\s]+)")  # word boundaries in run names (snake_case, kebab, paths)
 
@@ -73,34 +74,42 @@ class _Index:
                    for o in (r[::-1] for r in self.rev[rlo:rhi]))
 
 
-def _char_cut(name: str, width: int, index: _Index) -> str:
+def _char_cut(name: str, width: int, index: _Index) -> str | None:
     """The middle of `name` cut to `width` characters (no word boundary fits), tail-heavy by
-    default; the split moves until no other name could be read from it."""
+    default; the split moves until no other name could be read from it (None: none can)."""
     if width <= 1:
-        return name[:width]
+        return None
     keep = width - 1
-    default = (keep - (keep + 1) // 2, (keep + 1) // 2)  # (head, tail) lengths
-    tails = [default[1], *range(default[1] + 1, keep + 1), *range(default[1] - 1, -1, -1)]
-    for t in tails:
+    default_tail = (keep + 1) // 2
+    for t in [default_tail, *range(default_tail + 1, keep + 1), *range(default_tail - 1, -1, -1)]:
         head, tail = name[:keep - t], name[len(name) - t:] if t else ""
         if not index.others_read_as(name, head, tail):
             return head + ELLIPSIS + tail
-    head, tail = name[:default[0]], name[len(name) - default[1]:]
-    return head + ELLIPSIS + tail
+    return None
+
+
+def _plain_cut(name: str, width: int) -> str:
+    """The middle cut when nothing tells the names apart in `width` (a pane too narrow)."""
+    if width <= 1:
+        return name[:max(0, width)]
+    keep = width - 1
+    tail = (keep + 1) // 2
+    return name[:keep - tail] + ELLIPSIS + (name[len(name) - tail:] if tail else "")
 
 
 def _fit_one(name: str, width: int, index: _Index) -> str:
     if len(name) <= width:
         return name
     forms = [(h, t) for h, t in word_forms(name) if len(h) + len(t) + 1 <= width]
-    # Most characters kept; then both ends over one; then the longer tail (names differ at the end).
-    forms.sort(key=lambda f: (-(len(f[0]) + len(f[1])), not (f[0] and f[1]), -len(f[1])))
+    # Most characters kept, a cut with both ends counting BOTH_ENDS more (run names differ at
+    # either end); then the longer tail.
+    forms.sort(key=lambda f: (-(len(f[0]) + len(f[1]) + (BOTH_ENDS if f[0] and f[1] else 0)), -len(f[1])))
     for head, tail in forms:
         if len(head) + len(tail) + 1 < width // 2:
             break  # a word cut this short says less than a cut in a word: `…1` vs `averyl…ame_1`
         if not index.others_read_as(name, head, tail):
             return head + ELLIPSIS + tail
-    return _char_cut(name, width, index)
+    return _char_cut(name, width, index) or _plain_cut(name, width)
 
 
 def fit_names(names: Sequence[str], width: int) -> dict[str, str]:
@@ -147,6 +156,8 @@ def _target_cached(names: tuple[str, ...], readable: int) -> int:
     target = 0
     for n in names:
         want = len(n) if len(n) <= readable else max(readable, _shortest(n, index))
+        if want > readable:  # no short word cut tells it apart: a cut inside a word may
+            want = next((w for w in range(readable, want) if _char_cut(n, w, index)), want)
         target = max(target, want)
     return target
 

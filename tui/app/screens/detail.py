@@ -57,7 +57,7 @@ def hang(badge: Text, body: Text, width: int, console: Console) -> Text:
 class DetailScreen(Screen[None]):
     """Charts of one run (and of the runs picked for overlay)."""
 
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (SHORT_HEIGHT, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_HEIGHT, "-tall")]  # noqa: RUF012 (Textual declares it without ClassVar)
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # q goes back one level, as in less (it quits only from the overview).
