@@ -101,7 +101,7 @@ class DetailScreen(Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.sub_title = self.run
+        self.sub_title = safe_terminal(self.run)
         self._build_charts()
         self._update_note()
         self.set_interval(1.0, self._tick)
