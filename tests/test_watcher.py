@@ -315,3 +315,34 @@ def test_inotify_watcher_alone_says_why_it_cannot_start(tmp_path):
     with pytest.raises(InotifyUnavailable, match=r"max_user_watches.*sysctl"):
         w.start()
     assert not w.running
+
+
+def test_a_very_deep_tree_falls_back_to_polling_and_still_sees_writes(tmp_path):
+    # watchdog walks the tree recursively; 1 500 levels exceed Python's recursion limit.
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    for _ in range(1500):
+        deep = deep / "d"
+        deep.mkdir()
+    run = tmp_path / "run"
+    run.mkdir()
+    rec = Recorder()
+    w = Watcher([str(tmp_path)], rec, fallback_poll_interval=0.05, rescan_interval=0.1)
+    try:
+        _deep_tree_watched(w, rec, run)
+    finally:  # shutil.rmtree (pytest's clean-up) recurses too: take it down from the bottom
+        while deep != tmp_path:
+            deep.rmdir()
+            deep = deep.parent
+
+
+def _deep_tree_watched(w: Watcher, rec: Recorder, run: Path) -> None:
+    with w:
+        if w.mode == "polling":
+            assert "too deep" in w.fallback_reason
+        else:  # this watchdog walks iteratively: nothing to fall back from
+            assert w.fallback_reason is None
+        with Writer(run) as wr:
+            wr.scalar("x", 1.0, 0)
+        path = _one_event_file(run)
+        assert rec.wait_for(lambda r: path in r.dirty)

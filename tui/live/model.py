@@ -31,7 +31,7 @@ BADGE_WORDS = {Severity.OK: "ok", Severity.INFO: "info", Severity.WARN: "warn", 
 KIND_WORDS = {
     "pinned_at_max": "pinned", "collapsed": "collapsed", "nonfinite": "NaN", "sudden_drop": "fps-drop",
     "slow_decay": "fps-decay", "stalled": "stalled", "spike": "spike", "oscillating": "oscillating",
-    "plateau": "plateau", "rising": "rising",
+    "plateau": "plateau", "rising": "rising", "not_updating": "no-updates", "growing": "growing",
 }
 
 

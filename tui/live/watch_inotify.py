@@ -177,6 +177,9 @@ class InotifyWatcher(WatcherBase):
                 else:
                     self._missing.add(root)
             observer.start()
+        except RecursionError as e:  # watchdog walks the tree recursively: a very deep tree
+            self._stop_observer()
+            raise InotifyUnavailable(f"the logdir tree is too deep for native notifications; {every}") from e
         except OSError as e:
             self._stop_observer()
             if e.errno in (errno.ENOSPC, errno.EMFILE):
