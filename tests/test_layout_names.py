@@ -135,3 +135,16 @@ def test_the_footer_leaves_whole_keys_out_and_keeps_help_and_quit():
     kept = sum(len(k) + len(d) + 3 for a, k, d in keys if a not in dropped)
     assert kept + (2 if "command_palette" not in dropped else 0) <= 80
     assert {"app.quit", "app.help"}.isdisjoint(fit_keys(keys, 20))
+
+
+def test_the_status_line_leaves_out_the_least_needed_parts_first():
+    from tui.live.layout import fit_status
+
+    parts = [(0, "6 runs: 3 healthy · 1 warn · 2 alarm"), (4, "sort: worst"), (5, "inotify"),
+             (1, "look · 2:31 left (e: end now)")]
+    wide = fit_status(parts, 200)
+    assert wide == "6 runs: 3 healthy · 1 warn · 2 alarm  ·  sort: worst  ·  inotify  ·  look · 2:31 left (e: end now)"
+    narrow = fit_status(parts, 78)
+    assert narrow == "6 runs: 3 healthy · 1 warn · 2 alarm  ·  look · 2:31 left (e: end now)"  # the look stays
+    assert fit_status(parts, 10) == narrow  # the summary and the look always (the edge cuts them)
+    assert fit_status(parts, 200, compact=True) == narrow

@@ -198,3 +198,18 @@ def plan_columns(width: int, fixed: int, target: int, spark_widths: Sequence[int
             if name_width >= target:
                 return ColumnPlan(tuple(roles[:k]), w, name_width)
     return ColumnPlan((), 0, max(min_name, width - fixed))
+
+
+STATUS_SEP = "  ·  "
+
+
+def fit_status(parts: list[tuple[int, str]], width: int, compact: bool = False) -> str:
+    """The status line from (rank, text) parts in order: the highest ranks are left out first
+    until it fits `width`; ranks 0 and 1 (what the person must know) always stay, and the
+    compact layout keeps only them."""
+    keep = [(r, t) for r, t in parts if not compact or r <= 1]
+    while len(STATUS_SEP.join(t for _, t in keep)) > width and any(r > 1 for r, _ in keep):
+        worst = max(r for r, _ in keep)
+        drop = max(i for i, (r, _) in enumerate(keep) if r == worst)
+        keep.pop(drop)
+    return STATUS_SEP.join(t for _, t in keep)
