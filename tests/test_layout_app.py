@@ -295,3 +295,27 @@ async def test_the_palette_fits_80x12():
 
 def test_long_names_fixture_is_what_the_tests_think():
     assert set(LONG_NAMES) <= set(long_store().versions())
+
+
+@sync
+async def test_untrusted_names_show_literally_in_the_table_and_the_detail():
+    store = fixed_store()
+    hostile = ["evil\x1b]0;pwned\x07", "zz[/]", "[bold red]RUNX[/]"]
+    for name in hostile:
+        store.ensure_run(name, f"/logs/{name}")
+        store.append(name, "losses/entropy", np.arange(1, 11, dtype=np.int64), T0 + np.arange(10.0),
+                     np.linspace(1.7, 0.01, 10))
+        store.set_last_write(name, T0 + 9)
+    app = app_for(store)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#runs")
+        cells = {table.get_cell(r.key.value, "name").plain for r in table.ordered_rows}
+        assert "evil\\x1b]0;pwned\\x07" in cells and "zz[/]" in cells and "[bold red]RUNX[/]" in cells
+        text = "\n".join(screen_lines(app))
+        assert "\x1b" not in text and "[bold red]RUNX[/]" in text
+        rows = [r.key.value for r in table.ordered_rows]
+        table.move_cursor(row=rows.index("zz[/]"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen) and "zz[/]" in str(app.screen.query_one("#detail-head").render())
