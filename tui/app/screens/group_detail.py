@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.color import Color
 
-from tui.app.screens.detail import ROLE_CHARTS, ChartData, DetailScreen
+from tui.app.screens.detail import ROLE_CHARTS, ChartData, DetailScreen, hang
 from tui.app.text import safe
 from tui.app.themes import SEVERITY_VAR
 from tui.groups import Band, SeedGroup, group_band, group_health
@@ -108,18 +108,19 @@ class GroupDetailScreen(DetailScreen):
         app = self.app
         colors = app.verdict_styles()
         lines = Text()
+        width = self.verdict_width()
         for m in self.runs:
             view = app.judge.view(m)
             worst = view.worst if view is not None else None
             sev = worst.severity if worst is not None else Severity.OK
             color = colors[SEVERITY_VAR[sev]]
-            lines.append(f" {sev.label:<5} ", style=f"bold reverse {color}" if sev >= Severity.WARN else color)
-            lines.append(" " + safe(m))
+            badge = Text.assemble((f" {sev.label:<5} ", f"bold reverse {color}" if sev >= Severity.WARN else color), " ")
+            body = Text(safe(m))
             if worst is not None and sev >= Severity.WARN:
-                lines.append(safe(f" — {worst.metric}: {worst.reason}"), style="")
+                body.append(f" — {worst.metric}: {safe(worst.reason)}", style="")
             if view is not None and view.problems:
-                lines.append(f"  ! {len(view.problems)} file problem(s)", style=colors["verdict-alarm"])
-            lines.append("\n")
+                body.append(f"  ! {len(view.problems)} file problem(s)", style=colors["verdict-alarm"])
+            lines.append_text(hang(badge, body, width, app.console))
         if not lines:
             lines.append("no runs of this group are loaded", style=colors["muted"])
         lines.rstrip()
