@@ -23,13 +23,11 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.theme import Theme
-from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.app.messages import LiveUpdate, NotesLoaded, ReviewBuilt
 from tui.app.screens.gate import GateHost
-from tui.app.themes import DEFAULT_THEME, load_themes, verdict_colors
+from tui.app.themes import DEFAULT_THEME, ThemeKeeper, load_themes, verdict_colors
 from tui.health.options import HealthOptions
 from tui.live.events import IngestProblem, LiveEvent, WatchModeChanged
 from tui.live.model import SORTS
@@ -47,7 +45,6 @@ PALETTE_VARS = ("primary", "warning", "success", "accent", "secondary", "error")
 REVIEW_SINCE = "24h"  # the period of the in-app review (`r`)
 REVIEW_NOTICE_AFTER = 0.4  # seconds: say "building the review…" only when it takes longer
 INGEST_RETRY = 5.0  # seconds before the ingest loop restarts after an error
-THEME_SAVE_AFTER = 1.5  # seconds a picked theme stays before it is written to the config
 
 
 @dataclass
@@ -131,8 +128,7 @@ class TbpeekApp(App[int]):
         for theme in loaded.themes.values():
             self.register_theme(theme)
         self._initial_theme = self._pick_theme()
-        self._saved_theme: str | None = None  # the theme the config file names (after mount)
-        self._theme_timer: Timer | None = None
+        self._theme_keeper = ThemeKeeper(self, self.options.theme_file)  # `t`'s choice persists
         self.crash: BaseException | None = None  # the unexpected exception that ended the app
         self.crash_log: Path | None = None
         if self.logdirs:
@@ -245,8 +241,7 @@ class TbpeekApp(App[int]):
     # ---- lifecycle ----------------------------------------------------------------------
     def on_mount(self) -> None:
         self.theme = self._initial_theme
-        self._saved_theme = self._initial_theme
-        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self._theme_keeper.start(self._initial_theme)
         for text in self.theme_problems:
             self.notify(text, title="Theme", severity="warning", timeout=10)
         self.session.judge.update_store(self.session.store)
@@ -314,35 +309,8 @@ class TbpeekApp(App[int]):
         if self.session.gate is not None:
             self.session.gate.end_look()  # a no-op while the gate is up
 
-    # ---- the theme picked with `t` persists -----------------------------------------------
-    def _theme_changed(self, theme: Theme) -> None:
-        if self.options.theme_file is None or theme.name == self._saved_theme:
-            return
-        # The picker previews each theme it passes over: keep the one that stays a moment.
-        if self._theme_timer is not None:
-            self._theme_timer.stop()
-        self._theme_timer = self.set_timer(THEME_SAVE_AFTER, self.save_theme)
-
-    def save_theme(self) -> None:
-        """Write the current theme as the config's ``[ui] theme`` (if it changed)."""
-        from tui.app.themes import ThemeSaveError, save_theme
-
-        path = self.options.theme_file
-        if self._theme_timer is not None:
-            self._theme_timer.stop()
-            self._theme_timer = None
-        name = self.theme
-        if path is None or name == self._saved_theme:
-            return
-        self._saved_theme = name
-        try:
-            save_theme(path, name)
-        except ThemeSaveError as e:
-            self.notify(f"The theme is used now but not kept: {e}", title="Theme", severity="warning", timeout=10)
-
     def _stop(self) -> None:
-        if self._theme_timer is not None:
-            self.save_theme()  # a theme picked just before quitting is kept too
+        self._theme_keeper.flush()  # a theme picked just before quitting is kept too
         if self._gate_host is not None:
             self._gate_host.stop()
         self.session.stop()

@@ -28,8 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from textual.app import App
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
+from textual.timer import Timer
 
 import tui
 from tui.config import config_dir
@@ -244,3 +246,52 @@ def _write_atomic(path: Path, text: str) -> None:
             raise
     except OSError as e:
         raise ThemeSaveError(f"can't write {path}: {e.strerror or e}") from None
+
+
+THEME_SAVE_AFTER = 1.5  # seconds a picked theme stays before it is written to the config
+
+
+class ThemeKeeper:
+    """Keeps the theme picked with `t` in the config file (``[ui] theme``, via `save_theme`).
+
+    The picker previews each theme it passes over, so a theme is written once it has stayed
+    `THEME_SAVE_AFTER` seconds, or when the app stops (`flush`). A file that can't be edited
+    safely gives a notice; the theme is still used for the session.
+
+    Args:
+        app: the app (its theme, timers and notices).
+        path: the config file; None: nothing is kept.
+    """
+
+    def __init__(self, app: App[Any], path: Path | None) -> None:
+        self.app = app
+        self.path = path
+        self.saved: str | None = None  # the theme the file names (as far as we know)
+        self._timer: Timer | None = None
+
+    def start(self, current: str) -> None:
+        """Follow the app's theme from now on (`current` is what the config already says)."""
+        self.saved = current
+        self.app.theme_changed_signal.subscribe(self.app, self._changed)
+
+    def _changed(self, theme: Theme) -> None:
+        if self.path is None or theme.name == self.saved:
+            return
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.app.set_timer(THEME_SAVE_AFTER, self.flush)
+
+    def flush(self) -> None:
+        """Write the current theme now if it changed (no-op otherwise)."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        name = self.app.theme
+        if self.path is None or self.saved is None or name == self.saved:
+            return
+        self.saved = name
+        try:
+            save_theme(self.path, name)
+        except ThemeSaveError as e:
+            self.app.notify(f"The theme is used now but not kept: {e}", title="Theme", severity="warning",
+                            timeout=10)
