@@ -150,3 +150,28 @@ async def test_the_gate_lists_hostile_alarm_names_one_per_line(tmp_path):
         shown = screen_text(app)
         assert "▲ zz[/]: entropy collapsed" in shown and "▲ t\\x1b]0;pwned\\x07: entropy collapsed" in shown
         assert "\\x0a" not in shown and not CONTROL.search(shown)
+
+
+@sync
+async def test_a_deleted_file_named_with_markup_is_said_literally(tmp_path):
+    """`[link="x]` in a deleted file's name raised "Expected markup value" in the notice."""
+    pytest.importorskip("tensorboard")
+    from eventfiles import Writer, event_files
+
+    logs = tmp_path / "logs"
+    w = Writer(logs / "run", suffix='.[link="x]')
+    for step in range(1, 20):
+        w.scalar("losses/entropy", 1.0, step, time.time() - 100 + step)
+    w.close()
+    path = event_files(logs)[0]
+    assert '[link="x]' in path.name
+    notices: list[str] = []
+    app = make_app([str(logs)], AppOptions(poll=0.2))
+    real = app.notify
+    app.notify = lambda m, **kw: (notices.append(m), real(m, **kw))[1]  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.judge.view("run") is not None)
+        path.unlink()
+        await wait_for(pilot, lambda: any('[link="x]' in n for n in notices))
+        await pilot.pause(0.3)
+        assert app.is_running and '[link="x]' in screen_text(app)
