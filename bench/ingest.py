@@ -181,11 +181,11 @@ def work_rust(logdir: str, expected: int, last_step: int, checksum: bool = False
             raise RuntimeError("data server did not finish loading in 600 s (or exited)")
         dt = stamp[0] - t
         # Untimed from here: the server must serve every point of every tag.
-        while not (os.path.exists(port_file) and open(port_file).read().endswith("\n")):
+        while not (os.path.exists(port_file) and Path(port_file).read_text().endswith("\n")):
             if proc.poll() is not None:
                 raise RuntimeError("data server exited")
             time.sleep(0.002)
-        port = int(open(port_file).read())
+        port = int(Path(port_file).read_text())
         # As TensorBoard does: responses with all points are far beyond gRPC's 4 MB default.
         channel = grpc.insecure_channel(f"127.0.0.1:{port}",
                                         options=[("grpc.max_receive_message_length", 1 << 30)])
@@ -323,7 +323,7 @@ def main() -> int:
     if "tbpeek" in tools:
         head += "  " + "  ".join(f"{'vs ' + t:>8}" for t in tools if t != "tbpeek")
     print(head)
-    for name, (d, expected, _) in sets.items():
+    for name, (_d, expected, _) in sets.items():
         row = f"({name}) {expected:>9}  " + "  ".join(
             f"{med(name, t, 'seconds'):>9.3f} {med(name, t, 'rss_mb'):>10.1f}" for t in tools)
         if "tbpeek" in tools:

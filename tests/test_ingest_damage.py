@@ -120,7 +120,7 @@ def test_truncated_and_rewritten_file_is_read_again(tmp_path):
     assert store.series("r", "loss").steps.tolist() == list(range(10))
     # Rewritten in place with *more* bytes than before: the bytes before the offset changed.
     extra = encode_record(event_pb2.Event(wall_time=5.0, file_version="brain.Event:2 again").SerializeToString())
-    write(path, [extra] + records(80))
+    write(path, [extra, *records(80)])
     assert ing.poll() == {"r"}
     assert store.series("r", "loss").steps.tolist() == list(range(80))
 
@@ -160,7 +160,7 @@ def test_deleted_file_is_reported_and_its_data_kept(tmp_path):
 
 
 def test_non_event_payload_is_counted(tmp_path):
-    write(tmp_path / "r" / FILE, records(3) + [encode_record(b"\xff\xff\xff\xff")])
+    write(tmp_path / "r" / FILE, [*records(3), encode_record(b"\xff\xff\xff\xff")])
     store = Store()
     ing = Ingestor(store, [str(tmp_path)])
     ing.poll()
@@ -177,14 +177,14 @@ def _check_outcomes(data: bytes) -> None:
     assert 0 <= fr.consumed <= len(data)
     # Every good record lies inside the consumed bytes; nothing overlaps.
     last_end = 0
-    for s, n in zip(fr.starts, fr.lengths):
+    for s, n in zip(fr.starts, fr.lengths, strict=False):
         assert s >= last_end + 12 and s + n + 4 <= fr.consumed
         last_end = s + n + 4
     if fr.damaged is None and fr.need == 0:
         assert len(data) - fr.consumed < 12 or fr.consumed == len(data)
     dec = RunDecoder()
     sink = Sink()
-    for s, n in zip(fr.starts, fr.lengths):
+    for s, n in zip(fr.starts, fr.lengths, strict=False):
         dec.decode(bytes(data[s : s + n]), sink)
     assert len(sink.steps) == len(sink.values) == len(sink.walls)
 

@@ -17,10 +17,11 @@ never disappears from a chart, however old.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 DEFAULT_MAX_POINTS = 100_000
 _BUCKET = 4  # points per bucket when folding old data; each bucket keeps 2 (min and max)
@@ -39,17 +40,17 @@ class Series:
 
     @property
     def empty(self) -> bool:
-        return self.steps.shape[0] == 0
+        return bool(self.steps.shape[0] == 0)
 
     @classmethod
-    def from_lists(cls, steps: Iterable[int], wall_times: Iterable[float], values: Iterable[float]) -> "Series":
+    def from_lists(cls, steps: Iterable[int], wall_times: Iterable[float], values: Iterable[float]) -> Series:
         return cls(
             np.asarray(list(steps), dtype=np.int64),
             np.asarray(list(wall_times), dtype=np.float64),
             np.asarray(list(values), dtype=np.float64),
         )
 
-    def tail(self, n: int) -> "Series":
+    def tail(self, n: int) -> Series:
         return Series(self.steps[-n:], self.wall_times[-n:], self.values[-n:])
 
 
@@ -125,7 +126,7 @@ def _capacity(n: int) -> int:
 
 
 class _TagBuffer:
-    __slots__ = ("steps", "walls", "values", "n", "max_points")
+    __slots__ = ("max_points", "n", "steps", "values", "walls")
 
     def __init__(self, max_points: int, capacity: int = 64) -> None:
         self.max_points = max_points
@@ -254,7 +255,7 @@ class Store:
         r.version += 1
         self._version += 1
 
-    def append(self, run: str, tag: str, steps, wall_times, values) -> None:
+    def append(self, run: str, tag: str, steps: ArrayLike, wall_times: ArrayLike, values: ArrayLike) -> None:
         """Append points to (run, tag), applying TensorBoard's restart rule.
 
         When a tag's step goes back (smaller than the last kept step), the kept points with

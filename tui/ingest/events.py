@@ -16,6 +16,7 @@ kept. Images, audio, histograms, graphs and other plugins' tensors are ignored w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from google.protobuf.message import DecodeError
@@ -51,7 +52,7 @@ def _half_to_float(bits: int) -> float:
     return float(np.array([bits], dtype=np.uint16).view(np.float16)[0])
 
 
-def tensor_scalar(t) -> float | None:
+def tensor_scalar(t: Any) -> float | None:  # a TensorProto
     """The value of a one-element numeric TensorProto, else None."""
     spec = _DTYPES.get(t.dtype)
     if spec is None:
@@ -83,7 +84,7 @@ def tensor_scalar(t) -> float | None:
     return float(v)
 
 
-def tensor_text(t) -> str | None:
+def tensor_text(t: Any) -> str | None:  # a TensorProto
     if t.dtype != _T.DT_STRING or not t.string_val:
         return None
     return "\n".join(s.decode("utf-8", "replace") for s in t.string_val)
@@ -126,7 +127,7 @@ class RunDecoder:
         self.add_event(ev, sink, order)
         return True
 
-    def add_event(self, ev, sink: Sink, order: int = 0) -> None:
+    def add_event(self, ev: Any, sink: Sink, order: int = 0) -> None:  # an Event
         which = ev.WhichOneof("what")
         if which == "summary":
             step, wall = ev.step, ev.wall_time
@@ -135,7 +136,7 @@ class RunDecoder:
         elif which == "file_version":
             sink.file_version = ev.file_version
 
-    def _add_value(self, v, step: int, wall: float, sink: Sink, order: int) -> None:
+    def _add_value(self, v: Any, step: int, wall: float, sink: Sink, order: int) -> None:
         tag = v.tag
         if v.HasField("metadata") and v.metadata.plugin_data.plugin_name:
             name = v.metadata.plugin_data.plugin_name

@@ -9,12 +9,25 @@ the start; the store's restart rule then replaces the old points by the new ones
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from tui.ingest import fast
+from tui.ingest.chunk import TagTable
 from tui.ingest.events import RunDecoder
+from tui.ingest.sources import Stat
 from tui.ingest.tfrecord import FOOTER
+from tui.store import Store
 
 CHUNK = 2 << 20  # bytes per read: amortises numpy's per-call costs, stays in cache
+Bytes = bytes | bytearray | memoryview
+
+
+class Source(Protocol):
+    """Where event files are read from (local files, or an fsspec file system)."""
+
+    def stat(self, path: str) -> Stat: ...
+    def read(self, path: str, offset: int, size: int) -> bytes: ...
+    def is_dir(self, path: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -35,11 +48,12 @@ class FileState:
 class FileReader:
     """Incremental reader of one event file of one run."""
 
-    def __init__(self, run: str, path: str, source, decoder: RunDecoder) -> None:
+    def __init__(self, run: str, path: str, source: Source, decoder: RunDecoder, tags: TagTable | None = None) -> None:
         self.run = run
         self.path = path
         self.source = source
         self.decoder = decoder
+        self.tags = tags if tags is not None else TagTable()
         self._reset()
         self.size = 0
         self.mtime: float | None = None
@@ -53,7 +67,7 @@ class FileReader:
         self.undecodable = 0
         self.first_bad: int | None = None
         self.damaged: str | None = None
-        self.ident: tuple | None = None
+        self.ident: tuple[Any, ...] | None = None
         self.tail = b""  # the 4 bytes before `offset`: tells a grown file from a rewritten one
         self.pending = 0
 
@@ -90,13 +104,13 @@ class FileReader:
         self._mtime_now = st.mtime
         return 0 if self.damaged else max(0, st.size - self.offset)
 
-    def touch(self, store, changed: bool) -> None:
+    def touch(self, store: Store, changed: bool) -> None:
         """Tell the store when the run was last written (after a :meth:`check`)."""
         if self._first or changed or self._mtime_now != self.mtime:
             self.mtime = self._mtime_now
             store.set_last_write(self.run, self._mtime_now)
 
-    def poll(self, store) -> bool:
+    def poll(self, store: Store) -> bool:
         """Read new bytes into ``store``. True if points or texts were added.
 
         Raises:
@@ -105,13 +119,13 @@ class FileReader:
         self.check()
         return self.poll_checked(store)
 
-    def poll_checked(self, store) -> bool:
+    def poll_checked(self, store: Store) -> bool:
         """:meth:`poll` after a :meth:`check`."""
         changed = self._read(store, self.size) if self.size > self.offset and not self.damaged else False
         self.touch(store, changed)
         return changed
 
-    def read_rest(self, into: memoryview | None = None):
+    def read_rest(self, into: memoryview | None = None) -> Bytes | None:
         """Everything past the offset in one read (after a :meth:`check`), for a batch; None
         when the bytes before the offset changed (rewritten in place: poll it alone).
 
@@ -122,7 +136,8 @@ class FileReader:
         prefix = FOOTER if pos >= FOOTER and self.tail else 0
         want = self.size - pos + prefix
         read_into = getattr(self.source, "read_into", None) if into is not None and len(into) >= want else None
-        if read_into is not None:
+        data: Bytes
+        if read_into is not None and into is not None:
             data = into[: read_into(self.path, pos - prefix, into[:want])]
         else:
             data = self.source.read(self.path, pos - prefix, want)
@@ -133,7 +148,7 @@ class FileReader:
             data = data[prefix:]
         return data
 
-    def take(self, store, buf, ch: fast.Chunk) -> bool:
+    def take(self, store: Store, buf: Bytes, ch: fast.Chunk) -> bool:
         """Account for the chunk ``ch`` made of ``buf`` (from :meth:`read_rest`)."""
         changed = self._apply(store, ch, self.offset)
         if ch.consumed >= FOOTER:
@@ -142,7 +157,7 @@ class FileReader:
         self.touch(store, changed)
         return changed
 
-    def _read(self, store, size: int) -> bool:
+    def _read(self, store: Store, size: int) -> bool:
         pos = self.offset
         prefix = FOOTER if pos >= FOOTER and self.tail else 0
         carry = b""
@@ -165,7 +180,7 @@ class FileReader:
             if not data:
                 break
             buf = carry + data if carry else data
-            ch = fast.process(buf, pos, self.decoder)
+            ch = fast.process(buf, pos, self.decoder, self.tags)
             changed |= self._apply(store, ch, pos)
             consumed = ch.consumed
             if consumed >= FOOTER:
@@ -180,7 +195,7 @@ class FileReader:
                 break  # the file is shorter than it said: read the rest next time
         return changed
 
-    def _apply(self, store, ch: fast.Chunk, base: int) -> bool:
+    def _apply(self, store: Store, ch: fast.Chunk, base: int) -> bool:
         """Count what a chunk held and put its points, texts and file version in the store."""
         if ch.bad_offsets:
             if self.first_bad is None:

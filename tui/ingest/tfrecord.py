@@ -29,7 +29,7 @@ _I = struct.Struct("<I")
 _crc = _crc32c.crc32c
 
 
-def masked_crc(data) -> int:
+def masked_crc(data: bytes | bytearray | memoryview) -> int:
     """TFRecord's masked CRC32C: rotate right by 15 bits, add a constant."""
     c = _crc(data)
     return ((((c >> 15) | (c << 17)) & 0xFFFFFFFF) + _MASK_DELTA) & 0xFFFFFFFF
@@ -69,7 +69,7 @@ def damaged_message(offset: int) -> str:
             "the writer or the disk damaged it")
 
 
-def frame(buf, base: int = 0, start: int = 0, check_crc: bool = True, out: Frames | None = None) -> Frames:
+def frame(buf: bytes | bytearray | memoryview, base: int = 0, start: int = 0, check_crc: bool = True, out: Frames | None = None) -> Frames:
     """Split ``buf[start:]`` into records (the plain, one-record-at-a-time path).
 
     Args:

@@ -1,0 +1,270 @@
+"""Framing whole buffers with numpy: follow the record lengths, find periodic stretches.
+
+Writers log the same few tags over and over, so record lengths repeat with a period. The chain
+of records from the start of a buffer is followed by its lengths: a few records one by one,
+then whole predicted periods checked at once (without a period: every position where a record
+could start, each one's successor from its length, and the chain from the start of the
+buffer). Every length is checked against its masked CRC32C, vectorised.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from tui.ingest.crc import TA, TB, u32_at, u64_at, unmask, zeros_crc
+from tui.ingest.tfrecord import FOOTER, HEADER, masked_crc
+
+I64 = npt.NDArray[np.int64]
+U8 = npt.NDArray[np.uint8]
+
+MAX_FAST_LEN = 240  # payload bytes: longer records (images, graphs…) go the plain way
+MIN_ROWS = 8  # a periodic stretch must repeat at least this often to be worth a view
+MAX_PERIOD = 64
+_Q = struct.Struct("<Q")
+_SEQ_STEP = 40  # records followed one by one before (again) looking for a period
+_SEQ_MAX = 3 * 64 + 1  # ... up to this many in a row (periods up to 64), then a search
+
+
+class Segment(NamedTuple):
+    """A periodic stretch: ``rows`` repeats of ``period`` records of the same lengths, from
+    record ``first`` of the chain."""
+
+    first: int
+    period: int
+    rows: int
+
+
+class Chain(NamedTuple):
+    """The chain of records from the start of a buffer.
+
+    Attributes:
+        starts: record starts (header positions) in the buffer.
+        lengths: their payload lengths.
+        stop: where the chain stops: the end of its last record, or where the rest is left to
+            the plain framer (an incomplete record, a bad length CRC, a record it can't see).
+        segments: its periodic stretches (payloads of at most ``MAX_FAST_LEN`` bytes).
+    """
+
+    starts: I64
+    lengths: I64
+    stop: int
+    segments: list[Segment]
+
+
+def chain(a: U8) -> Chain:
+    """Record starts and payload lengths of the chain of records from 0; where it stops (the
+    end of the last whole record, or the start of an incomplete one, or where the rest is left
+    to the plain framer); and its periodic stretches ``(first record, period, rows)``.
+
+    The chain is followed by its lengths: a few records one by one, then, when their lengths
+    repeat with a period, the next whole periods are predicted and checked at once (each
+    predicted start holds the predicted length, so each predicted successor is the true one);
+    from the first record whose length differs, one by one again. Without a period, a search
+    over every possible record start takes the rest (:func:`_chain_scan`).
+
+    Every length must match its CRC (predicted ones are checked as they are predicted, the
+    others at the end): the first that doesn't ends the trusted chain.
+    """
+    n = a.shape[0]
+    s_parts: list[I64] = []
+    l_parts: list[I64] = []
+    unchecked: list[int] = []  # indices into s_parts of the parts whose length CRCs are still unchecked
+    segs: list[Segment] = []
+    scanned: int | None = None  # the first record found by the search, if it was needed
+    nrec = 0
+    pos = 0
+    hist: list[int] = []  # lengths followed one by one since the last prediction
+    unpack = _Q.unpack_from
+    mv = a.data
+    while True:
+        ss: list[int] = []
+        ls: list[int] = []
+        p = pos
+        want = min(_SEQ_STEP, _SEQ_MAX - len(hist))
+        while len(ss) < want and n - p >= HEADER:
+            (ln,) = unpack(mv, p)
+            end = p + HEADER + ln + FOOTER
+            if end > n:
+                break
+            ss.append(p)
+            ls.append(ln)
+            p = end
+        unchecked.append(len(s_parts))
+        s_parts.append(np.asarray(ss, np.int64))
+        l_parts.append(np.asarray(ls, np.int64))
+        nrec += len(ss)
+        pos = p
+        if len(ss) < want:
+            break  # the end of the buffer, or an incomplete record
+        hist += ls
+        per = _period(hist)
+        if per is None:
+            if len(hist) < _SEQ_MAX:
+                continue
+            st, ln_, stop = _chain_scan(a[pos:])
+            unchecked.append(len(s_parts))
+            s_parts.append(st + pos)
+            l_parts.append(ln_)
+            scanned = nrec
+            pos += stop
+            break
+        pat = hist[-per:]
+        # The stretch began before the last three periods: as far back as they repeat.
+        j = len(hist) - 3 * per
+        while j >= per and hist[j - per : j] == pat:
+            j -= per
+        seg_first, seg_rows = nrec - (len(hist) - j), (len(hist) - j) // per
+        hist = []
+        size = [ln + HEADER + FOOTER for ln in pat]
+        whole = sum(size)
+        m = (n - pos) // whole  # whole periods that fit
+        if not m:
+            continue
+        # Record k of every predicted period, as strided columns: its length and the length's
+        # CRC, compared with what they must be.
+        good = m * per
+        o = pos
+        for k, ln in enumerate(pat):
+            ok = np.ndarray((m,), "<u8", buffer=a, offset=o, strides=(whole,)) == ln
+            ok &= np.ndarray((m,), "<u4", buffer=a, offset=o + 8, strides=(whole,)) == length_crc(ln)
+            if not ok.all():
+                good = min(good, int(np.argmin(ok)) * per + k)
+            o += size[k]
+        offs = np.cumsum([0, *size[:-1]])
+        s_parts.append((pos + np.arange(m, dtype=np.int64)[:, None] * whole + offs).ravel()[:good])
+        l_parts.append(np.tile(np.asarray(pat, np.int64), m)[:good])
+        nrec += good
+        pos += (good // per) * whole + int(offs[good % per]) if good < m * per else m * whole
+        seg_rows += good // per
+        if seg_rows >= MIN_ROWS and max(pat) <= MAX_FAST_LEN:
+            segs.append(Segment(seg_first, per, seg_rows))
+    starts = np.concatenate(s_parts) if len(s_parts) > 1 else s_parts[0]
+    lengths = np.concatenate(l_parts) if len(l_parts) > 1 else l_parts[0]
+    first_bad = None
+    st = np.concatenate([s_parts[i] for i in unchecked]) if len(unchecked) > 1 else s_parts[unchecked[0]]
+    if st.shape[0]:
+        lo = (np.concatenate([l_parts[i] for i in unchecked]) if len(unchecked) > 1
+              else l_parts[unchecked[0]]).astype(np.uint32)  # the chain keeps lengths below n
+        crc = (TA[lo & 0xFFFF] ^ TB[lo >> 16]) ^ np.uint32(zeros_crc(8))
+        bad = np.flatnonzero(unmask(u32_at(a, st + 8)) != crc)
+        if bad.shape[0]:
+            first_bad = int(st[bad[0]])  # parts are in record order
+    stop = pos
+    if first_bad is not None:
+        f = int(np.searchsorted(starts, first_bad))
+        starts, lengths, stop = starts[:f], lengths[:f], first_bad
+        segs = [Segment(i, p, min(r, (f - i) // p)) for i, p, r in segs if (f - i) // p >= MIN_ROWS]
+    if scanned is not None and scanned < starts.shape[0]:
+        tail = lengths[scanned:]
+        segs += [Segment(scanned + i, p, r) for i, p, r in segments(tail, tail > MAX_FAST_LEN)]
+    return Chain(starts, lengths, stop, segs)
+
+
+_LENGTH_CRC: dict[int, int] = {}
+
+
+def length_crc(ln: int) -> int:
+    """The masked CRC that a record header stores for payload length ``ln``."""
+    c = _LENGTH_CRC.get(ln)
+    if c is None:
+        c = _LENGTH_CRC[ln] = masked_crc(_Q.pack(ln))
+    return c
+
+
+def _period(ls: list[int]) -> int | None:
+    """The shortest period of the last three periods of ``ls``, if any."""
+    k = len(ls)
+    for p in range(1, min(MAX_PERIOD, k // 3) + 1):
+        if ls[k - p :] == ls[k - 2 * p : k - p] == ls[k - 3 * p : k - 2 * p]:
+            return p
+    return None
+
+
+def _chain_scan(a: U8) -> tuple[I64, I64, int]:
+    """:func:`chain` for aperiodic records: every position where a record could start (the
+    payload of an Event begins with ``0x09``, its ``wall_time``; the high half of the length is
+    zero), each one's successor from its length, and the chain of those from 0."""
+    n = a.shape[0]
+    cand = np.flatnonzero(a[HEADER:] == 0x09)
+    if cand.shape[0] == 0 or cand[0] != 0:
+        return cand[:0].astype(np.int64), cand[:0].astype(np.int64), 0
+    # The 64-bit length at each candidate, read in place (unaligned, overlapping windows).
+    head = u64_at(a, cand)
+    hi_zero = (head >> np.uint64(32)) == 0
+    cand = cand[hi_zero]
+    if cand.shape[0] == 0 or cand[0] != 0:
+        return cand[:0].astype(np.int64), cand[:0].astype(np.int64), 0
+    length = head[hi_zero].astype(np.int64)
+    nxt = cand + (HEADER + FOOTER) + length
+    # A start's successor is another start, or lies beyond what can be judged in this buffer.
+    is_cand = np.zeros(n + 1, bool)
+    is_cand[cand] = True
+    for _ in range(3):
+        hit = is_cand[np.minimum(nxt, n)]
+        keep = hit | (nxt + HEADER >= n)
+        keep[0] = True
+        if keep.all():
+            break
+        is_cand[cand[~keep]] = False
+        cand, length, nxt = cand[keep], length[keep], nxt[keep]
+    if cand.shape[0] > 1 and not np.array_equal(cand[1:], nxt[:-1]):
+        # Rare: a false candidate still in the set. Follow the chain in Python.
+        pos_to_i = {p: i for i, p in enumerate(cand.tolist())}
+        nxt_l = nxt.tolist()
+        idx = [0]
+        k = pos_to_i.get(nxt_l[0])
+        while k is not None:
+            idx.append(k)
+            k = pos_to_i.get(nxt_l[k])
+        sel = np.asarray(idx, np.intp)
+        cand, length, nxt = cand[sel], length[sel], nxt[sel]
+    end = int(nxt[-1])
+    if end > n:  # the last record is incomplete
+        return cand[:-1], length[:-1], int(cand[-1])
+    return cand, length, end
+
+
+
+
+def segments(lengths: I64, big: npt.NDArray[np.bool_]) -> list[Segment]:
+    """Stretches ``(first, period, rows)`` where record lengths repeat with a period."""
+    out: list[Segment] = []
+    m = lengths.shape[0]
+    i = 0
+    skip = 1
+    while m - i >= 2 * MIN_ROWS:
+        seg: Segment | None = None
+        w = lengths[i : i + 3 * MAX_PERIOD + 1].tolist()  # small: cheaper as a list
+        w0 = w[0]
+        lim = min(MAX_PERIOD, len(w) - 1) + 1
+        p = 0
+        while True:
+            try:
+                p = w.index(w0, p + 1, lim)  # the next length like the first: a period?
+            except ValueError:
+                break
+            if 3 * p > len(w) or (m - i) // p < MIN_ROWS:
+                break
+            if not (w[:p] == w[p : 2 * p] == w[2 * p : 3 * p]):
+                continue
+            window = lengths[i : i + p]
+            top = (m - i) // p
+            eq = (lengths[i : i + top * p].reshape(top, p) == window[:p]).all(axis=1)
+            rows = top if eq.all() else int(np.argmin(eq))
+            if rows >= MIN_ROWS and not big[i : i + rows * p].any():
+                seg = Segment(i, p, rows)
+            break
+        if seg is None:
+            # No period starts here: leave records to the grouped path, more each time in a
+            # row, so that aperiodic data costs few attempts.
+            i += skip
+            skip = min(2 * skip, 4 * MAX_PERIOD)
+            continue
+        skip = 1
+        out.append(seg)
+        i += seg.period * seg.rows
+    return out
