@@ -14,7 +14,7 @@ from tensorboard.compat.proto import event_pb2
 from tui.ingest import Ingestor, load
 from tui.ingest.events import RunDecoder, Sink
 from tui.ingest.tfrecord import encode_record, frame
-from tui.store import Store
+from tui.store import ProblemKind, Store
 
 FILE = "events.out.tfevents.1700000000.host"
 
@@ -52,7 +52,7 @@ def test_flipped_payload_byte_skips_that_record_only(tmp_path):
     assert "1 record(s) skipped" in msg and "checksum" in msg
 
 
-def test_corrupt_length_marks_file_damaged_and_keeps_the_rest(tmp_path):
+def test_corrupt_length_is_skipped_to_the_next_record_and_reported(tmp_path):
     recs = records(100)
     bad = bytearray(recs[60])
     bad[0] ^= 0x01  # the length field: its CRC no longer matches
@@ -62,18 +62,24 @@ def test_corrupt_length_marks_file_damaged_and_keeps_the_rest(tmp_path):
     store = Store()
     ing = Ingestor(store, [str(tmp_path)])
     assert ing.poll() == {"bad", "good"}
-    assert len(store.series("bad", "loss")) == 59
+    steps = store.series("bad", "loss").steps.tolist()
+    assert steps == [s for s in range(100) if s != 59]  # only the damaged record is lost
     assert len(store.series("good", "loss")) == 10
     st_bad = next(s for s in ing.file_states() if s.run == "bad")
     offset = sum(len(r) for r in recs[:60])
-    assert st_bad.damaged and f"byte {offset}" in st_bad.damaged and st_bad.offset == offset
-    assert "corrupt record length" in store.snapshot("bad").problems[st_bad.path]
-    # More data later does not make it wait or crash; it stays damaged until rewritten.
+    assert st_bad.damaged and f"byte {offset}" in st_bad.damaged and st_bad.offset == st_bad.size
+    (p,) = st_bad.problems
+    assert p.kind is ProblemKind.CORRUPT_LENGTH and p.offset == offset and p.count == 1
+    assert p.skipped_bytes == len(recs[60]) and p.run == "bad" and p.kind.damage
+    assert "corrupt record length" in p.message and "records after it were read" in p.message
+    assert store.problems() == [p] and store.snapshot("bad").problem_items == (p,)
+    # More data later is read as usual.
     write(tmp_path / "bad" / FILE, records(5, start=100), mode="ab")
-    assert ing.poll() == set()
+    assert ing.poll() == {"bad"}
+    assert store.series("bad", "loss").steps.tolist()[-5:] == list(range(100, 105))
     write(tmp_path / "bad" / FILE, records(20))  # rewritten (shorter): read again, problem gone
     assert ing.poll() == {"bad"}
-    assert store.snapshot("bad").problems == {}
+    assert store.snapshot("bad").problems == {} and store.problems() == []
     assert store.series("bad", "loss").steps.tolist() == list(range(20))
 
 
@@ -156,7 +162,9 @@ def test_deleted_file_is_reported_and_its_data_kept(tmp_path):
     assert ing.poll() == set()
     assert len(store.series("r", "loss")) == 5
     (msg,) = store.snapshot("r").problems.values()
-    assert "was deleted" in msg
+    assert "was deleted" in msg and "the 6 record(s) read from it are kept" in msg
+    (p,) = store.problems()
+    assert p.kind is ProblemKind.DELETED_FILE and not p.kind.damage
 
 
 def test_non_event_payload_is_counted(tmp_path):
@@ -180,7 +188,7 @@ def _check_outcomes(data: bytes) -> None:
     for s, n in zip(fr.starts, fr.lengths, strict=False):
         assert s >= last_end + 12 and s + n + 4 <= fr.consumed
         last_end = s + n + 4
-    if fr.damaged is None and fr.need == 0:
+    if not fr.damage and fr.need == 0:
         assert len(data) - fr.consumed < 12 or fr.consumed == len(data)
     dec = RunDecoder()
     sink = Sink()
@@ -241,4 +249,40 @@ def test_unreadable_event_file_is_reported_and_others_listed(tmp_path):
     assert ing.poll() == {"ok"}
     (msg,) = store.snapshot("weird").problems.values()
     assert "cannot be read" in msg and "not a regular file" in msg
+    # Its own words: not "an incomplete last record", not "the data read from it is kept".
+    assert "nothing could be read from it" in msg and "kept" not in msg and "incomplete" not in msg
+    (p,) = store.snapshot("weird").problem_items
+    assert p.kind is ProblemKind.UNREADABLE_FILE and p.kind.damage and p.run == "weird"
+    state = next(s for s in ing.file_states() if s.run == "weird")
+    assert state.pending == 0 and state.missing and state.problems == (p,)
     assert len(store.series("ok", "loss")) == 3
+
+
+def test_unlistable_directory_is_a_problem_of_the_logdir(tmp_path, monkeypatch):
+    """Discovery's errors reach the store as typed problems that belong to no run (root reads
+    anything, so the listing itself is made to fail), and go away when the directory can be
+    listed again."""
+    from tui.ingest.sources import LocalSource
+
+    write(tmp_path / "ok" / FILE, records(3))
+    (tmp_path / "locked" / "inner").mkdir(parents=True)
+    real = LocalSource.listdir
+    locked = str(tmp_path / "locked")
+
+    def listdir(path):
+        if path == locked:
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(LocalSource, "listdir", staticmethod(listdir))
+    store = Store()
+    ing = Ingestor(store, [str(tmp_path)])
+    ing.poll()
+    (p,) = store.problems()
+    assert p.kind is ProblemKind.UNREADABLE_DIR and p.run is None and p.path == locked
+    assert "Permission denied" in p.message and "not shown" in p.message
+    assert p.to_json()["kind"] == "unreadable-dir" and p.to_json()["damage"] is True
+    monkeypatch.setattr(LocalSource, "listdir", staticmethod(real))
+    (tmp_path / "locked" / "x").mkdir()  # the directory changed: listed again
+    ing.rescan()
+    assert store.problems() == []

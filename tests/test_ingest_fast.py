@@ -13,6 +13,7 @@ from tensorboard.compat.proto import event_pb2, summary_pb2, types_pb2
 from tui.ingest import chain, fast
 from tui.ingest.events import RunDecoder
 from tui.ingest.tfrecord import encode_record
+from tui.store import ProblemKind
 
 T = types_pb2
 TAGS = ["loss", "train/policy_entropy", "rollout/ep_rew_mean", "x" * 40, "é/ü"]
@@ -77,7 +78,7 @@ def same(buf: bytes) -> None:
     d1, d2 = RunDecoder(), RunDecoder()
     a = fast.process(buf, 1000, d1)
     b = fast.process_plain(buf, 1000, d2)
-    assert (a.consumed, a.need, a.damaged) == (b.consumed, b.need, b.damaged)
+    assert (a.consumed, a.need, a.damage, a.resync) == (b.consumed, b.need, b.damage, b.resync)
     assert a.bad_offsets == b.bad_offsets
     assert (a.records, a.undecodable) == (b.records, b.undecodable)
     assert a.sink.texts == b.sink.texts and a.sink.file_version == b.sink.file_version
@@ -153,12 +154,15 @@ def test_header_crc_fails_in_fast_chain():
     buf = b"".join(recs)
     same(buf)
     out = fast.process(buf, 0, RunDecoder())
-    assert out.damaged and out.records == 300 and out.consumed == sum(len(x) for x in recs[:300])
-    assert struct.unpack("<Q", buf[out.consumed : out.consumed + 8])[0] == len(recs[300]) - 16
+    at = sum(len(x) for x in recs[:300])
+    # The chain stops at the bad header; the plain framer skips it to the next record.
+    assert [(d.kind, d.offset, d.end) for d in out.damage] == [(ProblemKind.CORRUPT_LENGTH, at, at + len(recs[300]))]
+    assert out.records == 499 and out.consumed == len(buf) and not out.resync
+    assert struct.unpack("<Q", buf[at : at + 8])[0] == len(recs[300]) - 16
 
 
 def _chunk_view(c):
-    return (c.consumed, c.need, c.damaged, c.bad_offsets, c.records, c.undecodable, c.sink.texts,
+    return (c.consumed, c.need, c.damage, c.resync, c.bad_offsets, c.records, c.undecodable, c.sink.texts,
             c.sink.file_version, sorted((t, s.tolist(), w.tolist(), v.tolist()) for t, s, w, v in c.batch))
 
 

@@ -17,8 +17,9 @@ never disappears from a chart, however old.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import Enum
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -67,6 +68,53 @@ class Restart:
     dropped: int  # how many kept points were dropped
 
 
+class ProblemKind(str, Enum):
+    """What is wrong with a run's data (each kind has its own wording, see :class:`Problem`)."""
+
+    CORRUPT_LENGTH = "corrupt-length"  # a record header whose length fails its checksum
+    IMPOSSIBLE_LENGTH = "impossible-length"  # a length over 256 MiB, or past the file's end
+    BAD_CHECKSUM = "bad-checksum"  # whole records whose payload fails its checksum
+    NOT_EVENTS = "not-events"  # whole, intact records that are not TensorBoard events
+    UNREADABLE_FILE = "unreadable-file"  # an event file that can't be opened or read
+    DELETED_FILE = "deleted-file"  # an event file that vanished (its data is kept)
+    RUN_GONE = "run-gone"  # the run's directory vanished (its data is kept)
+    UNREADABLE_DIR = "unreadable-dir"  # a directory under a logdir that can't be listed
+    OTHER = "other"
+
+    @property
+    def damage(self) -> bool:
+        """Data that exists could not be read (as opposed to data that went away)."""
+        return self not in (ProblemKind.DELETED_FILE, ProblemKind.RUN_GONE, ProblemKind.OTHER)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a run's data, in plain words.
+
+    Attributes:
+        kind: what is wrong (see :class:`ProblemKind`; ``kind.damage`` tells damage from loss).
+        path: the event file or directory concerned.
+        message: one line for a person: what is wrong, where, and what it means for the data.
+        offset: the byte offset in the file of the first occurrence, when it has one.
+        count: how many times it occurred (records skipped, damaged stretches...).
+        skipped_bytes: bytes of the file that could not be read because of it.
+        run: the run it belongs to; None for a directory outside every run.
+    """
+
+    kind: ProblemKind
+    path: str
+    message: str
+    offset: int | None = None
+    count: int = 1
+    skipped_bytes: int = 0
+    run: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"kind": self.kind.value, "run": self.run, "path": self.path, "offset": self.offset,
+                "count": self.count, "skipped_bytes": self.skipped_bytes, "damage": self.kind.damage,
+                "message": self.message}
+
+
 @dataclass(frozen=True)
 class Text:
     step: int
@@ -95,10 +143,11 @@ class RunSnapshot:
     series: dict[str, Series]
     texts: dict[str, Text]
     restarts: tuple[Restart, ...]
-    problems: dict[str, str]
+    problems: dict[str, str]  # key (a file or directory) -> its problems' messages, joined
     file_version: str | None
     last_write: float | None  # newest event file's mtime (epoch seconds), if known
     points: int
+    problem_items: tuple[Problem, ...] = ()  # the same problems, typed
 
     @property
     def tags(self) -> list[str]:
@@ -222,7 +271,7 @@ class _Run:
     tags: dict[str, _TagBuffer] = field(default_factory=dict)
     texts: dict[str, Text] = field(default_factory=dict)
     restarts: list[Restart] = field(default_factory=list)
-    problems: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
     file_version: str | None = None
     last_write: float | None = None
     version: int = 0
@@ -242,6 +291,7 @@ class Store:
         self._runs: dict[str, _Run] = {}
         self._lock = threading.Lock()
         self._version = 0
+        self._logdir_problems: tuple[Problem, ...] = ()
 
     # ---- writing (one writer) -------------------------------------------------------------
     def ensure_run(self, run: str, path: str) -> None:
@@ -333,15 +383,39 @@ class Store:
                 self._bump(r)
 
     def set_problem(self, run: str, key: str, message: str | None) -> None:
-        """Record (or with None, clear) a problem of a run, e.g. a damaged file keyed by path."""
+        """Record (or with None, clear) a problem of a run in words only (kind ``other``)."""
+        self.set_problems(run, key, [] if message is None else [Problem(ProblemKind.OTHER, key, message)])
+
+    def set_problems(self, run: str, key: str, problems: Sequence[Problem]) -> None:
+        """Replace the problems of a run recorded under ``key`` (a file or directory path);
+        an empty sequence clears them."""
+        new = tuple(p if p.run == run else replace(p, run=run) for p in problems)
         with self._lock:
             r = self._runs[run]
-            if message is None:
-                if r.problems.pop(key, None) is not None:
-                    self._bump(r)
-            elif r.problems.get(key) != message:
-                r.problems[key] = message
-                self._bump(r)
+            if new == r.problems.get(key, ()):
+                return
+            if new:
+                r.problems[key] = new
+            else:
+                del r.problems[key]
+            self._bump(r)
+
+    def set_logdir_problems(self, problems: Sequence[Problem]) -> None:
+        """Replace the problems that belong to no run (e.g. directories that can't be listed)."""
+        new = tuple(problems)
+        with self._lock:
+            if new != self._logdir_problems:
+                self._logdir_problems = new
+                self._version += 1
+
+    def problems(self) -> list[Problem]:
+        """Every problem: first those that belong to no run, then each run's, by run name."""
+        with self._lock:
+            out = list(self._logdir_problems)
+            for name in sorted(self._runs):
+                for ps in self._runs[name].problems.values():
+                    out.extend(ps)
+            return out
 
     # ---- reading (any thread) -------------------------------------------------------------
     @property
@@ -391,7 +465,8 @@ class Store:
                 series=series,
                 texts=dict(r.texts),
                 restarts=tuple(r.restarts),
-                problems=dict(r.problems),
+                problems={k: "; ".join(p.message for p in ps) for k, ps in r.problems.items()},
+                problem_items=tuple(p for ps in r.problems.values() for p in ps),
                 file_version=r.file_version,
                 last_write=r.last_write,
                 points=sum(len(s) for s in series.values()),

@@ -66,13 +66,12 @@ def chain(a: U8) -> Chain:
     from the first record whose length differs, one by one again. Without a period, a search
     over every possible record start takes the rest (:func:`_chain_scan`).
 
-    Every length must match its CRC (predicted ones are checked as they are predicted, the
-    others at the end): the first that doesn't ends the trusted chain.
+    Every length must match its CRC, checked as it is followed or predicted: the first that
+    doesn't ends the chain (the plain framer takes it from there).
     """
     n = a.shape[0]
     s_parts: list[I64] = []
     l_parts: list[I64] = []
-    unchecked: list[int] = []  # indices into s_parts of the parts whose length CRCs are still unchecked
     segs: list[Segment] = []
     scanned: int | None = None  # the first record found by the search, if it was needed
     nrec = 0
@@ -93,9 +92,15 @@ def chain(a: U8) -> Chain:
             ss.append(p)
             ls.append(ln)
             p = end
-        unchecked.append(len(s_parts))
-        s_parts.append(np.asarray(ss, np.int64))
-        l_parts.append(np.asarray(ls, np.int64))
+        st, lt = np.asarray(ss, np.int64), np.asarray(ls, np.int64)
+        bad = _first_bad_length(a, st, lt)
+        if bad is not None:  # the chain ends at the first length that fails its CRC
+            s_parts.append(st[:bad])
+            l_parts.append(lt[:bad])
+            pos = ss[bad]
+            break
+        s_parts.append(st)
+        l_parts.append(lt)
         nrec += len(ss)
         pos = p
         if len(ss) < want:
@@ -105,10 +110,12 @@ def chain(a: U8) -> Chain:
         if per is None:
             if len(hist) < _SEQ_MAX:
                 continue
-            st, ln_, stop = _chain_scan(a[pos:])
-            unchecked.append(len(s_parts))
+            st, lt, stop = _chain_scan(a[pos:])
+            bad = _first_bad_length(a, st + pos, lt)
+            if bad is not None:
+                st, lt, stop = st[:bad], lt[:bad], int(st[bad])
             s_parts.append(st + pos)
-            l_parts.append(ln_)
+            l_parts.append(lt)
             scanned = nrec
             pos += stop
             break
@@ -121,47 +128,54 @@ def chain(a: U8) -> Chain:
         hist = []
         size = [ln + HEADER + FOOTER for ln in pat]
         whole = sum(size)
-        m = (n - pos) // whole  # whole periods that fit
-        if not m:
-            continue
-        # Record k of every predicted period, as strided columns: its length and the length's
-        # CRC, compared with what they must be.
-        good = m * per
-        o = pos
-        for k, ln in enumerate(pat):
-            ok = np.ndarray((m,), "<u8", buffer=a, offset=o, strides=(whole,)) == ln
-            ok &= np.ndarray((m,), "<u4", buffer=a, offset=o + 8, strides=(whole,)) == length_crc(ln)
-            if not ok.all():
-                good = min(good, int(np.argmin(ok)) * per + k)
-            o += size[k]
         offs = np.cumsum([0, *size[:-1]])
-        s_parts.append((pos + np.arange(m, dtype=np.int64)[:, None] * whole + offs).ravel()[:good])
-        l_parts.append(np.tile(np.asarray(pat, np.int64), m)[:good])
-        nrec += good
-        pos += (good // per) * whole + int(offs[good % per]) if good < m * per else m * whole
-        seg_rows += good // per
+        crcs = [length_crc(ln) for ln in pat]
+        # Predict whole periods, a few at first, then more while they hold: the work stays
+        # proportional to the records found, however often the period changes.
+        rows_next = _PREDICT_ROWS
+        while True:
+            m = min(rows_next, (n - pos) // whole)  # whole periods that fit
+            if not m:
+                break
+            # Record k of every predicted period, as strided columns: its length and the
+            # length's CRC, compared with what they must be.
+            good = m * per
+            o = pos
+            for k, ln in enumerate(pat):
+                ok = np.ndarray((m,), "<u8", buffer=a, offset=o, strides=(whole,)) == ln
+                ok &= np.ndarray((m,), "<u4", buffer=a, offset=o + 8, strides=(whole,)) == crcs[k]
+                if not ok.all():
+                    good = min(good, int(np.argmin(ok)) * per + k)
+                o += size[k]
+            s_parts.append((pos + np.arange(m, dtype=np.int64)[:, None] * whole + offs).ravel()[:good])
+            l_parts.append(np.tile(np.asarray(pat, np.int64), m)[:good])
+            nrec += good
+            pos += (good // per) * whole + int(offs[good % per]) if good < m * per else m * whole
+            seg_rows += good // per
+            if good < m * per:
+                break
+            rows_next *= 4
         if seg_rows >= MIN_ROWS and max(pat) <= MAX_FAST_LEN:
             segs.append(Segment(seg_first, per, seg_rows))
     starts = np.concatenate(s_parts) if len(s_parts) > 1 else s_parts[0]
     lengths = np.concatenate(l_parts) if len(l_parts) > 1 else l_parts[0]
-    first_bad = None
-    st = np.concatenate([s_parts[i] for i in unchecked]) if len(unchecked) > 1 else s_parts[unchecked[0]]
-    if st.shape[0]:
-        lo = (np.concatenate([l_parts[i] for i in unchecked]) if len(unchecked) > 1
-              else l_parts[unchecked[0]]).astype(np.uint32)  # the chain keeps lengths below n
-        crc = (TA[lo & 0xFFFF] ^ TB[lo >> 16]) ^ np.uint32(zeros_crc(8))
-        bad = np.flatnonzero(unmask(u32_at(a, st + 8)) != crc)
-        if bad.shape[0]:
-            first_bad = int(st[bad[0]])  # parts are in record order
-    stop = pos
-    if first_bad is not None:
-        f = int(np.searchsorted(starts, first_bad))
-        starts, lengths, stop = starts[:f], lengths[:f], first_bad
-        segs = [Segment(i, p, min(r, (f - i) // p)) for i, p, r in segs if (f - i) // p >= MIN_ROWS]
     if scanned is not None and scanned < starts.shape[0]:
         tail = lengths[scanned:]
         segs += [Segment(scanned + i, p, r) for i, p, r in segments(tail, tail > MAX_FAST_LEN)]
-    return Chain(starts, lengths, stop, segs)
+    return Chain(starts, lengths, pos, segs)
+
+
+_PREDICT_ROWS = 16  # periods predicted at first (then 4 times more each time they all hold)
+
+
+def _first_bad_length(a: U8, starts: I64, lengths: I64) -> int | None:
+    """Index of the first record whose length fails its CRC (lengths below 2**32), else None."""
+    if not starts.shape[0]:
+        return None
+    lo = lengths.astype(np.uint32)
+    crc = (TA[lo & 0xFFFF] ^ TB[lo >> 16]) ^ np.uint32(zeros_crc(8))
+    bad = np.flatnonzero(unmask(u32_at(a, starts + 8)) != crc)
+    return int(bad[0]) if bad.shape[0] else None
 
 
 _LENGTH_CRC: dict[int, int] = {}

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tui.ingest.events import RunDecoder, Sink
-from tui.ingest.tfrecord import frame
+from tui.ingest.tfrecord import Damage, frame
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -58,6 +58,25 @@ class TagTable:
         return len(self.names)
 
 
+class Read(NamedTuple):
+    """A buffer to frame and decode.
+
+    Attributes:
+        buf: the bytes, from a record boundary (or, with ``resync``, from inside damage).
+        base: file offset of ``buf[0]``.
+        decoder: the run's decoder (remembers each tag's plugin).
+        file_left: bytes of the file from ``buf[0]`` on, if known (a record claiming more
+            while whole records follow it is damage, not an incomplete last record).
+        resync: ``buf`` continues damage: search it for the first valid record.
+    """
+
+    buf: Buffer
+    base: int
+    decoder: RunDecoder
+    file_left: int | None = None
+    resync: bool = False
+
+
 class FastRows(Protocol):
     """Points the vectorised path decoded for one buffer (see :class:`tui.ingest.rows.Piece`)."""
 
@@ -81,7 +100,9 @@ class Chunk:
         consumed: bytes of the buffer fully framed (whole records, and damage skipped).
         need: when the buffer ends inside a record whose length is known, the bytes (from
             ``consumed``) that record needs; else 0.
-        damaged: why framing had to stop for good at ``consumed`` (corrupt length), else None.
+        damage: stretches of bytes that held no valid record (corrupt or impossible lengths),
+            in file order; framing went on after each at the next valid record.
+        resync: the buffer ended inside damage: the next read must search for a record start.
         bad_offsets: buffer positions of records skipped because their payload CRC failed.
         records: good records (payload CRC fine), decodable or not.
         undecodable: good records that are not Events.
@@ -89,7 +110,8 @@ class Chunk:
 
     consumed: int = 0
     need: int = 0
-    damaged: str | None = None
+    damage: list[Damage] = field(default_factory=list)
+    resync: bool = False
     bad_offsets: list[int] = field(default_factory=list)
     records: int = 0
     undecodable: int = 0
@@ -97,7 +119,8 @@ class Chunk:
     sink: Sink = field(default_factory=Sink)
 
 
-def process_plain(buf: Buffer, base: int, decoder: RunDecoder, tags: TagTable | None = None) -> Chunk:
+def process_plain(buf: Buffer, base: int, decoder: RunDecoder, tags: TagTable | None = None,
+                  file_left: int | None = None, resync: bool = False) -> Chunk:
     """The plain path: one record at a time, protobuf decoding.
 
     Args:
@@ -105,9 +128,10 @@ def process_plain(buf: Buffer, base: int, decoder: RunDecoder, tags: TagTable | 
         base: file offset of ``buf[0]`` (for messages).
         decoder: the run's decoder (remembers each tag's plugin).
         tags: the tag-id table to group by (a fresh one when None).
+        file_left, resync: see :class:`Read`.
     """
-    fr = frame(buf, base)
-    out = Chunk(fr.consumed, fr.need, fr.damaged, fr.bad_offsets, len(fr.starts))
+    fr = frame(buf, base, file_left=file_left, resync=resync)
+    out = Chunk(fr.consumed, fr.need, fr.damage, fr.resync, fr.bad_offsets, len(fr.starts))
     mv = memoryview(buf)
     sink = out.sink
     for i, (s, n) in enumerate(zip(fr.starts, fr.lengths, strict=False)):

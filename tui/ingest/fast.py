@@ -21,19 +21,20 @@ path (a test holds it to that).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from tui.ingest.chain import MAX_FAST_LEN, chain
-from tui.ingest.chunk import Buffer, Chunk, TagTable, group, process_plain
+from tui.ingest.chunk import Buffer, Chunk, Read, TagTable, group, process_plain
 from tui.ingest.events import RunDecoder
 from tui.ingest.rows import Block, Piece, check_and_decode
 from tui.ingest.templates import template_for
 from tui.ingest.tfrecord import FOOTER, HEADER, Frames, frame, masked_crc
 
-__all__ = ["MIN_FAST", "Chunk", "TagTable", "process", "process_many", "process_plain"]
+__all__ = ["MIN_FAST", "Chunk", "Read", "TagTable", "process", "process_many", "process_plain"]
 
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
@@ -41,9 +42,11 @@ U8 = npt.NDArray[np.uint8]
 MIN_FAST = 4096  # bytes: below this the plain path is as fast and simpler
 
 
-def process(buf: Buffer, base: int, decoder: RunDecoder, tags: TagTable | None = None) -> Chunk:
-    """Frame, check and decode ``buf`` (starting at a record boundary at file offset ``base``)."""
-    return process_many([(buf, base, decoder)], tags)[0]
+def process(buf: Buffer, base: int, decoder: RunDecoder, tags: TagTable | None = None,
+            file_left: int | None = None, resync: bool = False) -> Chunk:
+    """Frame, check and decode ``buf`` (starting at a record boundary at file offset ``base``;
+    ``file_left`` and ``resync``: see :class:`~tui.ingest.chunk.Read`)."""
+    return process_many([Read(buf, base, decoder, file_left, resync)], tags)[0]
 
 
 @dataclass
@@ -63,14 +66,15 @@ class _Job:
     pieces: list[Piece] = field(default_factory=list)
 
 
-def process_many(items: list[tuple[Buffer, int, RunDecoder]], tags: TagTable | None = None) -> list[Chunk]:
+def process_many(items: Sequence[Read | tuple[Buffer, int, RunDecoder]], tags: TagTable | None = None) -> list[Chunk]:
     """:func:`process` for several buffers (e.g. small files of many runs) at once.
 
     Framing and the plain parts are per buffer; CRC checks and template decoding run once over
     the records of all buffers, so many small files cost about what one big one does.
 
     Args:
-        items: ``(buffer, file offset of its first byte, the run's decoder)``.
+        items: the buffers (:class:`~tui.ingest.chunk.Read`, or ``(buffer, file offset of its
+            first byte, the run's decoder)``).
         tags: the tag-id table of the caller (an ingestor keeps one); a fresh one when None.
     """
     table = tags if tags is not None else TagTable()
@@ -78,11 +82,12 @@ def process_many(items: list[tuple[Buffer, int, RunDecoder]], tags: TagTable | N
     jobs: list[tuple[int, _Job]] = []
     blocks: dict[int, list[Block]] = {}
     total = 0
-    for j, (buf, base, decoder) in enumerate(items):
-        if len(buf) < MIN_FAST:
-            results[j] = process_plain(buf, base, decoder, table)
+    for j, item in enumerate(items):
+        buf, base, decoder, file_left, resync = item if isinstance(item, Read) else Read(*item)
+        if len(buf) < MIN_FAST or resync:
+            results[j] = process_plain(buf, base, decoder, table, file_left, resync)
             continue
-        job = _prepare(buf, base, decoder, total, blocks)
+        job = _prepare(buf, base, decoder, total, blocks, file_left)
         jobs.append((j, job))
         total += job.starts.shape[0]
     if blocks:
@@ -93,7 +98,8 @@ def process_many(items: list[tuple[Buffer, int, RunDecoder]], tags: TagTable | N
     return [r for r in results if r is not None]
 
 
-def _prepare(buf: Buffer, base: int, decoder: RunDecoder, first: int, blocks: dict[int, list[Block]]) -> _Job:
+def _prepare(buf: Buffer, base: int, decoder: RunDecoder, first: int, blocks: dict[int, list[Block]],
+             file_left: int | None) -> _Job:
     """Frame a buffer and lay its records out as blocks (record indices offset by ``first``)."""
     n = len(buf)
     a = np.frombuffer(buf, np.uint8)
@@ -103,8 +109,8 @@ def _prepare(buf: Buffer, base: int, decoder: RunDecoder, first: int, blocks: di
     if stop < n:
         # The chain stopped early (incomplete record, a record the chain can't see, damage):
         # the plain framer takes it from there.
-        frame(buf, base, start=stop, out=fr)
-        out.consumed, out.need, out.damaged = fr.consumed, fr.need, fr.damaged
+        frame(buf, base, start=stop, out=fr, file_left=file_left)
+        out.consumed, out.need, out.damage, out.resync = fr.consumed, fr.need, fr.damage, fr.resync
     else:
         out.consumed = n
     m = starts.shape[0]

@@ -13,14 +13,14 @@ from typing import cast
 
 import numpy as np
 
-from tui.ingest import fast
+from tui.ingest import fast, problems
 from tui.ingest.chunk import TagTable
 from tui.ingest.discovery import Discovery, LogdirSpec, is_event_file_name, parse_spec
 from tui.ingest.events import RunDecoder
 from tui.ingest.reader import CHUNK, Bytes, FileReader, FileState, Source
 from tui.ingest.sources import LOCAL
 from tui.ingest.tfrecord import FOOTER
-from tui.store import Store
+from tui.store import Problem, ProblemKind, Store
 
 BATCH_FILE = CHUNK  # bytes: files with at most this much new data are read in batches
 BATCH_BYTES = 4 * CHUNK  # bytes per batch
@@ -72,6 +72,7 @@ class Ingestor:
         self._files: dict[str, FileReader] = {}
         self._dirs: dict[str, str] = {}  # run directory → run name
         self._tags = TagTable()  # every tag read, for grouping points by tag
+        self._dir_problems: tuple[Problem, ...] = ()
         self._scanned = False
 
     # ---- discovery ---------------------------------------------------------------------------
@@ -91,7 +92,7 @@ class Ingestor:
                 new.append(rd.name)
             elif run.gone:
                 run.gone = False
-                self.store.set_problem(run.name, run.path, None)
+                self.store.set_problems(run.name, run.path, [])
             added = False
             for path in rd.events:
                 if path not in self._files:
@@ -104,6 +105,12 @@ class Ingestor:
         for name, run in self._runs.items():
             if name not in present and not run.gone and not self._dir_exists(run):
                 self._mark_gone(run)
+        errors = self._disc.errors
+        if errors or self._dir_problems:
+            dirs = tuple(problems.unreadable_dir(path, why) for path, why in sorted(errors.items()))
+            if dirs != self._dir_problems:
+                self._dir_problems = dirs
+                self.store.set_logdir_problems(dirs)
         return new
 
     def _source_of(self, path: str) -> Source:
@@ -122,9 +129,7 @@ class Ingestor:
 
     def _mark_gone(self, run: _Run) -> None:
         run.gone = True
-        self.store.set_problem(run.name, run.path,
-                               f"run directory {run.path} no longer exists (deleted or moved?); "
-                               "showing the data read before it went away")
+        self.store.set_problems(run.name, run.path, [problems.run_gone(run.path)])
 
     # ---- reading -----------------------------------------------------------------------------
     def poll(self, paths: Iterable[str] | None = None) -> set[str]:
@@ -162,7 +167,8 @@ class Ingestor:
         def flush() -> None:
             nonlocal size
             if batch:
-                chunks = fast.process_many([(data, fr.offset, fr.decoder) for fr, data in batch], self._tags)
+                chunks = fast.process_many([fast.Read(data, fr.offset, fr.decoder, len(data), fr.resync)
+                                            for fr, data in batch], self._tags)
                 for (fr, data), ch in zip(batch, chunks, strict=False):
                     if fr.take(self.store, data, ch):
                         changed.add(fr.run)
@@ -192,30 +198,27 @@ class Ingestor:
                     changed.add(fr.run)
                 self._report(fr)
             except FileNotFoundError:
-                self._unreadable(fr, "was deleted")
+                self._unreadable(fr, ProblemKind.DELETED_FILE, "was deleted")
             except OSError as e:
-                self._unreadable(fr, f"cannot be read: {e.strerror or e}")
+                self._unreadable(fr, ProblemKind.UNREADABLE_FILE, str(e.strerror or e))
         flush()
         return changed
 
     def _report(self, fr: FileReader) -> None:
-        now = fr.problem()
+        now = fr.problems()
         if now != fr.reported:
-            self.store.set_problem(fr.run, fr.path, now)
+            self.store.set_problems(fr.run, fr.path, now)
             fr.reported = now
 
-    def _unreadable(self, fr: FileReader, why: str) -> None:
+    def _unreadable(self, fr: FileReader, kind: ProblemKind, why: str) -> None:
         run = self._runs[fr.run]
         if not self._dir_exists(run):
             if not run.gone:
                 self._mark_gone(run)
-            fr.missing = "run directory no longer exists"
+            fr.set_missing(None, "run directory no longer exists")
             return
-        fr.missing = f"event file {why}"
-        msg = f"event file {fr.path} {why}; the data read from it is kept"
-        if msg != fr.reported:
-            self.store.set_problem(fr.run, fr.path, msg)
-            fr.reported = msg
+        fr.set_missing(kind, why)
+        self._report(fr)
 
     # ---- queries -----------------------------------------------------------------------------
     def _norm(self, path: str) -> str:

@@ -1,22 +1,25 @@
 """Reading one event file incrementally: offsets, chunks, damage, restarts of the file itself.
 
 A :class:`FileReader` keeps a byte offset (the start of the first record it has not read) and
-reads only the bytes past it, in large chunks. It notices when the file was replaced (another
+reads only the bytes past it, in large chunks (memory stays proportional to a chunk, or to one
+record of at most 256 MiB). Damage (corrupt or impossible record lengths) is skipped up to the
+next valid record and counted; :meth:`FileReader.problems` says what is wrong with the file. It notices when the file was replaced (another
 inode, or the 4 bytes just before its offset changed) or shrank, and then reads it again from
 the start; the store's restart rule then replaces the old points by the new ones.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from tui.ingest import fast
+from tui.ingest import fast, problems
 from tui.ingest.chunk import TagTable
 from tui.ingest.events import RunDecoder
+from tui.ingest.problems import DamageTally
 from tui.ingest.sources import Stat
 from tui.ingest.tfrecord import FOOTER
-from tui.store import Store
+from tui.store import Problem, ProblemKind, Store
 
 CHUNK = 2 << 20  # bytes per read: amortises numpy's per-call costs, stays in cache
 Bytes = bytes | bytearray | memoryview
@@ -40,9 +43,10 @@ class FileState:
     size: int  # file size at the last poll
     records: int  # good records read
     skipped_records: int  # records skipped: payload checksum mismatch, or not an Event
-    damaged: str | None  # why the rest of the file can't be read (corrupt length), else None
+    damaged: str | None  # what stretches of the file held no valid record, else None
     pending: int = 0  # bytes of an incomplete last record (a writer may be mid-write)
     missing: str | None = None  # why the file can't be read now (vanished…), else None
+    problems: tuple[Problem, ...] = ()  # everything wrong with the file, typed
 
 
 class FileReader:
@@ -57,8 +61,9 @@ class FileReader:
         self._reset()
         self.size = 0
         self.mtime: float | None = None
-        self.missing: str | None = None
-        self.reported: str | None = None  # the problem last recorded in the store
+        self.missing_kind: ProblemKind | None = None  # why the file can't be read now
+        self._why: str | None = None  # ... in the system's words, or how else it went away
+        self.reported: tuple[Problem, ...] = ()  # the problems last recorded in the store
 
     def _reset(self) -> None:
         self.offset = 0
@@ -66,43 +71,63 @@ class FileReader:
         self.skipped = 0
         self.undecodable = 0
         self.first_bad: int | None = None
-        self.damaged: str | None = None
+        self.damage: dict[ProblemKind, DamageTally] = {}
+        self.resync = False  # the offset is inside damage: search for the next record
+        self._open: DamageTally | None = None  # that damage
         self.ident: tuple[Any, ...] | None = None
         self.tail = b""  # the 4 bytes before `offset`: tells a grown file from a rewritten one
         self.pending = 0
 
     def state(self) -> FileState:
+        ps = self.problems()
+        damaged = "; ".join(p.message for p in ps if p.kind in self.damage) or None
+        pending = 0 if self.missing or self.resync else max(0, self.size - self.offset)
         return FileState(self.run, self.path, self.offset, self.size, self.records,
-                         self.skipped + self.undecodable, self.damaged,
-                         max(0, self.size - self.offset) if not self.damaged else 0, self.missing)
+                         self.skipped + self.undecodable, damaged, pending, self.missing, ps)
 
-    def problem(self) -> str | None:
-        """The message to show for this file, or None when it is fine."""
-        parts = []
-        if self.damaged:
-            parts.append(self.damaged)
+    def problems(self) -> tuple[Problem, ...]:
+        """Everything wrong with this file (empty when it is fine)."""
+        out: list[Problem] = []
+        if self.missing_kind is ProblemKind.UNREADABLE_FILE:
+            out.append(problems.unreadable_file(self.path, self._why or "", self.records))
+        elif self.missing_kind is ProblemKind.DELETED_FILE:
+            out.append(problems.deleted_file(self.path, self.records))
+        out += [t.problem(self.path) for t in self.damage.values()]
         if self.skipped:
-            parts.append(f"{self.skipped} record(s) skipped because their checksum does not match "
-                         f"(first at byte {self.first_bad}); the other records were read")
+            out.append(problems.bad_checksum(self.path, self.skipped, self.first_bad or 0))
         if self.undecodable:
-            parts.append(f"{self.undecodable} record(s) skipped because they are not TensorBoard events")
-        return "; ".join(parts) or None
+            out.append(problems.not_events(self.path, self.undecodable))
+        return tuple(replace(p, run=self.run) for p in out)
+
+    def set_missing(self, kind: ProblemKind | None, why: str | None) -> None:
+        """Record why the file can't be read now (None, None: it can)."""
+        self.missing_kind, self._why = kind, why
+
+    @property
+    def missing(self) -> str | None:
+        """Why the file can't be read now, in a few words, else None."""
+        if self.missing_kind is ProblemKind.UNREADABLE_FILE:
+            return f"event file cannot be read: {self._why}"
+        if self.missing_kind is ProblemKind.DELETED_FILE:
+            return "event file was deleted"
+        return self._why
 
     def check(self) -> int:
-        """Stat the file; how many bytes are ready to be read (0 when none, or damaged).
+        """Stat the file; how many bytes are ready to be read.
 
         Raises:
             OSError: the file can't be stat'ed (the caller records the problem).
         """
         st = self.source.stat(self.path)
-        self.missing = None
+        if self.missing_kind is ProblemKind.DELETED_FILE:
+            self.set_missing(None, None)
         if self.ident is not None and (st.ident != self.ident or st.size < self.offset):
             self._reset()  # replaced or truncated: read again from the start
         self._first = self.ident is None
         self.ident = st.ident
         self.size = st.size
         self._mtime_now = st.mtime
-        return 0 if self.damaged else max(0, st.size - self.offset)
+        return max(0, st.size - self.offset)
 
     def touch(self, store: Store, changed: bool) -> None:
         """Tell the store when the run was last written (after a :meth:`check`)."""
@@ -121,7 +146,8 @@ class FileReader:
 
     def poll_checked(self, store: Store) -> bool:
         """:meth:`poll` after a :meth:`check`."""
-        changed = self._read(store, self.size) if self.size > self.offset and not self.damaged else False
+        changed = self._read(store, self.size) if self.size > self.offset else False
+        self.set_missing(None, None)  # read (or nothing to read): readable
         self.touch(store, changed)
         return changed
 
@@ -151,6 +177,7 @@ class FileReader:
     def take(self, store: Store, buf: Bytes, ch: fast.Chunk) -> bool:
         """Account for the chunk ``ch`` made of ``buf`` (from :meth:`read_rest`)."""
         changed = self._apply(store, ch, self.offset)
+        self.set_missing(None, None)
         if ch.consumed >= FOOTER:
             self.tail = bytes(buf[ch.consumed - FOOTER : ch.consumed])
         self.offset += ch.consumed
@@ -180,7 +207,7 @@ class FileReader:
             if not data:
                 break
             buf = carry + data if carry else data
-            ch = fast.process(buf, pos, self.decoder, self.tags)
+            ch = fast.process(buf, pos, self.decoder, self.tags, size - pos, self.resync)
             changed |= self._apply(store, ch, pos)
             consumed = ch.consumed
             if consumed >= FOOTER:
@@ -188,8 +215,6 @@ class FileReader:
             pos += consumed
             self.offset = pos
             carry = buf[consumed:]
-            if self.damaged:
-                break
             need = ch.need
             if len(data) < want:
                 break  # the file is shorter than it said: read the rest next time
@@ -201,8 +226,21 @@ class FileReader:
             if self.first_bad is None:
                 self.first_bad = base + ch.bad_offsets[0]
             self.skipped += len(ch.bad_offsets)
-        if ch.damaged:
-            self.damaged = ch.damaged
+        last = self._open
+        for i, d in enumerate(ch.damage):
+            if i == 0 and last is not None and d.offset == last.end:
+                t = last  # the damage the last read ended in goes on
+            else:
+                t = self.damage.get(d.kind) or self.damage.setdefault(
+                    d.kind, DamageTally(d.kind, first=d.offset, claimed=d.claimed))
+                t.count += 1
+            t.skipped += d.end - d.offset
+            t.end = d.end
+            last = t
+        self._open = last if ch.resync else None
+        for t in self.damage.values():
+            t.open = t is self._open
+        self.resync = ch.resync
         self.records += ch.records - ch.undecodable
         self.undecodable += ch.undecodable
         sink = ch.sink
