@@ -174,14 +174,18 @@ def _capacity(n: int) -> int:
     return 1 << (max(64, n) - 1).bit_length()
 
 
+_NO_STEPS = np.empty(0, np.int64)  # never written: a buffer of capacity 0 swaps in arrays first
+_NO_FLOATS = np.empty(0, np.float64)
+
+
 class _TagBuffer:
     __slots__ = ("max_points", "n", "steps", "values", "walls")
 
     def __init__(self, max_points: int, capacity: int = 64) -> None:
         self.max_points = max_points
-        self.steps = np.empty(capacity, np.int64)
-        self.walls = np.empty(capacity, np.float64)
-        self.values = np.empty(capacity, np.float64)
+        self.steps = np.empty(capacity, np.int64) if capacity else _NO_STEPS
+        self.walls = np.empty(capacity, np.float64) if capacity else _NO_FLOATS
+        self.values = np.empty(capacity, np.float64) if capacity else _NO_FLOATS
         self.n = 0
 
     def view(self) -> Series:
@@ -323,10 +327,16 @@ class Store:
         as they are instead of copied.
         """
         items = []
+        i64, f64 = np.dtype(np.int64), np.dtype(np.float64)
         for tag, steps, wall_times, values in batch:
-            s = np.asarray(steps, dtype=np.int64).ravel()
-            w = np.asarray(wall_times, dtype=np.float64).ravel()
-            v = np.asarray(values, dtype=np.float64).ravel()
+            if (type(steps) is np.ndarray and steps.ndim == 1 and steps.dtype == i64  # the common case
+                    and type(wall_times) is np.ndarray and wall_times.ndim == 1 and wall_times.dtype == f64
+                    and type(values) is np.ndarray and values.ndim == 1 and values.dtype == f64):
+                s, w, v = steps, wall_times, values
+            else:
+                s = np.asarray(steps, dtype=np.int64).ravel()
+                w = np.asarray(wall_times, dtype=np.float64).ravel()
+                v = np.asarray(values, dtype=np.float64).ravel()
             if not (s.shape == w.shape == v.shape):
                 raise ValueError("steps, wall_times and values must have the same length")
             if s.shape[0]:

@@ -282,3 +282,60 @@ def segments(lengths: I64, big: npt.NDArray[np.bool_]) -> list[Segment]:
         out.append(seg)
         i += seg.period * seg.rows
     return out
+
+
+class ManyChains(NamedTuple):
+    """Many buffers framed at once (:func:`chain_many`).
+
+    Attributes:
+        ok: per buffer: framed here, whole records to its end (else frame it alone).
+        starts: record starts (positions in the joined array) of the ok buffers, in order.
+        lengths: their payload lengths.
+        first: per buffer, where its records begin in ``starts`` (and, at the end, their count).
+    """
+
+    ok: npt.NDArray[np.bool_]
+    starts: I64
+    lengths: I64
+    first: I64
+
+
+def chain_many(a: U8, offs: I64, ends: I64) -> ManyChains:
+    """Frame buffers laid end to end in ``a`` (buffer ``b`` is ``a[offs[b]:ends[b]]``, with
+    ``offs[b + 1] == ends[b]``), all at once, for many small files.
+
+    Event payloads begin with ``0x09`` (their wall time): every position 12 bytes before such
+    a byte whose length passes its CRC is a candidate record start. A buffer is framed when
+    its candidates form the chain that following the lengths from its start would find: the
+    first at its start, each one's successor the next, the last ending at its end. Anything
+    else (a record not starting with ``0x09``, an incomplete last record, damage, a candidate
+    inside a payload) leaves the buffer to :func:`chain`, so the outcome is always its.
+    """
+    nb = offs.shape[0]
+    bad = np.ones(nb, bool)
+    n = a.shape[0]
+    empty = np.zeros(0, np.int64)
+    if n <= HEADER:
+        return ManyChains(~bad, empty, empty, np.zeros(nb + 1, np.int64))
+    c = np.flatnonzero(a[HEADER:] == 0x09)
+    ln = u64_at(a, c)
+    keep = ln < (1 << 32)
+    c, ln = c[keep], ln[keep].astype(np.int64)
+    lo = ln.astype(np.uint32)
+    keep = unmask(u32_at(a, c + 8)) == (TA[lo & 0xFFFF] ^ TB[lo >> 16] ^ np.uint32(zeros_crc(8)))
+    c, ln = c[keep], ln[keep]
+    nxt = c + (HEADER + FOOTER) + ln
+    b = np.searchsorted(ends, c, side="right")  # the buffer of each candidate
+    cnt = np.bincount(b, minlength=nb)[:nb]
+    first = np.zeros(nb + 1, np.int64)
+    np.cumsum(cnt, out=first[1:])
+    has = np.flatnonzero(cnt)
+    bad[has] = (c[first[has]] != offs[has]) | (nxt[first[has + 1] - 1] != ends[has])
+    broken = (b[1:] == b[:-1]) & (nxt[:-1] != c[1:])
+    bad[b[1:][broken]] = True
+    ok = ~bad
+    sel = ok[b] if c.shape[0] else np.zeros(0, bool)
+    cnt_ok = np.where(ok, cnt, 0)
+    first_ok = np.zeros(nb + 1, np.int64)
+    np.cumsum(cnt_ok, out=first_ok[1:])
+    return ManyChains(ok, c[sel], ln[sel], first_ok)

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from tui.ingest.chain import MAX_FAST_LEN, chain
-from tui.ingest.chunk import Buffer, Chunk, Read, TagTable, group, process_plain
+from tui.ingest.chain import MAX_FAST_LEN, chain, chain_many
+from tui.ingest.chunk import Buffer, Chunk, Read, TagPoints, TagTable, group, process_plain
 from tui.ingest.events import RunDecoder
 from tui.ingest.rows import Block, Piece, check_and_decode
 from tui.ingest.templates import template_for
@@ -39,7 +39,8 @@ __all__ = ["MIN_FAST", "Chunk", "Read", "TagTable", "process", "process_many", "
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
 
-MIN_FAST = 4096  # bytes: below this the plain path is as fast and simpler
+MIN_FAST = 4096  # bytes: below this the plain path is as fast and simpler (for a buffer alone)
+MAX_JOINED = 1 << 18  # bytes: buffers up to this size are framed together, however many
 
 
 def process(buf: Buffer, base: int, decoder: RunDecoder, tags: TagTable | None = None,
@@ -64,6 +65,7 @@ class _Job:
     slow: list[int] = field(default_factory=list)
     bad: list[I64] = field(default_factory=list)
     pieces: list[Piece] = field(default_factory=list)
+    grouped: list[TagPoints] | None = None  # its points, when grouped with other buffers'
 
 
 def process_many(items: Sequence[Read | tuple[Buffer, int, RunDecoder]], tags: TagTable | None = None) -> list[Chunk]:
@@ -78,12 +80,17 @@ def process_many(items: Sequence[Read | tuple[Buffer, int, RunDecoder]], tags: T
         tags: the tag-id table of the caller (an ingestor keeps one); a fresh one when None.
     """
     table = tags if tags is not None else TagTable()
+    reads = [item if isinstance(item, Read) else Read(*item) for item in items]
     results: list[Chunk | None] = [None] * len(items)
     jobs: list[tuple[int, _Job]] = []
     blocks: dict[int, list[Block]] = {}
-    total = 0
-    for j, item in enumerate(items):
-        buf, base, decoder, file_left, resync = item if isinstance(item, Read) else Read(*item)
+    # Small buffers first, all framed at once; those that framing can't take go on alone.
+    small = [j for j, r in enumerate(reads) if HEADER < len(r.buf) <= MAX_JOINED and not r.resync]
+    alone = set(range(len(reads))).difference(_prepare_joined(reads, small, jobs, blocks)) if small else None
+    total = jobs[-1][1].first + jobs[-1][1].starts.shape[0] if jobs else 0
+    for j, (buf, base, decoder, file_left, resync) in enumerate(reads):
+        if alone is not None and j not in alone:
+            continue
         if len(buf) < MIN_FAST or resync:
             results[j] = process_plain(buf, base, decoder, table, file_left, resync)
             continue
@@ -92,10 +99,68 @@ def process_many(items: Sequence[Read | tuple[Buffer, int, RunDecoder]], tags: T
         total += job.starts.shape[0]
     if blocks:
         dec = check_and_decode(blocks, table)
-        _distribute([job for _, job in jobs], total, dec.pieces, dec.slow, dec.bad)
+        js = [job for _, job in jobs]
+        _distribute(js, total, [], dec.slow, dec.bad)
+        for job in js:
+            _protobuf(job)
+        _distribute(js, total, _group_jobs(js, total, dec.pieces, table), [], [])
+    else:
+        for _, job in jobs:
+            _protobuf(job)
     for j, job in jobs:
         results[j] = _finish(job, table)
     return [r for r in results if r is not None]
+
+
+def _prepare_joined(reads: list[Read], small: list[int], jobs: list[tuple[int, _Job]],
+                    blocks: dict[int, list[Block]]) -> list[int]:
+    """Frame the small buffers ``reads[j] for j in small`` at once (:func:`chain_many`) and lay
+    out all their records as blocks by payload length; the jobs of the ones it framed."""
+    sizes = np.asarray([len(reads[j].buf) for j in small], np.int64)
+    ends = np.cumsum(sizes)
+    offs = ends - sizes
+    joined = np.empty(int(ends[-1]), np.uint8)
+    for j, o, e in zip(small, offs.tolist(), ends.tolist(), strict=True):
+        joined[o:e] = np.frombuffer(reads[j].buf, np.uint8)
+    ok, starts, lengths, first = chain_many(joined, offs, ends)
+    done: list[int] = []
+    fl = first.tolist()
+    for k in np.flatnonzero(ok).tolist():
+        j = small[k]
+        buf, base, decoder, _, _ = reads[j]
+        a, b = fl[k], fl[k + 1]
+        m = b - a
+        job = _Job(buf, base, decoder, starts[a:b] - int(offs[k]), lengths[a:b], Frames(),
+                   Chunk(consumed=len(buf), records=m), a)
+        jobs.append((j, job))
+        done.append(j)
+    m = starts.shape[0]
+    if not m:
+        return done
+    big = np.flatnonzero(lengths > MAX_FAST_LEN)
+    if big.shape[0]:  # large records: their CRCs one by one, protobuf for the good ones
+        by_first = {job.first: job for _, job in jobs}
+        owner = np.searchsorted(first[1:], big, side="right")
+        for i, k in zip(big.tolist(), owner.tolist(), strict=True):
+            job = by_first[fl[k]]
+            s, ln = int(starts[i]), int(lengths[i])
+            if _crc_one(joined.data, s + HEADER + ln, ln):
+                job.slow.append(i - job.first)
+            else:
+                job.bad.append(np.asarray([i - job.first]))
+    fits = np.flatnonzero(lengths <= MAX_FAST_LEN)
+    order = fits[np.argsort(lengths[fits].astype(np.uint8), kind="stable")]  # a radix sort
+    ls_sorted = lengths[order]
+    cuts = np.flatnonzero(ls_sorted[1:] != ls_sorted[:-1]) + 1
+    n = joined.shape[0]
+    for grp in np.split(order, cuts) if order.shape[0] else []:
+        ln = int(lengths[grp[0]])
+        pad = (-ln) % 8
+        s1 = int(starts[grp[0]]) + HEADER
+        blocks.setdefault(ln, []).append(
+            Block(_rows(joined, n, pad + ln + FOOTER, starts[grp] + (HEADER - pad)), grp,
+                  template_for(joined[s1 : s1 + ln].tobytes())))
+    return done
 
 
 def _prepare(buf: Buffer, base: int, decoder: RunDecoder, first: int, blocks: dict[int, list[Block]],
@@ -190,8 +255,8 @@ def _distribute(jobs: list[_Job], total: int, pieces: list[Piece], slow: list[in
                 job.pieces.append(piece.take(slice(a, b), job.first))
 
 
-def _finish(job: _Job, tags: TagTable) -> Chunk:
-    """Bad records, protobuf for the rest, plugin filtering and grouping by tag, for one buffer."""
+def _protobuf(job: _Job) -> None:
+    """Bad records, and protobuf for the records no template fits, for one buffer."""
     out, decoder, starts, lengths, fr = job.out, job.decoder, job.starts, job.lengths, job.fr
     m = starts.shape[0]
     if job.bad:
@@ -209,8 +274,78 @@ def _finish(job: _Job, tags: TagTable) -> Chunk:
     for k, (s, ln) in enumerate(zip(fr.starts, fr.lengths, strict=False)):
         if not decoder.decode(bytes(mv[s : s + ln]), sink, m + k):
             out.undecodable += 1
-    out.batch = group(sink, _accept(job.pieces, decoder), tags)
+
+
+def _finish(job: _Job, tags: TagTable) -> Chunk:
+    """Plugin filtering and grouping by tag, for one buffer (after :func:`_protobuf`)."""
+    out = job.out
+    if job.grouped is not None:
+        out.batch = job.grouped
+        job.decoder.changes.clear()
+    else:
+        out.batch = group(out.sink, _accept(job.pieces, job.decoder), tags)
     return out
+
+
+def _group_jobs(jobs: list[_Job], total: int, pieces: list[Piece], tags: TagTable) -> list[Piece]:
+    """Group the points of many buffers by buffer and tag at once (one sort for the batch).
+
+    Buffers whose points all come from templates (protobuf found none, and no plugin claims
+    a tensor tag) get their points here (``job.grouped``); the pieces of the others are
+    returned.
+    """
+    if len(jobs) < 2 or not pieces:
+        return pieces
+    tensor_tags = {t.tag for p in pieces for t in p.templates if t.tensor}
+    simple = np.asarray([not job.out.sink.tags and not job.decoder.changes
+                         and all(_scalar_plugin(job.decoder.plugins.get(t)) for t in tensor_tags)
+                         for job in jobs])
+    if not simple.any():
+        return pieces
+    bounds = np.asarray([job.first for job in jobs] + [total], np.int64)
+    mine: list[Piece] = []
+    rest: list[Piece] = []
+    for p in pieces:
+        sel = simple[np.searchsorted(bounds, p.idx, side="right") - 1]
+        if sel.all():
+            mine.append(p)
+        elif sel.any():
+            mine.append(p.take(sel))
+            rest.append(p.take(~sel))
+        else:
+            rest.append(p)
+    if not mine:
+        return rest
+    idx = np.concatenate([p.idx for p in mine])
+    gid = np.concatenate([p.gid for p in mine])
+    job = np.searchsorted(bounds, idx, side="right") - 1
+    g = len(tags) + 1
+    local = idx - bounds[job]
+    span = int(np.diff(bounds).max()) + 1
+    if len(jobs) * g * span < (1 << 62):
+        jg = job * g + gid
+        order = np.argsort(jg * span + local, kind="stable")
+    else:
+        order = np.lexsort((local, gid, job))
+        jg = job * g + gid
+    jg = jg[order]
+    steps = np.concatenate([p.steps for p in mine])[order]
+    walls = np.concatenate([p.walls for p in mine])[order]
+    values = np.concatenate([p.values for p in mine])[order]
+    cuts = np.flatnonzero(jg[1:] != jg[:-1]) + 1
+    starts = [0, *cuts.tolist()]
+    ends = [*cuts.tolist(), jg.shape[0]]
+    keys = jg[starts].tolist()
+    names = tags.names
+    for k, job_ in enumerate(jobs):
+        if simple[k]:
+            job_.grouped = []
+    for key, a, b in zip(keys, starts, ends, strict=True):
+        k, t = divmod(key, g)
+        grouped = jobs[k].grouped
+        assert grouped is not None
+        grouped.append(TagPoints(names[t], steps[a:b], walls[a:b], values[a:b]))
+    return rest
 
 
 
