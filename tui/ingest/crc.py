@@ -59,13 +59,14 @@ def crc_linear(words: U64) -> U32:
 def crc_linear_t(wt: U64) -> U32:
     """:func:`crc_linear` of the columns of ``wt`` (one row per word position)."""
     crc: U32 = np.zeros(wt.shape[1], np.uint32)
+    w16 = np.ascontiguousarray(wt).view(np.uint16)  # each word as four 16-bit lanes (strided views)
     for j in range(wt.shape[0]):
-        w = wt[j]
-        lo = w.astype(np.uint32)  # bytes 0..3: they meet the running CRC
-        if j:
-            lo ^= crc
-        hi = (w >> np.uint64(32)).astype(np.uint32)
-        crc = TA.take(lo & 0xFFFF) ^ TB.take(lo >> 16) ^ TC.take(hi & 0xFFFF) ^ TD.take(hi >> 16)
+        r = w16[j]
+        l0, l1, l2, l3 = r[0::4], r[1::4], r[2::4], r[3::4]
+        if j:  # bytes 0..3 meet the running CRC
+            c16 = crc.view(np.uint16)
+            l0, l1 = l0 ^ c16[0::2], l1 ^ c16[1::2]
+        crc = TA.take(l0) ^ TB.take(l1) ^ TC.take(l2) ^ TD.take(l3)
     return crc
 
 
