@@ -316,22 +316,27 @@ def _group_jobs(jobs: list[_Job], total: int, pieces: list[Piece], tags: TagTabl
             rest.append(p)
     if not mine:
         return rest
-    idx = np.concatenate([p.idx for p in mine])
-    gid = np.concatenate([p.gid for p in mine])
-    job = np.searchsorted(bounds, idx, side="right") - 1
+    # Into record order (scattered by record index: the batch's records are its buffers' in
+    # order), then a stable sort by (buffer, tag): a radix sort of small keys.
     g = len(tags) + 1
-    local = idx - bounds[job]
-    span = int(np.diff(bounds).max()) + 1
-    if len(jobs) * g * span < (1 << 62):
-        jg = job * g + gid
-        order = np.argsort(jg * span + local, kind="stable")
-    else:
-        order = np.lexsort((local, gid, job))
-        jg = job * g + gid
-    jg = jg[order]
-    steps = np.concatenate([p.steps for p in mine])[order]
-    walls = np.concatenate([p.walls for p in mine])[order]
-    values = np.concatenate([p.values for p in mine])[order]
+    key = np.full(total, -1, np.int64)
+    steps = np.empty(total, np.int64)
+    walls = np.empty(total, np.float64)
+    values = np.empty(total, np.float64)
+    job = np.repeat(np.arange(len(jobs), dtype=np.int64), np.diff(bounds))
+    for p in mine:
+        key[p.idx] = job[p.idx] * g + p.gid
+        steps[p.idx] = p.steps
+        walls[p.idx] = p.walls
+        values[p.idx] = p.values
+    have = np.flatnonzero(key >= 0)
+    if have.shape[0] < total:
+        key, steps, walls, values = key[have], steps[have], walls[have], values[have]
+    top = len(jobs) * g
+    order = np.argsort(key.astype(np.uint16 if top <= 1 << 16 else np.uint32 if top <= 1 << 32 else np.int64),
+                       kind="stable")
+    jg = key[order]
+    steps, walls, values = steps[order], walls[order], values[order]
     cuts = np.flatnonzero(jg[1:] != jg[:-1]) + 1
     starts = [0, *cuts.tolist()]
     ends = [*cuts.tolist(), jg.shape[0]]
