@@ -319,16 +319,17 @@ class Store:
         self.append_many(run, [(tag, steps, wall_times, values)])
 
     def append_many(self, run: str, batch: Iterable[tuple[str, object, object, object]],
-                    adopt: bool = False) -> None:
+                    adopt: bool = False, ordered: Sequence[bool] | None = None) -> None:
         """:meth:`append` for several tags of one run: ``(tag, steps, wall_times, values)``.
 
         With ``adopt``, the caller hands the arrays over (it will never write to them, nor to
         the memory they share with other arrays of the batch): a tag's first points are kept
-        as they are instead of copied.
+        as they are instead of copied. ``ordered``, when given, says of each item of the batch
+        whether its steps are known never to go back (then they are not checked again).
         """
         items = []
         i64, f64 = np.dtype(np.int64), np.dtype(np.float64)
-        for tag, steps, wall_times, values in batch:
+        for i, (tag, steps, wall_times, values) in enumerate(batch):
             if (type(steps) is np.ndarray and steps.ndim == 1 and steps.dtype == i64  # the common case
                     and type(wall_times) is np.ndarray and wall_times.ndim == 1 and wall_times.dtype == f64
                     and type(values) is np.ndarray and values.ndim == 1 and values.dtype == f64):
@@ -340,19 +341,19 @@ class Store:
             if not (s.shape == w.shape == v.shape):
                 raise ValueError("steps, wall_times and values must have the same length")
             if s.shape[0]:
-                items.append((tag, s, w, v))
+                items.append((tag, s, w, v, ordered is not None and ordered[i]))
         if not items:
             return
         with self._lock:
             r = self._runs.get(run)
             if r is None:
                 raise KeyError(f"unknown run {run!r}: call ensure_run first")
-            for tag, s, w, v in items:
+            for tag, s, w, v, known in items:
                 buf = r.tags.get(tag)
                 if buf is None:
                     buf = r.tags[tag] = _TagBuffer(self.max_points, 0 if adopt else _capacity(s.shape[0]))
                 last = buf.last_step()
-                if s.shape[0] == 1 or (s[1:] >= s[:-1]).all():
+                if known or s.shape[0] == 1 or (s[1:] >= s[:-1]).all():
                     if last is None and adopt:
                         buf.adopt(s, w, v)
                         continue

@@ -116,6 +116,7 @@ class Chunk:
     records: int = 0
     undecodable: int = 0
     batch: list[TagPoints] = field(default_factory=list)
+    ordered: list[bool] | None = None  # per item of batch: its steps never go back, if known
     sink: Sink = field(default_factory=Sink)
 
 

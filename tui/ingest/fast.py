@@ -66,6 +66,7 @@ class _Job:
     bad: list[I64] = field(default_factory=list)
     pieces: list[Piece] = field(default_factory=list)
     grouped: list[TagPoints] | None = None  # its points, when grouped with other buffers'
+    ordered: list[bool] | None = None  # ... and whether each tag's steps never go back
 
 
 def process_many(items: Sequence[Read | tuple[Buffer, int, RunDecoder]], tags: TagTable | None = None) -> list[Chunk]:
@@ -280,7 +281,7 @@ def _finish(job: _Job, tags: TagTable) -> Chunk:
     """Plugin filtering and grouping by tag, for one buffer (after :func:`_protobuf`)."""
     out = job.out
     if job.grouped is not None:
-        out.batch = job.grouped
+        out.batch, out.ordered = job.grouped, job.ordered
         job.decoder.changes.clear()
     else:
         out.batch = group(out.sink, _accept(job.pieces, job.decoder), tags)
@@ -341,15 +342,20 @@ def _group_jobs(jobs: list[_Job], total: int, pieces: list[Piece], tags: TagTabl
     starts = [0, *cuts.tolist()]
     ends = [*cuts.tolist(), jg.shape[0]]
     keys = jg[starts].tolist()
+    # Whether a tag's steps go back somewhere inside its stretch (the store checks those).
+    back = np.zeros(jg.shape[0], np.int64)
+    np.cumsum(steps[1:] < steps[:-1], out=back[1:])
+    ordered = (back[np.asarray(ends) - 1] == back[starts]).tolist()
     names = tags.names
     for k, job_ in enumerate(jobs):
         if simple[k]:
-            job_.grouped = []
-    for key, a, b in zip(keys, starts, ends, strict=True):
+            job_.grouped, job_.ordered = [], []
+    for key, a, b, o in zip(keys, starts, ends, ordered, strict=True):
         k, t = divmod(key, g)
-        grouped = jobs[k].grouped
-        assert grouped is not None
-        grouped.append(TagPoints(names[t], steps[a:b], walls[a:b], values[a:b]))
+        job_ = jobs[k]
+        assert job_.grouped is not None and job_.ordered is not None
+        job_.grouped.append(TagPoints(names[t], steps[a:b], walls[a:b], values[a:b]))
+        job_.ordered.append(o)
     return rest
 
 

@@ -6,6 +6,7 @@ command that reads everything once through :func:`load`).
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -142,6 +143,17 @@ class Ingestor:
         Never raises for a bad, vanished or damaged file: the problem is recorded in the store
         (``store.set_problem(run, path, message)``) and cleared when the file is fine again.
         """
+        # A first poll of thousands of runs makes millions of objects, none of them cyclic:
+        # the cyclic collector's passes over them would cost more than the reading itself.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._poll(paths)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _poll(self, paths: Iterable[str] | None) -> set[str]:
         if not self._scanned:
             self.rescan()
         if paths is None:

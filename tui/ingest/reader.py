@@ -251,6 +251,6 @@ class FileReader:
             store.set_text(self.run, tag, step, wall, text)
             changed = True
         if ch.batch:
-            store.append_many(self.run, ch.batch, adopt=True)  # fresh arrays, used nowhere else
+            store.append_many(self.run, ch.batch, adopt=True, ordered=ch.ordered)  # fresh arrays, used nowhere else
             changed = True
         return changed
