@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-
 from eventfiles import Writer
 from health_synth import T0, noisy
+
 from tui.cli import main
 
 LN6 = float(np.log(6))
@@ -43,7 +43,7 @@ def test_summary_and_exit_1_on_alarm(logdir, capsys):
     assert code == 1
     lines = out.splitlines()
     assert lines[0].startswith("ALARM") and "pinned" in lines[0] and "entropy pinned_at_max" in lines[0]
-    assert any(line.startswith("OK") or line.startswith("INFO") for line in lines if "healthy" in line)
+    assert any(line.startswith(("OK", "INFO")) for line in lines if "healthy" in line)
     assert lines[-1].startswith("2 runs:")
 
 
@@ -131,3 +131,11 @@ def test_rahtz_check(rahtz, capsys):
     assert runs["pong-end_to_end-synthetic_prefs-1_81a378f/a2c"]["entropy"]["severity"] == "alarm"
     assert runs["fps1_0c803e5/baselines"]["throughput"]["kind"] == "slow_decay"
     assert runs["moving_dot-end_to_end-synthetic_prefs_bf708da/a2c"]["throughput"]["kind"] == "sudden_drop"
+
+
+def test_check_shows_hostile_names_literally(tmp_path, capsys):
+    n = 300
+    write_run(tmp_path, "run\x1b]52;c;ZXZpbA==\x07", np.minimum(LN6, noisy(LN6 * 0.999, n, 0.002, 1)))
+    _, out, err = run_check(capsys, tmp_path)
+    assert "run\\x1b]52;c;ZXZpbA==\\x07" in out
+    assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0 for c in out + err)

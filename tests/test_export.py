@@ -33,14 +33,14 @@ def _rows_of_store(st: Store, runs=None, tags=None):
     out = []
     for run, tag in export.selected(st, runs, tags):
         s = st.series(run, tag)
-        out += [(run, tag, int(a), float(b), float(c)) for a, b, c in zip(s.steps, s.wall_times, s.values)]
+        out += [(run, tag, int(a), float(b), float(c)) for a, b, c in zip(s.steps, s.wall_times, s.values, strict=True)]
     return out
 
 
 def _same(a, b) -> bool:
     return len(a) == len(b) and all(
         x[:3] == y[:3] and x[3] == y[3] and (x[4] == y[4] or (math.isnan(x[4]) and math.isnan(y[4])))
-        for x, y in zip(a, b))
+        for x, y in zip(a, b, strict=True))
 
 
 def test_csv_round_trips_exactly_against_the_store():
@@ -73,12 +73,12 @@ def test_parquet_round_trips_against_the_store(tmp_path):
     assert export.write_parquet(st, str(path)) == 300
     t = pq.read_table(path).to_pydict()
     back = [(str(r), str(g), s, w, v) for r, g, s, w, v in
-            zip(t["run"], t["tag"], t["step"], t["wall_time"], t["value"])]
+            zip(t["run"], t["tag"], t["step"], t["wall_time"], t["value"], strict=True)]
     assert _same(back, _rows_of_store(st))
 
 
 def _args(**kw):
-    base = dict(logdirs=["/nonexistent"], format=None, output=None, runs=None, tags=None)
+    base = {"logdirs": ["/nonexistent"], "format": None, "output": None, "runs": None, "tags": None}
     return SimpleNamespace(**(base | kw))
 
 

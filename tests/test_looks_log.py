@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.looks.log import Look, LogFollower, LookLogWarning, append_look, default_path, read_looks
+from tui.looks.log import LogFollower, Look, LookLogWarning, append_look, default_path, read_looks
 
 REPO = Path(__file__).resolve().parents[1]
 

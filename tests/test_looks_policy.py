@@ -6,12 +6,13 @@ import argparse
 from datetime import datetime, timezone
 
 import pytest
+from testing import Clock
 
 from tui.health.verdict import Severity, Verdict
 from tui.looks.log import Look, append_look, read_looks
 from tui.looks.policy import LookBudget, validate_reason
-from tui.looks.settings import BudgetSettings, add_budget_options, parse_quiet_hours
-from testing import Clock
+from tui.looks.settings import BudgetSettings, parse_quiet_hours
+from tui.report.cli_options import add_budget, budget_flags
 
 UTC = timezone.utc
 
@@ -202,13 +203,13 @@ def test_unwritable_log_keeps_the_budget_working(tmp_path):
 
 def test_settings_from_config_and_flags():
     p = argparse.ArgumentParser()
-    add_budget_options(p)
-    cfg = {"looks": {"every": "1h", "window": "5m", "quiet_hours": "23-7", "on_alarm": ["notify", "x"]}}
-    s = BudgetSettings.from_args(p.parse_args(["--window", "2m", "--allowance", "6"]), cfg)
+    add_budget(p)
+    looks = {"every": "1h", "window": "5m", "quiet_hours": "23-7", "on_alarm": ["notify", "x"]}
+    s = BudgetSettings.from_config(looks, budget_flags(p.parse_args(["--window", "2m", "--allowance", "6"])))
     assert (s.every, s.window, s.allowance, s.quiet_hours) == (3600, 120, 6, (23 * 60, 7 * 60))
     assert s.on_alarm == ("notify", "x")
-    s = BudgetSettings.from_args(p.parse_args(["--no-budget", "--on-alarm", "say 'run down'",
-                                               "--breakthrough-on", "warn"]))
+    s = BudgetSettings.from_config(None, budget_flags(p.parse_args(["--no-budget", "--on-alarm", "say 'run down'",
+                                                                    "--breakthrough-on", "warn"])))
     assert not s.enabled and s.on_alarm == ("say", "run down") and s.breakthrough_on == Severity.WARN
 
 
@@ -224,6 +225,6 @@ def test_settings_from_config_and_flags():
 ])
 def test_bad_settings_say_what_is_wrong(argv, cfg, match):
     p = argparse.ArgumentParser()
-    add_budget_options(p)
+    add_budget(p)
     with pytest.raises(ValueError, match=match):
-        BudgetSettings.from_args(p.parse_args(argv), cfg)
+        BudgetSettings.from_config((cfg or {}).get("looks"), budget_flags(p.parse_args(argv)))

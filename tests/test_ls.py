@@ -60,3 +60,15 @@ def test_ls_rahtz(rahtz, capsys):
     assert len(runs) == 8
     a2c = next(r for r in runs if r["run"] == "pong-original_rewards_7417fd8/a2c")
     assert {t["tag"] for t in a2c["tags"]} >= {"policy_entropy", "fps"}
+
+
+def test_ls_shows_hostile_names_literally(tmp_path, capsys):
+    """Escape sequences in run and tag names never reach the terminal; numbers stay numbers."""
+    name = "evil\x1b]0;pwned\x07\x9b2J\r"
+    with Writer(tmp_path / name) as w:
+        for s in range(3):
+            w.scalar("tag\x1b[2J", -3.2, s, 1e9 + s)
+    assert main(["ls", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0 for c in out)
+    assert "evil\\x1b]0;pwned\\x07\\x9b2J\\x0d" in out and "tag\\x1b[2J" in out and "-3.2" in out

@@ -64,7 +64,7 @@ def test_review_files_in_each_format_with_notes(logdir, tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--since", "someday"], "can't read --since"),
     (["--seed-pattern", "("], "not a valid regular expression"),
-    (["--role", "entropy"], "use ROLE=TAG"),
+    (["--role", "entropy"], "expected ROLE=TAG"),
     (["-o", "/nonexistent-dir/x.html"], "can't write /nonexistent-dir/x.html"),
 ])
 def test_review_usage_errors_exit_2(logdir, capsys, argv, message):
@@ -87,7 +87,7 @@ class _Sections(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         self.svgs += tag == "svg"
         if tag == "h3":
-            self._in, self.h3 = True, self.h3 + [""]
+            self._in, self.h3 = True, [*self.h3, ""]
 
     def handle_endtag(self, tag):
         if tag == "h3":

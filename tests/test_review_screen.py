@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from testing import sync
 from textual.app import App
 from textual.widgets import Input, Static
 
@@ -13,9 +14,8 @@ from tui.app.screens.note import NoteScreen
 from tui.app.screens.review import ReviewScreen
 from tui.health.verdict import Severity, Verdict
 from tui.notes import Note, NoteStore
-from tui.report.review_model import (LookSummary, RunReview, TimelineEntry, assemble, role_stat)
+from tui.report.review_model import LookSummary, RunReview, TimelineEntry, assemble, role_stat
 from tui.store import Restart, Series
-from testing import sync
 
 T0 = 1_700_000_000.0
 
@@ -44,7 +44,7 @@ def fixed_review(include_all: bool = False):
         note=Note("/exp/ppo_seed3", question="Does seed 3 collapse too?", expectation="no"),
         touched=True)
     healthy = [RunReview(
-        name=f"ppo_seed{i}", path=f"/exp/ppo_seed{i}", state="running", first_wall=T0, last_wall=T0 + 5970,
+        name=f"ppo_seed{i}", path=f"/exp/ppo_seed{i}", state="live", first_wall=T0, last_wall=T0 + 5970,
         last_step=199_000, worst=Severity.OK,
         verdicts=(Verdict("entropy", "healthy", Severity.OK, "entropy fell to 0.8 of max and varies normally"),),
         timeline=(), timeline_omitted=0, roles=(role_stat("entropy", _series(1.7 - 0.5 * x)),),

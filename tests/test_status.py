@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
 from eventfiles import Writer
+
 from tui.cli import main
 from tui.looks.log import Look, append_look
 from tui.report import status as status_mod
@@ -225,3 +225,21 @@ def test_an_unchanged_call_loads_neither_numpy_nor_the_ingest_engine(logdir, tmp
     assert first.stdout.splitlines()[0] == "● 2 runs ok · look due"
     second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO)
     assert second.stdout.splitlines() == ["● 2 runs ok · look due", "[]"]
+
+
+def test_hostile_run_names_are_safe_for_tmux(capsys, logdir):
+    """A run named ``#(cmd)`` or holding escapes is shown literally in the status line."""
+    write_run(logdir / "#(touch pwned)\x1b]0;x\x07", "collapse")
+    code, out, _ = status(capsys, str(logdir))
+    assert code == 1
+    assert out.startswith("▲ ##(touch pwned)\\x1b]0;x\\x07: entropy collapsed")
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in out)
+
+
+def test_severities_are_typed_in_the_cache(logdir):
+    from tui.vocab import Severity
+
+    r = RunSummary("a", 1, 0.0, [("entropy", "collapsed", 3, "x")])
+    assert r.severity is Severity.ALARM and r.worst is not None and r.worst[2] is Severity.ALARM
+    s = Summary.from_json(json.loads(json.dumps(Summary("k", [], 0.0, [r]).to_json())))
+    assert s.runs[0].severity is Severity.ALARM

@@ -13,6 +13,7 @@ import importlib
 import sys
 
 from tui import __version__
+from tui.vocab import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -26,7 +27,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("tui.report.export", "export scalars as CSV or Parquet"),
 }
 
-EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 
 
 def _top_parser() -> argparse.ArgumentParser:
@@ -75,6 +75,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # `tbpeek ls | head`
         return EXIT_OK

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ import platformdirs
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 APP = "tbpeek"
 
@@ -58,11 +60,106 @@ def config_path() -> Path:
     return config_dir() / "config.toml"
 
 
-def load_config(path: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Read the config file; a missing file is an empty config.
+SECTIONS = ("roles", "health", "looks", "ui", "groups")
+Scalar = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class Config:
+    """The config file, read once at the command line's edge, checked for types, passed down.
+
+    Attributes:
+        path: the file it was read from (None: no file, every default).
+        roles: ``[roles]``: role -> tag (like ``--role``).
+        health: ``[health]``: `tui.health.HealthOptions` checks the keys and values.
+        looks: ``[looks]``: `tui.looks.settings.BudgetSettings` checks the keys and values.
+        theme: ``[ui] theme``.
+        seed_pattern: ``[groups] seed_pattern``.
+    """
+
+    path: Path | None = None
+    roles: Mapping[str, str] = field(default_factory=dict)
+    health: Mapping[str, Scalar] = field(default_factory=dict)
+    looks: Mapping[str, Scalar | list[str]] = field(default_factory=dict)
+    theme: str | None = None
+    seed_pattern: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], path: Path | None = None) -> Config:
+        """Check a parsed TOML document's types and build the config.
+
+        Raises:
+            ConfigError: a section or value of the wrong type, or an unknown section; the
+                message names the key and the expected type.
+        """
+        where = f"config file {path}" if path is not None else "config"
+        unknown = sorted(set(data) - set(SECTIONS))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r} at the top level "
+                              f"(known tables: {', '.join(f'[{s}]' for s in SECTIONS)})")
+
+        def table(name: str) -> Mapping[str, Any]:
+            value = data.get(name, {})
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}: {name} must be a table ([{name}] with keys below it), "
+                                  f"not {_kind(value)} {value!r}")
+            return value
+
+        def text(section: str, key: str, value: Any) -> str | None:
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(f"{where}: [{section}] {key} must be a string, not {_kind(value)} {value!r}")
+            return value
+
+        roles: dict[str, str] = {}
+        for key, value in table("roles").items():
+            roles[key] = text("roles", key, value) or ""
+        health: dict[str, Scalar] = {}
+        for key, value in table("health").items():
+            if not isinstance(value, (str, int, float)):
+                raise ConfigError(f"{where}: [health] {key} must be a number or a duration string, "
+                                  f"not {_kind(value)} {value!r}")
+            health[key] = value
+        looks: dict[str, Scalar | list[str]] = {}
+        for key, value in table("looks").items():
+            if isinstance(value, list):
+                if not all(isinstance(x, str) for x in value):
+                    raise ConfigError(f"{where}: [looks] {key} must be a list of strings")
+            elif not isinstance(value, (str, int, float)):
+                raise ConfigError(f"{where}: [looks] {key} must be a string, number or true/false, "
+                                  f"not {_kind(value)} {value!r}")
+            looks[key] = value
+        ui, groups = table("ui"), table("groups")
+        for section, tbl, known in (("ui", ui, ("theme",)), ("groups", groups, ("seed_pattern",))):
+            extra = sorted(set(tbl) - set(known))
+            if extra:
+                raise ConfigError(f"{where}: [{section}]: unknown key {extra[0]!r} (known: {', '.join(known)})")
+        return cls(path=path, roles=roles, health=health, looks=looks,
+                   theme=text("ui", "theme", ui.get("theme")),
+                   seed_pattern=text("groups", "seed_pattern", groups.get("seed_pattern")))
+
+
+def _kind(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "a list", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def as_config(cfg: Config | Mapping[str, Any] | None) -> Config:
+    """`cfg` as a `Config` (a plain mapping is checked like a file; None is the defaults).
 
     Raises:
-        ConfigError: the file can't be read or isn't valid TOML.
+        ConfigError: see `Config.from_dict`.
+    """
+    if cfg is None:
+        return Config()
+    return cfg if isinstance(cfg, Config) else Config.from_dict(cfg)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and check the config file; a missing default file is the defaults.
+
+    Raises:
+        ConfigError: the file can't be read, isn't valid TOML, or holds a value of the wrong
+            type (the message names the key and the expected type).
     """
     p = Path(path) if path is not None else config_path()
     try:
@@ -71,17 +168,15 @@ def load_config(path: str | os.PathLike | None = None) -> dict[str, Any]:
     except FileNotFoundError:
         if path is not None:
             raise ConfigError(f"config file {p} does not exist") from None
-        return {}
+        return Config()
     except OSError as e:
         raise ConfigError(f"can't read config file {p}: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {p} is not valid TOML: {e}. Fix or remove it.") from None
-    if not isinstance(data, dict):  # pragma: no cover - tomllib always returns a dict
-        raise ConfigError(f"config file {p}: expected a table at the top level")
-    return data
+    return Config.from_dict(data, p)
 
 
-def parse_duration(text: str | int | float) -> float:
+def parse_duration(text: str | float) -> float:
     """'90s', '30m', '2h', '1d', '1h30m' or a number of seconds -> seconds.
 
     Raises:

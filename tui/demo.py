@@ -21,7 +21,8 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+from tui.vocab import EXIT_PROBLEM, EXIT_USAGE
+
 MAX_SPEED = 10  # the history holds speed x 15 minutes of updates: more would be slow to write
 READY_TIMEOUT = 60.0  # seconds for the trainers to write their history
 

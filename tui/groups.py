@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from tui.health.verdict import Severity
 from tui.store import Series
+from tui.vocab import Severity
 
 # `seed3`, `_seed-3`, `.seed=3`, `_s2`, `-s2`, `-1`, `_1` at the end of a component. A bare
 # `-3` after `<digit>e` is an exponent (`lr1e-3`), not a seed.
 DEFAULT_SEED_PATTERN = r"(?:[-_.]?seed[-_=]?(\d+)|[-_]s(\d+)|(?<!\de)[-_](\d+))$"
 
 
-def compile_pattern(pattern: str | re.Pattern | None = None) -> re.Pattern:
+def compile_pattern(pattern: str | re.Pattern[str] | None = None) -> re.Pattern[str]:
     """Compile a seed pattern (None: the default).
 
     Raises:
@@ -41,7 +41,7 @@ def compile_pattern(pattern: str | re.Pattern | None = None) -> re.Pattern:
         raise ValueError(f"seed pattern {pattern!r} is not a valid regular expression: {e}") from None
 
 
-def seed_key(name: str, pattern: str | re.Pattern | None = None) -> tuple[str, str | None]:
+def seed_key(name: str, pattern: str | re.Pattern[str] | None = None) -> tuple[str, str | None]:
     """(group key, seed) of a run name; (name, None) when it carries no seed.
 
     Only the last path component that carries a seed is replaced, so ``s1/ppo_s1`` keeps its
@@ -79,7 +79,7 @@ def _seed_order(seed: str | None) -> tuple[int, str]:
     return (int(seed), seed) if seed.isdigit() else (1 << 62, seed)
 
 
-def group_runs(names: Iterable[str], pattern: str | re.Pattern | None = None) -> list[SeedGroup]:
+def group_runs(names: Iterable[str], pattern: str | re.Pattern[str] | None = None) -> list[SeedGroup]:
     """Group run names by seed key; every run is in exactly one group (singletons included).
 
     A name without a seed joins no one else's group even if its key text coincides.
@@ -162,7 +162,7 @@ def group_band(series: Sequence[Series], points: int = 200, x: str = "step") -> 
         return Band(e, e, e, e, np.empty(0, np.int64))
     grid = np.linspace(min(a[0] for a in xs), max(a[-1] for a in xs), points)
     mat = np.full((len(xs), points), np.nan)
-    for i, (sx, sy) in enumerate(zip(xs, ys)):
+    for i, (sx, sy) in enumerate(zip(xs, ys, strict=True)):
         inside = (grid >= sx[0]) & (grid <= sx[-1])
         mat[i, inside] = np.interp(grid[inside], sx, sy)
     count = np.isfinite(mat).sum(0)

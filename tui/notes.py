@@ -12,6 +12,7 @@ two tbpeek instances editing notes of different runs never overwrite each other.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from tui.config import state_dir
 
@@ -49,12 +51,12 @@ class Note:
     def empty(self) -> bool:
         return not (self.question.strip() or self.expectation.strip() or self.outcome.strip())
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"run_path": self.run_path, "question": self.question, "expectation": self.expectation,
                 "outcome": self.outcome, "updated": self.updated}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Note":
+    def from_json(cls, data: Any) -> Note:
         if not isinstance(data, dict) or not isinstance(data.get("run_path"), str):
             raise ValueError("a note must be a JSON object with a 'run_path' string")
 
@@ -67,7 +69,7 @@ class Note:
                    float(updated) if isinstance(updated, (int, float)) else 0.0)
 
 
-def run_key(run_path: str | os.PathLike) -> str:
+def run_key(run_path: str | os.PathLike[str]) -> str:
     """The absolute, normalised form of a run's path: the key of its note."""
     return os.path.abspath(os.fspath(run_path))
 
@@ -79,14 +81,14 @@ class NoteStore:
         root: directory for the note files; created on the first save.
     """
 
-    def __init__(self, root: str | os.PathLike | None = None) -> None:
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root) if root is not None else state_dir() / "notes"
 
-    def file_for(self, run_path: str | os.PathLike) -> Path:
+    def file_for(self, run_path: str | os.PathLike[str]) -> Path:
         digest = hashlib.sha256(run_key(run_path).encode("utf-8", "surrogatepass")).hexdigest()[:32]
         return self.root / f"{digest}{_SUFFIX}"
 
-    def get(self, run_path: str | os.PathLike) -> Note | None:
+    def get(self, run_path: str | os.PathLike[str]) -> Note | None:
         """The run's note, or None when it has none (or its file is unreadable: warns)."""
         path = self.file_for(run_path)
         note = self._read(path)
@@ -111,15 +113,13 @@ class NoteStore:
             os.replace(tmp, target)
         except BaseException:
             # Don't leave the temp file behind; the old note (if any) is untouched.
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            except FileNotFoundError:
-                pass
             raise
         self._fsync_dir()
         return note
 
-    def delete(self, run_path: str | os.PathLike) -> bool:
+    def delete(self, run_path: str | os.PathLike[str]) -> bool:
         """Remove the run's note; True if there was one."""
         try:
             self.file_for(run_path).unlink()

@@ -4,7 +4,7 @@ draw with these)."""
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -57,5 +57,5 @@ def sparkline(values: Sequence[float], width: int, bounds: tuple[float, float] |
         elif hi - lo <= 1e-12 * max(1.0, abs(hi)):
             cells.append(SPARK_BLOCKS[top // 2])
         else:
-            cells.append(SPARK_BLOCKS[min(top, max(0, int(round((x - lo) / (hi - lo) * top))))])
+            cells.append(SPARK_BLOCKS[min(top, max(0, round((x - lo) / (hi - lo) * top)))])
     return " " * (width - len(cells)) + "".join(cells)

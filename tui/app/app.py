@@ -27,6 +27,7 @@ from tui.app.themes import DEFAULT_THEME, load_themes, verdict_colors
 from tui.app.views import Judge
 from tui.health.options import HealthOptions
 from tui.store import Store
+from tui.vocab import spec_is_url
 
 COMPACT_WIDTH = 80
 COMPACT_HEIGHT = 20
@@ -294,7 +295,7 @@ class TbpeekApp(App[int]):
         last_judge = time.monotonic()
         # Logdirs that can't be watched (URLs: s3://, gs://…) are polled on a timer, also when
         # local ones beside them are watched.
-        timer_poll = self._watcher is None or any("://" in ld for ld in self.logdirs)
+        timer_poll = self._watcher is None or any(spec_is_url(ld) for ld in self.logdirs)
         wait = (self.options.poll or URL_POLL) if timer_poll else 5.0
         while not worker.is_cancelled and not self._ingest_stopping:
             woke = self._wake.wait(timeout=wait)

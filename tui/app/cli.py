@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from tui.config import ConfigError, load_config
+from tui.config import Config, ConfigError, as_config, load_config
+from tui.vocab import EXIT_USAGE
 
-EXIT_OK, EXIT_USAGE = 0, 2
+if TYPE_CHECKING:
+    from tui.looks.settings import BudgetSettings
+
 
 
 def _positive_seconds(text: str) -> float:
@@ -26,33 +31,20 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
-def _role(text: str) -> tuple[str, str]:
-    role, sep, tag = text.partition("=")
-    if not sep or not role.strip() or not tag.strip():
-        raise argparse.ArgumentTypeError(f"--role takes ROLE=TAG, e.g. entropy=train/entropy, not {text!r}")
-    return role.strip(), tag.strip()
-
-
 def add_watch_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``watch`` and ``demo``."""
+    from tui.report.cli_options import add_budget, add_config, add_health
+
     g = parser.add_argument_group("display")
     g.add_argument("--theme", metavar="NAME",
                    help="colour theme (tbpeek-dark, tbpeek-light, tbpeek-dusk, Textual's, or a file "
                         "in the config dir's themes/); default: the config's [ui] theme or tbpeek-dark")
-    g.add_argument("--config", metavar="FILE",
-                   help="config file (default: config.toml in tbpeek's config directory)")
+    add_config(g)
     g.add_argument("--poll", metavar="SECONDS", type=_positive_seconds,
                    help="poll files every SECONDS instead of inotify (NFS, network disks); "
                         "tbpeek also polls by itself when inotify is unavailable")
-    h = parser.add_argument_group("health")
-    h.add_argument("--actions", metavar="N", type=int,
-                   help="number of discrete actions (max entropy ln N); default: from the run's "
-                        "text summaries, or inferred")
-    h.add_argument("--role", metavar="ROLE=TAG", type=_role, action="append", default=[],
-                   help="which tag plays a role, e.g. --role entropy=train/entropy (repeatable)")
-    from tui.looks.settings import add_budget_options
-
-    add_budget_options(parser)
+    add_health(parser.add_argument_group("health"), mode=False)
+    add_budget(parser)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -61,11 +53,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_watch_options(parser)
 
 
-BUDGET_FLAGS = ("every", "window", "allowance", "quiet_hours", "on_alarm", "breakthrough_on")
 DEMO_LOOK_LOG = "demo-looks.jsonl"
 
 
-def budget_settings(args: argparse.Namespace, cfg: dict | None = None, demo: bool = False):
+def budget_settings(args: argparse.Namespace, cfg: Config | Mapping[str, Any] | None = None,
+                    demo: bool = False) -> BudgetSettings | None:
     """The look budget for this session, or None for none at all.
 
     The demo runs without a budget (a newcomer should see verdicts appear) unless a budget flag
@@ -74,41 +66,44 @@ def budget_settings(args: argparse.Namespace, cfg: dict | None = None, demo: boo
 
     Raises:
         ValueError: a budget flag or ``[looks]`` key is invalid (the message names it).
+        ConfigError: `cfg` is a mapping with a value of the wrong type.
     """
     from dataclasses import replace
 
     from tui.config import state_dir
     from tui.looks.settings import BudgetSettings
+    from tui.report.cli_options import BUDGET_FLAGS, budget_flags
 
+    flags = budget_flags(args)
     if not demo:
-        return BudgetSettings.from_args(args, cfg)
-    if getattr(args, "no_budget", False) or all(getattr(args, k, None) is None for k in BUDGET_FLAGS):
+        return BudgetSettings.from_config(as_config(cfg).looks, flags)
+    if getattr(args, "no_budget", False) or all(flags[k] is None for k in BUDGET_FLAGS):
         return None
-    settings = BudgetSettings.from_args(args, {})
+    settings = BudgetSettings.from_config({}, flags)
     return replace(settings, log_path=state_dir() / DEMO_LOOK_LOG)
 
 
-def build_options(args: argparse.Namespace, cfg: dict | None = None, demo: bool = False):
-    """`AppOptions` from parsed arguments and the config file (imports the app).
+def build_options(args: argparse.Namespace, cfg: Config | Mapping[str, Any] | None = None,
+                  demo: bool = False) -> Any:
+    """`AppOptions` from parsed arguments and the config (imports the app).
 
     Args:
+        cfg: the config (`tui.config.load_config`); a plain mapping is checked like a file.
         demo: options for ``tbpeek demo`` (see `budget_settings`).
 
     Raises:
         ValueError: a health or look-budget option is invalid (the message names it).
+        ConfigError: `cfg` is a mapping with a value of the wrong type.
     """
     from tui.app.app import AppOptions
     from tui.health.options import HealthOptions
 
-    cfg = cfg or {}
-    ui = cfg.get("ui") or {}
-    health = HealthOptions.from_config(cfg, actions=getattr(args, "actions", None),
+    config = as_config(cfg)
+    health = HealthOptions.from_config(config, actions=getattr(args, "actions", None),
                                        roles=dict(getattr(args, "role", None) or []))
-    theme = getattr(args, "theme", None) or (ui.get("theme") if isinstance(ui, dict) else None)
-    groups = cfg.get("groups") or {}
-    seed_pattern = groups.get("seed_pattern") if isinstance(groups, dict) else None
+    theme = getattr(args, "theme", None) or config.theme
     return AppOptions(theme=theme, poll=getattr(args, "poll", None), health=health,
-                      budget=budget_settings(args, cfg, demo), seed_pattern=seed_pattern)
+                      budget=budget_settings(args, config, demo), seed_pattern=config.seed_pattern)
 
 
 def run_watch(logdirs: list[str], args: argparse.Namespace) -> int:

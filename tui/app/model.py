@@ -18,11 +18,11 @@ from tui.groups import SeedGroup, group_health, group_runs
 from tui.health.verdict import Severity, Verdict
 from tui.spark import SPARK_BLOCKS, downsample, sparkline  # noqa: F401  (the app's names)
 from tui.store import Series
+from tui.vocab import ENDED_AFTER, RunState, StallRule, fmt_age, fmt_step  # noqa: F401  (the app's names)
+from tui.vocab import run_state as vocab_run_state
 
 SPARK_POINTS = 48  # values kept per sparkline (the widest column shows this many)
 
-LIVE_WITHIN = 120.0  # seconds since the last write: still "live"
-ENDED_AFTER = 86400.0  # default silence after which a run is "ended" (the health engine's ended_after)
 
 SORTS = ("worst", "name", "age")
 
@@ -64,33 +64,6 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
-def fmt_age(seconds: float | None) -> str:
-    """'10s', '5m', '3h', '2d', '3y'; '—' when unknown."""
-    if seconds is None or not math.isfinite(seconds):
-        return "—"
-    s = max(0.0, seconds)
-    if s < 60:
-        # 10-second steps: a per-second age would redraw every live row every second.
-        return f"{int(s // 10) * 10}s"
-    if s < 3600:
-        return f"{int(s // 60)}m"
-    if s < 86400:
-        return f"{int(s // 3600)}h"
-    if s < 365 * 86400:
-        return f"{int(s // 86400)}d"
-    return f"{int(s // (365 * 86400))}y"
-
-
-def fmt_step(step: int | None) -> str:
-    if step is None:
-        return "—"
-    if step >= 10_000_000:
-        return f"{step / 1e6:.0f}M"
-    if step >= 100_000:
-        return f"{step / 1e3:.0f}k"
-    return str(step)
-
-
 def shorten(name: str, width: int) -> str:
     """Fit `name` in `width` cells, cutting the middle: run names differ at both ends
     (``pong-…-synthetic_prefs_81a378f/a2c`` vs ``…/a2c_misc``)."""
@@ -103,21 +76,20 @@ def shorten(name: str, width: int) -> str:
     return name[:head] + "…" + name[len(name) - tail:]
 
 
-def run_state(age: float | None, ended_after: float = ENDED_AFTER) -> str:
-    """'live', 'stalled' or 'ended' from the seconds since the run last wrote.
+def run_state(age: float | None, ended_after: float = ENDED_AFTER, usual_gap: float | None = None) -> str:
+    """'live', 'stalled' or 'ended' from the seconds since the run last wrote, by the one
+    run-state rule (`tui.vocab.run_state`, as the health engine's stall verdict).
 
     Args:
         age: seconds since the last write (None: never wrote).
         ended_after: silence after which a run has ended (pass the health options'
             ``thresholds.ended_after`` so the state column agrees with the verdicts).
+        usual_gap: the run's usual seconds between writes (`RunView.usual_gap`); None: the
+            120 s floor alone decides when a run stalls.
     """
     if age is None:
-        return "ended"
-    if age <= LIVE_WITHIN:
-        return "live"
-    if age <= ended_after:
-        return "stalled"
-    return "ended"
+        return RunState.ENDED.value
+    return vocab_run_state(0.0, age, usual_gap, rule=StallRule(ended_after=ended_after)).value
 
 
 @dataclass(frozen=True)
@@ -136,6 +108,7 @@ class RunView:
         library: the library the run was written by, if recognised.
         members: for a folded seed group, its runs (seed order); empty for a run.
         healthy: for a folded seed group, how many members are healthy.
+        usual_gap: the run's usual seconds between writes (the run-state rule's input).
     """
 
     name: str
@@ -149,6 +122,7 @@ class RunView:
     library: str | None = None
     members: tuple[str, ...] = ()
     healthy: int | None = None
+    usual_gap: float | None = None
 
     @property
     def is_group(self) -> bool:

@@ -70,6 +70,7 @@ class Judge:
             last_write=last_write,
             problems=dict(snap.problems),
             library=library,
+            usual_gap=health.usual_gap,
         )
         with self._lock:
             self._views[snap.name] = view

@@ -56,6 +56,7 @@ class RunHealth:
     history: list[VerdictChange] = field(default_factory=list)
     path: str = ""
     version: int = -1
+    usual_gap: float | None = None  # usual seconds between writes: the run-state rule's input
 
     def verdict(self, metric: str) -> Verdict | None:
         return next((v for v in self.verdicts if v.metric == metric), None)
@@ -211,7 +212,7 @@ def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunS
     order = {m: i for i, m in enumerate(METRIC_ORDER)}
     verdicts.sort(key=lambda v: order.get(v.metric, 99))
     health = RunHealth(snap.name, roles.library, verdicts, worst(verdicts), series,
-                       path=snap.path, version=snap.version)
+                       path=snap.path, version=snap.version, usual_gap=an.gap)
     return Shapes(health, tp, an.gap)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from tui.config import parse_duration
+from tui.config import Config, parse_duration
 from tui.health.roles import normalise_role
+from tui.vocab.runstate import ENDED_AFTER, STALL_ALARM, STALL_FLOOR, STALL_WARN
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,11 @@ class Thresholds:
     decay_ratio: float = 0.9
     drop_ratio: float = 0.7
     drop_alarm_ratio: float = 0.3
-    stall_warn: float = 5.0  # times the usual gap between writes
-    stall_alarm: float = 10.0
-    stall_floor: float = 120.0  # seconds (writers may flush every 120 s)
-    ended_after: float = 86400.0  # live mode: silent this long = ended, not stalled
+    # stalls: the run-state rule's thresholds (`tui.vocab.runstate`, the defaults' one home)
+    stall_warn: float = STALL_WARN  # times the usual gap between writes
+    stall_alarm: float = STALL_ALARM
+    stall_floor: float = STALL_FLOOR  # seconds (writers may flush every 120 s)
+    ended_after: float = ENDED_AFTER  # live mode: silent this long = ended, not stalled
     # reward
     reward_gain_sd: float = 1.0  # a real gain is this many within-block sds
     reward_gain_range: float = 0.2  # and this share of the reward's spread (max - min)
@@ -80,7 +82,7 @@ class HealthOptions:
         object.__setattr__(self, "roles", {normalise_role(k): v for k, v in self.roles.items()})
 
     @classmethod
-    def from_config(cls, cfg: dict[str, Any] | None = None, **cli: Any) -> "HealthOptions":
+    def from_config(cls, cfg: Config | dict[str, Any] | None = None, **cli: Any) -> "HealthOptions":
         """Options from a loaded config (its ``[roles]`` and ``[health]`` tables) and CLI values.
 
         CLI values that are None are ignored; ``roles`` from the CLI are merged over the file's.
@@ -90,6 +92,8 @@ class HealthOptions:
         Raises:
             ValueError: a value is of the wrong type or unknown; the message names it.
         """
+        if isinstance(cfg, Config):  # the typed config (`tui.config.load_config`)
+            cfg = {"health": dict(cfg.health), "roles": dict(cfg.roles)}
         cfg = cfg or {}
         health = dict(cfg.get("health") or {})
         roles_cfg = cfg.get("roles") or {}

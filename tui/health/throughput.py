@@ -16,6 +16,7 @@ from tui.health.roles import RoleMap, series_for
 from tui.health.stats import fmt, median, median_rows, spearman
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
+from tui.vocab.runstate import RunState, StallRule, liveness
 
 MAX_INTERVALS = 4096  # the derived rate has at most this many intervals
 EMPTY = Series(np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.float64))
@@ -149,20 +150,21 @@ def judge_rate(rate: Series, th: Thresholds, source: str = "") -> Verdict:
 
 def judge_liveness(last_wall: float | None, gap: float | None, now: float, th: Thresholds,
                    mode: str) -> Verdict | None:
-    """stalled / ended, or None while the run writes at its usual pace."""
+    """stalled / ended (by `tui.vocab.liveness`, the one run-state rule), or None while the
+    run writes at its usual pace."""
     if last_wall is None:
         return None
-    silent = now - last_wall
-    g = gap or 0.0
-    warn_at = max(th.stall_floor, th.stall_warn * g)
-    alarm_at = max(2 * th.stall_floor, th.stall_alarm * g)
-    ev = {"silent_s": silent, "usual_gap_s": g, "last_write": last_wall}
-    if silent < warn_at:
+    lv = liveness(last_wall, now, gap, mode=mode,
+                  rule=StallRule(th.stall_floor, th.stall_warn, th.stall_alarm, th.ended_after))
+    if lv.state is RunState.LIVE:
         return None
-    if mode == "review" or silent >= th.ended_after:
+    silent = lv.silent or 0.0
+    g = gap or 0.0
+    ev = {"silent_s": silent, "usual_gap_s": g, "last_write": last_wall}
+    if lv.state is RunState.ENDED:
         return Verdict("throughput", "ended", Severity.INFO,
                        f"no writes for {_dur(silent)}: the run has ended", None, last_wall, ev)
-    sev = Severity.ALARM if silent >= alarm_at else Severity.WARN
+    sev = Severity.ALARM if lv.alarm else Severity.WARN
     return Verdict("throughput", "stalled", sev,
                    f"no writes for {_dur(silent)} ({silent / g:.0f}x the usual {_dur(g)} gap)" if g
                    else f"no writes for {_dur(silent)}", None, last_wall, ev)

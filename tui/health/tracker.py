@@ -99,7 +99,7 @@ class HealthTracker:
             shown.append(ms.shown if ms.pending is None else
                          replace(ms.shown, evidence=ms.shown.evidence | {"pending": ms.pending[0]}))
         health = RunHealth(fresh.run, fresh.library, shown, worst(shown), fresh.roles, list(st.history),
-                           fresh.path, fresh.version)
+                           fresh.path, fresh.version, fresh.usual_gap)
         st.health = health
         return health
 

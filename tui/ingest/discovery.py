@@ -17,7 +17,8 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from tui.ingest.sources import LOCAL, is_url, source_for
+from tui.ingest.sources import LOCAL, source_for
+from tui.vocab import parse_spec as split_spec
 
 EVENT_MARK = "tfevents"
 _RACY = 2.0  # seconds: a directory changed this recently may change again within its mtime tick
@@ -37,14 +38,9 @@ class LogdirSpec:
 
 
 def parse_spec(spec: str) -> LogdirSpec:
-    """``path`` or ``name:path`` (a URL or an existing path containing ``:`` stays a path)."""
-    name = None
-    path = spec
-    if ":" in spec and not is_url(spec) and not spec.startswith("file://") and not os.path.exists(spec):
-        head, _, tail = spec.partition(":")
-        drive = os.path.splitdrive(spec)[0]
-        if head and tail and not drive and "/" not in head and os.sep not in head:
-            name, path = head, tail
+    """``path`` or ``name:path`` (`tui.vocab.parse_spec`: a URL, a drive or an existing path
+    containing ``:`` stays a path)."""
+    name, path = split_spec(spec)
     src = source_for(path)
     return LogdirSpec(spec, src.normalize(path), name)
 

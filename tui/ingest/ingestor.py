@@ -19,7 +19,7 @@ from tui.ingest.chunk import TagTable
 from tui.ingest.discovery import Discovery, LogdirSpec, is_event_file_name, parse_spec
 from tui.ingest.events import RunDecoder
 from tui.ingest.reader import CHUNK, Bytes, FileReader, FileState, Source
-from tui.ingest.sources import LOCAL
+from tui.ingest.sources import LOCAL, is_url
 from tui.ingest.tfrecord import FOOTER
 from tui.store import Problem, ProblemKind, Store
 
@@ -234,7 +234,7 @@ class Ingestor:
 
     # ---- queries -----------------------------------------------------------------------------
     def _norm(self, path: str) -> str:
-        return LOCAL.normalize(path) if "://" not in path else path
+        return path if is_url(path) else LOCAL.normalize(path)
 
     def watch_paths(self) -> list[str]:
         """Local directories a file watcher should watch (the logdir roots)."""

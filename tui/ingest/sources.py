@@ -9,15 +9,10 @@ priority; fsspec URLs work by polling object sizes and ranged reads, and only wh
 from __future__ import annotations
 
 import os
-import re
 import stat as _stat
 from dataclasses import dataclass
 
-_URL = re.compile(r"^[a-zA-Z][0-9a-zA-Z.+-]*://")
-
-
-def is_url(path: str) -> bool:
-    return bool(_URL.match(path)) and not path.startswith("file://")
+from tui.vocab import is_url  # the one rule: file:// is local
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from tui.config import state_dir
 
@@ -79,7 +80,7 @@ class Look:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, d: Any) -> "Look":
+    def from_json(cls, d: Any) -> Look:
         """Build a look from a decoded line.
 
         Raises:
@@ -114,7 +115,7 @@ class Look:
                    id=str(ident) if ident else _new_id(), **lists)
 
 
-def append_look(look: Look, path: str | os.PathLike | None = None) -> None:
+def append_look(look: Look, path: str | os.PathLike[str] | None = None) -> None:
     """Append one entry to the log (creating the file and its directory if needed).
 
     Safe with several processes: one ``write()`` of a whole line, ``O_APPEND``, under an
@@ -165,7 +166,7 @@ def merge(entries: Iterable[Look]) -> list[Look]:
     return sorted(by_id.values(), key=lambda look: look.start)
 
 
-def read_looks(path: str | os.PathLike | None = None, since: float | None = None) -> list[Look]:
+def read_looks(path: str | os.PathLike[str] | None = None, since: float | None = None) -> list[Look]:
     """All looks in the log, merged and ordered by start; a missing log has none.
 
     Args:
@@ -195,7 +196,7 @@ class LogFollower:
     can leave one) is kept for the next poll.
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, tail_bytes: int | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, tail_bytes: int | None = None) -> None:
         """Args:
             path: the log; default `default_path()`.
             tail_bytes: read at most this many bytes from the end on the first poll (a

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, cast
 
-from tui.looks.log import Look, LogFollower, LookLogWarning, append_look
+from tui.looks.log import LogFollower, Look, LookLogWarning, append_look
 from tui.looks.settings import BudgetSettings
+from tui.vocab import Severity
 
 MIN_REASON_WORDS = 3
 MIN_REASON_CHARS = 10
@@ -41,13 +44,13 @@ class Alarm:
     reason: str
     metric: str
     kind: str
-    severity: Any  # the verdict's Severity (an IntEnum; 3 is alarm)
+    severity: Severity
     at: float
 
     @property
     def label(self) -> str:
         """'alarm' or 'warn'."""
-        return getattr(self.severity, "label", {3: "alarm", 2: "warn"}.get(int(self.severity), str(self.severity)))
+        return Severity.coerce(self.severity).label
 
     @property
     def headline(self) -> str:
@@ -124,13 +127,13 @@ def validate_reason(text: str) -> str | None:
 
 def _signature(verdicts: Iterable[Any]) -> frozenset[tuple[str, str]]:
     """The part of a run's judgement whose change counts as 'something new'."""
-    return frozenset((v.metric, v.kind) for v in verdicts if v.severity >= 1)  # INFO and worse
+    return frozenset((v.metric, v.kind) for v in verdicts if v.severity >= Severity.INFO)
 
 
 @dataclass
 class _Session:
-    signatures: dict[str, frozenset] = field(default_factory=dict)  # run -> latest signature
-    seen: dict[str, frozenset] | None = None  # signatures at the end of this session's last look
+    signatures: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)  # run -> latest signature
+    seen: dict[str, frozenset[tuple[str, str]]] | None = None  # signatures at the end of this session's last look
     alarmed: dict[tuple[str, str, str], Alarm] = field(default_factory=dict)  # (run, metric, kind)
     judged_once: bool = False
 
@@ -252,7 +255,7 @@ class LookBudget:
         return tuple(sorted(self._s.alarmed.values(), key=lambda a: -a.at))
 
     @property
-    def log_path(self):
+    def log_path(self) -> Path:
         """Where looks are logged."""
         return self._follower.path
 
@@ -324,10 +327,11 @@ class LookBudget:
         """
         now = self._now(now)
         self._expire(now)  # a look that ended before this judgement saw the previous one
+        items: list[tuple[str, list[Any]]]
         if isinstance(healths, Mapping):
-            items = [(run, list(vs)) for run, vs in healths.items()]
+            items = [(str(run), list(vs)) for run, vs in healths.items()]
         else:
-            items = [(h.run, list(h.verdicts)) for h in healths]
+            items = [(h.run, list(h.verdicts)) for h in cast(Iterable[Any], healths)]
         s = self._s
         threshold = self.settings.breakthrough_on
         recent: set[str] = set()
@@ -397,8 +401,8 @@ class LookBudget:
         s = self._s
         found = None
         if trigger != "budget_off":
-            found = bool(s.signatures) and (s.seen is None and any(s.signatures.values())
-                                            or s.seen is not None and s.seen != s.signatures)
+            found = bool(s.signatures) and ((s.seen is None and any(s.signatures.values()))
+                                            or (s.seen is not None and s.seen != s.signatures))
             if trigger == "alarm":
                 found = True
         look = Look(start=now, trigger=trigger, reason=reason, run=run, logdirs=list(self.logdirs),

@@ -2,23 +2,23 @@
 
 Flags override the file; ``--no-budget`` turns the budget off for one session (and that session
 is still logged, as a ``budget_off`` look). The watch and demo commands call
-`add_budget_options` on their parser and `BudgetSettings.from_args` on the parsed options.
+`add_budget_options` on their parser and `BudgetSettings.from_config` with the config's
+``[looks]`` table and the flags' values (a plain mapping: no argparse namespace comes here).
 """
 
 from __future__ import annotations
 
-import argparse
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from tui.config import parse_duration
+from tui.vocab import Severity, fmt_duration
 
-# Severities as plain ints (Severity is an IntEnum with these values): tui.looks must stay
-# importable without the health engine, so `tbpeek status` can answer from its cache fast.
-WARN, ALARM = 2, 3
-BREAKTHROUGH_LEVELS = {"warn": WARN, "alarm": ALARM}
+BREAKTHROUGH_LEVELS = {"warn": Severity.WARN, "alarm": Severity.ALARM}
+KEYS = ("enabled", "every", "window", "allowance", "quiet_hours", "on_alarm", "breakthrough_on")
 
 DEFAULT_EVERY = 30 * 60.0
 DEFAULT_WINDOW = 3 * 60.0
@@ -35,8 +35,8 @@ class BudgetSettings:
         allowance: at most this many looks (scheduled or override) per local day; None: no cap.
         quiet_hours: (start, end) in minutes after local midnight; no scheduled looks in it
             (alarms still break through). May wrap midnight, e.g. 22:00-07:00.
-        breakthrough_on: the least severity that breaks through the gate: 3 (alarm, the
-            default) or 2 (warn); compares with `tui.health.verdict.Severity`.
+        breakthrough_on: the least severity that breaks through the gate: alarm (the
+            default) or warn.
         on_alarm: a command (argv, never a shell string) run on each breakthrough.
         log_path: the look log; None: the default in the state directory.
     """
@@ -46,7 +46,7 @@ class BudgetSettings:
     window: float = DEFAULT_WINDOW
     allowance: int | None = None
     quiet_hours: tuple[int, int] | None = None
-    breakthrough_on: int = ALARM
+    breakthrough_on: Severity = Severity.ALARM
     on_alarm: tuple[str, ...] | None = None
     log_path: Path | None = None
 
@@ -56,11 +56,11 @@ class BudgetSettings:
         if self.window <= 0:
             raise ValueError("the look window (--window) must be above zero, e.g. 3m")
         if self.window > self.every:
-            raise ValueError(f"the look window ({_fmt(self.window)}) can't be longer than the gap "
-                             f"between looks ({_fmt(self.every)}): shorten --window or lengthen --every")
+            raise ValueError(f"the look window ({fmt_duration(self.window)}) can't be longer than the gap "
+                             f"between looks ({fmt_duration(self.every)}): shorten --window or lengthen --every")
         if self.allowance is not None and self.allowance < 1:
             raise ValueError("the daily allowance (--allowance) must be at least 1 look")
-        if self.breakthrough_on not in (WARN, ALARM):
+        if self.breakthrough_on not in (Severity.WARN, Severity.ALARM):
             raise ValueError("--breakthrough-on must be warn or alarm")
 
     @property
@@ -69,31 +69,30 @@ class BudgetSettings:
         return min(20.0, self.window / 4)
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace | None = None, cfg: dict[str, Any] | None = None) -> "BudgetSettings":
-        """Settings from a loaded config (its ``[looks]`` table) and parsed flags (flags win).
+    def from_config(cls, looks: Mapping[str, Any] | None = None,
+                    flags: Mapping[str, Any] | None = None) -> BudgetSettings:
+        """Settings from the config's ``[looks]`` table and command-line values (flags win).
+
+        Args:
+            looks: `tui.config.Config.looks`.
+            flags: flag name (``every``, ``window``, ``allowance``, ``quiet_hours``,
+                ``on_alarm``, ``breakthrough_on``, ``enabled``) -> value; None values are
+                ignored (the flag wasn't given).
 
         Raises:
             ValueError: a value is wrong; the message names the flag or config key and the
                 accepted forms.
         """
-        looks = (cfg or {}).get("looks") or {}
-        if not isinstance(looks, dict):
-            raise ValueError("config: [looks] must be a table")
-        known = {"enabled", "every", "window", "allowance", "quiet_hours", "on_alarm", "breakthrough_on"}
-        unknown = sorted(set(looks) - known)
+        looks = looks or {}
+        unknown = sorted(set(looks) - set(KEYS))
         if unknown:
-            raise ValueError(f"config [looks]: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
-        s = cls()
-        s = _apply(s, looks, "config [looks]: ")
-        flags: dict[str, Any] = {}
-        if args is not None:
-            for key in ("every", "window", "allowance", "quiet_hours", "on_alarm", "breakthrough_on"):
-                value = getattr(args, key, None)
-                if value is not None:
-                    flags[key] = value
-            if getattr(args, "no_budget", False):
-                flags["enabled"] = False
-        return _apply(s, flags, "")
+            raise ValueError(f"config [looks]: unknown key {unknown[0]!r} (known: {', '.join(sorted(KEYS))})")
+        s = _apply(cls(), dict(looks), "config [looks]: ")
+        given = {k: v for k, v in (flags or {}).items() if v is not None}
+        bad = sorted(set(given) - set(KEYS))
+        if bad:
+            raise TypeError(f"unknown look-budget setting {bad[0]!r}")
+        return _apply(s, given, "")
 
 
 def _apply(s: BudgetSettings, values: dict[str, Any], where: str) -> BudgetSettings:
@@ -177,34 +176,3 @@ def parse_command(value: Any, flag: str = "--on-alarm") -> tuple[str, ...] | Non
     except ValueError as e:
         raise ValueError(f"{flag}: can't split {value!r} into words ({e}); check the quotes") from None
     return tuple(argv) or None
-
-
-def add_budget_options(parser: argparse.ArgumentParser) -> None:
-    """Add the look-budget flags (for ``watch`` and ``demo``); defaults come from the config."""
-    g = parser.add_argument_group(
-        "look budget", "Charts are shown in short looks, not all the time; alarms always break through.")
-    g.add_argument("--no-budget", action="store_true",
-                   help="show the charts all the time, this session only (the session is still logged)")
-    g.add_argument("--every", metavar="DURATION",
-                   help="minimum gap between looks, e.g. 30m (default 30m; config [looks] every)")
-    g.add_argument("--window", metavar="DURATION",
-                   help="how long charts stay visible in a look, e.g. 3m (default 3m)")
-    g.add_argument("--allowance", metavar="N",
-                   help="at most N looks a day, overrides included (default: no cap)")
-    g.add_argument("--quiet-hours", metavar="HH:MM-HH:MM",
-                   help="no scheduled looks in these hours, e.g. 22:00-07:00 (alarms still break through)")
-    g.add_argument("--on-alarm", metavar="COMMAND",
-                   help="run COMMAND on each breakthrough; it gets TBPEEK_RUN, TBPEEK_REASON, "
-                        "TBPEEK_METRIC, TBPEEK_KIND, TBPEEK_SEVERITY, TBPEEK_LOGDIRS in its environment "
-                        "(split into words, never run through a shell)")
-    g.add_argument("--breakthrough-on", choices=("warn", "alarm"), metavar="warn|alarm",
-                   help="least severity that breaks through the gate (default alarm)")
-
-
-def _fmt(seconds: float) -> str:
-    s = int(round(seconds))
-    if s % 3600 == 0:
-        return f"{s // 3600}h"
-    if s % 60 == 0:
-        return f"{s // 60}m"
-    return f"{s}s"

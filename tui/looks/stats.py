@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import statistics
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Iterable
+from itertools import pairwise
 
 from tui.looks.log import Look
 
@@ -66,19 +68,19 @@ def daily_stats(looks: Iterable[Look], days: int, now: float, tz: tzinfo | None 
     for day, items in by_day.items():
         items.sort(key=lambda x: x[1].start)
         starts = [k.start for _, k in items]
-        gaps = [b - a for a, b in zip(starts, starts[1:])]
+        gaps = [b - a for a, b in pairwise(starts)]
         known = [k.found_new for _, k in items if k.found_new is not None]
         hours = [0] * 24
         for dt, _ in items:
             hours[dt.hour] += 1
-        count = lambda trig: sum(1 for _, k in items if k.trigger == trig)  # noqa: E731
+        triggers = Counter(k.trigger for _, k in items)
         out.append(DayStats(
             day=day,
             looks=len(items),
-            scheduled=count("scheduled"),
-            overrides=count("override"),
-            alarms=count("alarm"),
-            budget_off=count("budget_off"),
+            scheduled=triggers["scheduled"],
+            overrides=triggers["override"],
+            alarms=triggers["alarm"],
+            budget_off=triggers["budget_off"],
             median_gap=statistics.median(gaps) if gaps else None,
             nothing_new=(sum(1 for f in known if not f) / len(known)) if known else None,
             looked_seconds=sum(k.duration or 0.0 for _, k in items),

@@ -11,39 +11,20 @@ import json
 import math
 import sys
 import time
-from typing import Any, Sequence
+from typing import Any
 
-from tui.health import HealthOptions, RunHealth, Severity, judge, siblings
+from tui.health import HealthOptions, RunHealth, judge, siblings
 from tui.health.roles import ROLES
-
-EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+from tui.report.cli_options import add_config, add_fail_on, add_health, add_logdirs
+from tui.vocab import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Severity, safe_terminal
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("logdirs", nargs="+", metavar="LOGDIR",
-                        help="directories holding runs (TensorBoard's name:path form works too)")
+    add_logdirs(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a summary")
-    parser.add_argument("--fail-on", choices=["info", "warn", "alarm"], default="alarm",
-                        help="exit 1 when any verdict is at least this severe (default: alarm)")
-    parser.add_argument("--actions", type=int, metavar="N",
-                        help="number of discrete actions (entropy is judged against ln N)")
-    parser.add_argument("--role", action="append", default=[], metavar="ROLE=TAG",
-                        help=f"use TAG as ROLE (repeatable); roles: {', '.join(ROLES)}")
-    parser.add_argument("--mode", choices=["live", "review"], default=None,
-                        help="live: a silent run is stalled (default); review: it has ended")
-    parser.add_argument("--config", metavar="FILE",
-                        help="config file (default: config.toml in tbpeek's config directory)")
-
-
-def parse_roles(items: Sequence[str]) -> dict[str, str]:
-    """['entropy=a/b', …] -> {'entropy': 'a/b'}; raises ValueError with a usable message."""
-    out: dict[str, str] = {}
-    for item in items:
-        role, sep, tag = item.partition("=")
-        if not sep or not role.strip() or not tag.strip():
-            raise ValueError(f"--role {item!r}: expected ROLE=TAG, e.g. --role entropy=train/entropy")
-        out[role.strip()] = tag.strip()
-    return out
+    add_fail_on(parser)
+    add_health(parser, roles=ROLES)
+    add_config(parser)
 
 
 def _clean(x: Any) -> Any:
@@ -59,7 +40,7 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def to_json(results: list[RunHealth]) -> dict:
+def to_json(results: list[RunHealth]) -> dict[str, Any]:
     return {"runs": [
         {"run": h.run, "path": h.path, "library": h.library,
          "verdicts": [_clean(v.to_json()) for v in h.verdicts]}
@@ -68,15 +49,15 @@ def to_json(results: list[RunHealth]) -> dict:
 
 def render_text(results: list[RunHealth]) -> str:
     lines: list[str] = []
-    width = max((len(h.run) for h in results), default=0)
+    width = max((len(safe_terminal(h.run)) for h in results), default=0)
     for h in results:
         w = h.worst
         sev = w.severity.label.upper() if w else "-"
         head = f"{w.metric} {w.kind}" if w else "nothing to judge"
         lib = f"  [{h.library}]" if h.library else ""
-        lines.append(f"{sev:<5}  {h.run:<{width}}  {head}{lib}")
-        for v in h.verdicts:
-            lines.append(f"       {v.severity.label:<5} {v.metric:<18} {v.kind:<14} {v.reason}")
+        lines.append(f"{sev:<5}  {safe_terminal(h.run):<{width}}  {head}{safe_terminal(lib)}")
+        lines.extend(f"       {v.severity.label:<5} {v.metric:<18} {v.kind:<14} {safe_terminal(v.reason)}"
+                     for v in h.verdicts)
     counts = {s: sum(1 for h in results if h.worst and h.worst.severity == s) for s in Severity}
     tally = ", ".join(f"{n} {s.label}" for s, n in sorted(counts.items(), reverse=True) if n)
     lines.append(f"{len(results)} run{'s' if len(results) != 1 else ''}: {tally or 'nothing judged'}")
@@ -88,8 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cfg = load_config(args.config)
-        opts = HealthOptions.from_config(cfg, actions=args.actions, mode=args.mode,
-                                         roles=parse_roles(args.role))
+        opts = HealthOptions.from_config(cfg, actions=args.actions, mode=args.mode, roles=dict(args.role))
     except (ConfigError, ValueError) as e:
         print(f"tbpeek check: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -98,11 +78,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         store = load(list(args.logdirs))
     except LogdirError as e:
-        print(f"tbpeek check: {e}", file=sys.stderr)
+        print(f"tbpeek check: {safe_terminal(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     snaps = store.snapshots()
     if not snaps:
-        print(f"tbpeek check: no runs (directories with *tfevents* files) in {', '.join(args.logdirs)}",
+        print(f"tbpeek check: no runs (directories with *tfevents* files) in "
+              f"{safe_terminal(', '.join(args.logdirs))}",
               file=sys.stderr)
         return EXIT_USAGE
     now = time.time()
@@ -114,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(render_text(results))
         for s in snaps:
-            for key, problem in s.problems.items():
-                print(f"note: {s.name}: {problem}", file=sys.stderr)
+            for problem in s.problems.values():
+                print(f"note: {safe_terminal(s.name)}: {safe_terminal(problem)}", file=sys.stderr)
     threshold = Severity.parse(args.fail_on)
     failing = any(v.severity >= threshold for h in results for v in h.verdicts)
     return EXIT_PROBLEM if failing else EXIT_OK

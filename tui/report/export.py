@@ -13,11 +13,13 @@ import io
 import os
 import re
 import sys
-from typing import IO, Iterator
+from collections.abc import Iterator
+from typing import IO
 
+from tui.report.cli_options import add_logdirs
 from tui.store import Store
+from tui.vocab import EXIT_OK, EXIT_USAGE
 
-EXIT_OK, EXIT_USAGE = 0, 2
 COLUMNS = ("run", "tag", "step", "wall_time", "value")
 
 
@@ -25,7 +27,7 @@ class ExportError(Exception):
     """Something the user can fix (a bad regex, a missing library, an unwritable path)."""
 
 
-def _compile(pattern: str | None, what: str) -> re.Pattern | None:
+def _compile(pattern: str | None, what: str) -> re.Pattern[str] | None:
     if pattern is None:
         return None
     try:
@@ -56,7 +58,7 @@ def write_csv(store: Store, out: IO[str], runs: str | None = None, tags: str | N
     n = 0
     for run, tag in selected(store, runs, tags):
         s = store.series(run, tag)
-        for step, wall, value in zip(s.steps.tolist(), s.wall_times.tolist(), s.values.tolist()):
+        for step, wall, value in zip(s.steps.tolist(), s.wall_times.tolist(), s.values.tolist(), strict=True):
             w.writerow((run, tag, step, _float(wall), _float(value)))
         n += len(s)
     return n
@@ -83,7 +85,9 @@ def write_parquet(store: Store, path: str, runs: str | None = None, tags: str | 
         steps.append(s.steps)
         walls.append(s.wall_times)
         values.append(s.values)
-    cat = (lambda parts, dt: np.concatenate(parts) if parts else np.empty(0, dt))
+    def cat(parts: list[np.ndarray], dt: type) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.empty(0, dt)
+
     table = pa.table({
         "run": pa.array(run_col, pa.string()).dictionary_encode(),
         "tag": pa.array(tag_col, pa.string()).dictionary_encode(),
@@ -92,11 +96,11 @@ def write_parquet(store: Store, path: str, runs: str | None = None, tags: str | 
         "value": pa.array(cat(values, np.float64), pa.float64()),
     })
     pq.write_table(table, path)
-    return table.num_rows
+    return int(table.num_rows)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("logdirs", nargs="+", metavar="LOGDIR", help="logdirs (or name:path specs)")
+    add_logdirs(parser)
     parser.add_argument("--format", choices=("csv", "parquet"), default=None,
                         help="csv (default) or parquet (needs pyarrow; default when -o ends in .parquet)")
     parser.add_argument("-o", "--output", metavar="PATH", help="output file (default: CSV to stdout)")

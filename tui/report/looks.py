@@ -12,8 +12,8 @@ from pathlib import Path
 
 from tui.looks.log import LookLogWarning, default_path, read_looks
 from tui.looks.stats import DayStats, daily_stats
+from tui.vocab import EXIT_OK, EXIT_USAGE, fmt_duration
 
-EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 BARS = " ▁▂▃▄▅▆▇█"
 
 
@@ -24,25 +24,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
-def fmt_gap(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    return f"{s // 3600}h{(s % 3600) // 60:02d}"
-
-
 def histogram(hours: tuple[int, ...], peak: int) -> str:
     """24 characters, one per hour; heights relative to `peak`."""
     if peak <= 0:
         return "·" * 24
-    out = []
-    for n in hours:
-        out.append("·" if n == 0 else BARS[max(1, round(n / peak * (len(BARS) - 1)))])
-    return "".join(out)
+    return "".join("·" if n == 0 else BARS[max(1, round(n / peak * (len(BARS) - 1)))] for n in hours)
 
 
 def render(stats: list[DayStats], path: Path) -> str:
@@ -55,15 +41,15 @@ def render(stats: list[DayStats], path: Path) -> str:
         share = "–" if d.nothing_new is None else f"{d.nothing_new:.0%}"
         extra = f"  (+{d.budget_off} without budget)" if d.budget_off else ""
         lines.append(f"{d.day:%a %d %b} {d.looks:>5} {d.overrides:>8} {d.alarms:>5} "
-                     f"{fmt_gap(d.median_gap):>10} {share:>11}  {histogram(d.by_hour, peak)}{extra}")
+                     f"{'–' if d.median_gap is None else fmt_duration(d.median_gap):>10} {share:>11}  {histogram(d.by_hour, peak)}{extra}")
     total = sum(d.looks for d in stats)
     known = [(d.nothing_new, d.looks) for d in stats if d.nothing_new is not None]
     if total == 0:
         lines += ["", "No looks logged in these days."]
     elif known:
         weight = sum(n for _, n in known)
-        share = sum(s * n for s, n in known) / weight if weight else 0.0
-        lines += ["", f"{total} looks; {share:.0%} of them found nothing new."]
+        mean = sum(s * n for s, n in known) / weight if weight else 0.0
+        lines += ["", f"{total} looks; {mean:.0%} of them found nothing new."]
     return "\n".join(lines)
 
 

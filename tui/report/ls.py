@@ -16,14 +16,13 @@ from typing import Any
 
 from tui.ingest import Ingestor, LogdirError
 from tui.ingest.reader import FileState
+from tui.report.cli_options import add_logdirs
 from tui.store import RunSnapshot, Store
-
-EXIT_OK, EXIT_USAGE = 0, 2
+from tui.vocab import EXIT_OK, EXIT_USAGE, fmt_duration, fmt_num, safe_terminal
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("logdirs", nargs="+", metavar="LOGDIR",
-                        help="directories holding runs (TensorBoard's name:path form works too)")
+    add_logdirs(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--files", action="store_true", help="also list each run's event files")
 
@@ -36,26 +35,10 @@ def _num(x: float | None) -> Any:
 
 
 def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = max(0.0, seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            return f"{s / size:.0f}{unit} ago" if s >= 10 * size or unit == "m" else f"{s / size:.1f}{unit} ago"
-    return f"{s:.0f}s ago"
+    return "-" if seconds is None else f"{fmt_duration(seconds)} ago"
 
 
-def _value(x: float) -> str:
-    if math.isnan(x) or math.isinf(x):
-        return str(x)
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    if x != 0 and (abs(x) >= 1e6 or abs(x) < 1e-3):
-        return f"{x:.4g}"
-    return f"{x:.4f}".rstrip("0").rstrip(".") if abs(x) < 1e4 else f"{x:.1f}"
-
-
-def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict:
+def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict[str, Any]:
     tags = []
     for tag in snap.tags:
         s = snap.series[tag]
@@ -63,7 +46,7 @@ def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict:
             "tag": tag, "points": len(s),
             "last_step": int(s.steps[-1]) if len(s) else None,
             "last_value": _num(s.values[-1]) if len(s) else None,
-            "last_value_text": _value(float(s.values[-1])) if len(s) else None,
+            "last_value_text": fmt_num(float(s.values[-1])) if len(s) else None,
             "last_wall_time": _num(s.wall_times[-1]) if len(s) else None,
         })
     return {
@@ -81,30 +64,33 @@ def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict:
     }
 
 
-def render_text(runs: list[dict], show_files: bool = False) -> str:
+def render_text(runs: list[dict[str, Any]], show_files: bool = False) -> str:
+    """The table `tbpeek ls` prints; names, tags, paths and messages from the logdirs are made
+    safe for the terminal (`tui.vocab.safe_terminal`)."""
+    t = safe_terminal
     lines: list[str] = []
     for r in runs:
-        head = (f"{r['run']}  ({r['path']})  {len(r['tags'])} tags, {r['points']} points, "
+        head = (f"{t(r['run'])}  ({t(r['path'])})  {len(r['tags'])} tags, {r['points']} points, "
                 f"last step {r['last_step'] if r['last_step'] is not None else '-'}, "
                 f"written {_age(r['last_write_age_s'])}")
         lines.append(head)
         if r["tags"]:
-            w = max(len(t["tag"]) for t in r["tags"])
+            w = max(len(t(tag["tag"])) for tag in r["tags"])
             w = max(w, 3)
             lines.append(f"  {'TAG':<{w}}  {'POINTS':>8}  {'LAST STEP':>10}  LAST VALUE")
-            for t in r["tags"]:
-                lines.append(f"  {t['tag']:<{w}}  {t['points']:>8}  {t['last_step']:>10}  {t['last_value_text']}")
+            lines.extend(f"  {t(tag['tag']):<{w}}  {tag['points']:>8}  {tag['last_step']:>10}  "
+                         f"{tag['last_value_text']}" for tag in r["tags"])
         for key, msg in sorted(r["problems"].items()):
-            lines.append(f"  ! {key}: {msg}")
+            lines.append(f"  ! {t(key)}: {t(msg)}")
         if r["restarts"]:
             n = len(r["restarts"])
             last = r["restarts"][-1]
-            lines.append(f"  ~ {n} restart(s); last: {last['tag']} went back to step {last['step']} "
+            lines.append(f"  ~ {n} restart(s); last: {t(last['tag'])} went back to step {last['step']} "
                          f"({last['dropped']} points replaced)")
         for f in r["files"]:
             if show_files or f["pending_bytes"]:
                 note = f", {f['pending_bytes']} bytes of an incomplete last record" if f["pending_bytes"] else ""
-                lines.append(f"  - {f['path']}: {f['records']} records, {f['size']} bytes{note}")
+                lines.append(f"  - {t(f['path'])}: {f['records']} records, {f['size']} bytes{note}")
         lines.append("")
     return "\n".join(lines).rstrip("\n")
 
@@ -114,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         ing = Ingestor(store, args.logdirs)
     except LogdirError as e:
-        print(f"tbpeek ls: {e}", file=sys.stderr)
+        print(f"tbpeek ls: {safe_terminal(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     ing.rescan()
     ing.poll()
@@ -128,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"runs": runs}, indent=2 if sys.stdout.isatty() else None, allow_nan=False))
         return EXIT_OK
     if not runs:
-        print(f"no runs under {', '.join(args.logdirs)} "
+        print(f"no runs under {safe_terminal(', '.join(args.logdirs))} "
               "(a run is a directory holding files named *tfevents*)", file=sys.stderr)
         return EXIT_OK
     print(render_text(runs, show_files=args.files))

@@ -11,12 +11,12 @@ import html
 import math
 import re
 import time
+from collections.abc import Sequence
 
-from tui.health.verdict import Severity
-from tui.report.render_common import (at, best_text, fmt_clock, fmt_date, fmt_duration, fmt_num,
-                                      fmt_step, plural, share, timeline_clocks)
+from tui.report.render_common import at, best_text, fmt_clock, fmt_date, share, timeline_clocks
 from tui.report.render_text import clean, count_line
 from tui.report.review_model import Review, RoleStat, RunReview, TimelineEntry
+from tui.vocab import Severity, fmt_duration, fmt_num, fmt_step, plural
 
 W, H = 260, 90  # chart viewBox; scales with the page
 PAD_L, PAD_R, PAD_T, PAD_B = 4, 4, 14, 14
@@ -116,10 +116,10 @@ def _span(t0: float, t1: float) -> str:
             + (f" +{days}d" if days else ""))
 
 
-def chart_svg(st: RoleStat, markers: list[TimelineEntry] = (), now: float | None = None) -> str:
+def chart_svg(st: RoleStat, markers: Sequence[TimelineEntry] = (), now: float | None = None) -> str:
     """An inline SVG line chart over wall time: bucket mean line over the bucket min–max band,
     with verdict change markers at their clock times."""
-    pts = [(x, m, a, b) for x, m, a, b in zip(st.spark_x, st.spark, st.spark_lo, st.spark_hi)
+    pts = [(x, m, a, b) for x, m, a, b in zip(st.spark_x, st.spark, st.spark_lo, st.spark_hi, strict=True)
            if math.isfinite(m)]
     title = f"<title>{esc(st.role)}: first {fmt_num(st.first)}, last {fmt_num(st.last)}</title>"
     if not pts:
@@ -194,7 +194,7 @@ def _run(r: RunReview, now: float, index: int = 0) -> str:
             f'<li>{esc(at(clock, e.step))} · '
             f'<span class="sev-{_sev(e.severity)}">{esc(e.label)}</span>'
             + (f' <span class="muted">— {esc(e.reason)}</span>' if e.reason else "") + "</li>"
-            for e, clock in zip(r.timeline, timeline_clocks([e.wall_time for e in r.timeline], now)))
+            for e, clock in zip(r.timeline, timeline_clocks([e.wall_time for e in r.timeline], now), strict=True))
         out.append(f'<details open><summary>Timeline ({len(r.timeline)}){more}</summary>'
                    f'<ul class="timeline">{items}</ul></details>')
     if r.restarts:
@@ -234,10 +234,10 @@ def render_html(review: Review) -> str:
     else:
         body.append("<p>No run wrote anything in this period.</p>")
     if review.groups:
-        rows = "".join(f'<tr><td><span class="badge {_sev(g.worst)}">{esc(g.label)}</span></td>'
-                       f"<td>{esc(g.key)}</td><td>{', '.join(esc(m) for m in g.members)}</td></tr>"
-                       for g in review.groups)
-        body.append(f'<h2>Seed groups</h2><table><tbody>{rows}</tbody></table>')
+        group_rows = "".join(f'<tr><td><span class="badge {_sev(g.worst)}">{esc(g.label)}</span></td>'
+                             f"<td>{esc(g.key)}</td><td>{', '.join(esc(m) for m in g.members)}</td></tr>"
+                             for g in review.groups)
+        body.append(f'<h2>Seed groups</h2><table><tbody>{group_rows}</tbody></table>')
     lk = review.looks
     if review.looks_error:
         body.append(f"<h2>Looks</h2><p class=\"sev-warn\">Look log unreadable: {esc(review.looks_error)}</p>")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from tui.report.render_common import (at, SEVERITY_MARK, best_text, fmt_clock, fmt_duration, fmt_num,
-                                      fmt_step, plural, share, timeline_clocks, sparkline)
+from tui.report.render_common import SEVERITY_MARK, at, best_text, fmt_clock, share, sparkline, timeline_clocks
 from tui.report.render_text import clean, count_line, period_line
 from tui.report.review_model import Review, RunReview
+from tui.vocab import fmt_duration, fmt_num, fmt_step, plural
 
 # Inline markup and table pipes; `<`/`>` become entities (raw HTML in an issue is live).
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -39,8 +39,8 @@ def _run(r: RunReview, now: float) -> list[str]:
                 out.append(f"> **{label}:** {md(text.strip())}  ")
         out.append("")
     if r.verdicts:
-        for v in r.verdicts:
-            out.append(f"- **{v.severity.label}** {v.metric} {v.kind.replace('_', ' ')}: {md(v.reason)}")
+        out.extend(f"- **{v.severity.label}** {v.metric} {v.kind.replace('_', ' ')}: {md(v.reason)}"
+                   for v in r.verdicts)
         out.append("")
     if r.roles:
         out += ["| role | first | best | last | trend |", "|---|---:|---:|---:|---|"]
@@ -52,9 +52,9 @@ def _run(r: RunReview, now: float) -> list[str]:
         out.append("Timeline" + (f" ({r.timeline_omitted} earlier changes not shown)" if r.timeline_omitted else "")
                    + ":")
         out.append("")
-        for e, clock in zip(r.timeline, timeline_clocks([e.wall_time for e in r.timeline], now)):
-            out.append(f"- {at(clock, e.step)} · **{e.label}**"
-                       + (f" — {md(e.reason)}" if e.reason else ""))
+        clocks = timeline_clocks([e.wall_time for e in r.timeline], now)
+        out.extend(f"- {at(clock, e.step)} · **{e.label}**" + (f" — {md(e.reason)}" if e.reason else "")
+                   for e, clock in zip(r.timeline, clocks, strict=True))
         out.append("")
     for key, msg in sorted(r.problems.items()):
         out.append(f"- problem: {md(key)}: {md(msg)}")

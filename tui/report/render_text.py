@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import re
-
-from tui.report.render_common import (at, SEVERITY_MARK, STATE_MARK, best_text, fmt_clock, fmt_date,
-                                      fmt_duration, fmt_num, fmt_step, plural, share, timeline_clocks, sparkline)
+from tui.report.render_common import (
+    SEVERITY_MARK,
+    STATE_MARK,
+    at,
+    best_text,
+    fmt_clock,
+    fmt_date,
+    share,
+    sparkline,
+    timeline_clocks,
+)
 from tui.report.review_model import Review, RunReview
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from tui.vocab import fmt_duration, fmt_num, fmt_step, plural, safe_terminal
 
 
 def clean(text: str) -> str:
-    """Data is untrusted: drop control characters so a run name can't drive the terminal."""
-    return _CONTROL.sub("?", text)
+    """Data is untrusted: control characters become visible escapes (`tui.vocab.safe_terminal`)
+    so a run name can't drive the terminal; line breaks stay (notes span lines)."""
+    return "\n".join(safe_terminal(line) for line in text.split("\n"))
 
 
 def period_line(review: Review) -> str:
@@ -45,21 +52,19 @@ def run_lines(r: RunReview, now: float, spark_width: int = 32) -> list[str]:
     out = [head, "  " + " · ".join(facts)]
     if r.verdicts:
         out.append("  verdicts:")
-        for v in r.verdicts:
-            out.append(f"    {SEVERITY_MARK[v.severity]} {v.severity.label:<5} {v.metric} "
-                       f"{v.kind.replace('_', ' ')} — {clean(v.reason)}")
+        out.extend(f"    {SEVERITY_MARK[v.severity]} {v.severity.label:<5} {v.metric} "
+                   f"{v.kind.replace('_', ' ')} — {clean(v.reason)}" for v in r.verdicts)
     if r.timeline:
         more = f" ({r.timeline_omitted} earlier not shown)" if r.timeline_omitted else ""
         out.append(f"  timeline{more}:")
-        for e, clock in zip(r.timeline, timeline_clocks([e.wall_time for e in r.timeline], now)):
-            out.append(f"    {at(clock, e.step)} · {e.label}"
-                       + (f" — {clean(e.reason)}" if e.reason else ""))
+        clocks = timeline_clocks([e.wall_time for e in r.timeline], now)
+        out.extend(f"    {at(clock, e.step)} · {e.label}" + (f" — {clean(e.reason)}" if e.reason else "")
+                   for e, clock in zip(r.timeline, clocks, strict=True))
     if r.roles:
         out.append(f"  {'role':<19}{'first':>11}{'best':>12}{'last':>11}  trend")
-        for st in r.roles:
-            out.append(f"  {st.role:<19}{fmt_num(st.first):>11}{best_text(st.best, st.best_dir):>12}"
-                       f"{fmt_num(st.last):>11}  {sparkline(st.spark, spark_width)}"
-                       + (f"  ({st.nonfinite} non-finite)" if st.nonfinite else ""))
+        out.extend(f"  {st.role:<19}{fmt_num(st.first):>11}{best_text(st.best, st.best_dir):>12}"
+                   f"{fmt_num(st.last):>11}  {sparkline(st.spark, spark_width)}"
+                   + (f"  ({st.nonfinite} non-finite)" if st.nonfinite else "") for st in r.roles)
     if r.restarts:
         shown = ", ".join(f"{clean(x.tag)} back to step {fmt_step(x.step)} at {fmt_clock(x.wall_time, now)}"
                           for x in r.restarts[:5])
@@ -105,7 +110,7 @@ def render_text(review: Review) -> str:
     if not runs:
         out += ["No run wrote anything in this period.", ""]
     for r in runs:
-        out += run_lines(r, now) + [""]
+        out += [*run_lines(r, now), ""]
     if review.groups:
         out.append("Seed groups")
         for g in review.groups:
@@ -114,5 +119,5 @@ def render_text(review: Review) -> str:
         out.append("")
     looks = looks_lines(review, now)
     if looks:
-        out += looks + [""]
+        out += [*looks, ""]
     return "\n".join(out)

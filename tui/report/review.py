@@ -15,14 +15,20 @@ import datetime as dt
 import os
 import sys
 import time
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from tui.config import ConfigError, load_config, parse_duration
 from tui.notes import NoteStore
+from tui.report.cli_options import add_config, add_health, add_logdirs
 from tui.report.review_model import Review, assemble, summarise_looks, summarise_run
 from tui.store import RunSnapshot, Store
+from tui.vocab import EXIT_OK, EXIT_USAGE
 
-EXIT_OK, EXIT_USAGE = 0, 2
+if TYPE_CHECKING:
+    from tui.health import HealthOptions, VerdictChange
+    from tui.looks.log import Look
+
 FORMATS = ("text", "md", "html")
 HISTORY_POINTS = 60  # prefixes judged to replay a run's verdict timeline
 
@@ -54,9 +60,10 @@ def parse_since(text: str, now: float) -> float:
 
 
 def build_review(snaps: Sequence[RunSnapshot], *, since: float, now: float | None = None,
-                 opts=None, looks=None, notes: NoteStore | None = None, include_all: bool = False,
+                 opts: HealthOptions | None = None, looks: Iterable[Look] | None = None,
+                 notes: NoteStore | None = None, include_all: bool = False,
                  seed_pattern: str | None = None, history_points: int = HISTORY_POINTS,
-                 looks_error: str | None = None, histories: Mapping[str, Sequence] | None = None,
+                 looks_error: str | None = None, histories: Mapping[str, Sequence[VerdictChange]] | None = None,
                  progress: Callable[[int, int], None] | None = None) -> Review:
     """Judge every run (in review mode: a long-silent run has ended), replay its verdict
     timeline, and assemble the review.
@@ -98,7 +105,7 @@ def build_review(snaps: Sequence[RunSnapshot], *, since: float, now: float | Non
             changes = []
         runs.append(summarise_run(snap, health.verdicts, health.roles, changes, since=since, now=now,
                                   note=notes.get(snap.path), library=health.library,
-                                  whole_history=include_all))
+                                  whole_history=include_all, usual_gap=health.usual_gap))
         if progress is not None:
             progress(i, len(snaps))
     summary = summarise_looks(looks, since, now) if looks is not None else None
@@ -124,7 +131,7 @@ def render(review: Review, fmt: str) -> str:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("logdirs", nargs="+", metavar="LOGDIR", help="logdirs (or name:path specs)")
+    add_logdirs(parser)
     parser.add_argument("--since", default="24h", metavar="WHEN",
                         help="start of the period: 24h (default), 90m, today, yesterday, 2026-11-23")
     parser.add_argument("--format", choices=FORMATS, default=None,
@@ -132,19 +139,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     parser.add_argument("--all", action="store_true", dest="include_all",
                         help="include runs that wrote nothing in the period")
-    parser.add_argument("--actions", type=int, metavar="N", help="number of discrete actions")
-    parser.add_argument("--role", action="append", default=[], metavar="ROLE=TAG",
-                        help="map a role to a tag explicitly (repeatable)")
+    add_health(parser, mode=False)
     parser.add_argument("--seed-pattern", metavar="REGEX",
                         help="regex of the seed part of run names (config [groups] seed_pattern)")
     parser.add_argument("--no-looks", action="store_true", help="leave the look log out")
-    parser.add_argument("--config", metavar="FILE",
-                        help="config file (default: config.toml in tbpeek's config directory)")
+    add_config(parser)
 
 
 def _format_for(args: argparse.Namespace) -> str:
     if args.format:
-        return args.format
+        return str(args.format)
     ext = os.path.splitext(args.output or "")[1].lower()
     return {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}.get(ext, "text")
 
@@ -164,19 +168,12 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from tui.health import HealthOptions
 
-    roles = {}
-    for spec in args.role:
-        role, sep, tag = spec.partition("=")
-        if not sep or not role.strip() or not tag:
-            print(f"tbpeek review: --role {spec!r}: use ROLE=TAG, e.g. --role entropy=train/entropy", file=err)
-            return EXIT_USAGE
-        roles[role.strip()] = tag
     try:
-        opts = HealthOptions.from_config(cfg, actions=args.actions, roles=roles, mode="review")
+        opts = HealthOptions.from_config(cfg, actions=args.actions, roles=dict(args.role), mode="review")
     except (ValueError, TypeError) as e:
         print(f"tbpeek review: {e}", file=err)
         return EXIT_USAGE
-    pattern = args.seed_pattern or (cfg.get("groups") or {}).get("seed_pattern")
+    pattern = args.seed_pattern or cfg.seed_pattern
     if pattern is not None:
         from tui.groups import compile_pattern
 

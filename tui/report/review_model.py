@@ -9,20 +9,21 @@ with a `touched` flag, so a screen can toggle "show untouched runs" without reco
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from tui.groups import GroupHealth, group_health, group_runs
-from tui.health.verdict import Severity, Verdict
 from tui.notes import Note
 from tui.store import Restart, RunSnapshot, Series
+from tui.vocab import Severity, Verdict
+from tui.vocab import run_state as vocab_run_state
 
 SPARK_POINTS = 48  # buckets per role series kept for sparklines and charts
 TIMELINE_MAX = 30  # most recent verdict changes shown per run
-RUNNING_AGE = 600.0
-QUIET_KINDS = frozenset({"too_early"})  # not news: left out of the timeline  # without a throughput verdict: silent longer than this = ended
+QUIET_KINDS = frozenset({"too_early"})  # not news: left out of the timeline
 
 # Which way is "best" for a role: max, min, or no meaningful best (None).
 BEST = {"reward": "max", "fps": "max", "throughput": "max", "steps_per_s": "max",
@@ -69,8 +70,6 @@ class RoleStat:
     lo: float
     hi: float
     nonfinite: int
-    first_step: int
-    last_step: int
     first_wall: float
     last_wall: float
     spark: tuple[float, ...]
@@ -85,7 +84,7 @@ class RunReview:
 
     name: str
     path: str
-    state: str  # "running", "stalled" or "ended"
+    state: str  # "live", "stalled" or "ended" (`tui.vocab.RunState`)
     first_wall: float | None
     last_wall: float | None
     last_step: int | None
@@ -202,7 +201,6 @@ def role_stat(role: str, s: Series, points: int = SPARK_POINTS) -> RoleStat | No
         lo=float(fin.min()) if fin.size else float("nan"),
         hi=float(fin.max()) if fin.size else float("nan"),
         nonfinite=int((~ok).sum()),
-        first_step=int(s.steps[0]), last_step=int(s.steps[-1]),
         first_wall=float(s.wall_times[0]), last_wall=float(s.wall_times[-1]),
         spark=tuple(mean), spark_lo=tuple(lo), spark_hi=tuple(hi), spark_x=tuple(xs),
     )
@@ -241,14 +239,15 @@ def first_wall_time(snap: RunSnapshot) -> float | None:
     return min(starts) if starts else None
 
 
-def run_state(verdicts: Sequence[Verdict], last_wall: float | None, now: float) -> str:
-    """running / stalled / ended: the throughput verdict when there is one, else the write age."""
+def run_state(verdicts: Sequence[Verdict], last_wall: float | None, now: float,
+              usual_gap: float | None = None) -> str:
+    """live / stalled / ended: the throughput verdict's stalled/ended when there is one (it
+    applies the one run-state rule, `tui.vocab.run_state`), else that rule itself in review
+    mode (a more severe throughput verdict may have outranked the liveness one)."""
     for v in verdicts:
         if v.kind in ("stalled", "ended"):
             return v.kind
-    if last_wall is None:
-        return "ended"
-    return "running" if now - last_wall <= RUNNING_AGE else "ended"
+    return vocab_run_state(last_wall, now, usual_gap, mode="review").value
 
 
 def timeline(changes: Iterable[Any], since: float | None) -> tuple[tuple[TimelineEntry, ...], int]:
@@ -302,15 +301,17 @@ def summarise_looks(looks: Iterable[Any], since: float, until: float) -> LookSum
 
 def summarise_run(snap: RunSnapshot, verdicts: Sequence[Verdict], roles: Mapping[str, Series],
                   changes: Iterable[Any], *, since: float, now: float, note: Note | None = None,
-                  library: str | None = None, whole_history: bool = False) -> RunReview:
-    """One run's review from its snapshot, current verdicts, role series and verdict changes."""
+                  library: str | None = None, whole_history: bool = False,
+                  usual_gap: float | None = None) -> RunReview:
+    """One run's review from its snapshot, current verdicts, role series and verdict changes
+    (`usual_gap`: the run's usual seconds between writes, `RunHealth.usual_gap`)."""
     last_wall = snap.last_wall_time
     stats = [st for role, s in sorted(roles.items(), key=lambda kv: _role_key(kv[0]))
              if (st := role_stat(role, s)) is not None]
     tl, omitted = timeline(changes, None if whole_history else since)
     worst = max((v.severity for v in verdicts), default=Severity.OK)
     return RunReview(
-        name=snap.name, path=snap.path, state=run_state(verdicts, last_wall, now),
+        name=snap.name, path=snap.path, state=run_state(verdicts, last_wall, now, usual_gap),
         first_wall=first_wall_time(snap), last_wall=last_wall, last_step=snap.last_step,
         worst=worst,
         verdicts=tuple(sorted(verdicts, key=lambda v: (-v.severity, v.metric))),
@@ -338,7 +339,7 @@ def assemble(runs: Iterable[RunReview], *, since: float, now: float, looks: Look
     for g in groups:
         gh: GroupHealth = group_health(g, worst)
         rows.append(GroupRow(g.key, g.members, gh.healthy, gh.worst))
-        member_of.update({m: g.key for m in g.members})
+        member_of.update(dict.fromkeys(g.members, g.key))
     runs = [r if r.name not in member_of else _with_group(r, member_of[r.name]) for r in runs]
     runs.sort(key=lambda r: (-int(r.worst), r.name))
     rows.sort(key=lambda g: (-int(g.worst), g.key))

@@ -22,48 +22,46 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from tui.config import Config
 from tui.looks.policy import problem_text
+from tui.report.cli_options import add_config, add_fail_on, add_health, add_logdirs
 from tui.report.status_cache import Paths, RunSummary, Summary, cache_key, load_summary, unchanged
+from tui.vocab import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Severity, safe_terminal, safe_tmux, spec_is_url, spec_path
 
-EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+if TYPE_CHECKING:
+    from tui.health.options import HealthOptions
+
 MAX_STALE = 600.0  # seconds: an older answer is not shown while refreshing; we wait instead
-SEVERITY = {"ok": 0, "info": 1, "warn": 2, "alarm": 3}
-ICONS = {0: "●", 1: "●", 2: "△", 3: "▲"}
-COLORS = {0: "green", 1: "green", 2: "yellow", 3: "red"}
+ICONS = {Severity.OK: "●", Severity.INFO: "●", Severity.WARN: "△", Severity.ALARM: "▲"}
+COLORS = {Severity.OK: "green", Severity.INFO: "green", Severity.WARN: "yellow", Severity.ALARM: "red"}
 FIELDS = ("line", "icon", "state", "color", "text", "runs", "ok", "warn", "alarm", "run", "problem",
           "next", "due")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("logdirs", nargs="+", metavar="LOGDIR",
-                        help="directories holding runs (TensorBoard's name:path form works too)")
+    add_logdirs(parser)
     parser.add_argument("--format", metavar="TEMPLATE",
-                        help="your own line, with fields in braces: " + ", ".join("{%s}" % f for f in FIELDS)
+                        help="your own line, with fields in braces: " + ", ".join(f"{{{f}}}" for f in FIELDS)
                              + " (e.g. '#[fg={color}]{line}#[default]' for tmux colours)")
-    parser.add_argument("--fail-on", choices=["info", "warn", "alarm"], default="alarm",
-                        help="exit 1 when any verdict is at least this severe (default: alarm)")
+    add_fail_on(parser)
     parser.add_argument("--wait", action="store_true",
                         help="read new data before answering (slower), instead of in the background")
-    parser.add_argument("--actions", type=int, metavar="N",
-                        help="number of discrete actions (entropy is judged against ln N)")
-    parser.add_argument("--role", action="append", default=[], metavar="ROLE=TAG",
-                        help="use TAG as ROLE (repeatable), as in `tbpeek check`")
-    parser.add_argument("--mode", choices=["live", "review"], default=None,
-                        help="live: a silent run is stalled (default); review: it has ended")
-    parser.add_argument("--config", metavar="FILE",
-                        help="config file (default: config.toml in tbpeek's config directory)")
+    add_health(parser)
+    add_config(parser)
     parser.add_argument("--refresh-cache", action="store_true", help=argparse.SUPPRESS)  # the background child
 
 
 # ---- the line -------------------------------------------------------------------------------
 def fields(summary: Summary, next_look: float | None, now: float) -> dict[str, str]:
-    """The values a ``--format`` template may use."""
+    """The values a ``--format`` template may use. Names from the logdirs are made safe for
+    tmux (`tui.vocab.safe_tmux`: control characters escaped, ``#`` doubled)."""
     runs = summary.runs
     active = summary.active(now)  # runs silent past `ended_after` count, but never alarm
-    worst = max((r.severity for r in active), default=0)
-    alarmed = sorted((r for r in active if r.severity >= 3), key=lambda r: r.run)
-    warned = [r for r in active if r.severity == 2]
+    worst = max((r.severity for r in active), default=Severity.OK)
+    alarmed = sorted((r for r in active if r.severity >= Severity.ALARM), key=lambda r: r.run)
+    warned = [r for r in active if r.severity == Severity.WARN]
     n = len(runs)
     if next_look is None:
         nxt, due = "", ""
@@ -76,7 +74,7 @@ def fields(summary: Summary, next_look: float | None, now: float) -> dict[str, s
     if lead is not None:
         w = lead.worst
         assert w is not None
-        run, problem = lead.run, problem_text(w[0], w[1])
+        run, problem = safe_tmux(lead.run), safe_tmux(problem_text(w[0], w[1]))
     look = "" if not nxt else (" · look due" if due else f" · next look {nxt}")
     if lead is not None:
         more = f" (+{len(alarmed) - 1} more)" if len(alarmed) > 1 else ""
@@ -91,7 +89,7 @@ def fields(summary: Summary, next_look: float | None, now: float) -> dict[str, s
     icon = ICONS[worst]
     line = f"{icon} {text}" + ("" if lead is not None else look)
     return {
-        "line": line, "icon": icon, "state": {0: "ok", 1: "info", 2: "warn", 3: "alarm"}[worst],
+        "line": line, "icon": icon, "state": worst.label,
         "color": COLORS[worst], "text": text, "runs": str(n),
         "ok": str(n - len(warned) - len(alarmed)), "warn": str(len(warned)), "alarm": str(len(alarmed)),
         "run": run, "problem": problem, "next": nxt, "due": due,
@@ -108,7 +106,7 @@ def check_template(template: str) -> str | None:
         if name is None:
             continue
         if name not in FIELDS:
-            return f"--format: unknown field {{{name}}}; fields: " + ", ".join("{%s}" % f for f in FIELDS)
+            return f"--format: unknown field {{{name}}}; fields: " + ", ".join(f"{{{f}}}" for f in FIELDS)
         if conv or spec:
             try:
                 format("x", spec or "")
@@ -118,12 +116,12 @@ def check_template(template: str) -> str | None:
 
 
 # ---- the look budget's next look --------------------------------------------------------------
-def next_look(cfg: dict, now: float) -> float | None:
+def next_look(cfg: Config, now: float) -> float | None:
     """When the next scheduled look is due, from the config and the look log (None: budget off)."""
     from tui.looks.policy import LookBudget
     from tui.looks.settings import BudgetSettings
 
-    settings = BudgetSettings.from_args(None, cfg)
+    settings = BudgetSettings.from_config(cfg.looks)
     if not settings.enabled:
         return None
     t, _ = LookBudget(settings).next_look(now)
@@ -131,37 +129,35 @@ def next_look(cfg: dict, now: float) -> float | None:
 
 
 # ---- running ------------------------------------------------------------------------------------
-def _fingerprint(args: argparse.Namespace) -> str:
-    cfg = args.config
+def _fingerprint(args: argparse.Namespace, cfg: Config) -> str:
+    """What the cached judgement depends on besides the logdirs: options and the config file."""
     try:
-        from tui.config import config_path
-
-        p = Path(cfg) if cfg else config_path()
-        st = os.stat(p)
-        stamp = f"{p}:{st.st_mtime_ns}:{st.st_size}"
+        if cfg.path is None:
+            raise FileNotFoundError
+        st = os.stat(cfg.path)
+        stamp = f"{cfg.path}:{st.st_mtime_ns}:{st.st_size}"
     except OSError:
         stamp = "no-config"
     return repr((args.actions, sorted(args.role), args.mode, stamp))
 
 
-def _health_options(args: argparse.Namespace, cfg: dict):
+def _health_options(args: argparse.Namespace, cfg: Config) -> HealthOptions:
     from tui.health.options import HealthOptions
-    from tui.report.check import parse_roles
 
-    return HealthOptions.from_config(cfg, actions=args.actions, mode=args.mode, roles=parse_roles(args.role))
+    return HealthOptions.from_config(cfg, actions=args.actions, mode=args.mode, roles=dict(args.role))
 
 
 def _child_argv(args: argparse.Namespace) -> list[str]:
     argv = [sys.executable, "-m", "tui", "status", "--refresh-cache"]
     if args.actions is not None:
         argv += ["--actions", str(args.actions)]
-    for r in args.role:
-        argv += ["--role", r]
+    for role, tag in args.role:
+        argv += ["--role", f"{role}={tag}"]
     if args.mode:
         argv += ["--mode", args.mode]
     if args.config:
         argv += ["--config", args.config]
-    return argv + ["--", *args.logdirs]
+    return [*argv, "--", *args.logdirs]
 
 
 def _refresh_in_background(args: argparse.Namespace, paths: Paths) -> None:
@@ -175,7 +171,7 @@ def _refresh_in_background(args: argparse.Namespace, paths: Paths) -> None:
                          start_new_session=True, close_fds=True, env=env)
 
 
-def _refresh_locked(args, cfg, paths: Paths, key: str, wait: bool) -> Summary | None:
+def _refresh_locked(args: argparse.Namespace, cfg: Config, paths: Paths, key: str, wait: bool) -> Summary | None:
     """Refresh under the lock; without `wait`, give up (None) if another refresh is running."""
     import fcntl
 
@@ -206,8 +202,8 @@ class StatusError(Exception):
 
 
 def _fail(msg: str, short: str) -> int:
-    print(f"✗ {short}")  # tmux shows stdout: say something rather than go blank
-    print(f"tbpeek status: {msg}", file=sys.stderr)
+    print(f"✗ {safe_tmux(short)}")  # tmux shows stdout: say something rather than go blank
+    print(f"tbpeek status: {safe_terminal(msg)}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -224,11 +220,11 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         return _fail(str(e), "tbpeek: config error")
     for ld in args.logdirs:
-        path = ld.partition(":")[2] if (":" in ld and "://" not in ld and not os.path.exists(ld)) else ld
-        if "://" not in ld and not os.path.isdir(os.path.expanduser(path)):
+        path = spec_path(ld)
+        if not spec_is_url(ld) and not os.path.isdir(os.path.expanduser(path.removeprefix("file://"))):
             return _fail(f"logdir {ld} does not exist or is not a directory; check the path",
                          f"tbpeek: no logdir {ld}")
-    key = cache_key(list(args.logdirs), _fingerprint(args))
+    key = cache_key(list(args.logdirs), _fingerprint(args, cfg))
     paths = Paths(state_dir(), key)
     now = time.time()
     try:
@@ -254,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(e), "tbpeek: config error")
     if not summary.runs:
         print("○ no runs yet")
-        print(f"tbpeek status: no runs (directories with *tfevents* files) in {', '.join(args.logdirs)}",
+        print(f"tbpeek status: no runs (directories with *tfevents* files) in {safe_terminal(', '.join(args.logdirs))}",
               file=sys.stderr)
         return EXIT_USAGE
     values = fields(summary, nxt, now)
@@ -265,5 +261,5 @@ def run(args: argparse.Namespace) -> int:
         except OSError as e:
             print(f"tbpeek status: can't start the background refresh: {e.strerror or e}; "
                   "the answer may be out of date (use --wait)", file=sys.stderr)
-    threshold = SEVERITY[args.fail_on]
+    threshold = Severity.parse(args.fail_on)
     return EXIT_PROBLEM if any(v[2] >= threshold for r in summary.active(now) for v in r.verdicts) else EXIT_OK

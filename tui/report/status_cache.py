@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tui.vocab import RunState, Severity, StallRule, is_url, run_state, spec_is_url, spec_path
+
 FORMAT = 2
 REJUDGE_EVERY = 60.0  # seconds: re-judge idle runs so a stall shows up
 
@@ -35,22 +37,28 @@ class RunSummary:
         run: its name.
         version: the store's version of the run when judged.
         at: when it was judged (epoch seconds).
-        verdicts: (metric, kind, severity as int, reason) for each verdict.
+        verdicts: (metric, kind, severity, reason) for each verdict.
         last_write: when the run last wrote (epoch seconds), if known.
     """
 
     run: str
     version: int
     at: float
-    verdicts: list[tuple[str, str, int, str]]
+    verdicts: list[tuple[str, str, Severity, str]]
     last_write: float | None = None
 
+    def __post_init__(self) -> None:
+        # Severities are stored as numbers in the summary file: typed again here.
+        self.verdicts = [(m, k, Severity.coerce(sev), why) for m, k, sev, why in self.verdicts]
+
     def ended(self, now: float, after: float) -> bool:
-        """Silent for `after` seconds: history, not news."""
-        return self.last_write is not None and now - self.last_write >= after
+        """Ended by the one run-state rule (silent for `after` seconds in live mode): history,
+        not news. A run that never wrote is not counted as ended here: it has no alarm to hide."""
+        return (self.last_write is not None
+                and run_state(self.last_write, now, rule=StallRule(ended_after=after)) is RunState.ENDED)
 
     @property
-    def worst(self) -> tuple[str, str, int, str] | None:
+    def worst(self) -> tuple[str, str, Severity, str] | None:
         best = None
         for v in self.verdicts:
             if best is None or v[2] > best[2]:
@@ -58,9 +66,9 @@ class RunSummary:
         return best
 
     @property
-    def severity(self) -> int:
+    def severity(self) -> Severity:
         w = self.worst
-        return w[2] if w else 0
+        return w[2] if w else Severity.OK
 
 
 @dataclass
@@ -89,9 +97,9 @@ class Summary:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Summary":
+    def from_json(cls, d: dict[str, Any]) -> Summary:
         runs = [RunSummary(r["run"], int(r["version"]), float(r["at"]),
-                           [(str(m), str(k), int(s), str(why)) for m, k, s, why in r["verdicts"]],
+                           [(str(m), str(k), Severity.coerce(s), str(why)) for m, k, s, why in r["verdicts"]],
                            None if r.get("last_write") is None else float(r["last_write"]))
                 for r in d["runs"]]
         return cls(key=str(d["key"]), logdirs=[str(x) for x in d["logdirs"]], computed_at=float(d["computed_at"]),
@@ -102,7 +110,7 @@ class Summary:
 
 def cache_key(logdirs: list[str], fingerprint: str) -> str:
     """A short name for this set of logdirs and options."""
-    norm = [ld if "://" in ld else os.path.abspath(os.path.expanduser(ld)) for ld in logdirs]
+    norm = [ld if spec_is_url(ld) else os.path.abspath(os.path.expanduser(ld)) for ld in logdirs]
     h = hashlib.sha1(json.dumps([norm, fingerprint, FORMAT]).encode()).hexdigest()
     return h[:16]
 
@@ -133,7 +141,7 @@ def unchanged(summary: Summary, now: float) -> bool:
     made, and no judgement is older than `REJUDGE_EVERY` (cheap: stats only)."""
     if now - summary.judged_at >= REJUDGE_EVERY:
         return False
-    if any("://" in ld for ld in summary.logdirs):
+    if any(spec_is_url(ld) for ld in summary.logdirs):
         return True  # object stores: no cheap check; the age limit above decides
     for path, size in summary.files.items():
         try:
@@ -153,24 +161,15 @@ def unchanged(summary: Summary, now: float) -> bool:
 def _tree_mtimes(logdirs: list[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for ld in logdirs:
-        if "://" in ld:
+        path = spec_path(ld)
+        if is_url(path):
             continue
-        path = _local_path(ld)
         for root, _dirs, _files in os.walk(path):
             try:
                 out[root] = os.stat(root).st_mtime_ns
             except OSError:
                 continue  # vanished while walking: the next scan sees it
     return out
-
-
-def _local_path(spec: str) -> str:
-    """The directory of a logdir spec (``name:path`` or a path)."""
-    if not os.path.exists(spec) and ":" in spec:
-        head, _, tail = spec.partition(":")
-        if head and tail and "/" not in head:
-            return tail
-    return spec
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -232,7 +231,7 @@ def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | 
             continue
         h = judge(snap, opts, now, related[snap.name])
         fresh[snap.name] = RunSummary(snap.name, snap.version, now,
-                                      [(v.metric, v.kind, int(v.severity), v.reason) for v in h.verdicts],
+                                      [(v.metric, v.kind, v.severity, v.reason) for v in h.verdicts],
                                       snap.last_activity)
     state["judged"] = fresh
     files = {fs.path: fs.size for fs in ing.file_states() if not fs.missing}

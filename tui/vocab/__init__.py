@@ -3,5 +3,33 @@ number / step / duration formatting, logdir specs, exit codes, and the one way t
 untrusted text safe to show.
 
 A leaf: it imports nothing heavy (no numpy, no Textual), so `status` and the look budget can
-use it and still start fast.
+use it and still start fast. Everything is re-exported here::
+
+    from tui.vocab import Severity, Verdict, run_state, fmt_step, safe_terminal, parse_spec, EXIT_USAGE
 """
+
+from tui.vocab.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE
+from tui.vocab.fmt import fmt_age, fmt_duration, fmt_num, fmt_step, plural
+from tui.vocab.logdir import Spec, is_url, parse_spec, spec_is_url, spec_path
+from tui.vocab.runstate import (
+    DEFAULT_RULE,
+    ENDED_AFTER,
+    STALL_ALARM,
+    STALL_FLOOR,
+    STALL_WARN,
+    Liveness,
+    RunState,
+    StallRule,
+    liveness,
+    run_state,
+)
+from tui.vocab.safe import has_controls, safe_terminal, safe_tmux
+from tui.vocab.severity import WORDS, Severity, Verdict, worst
+
+__all__ = [
+    "DEFAULT_RULE", "ENDED_AFTER", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE",
+    "STALL_ALARM", "STALL_FLOOR", "STALL_WARN", "WORDS",
+    "Liveness", "RunState", "Severity", "Spec", "StallRule", "Verdict",
+    "fmt_age", "fmt_duration", "fmt_num", "fmt_step", "has_controls", "is_url", "liveness", "parse_spec",
+    "plural", "run_state", "safe_terminal", "safe_tmux", "spec_is_url", "spec_path", "worst",
+]

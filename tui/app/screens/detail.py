@@ -170,7 +170,7 @@ class DetailScreen(Screen):
         head = Text.assemble((self.run, "bold"))
         if view is not None:
             age = view.age(now)
-            state = run_state(age, app.options.health.thresholds.ended_after)
+            state = run_state(age, app.options.health.thresholds.ended_after, view.usual_gap)
             head.append(f"  {state} · step {fmt_step(view.last_step)} · wrote {fmt_age(age)} ago")
             if view.library:
                 head.append(f" · {view.library}")

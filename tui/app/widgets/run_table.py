@@ -111,7 +111,7 @@ class RunTable(DataTable):
         else:
             cells["mark"] = Text.assemble(("●" if selected else " ", colors["verdict-info"]),
                                           (NOTE_GLYPH if noted else "", colors["muted"]))
-            state = run_state(age, self.ended_after)
+            state = run_state(age, self.ended_after, view.usual_gap)
             cells["state"] = Text(state, style=muted if state == "ended" else
                                   (colors["verdict-warn"] if state == "stalled" else ""))
             badge = view.badge()
