@@ -19,9 +19,10 @@ from tui.ingest.chunk import TagTable
 from tui.ingest.discovery import Discovery, LogdirSpec, is_event_file_name, parse_spec
 from tui.ingest.events import RunDecoder
 from tui.ingest.reader import CHUNK, Bytes, FileReader, FileState, Source
-from tui.ingest.sources import LOCAL, is_url
+from tui.ingest.sources import LOCAL
 from tui.ingest.tfrecord import FOOTER
 from tui.store import Problem, ProblemKind, Store
+from tui.vocab import is_url
 
 BATCH_FILE = CHUNK  # bytes: files with at most this much new data are read in batches
 BATCH_BYTES = 4 * CHUNK  # bytes per batch
