@@ -154,7 +154,7 @@ def chain(a: U8) -> Chain:
             seg_rows += good // per
             if good < m * per:
                 break
-            rows_next *= 4
+            rows_next *= 8
         if seg_rows >= MIN_ROWS and max(pat) <= MAX_FAST_LEN:
             segs.append(Segment(seg_first, per, seg_rows))
     starts = np.concatenate(s_parts) if len(s_parts) > 1 else s_parts[0]
@@ -165,7 +165,7 @@ def chain(a: U8) -> Chain:
     return Chain(starts, lengths, pos, segs)
 
 
-_PREDICT_ROWS = 16  # periods predicted at first (then 4 times more each time they all hold)
+_PREDICT_ROWS = 64  # periods predicted at first (then 8 times more each time they all hold)
 
 
 def _first_bad_length(a: U8, starts: I64, lengths: I64) -> int | None:

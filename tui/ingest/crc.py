@@ -51,13 +51,9 @@ def zeros_crc(n: int) -> int:
     return k
 
 
-def crc_linear(words: U64) -> U32:
-    """The linear part of CRC32C of each row of little-endian uint64 words."""
-    return crc_linear_t(np.ascontiguousarray(words.T))
-
-
 def crc_linear_t(wt: U64) -> U32:
-    """:func:`crc_linear` of the columns of ``wt`` (one row per word position)."""
+    """The linear part of CRC32C of each column of ``wt`` (one row per 8-byte little-endian word
+    position, a column per payload, left-padded with zeros to whole words)."""
     crc: U32 = np.zeros(wt.shape[1], np.uint32)
     w16 = np.ascontiguousarray(wt).view(np.uint16)  # each word as four 16-bit lanes (strided views)
     for j in range(wt.shape[0]):

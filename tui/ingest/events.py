@@ -133,9 +133,6 @@ class Sink:
     texts: list[tuple[str, int, float, str]] = field(default_factory=list)
     file_version: str | None = None
 
-    def __len__(self) -> int:
-        return len(self.tags)
-
 
 class RunDecoder:
     """Decodes one run's events; remembers each tag's plugin across records and files."""
@@ -145,9 +142,6 @@ class RunDecoder:
         # (tag, record order, plugin before, plugin after) for each change since the caller
         # last cleared it: the fast path needs to know which of its rows came before a change.
         self.changes: list[tuple[str, int, str | None, str]] = []
-
-    def plugin_of(self, tag: str) -> str | None:
-        return self.plugins.get(tag)
 
     def decode(self, payload: bytes, sink: Sink, order: int = 0) -> bool:
         """Decode one record into ``sink``; False if the payload is not an Event."""

@@ -135,17 +135,12 @@ class FileReader:
             self.mtime = self._mtime_now
             store.set_last_write(self.run, self._mtime_now)
 
-    def poll(self, store: Store) -> bool:
-        """Read new bytes into ``store``. True if points or texts were added.
+    def poll_checked(self, store: Store) -> bool:
+        """Read new bytes into ``store`` (after a :meth:`check`). True if points or texts were added.
 
         Raises:
-            OSError: the file can't be stat'ed or read (the caller records the problem).
+            OSError: the file can't be read (the caller records the problem).
         """
-        self.check()
-        return self.poll_checked(store)
-
-    def poll_checked(self, store: Store) -> bool:
-        """:meth:`poll` after a :meth:`check`."""
         changed = self._read(store, self.size) if self.size > self.offset else False
         self.set_missing(None, None)  # read (or nothing to read): readable
         self.touch(store, changed)
