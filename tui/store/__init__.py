@@ -19,43 +19,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from enum import Enum
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from tui.store.buffer import BUCKET, EMPTY_SERIES, Series, TagBuffer, capacity
+from tui.store.problems import Problem, ProblemKind
+
+__all__ = ["DEFAULT_MAX_POINTS", "EMPTY_SERIES", "Problem", "ProblemKind", "Restart", "RunSnapshot", "Series",
+           "Store", "Text", "last_write_time"]
+
 DEFAULT_MAX_POINTS = 100_000
-_BUCKET = 4  # points per bucket when folding old data; each bucket keeps 2 (min and max)
-
-
-@dataclass(frozen=True)
-class Series:
-    """An immutable view of one tag's points, in step order (as written)."""
-
-    steps: np.ndarray  # int64
-    wall_times: np.ndarray  # float64, seconds since the epoch
-    values: np.ndarray  # float64; NaN/Inf are kept as written
-
-    def __len__(self) -> int:
-        return int(self.steps.shape[0])
-
-    @property
-    def empty(self) -> bool:
-        return bool(self.steps.shape[0] == 0)
-
-    @classmethod
-    def from_lists(cls, steps: Iterable[int], wall_times: Iterable[float], values: Iterable[float]) -> Series:
-        return cls(
-            np.asarray(list(steps), dtype=np.int64),
-            np.asarray(list(wall_times), dtype=np.float64),
-            np.asarray(list(values), dtype=np.float64),
-        )
-
-    def tail(self, n: int) -> Series:
-        return Series(self.steps[-n:], self.wall_times[-n:], self.values[-n:])
-
-
-EMPTY_SERIES = Series(np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.float64))
 
 
 @dataclass(frozen=True)
@@ -66,53 +40,6 @@ class Restart:
     step: int  # the new (smaller) step; kept points with step >= this were dropped
     wall_time: float
     dropped: int  # how many kept points were dropped
-
-
-class ProblemKind(str, Enum):
-    """What is wrong with a run's data (each kind has its own wording, see :class:`Problem`)."""
-
-    CORRUPT_LENGTH = "corrupt-length"  # a record header whose length fails its checksum
-    IMPOSSIBLE_LENGTH = "impossible-length"  # a length over 256 MiB, or past the file's end
-    BAD_CHECKSUM = "bad-checksum"  # whole records whose payload fails its checksum
-    NOT_EVENTS = "not-events"  # whole, intact records that are not TensorBoard events
-    UNREADABLE_FILE = "unreadable-file"  # an event file that can't be opened or read
-    DELETED_FILE = "deleted-file"  # an event file that vanished (its data is kept)
-    RUN_GONE = "run-gone"  # the run's directory vanished (its data is kept)
-    UNREADABLE_DIR = "unreadable-dir"  # a directory under a logdir that can't be listed
-    OTHER = "other"
-
-    @property
-    def damage(self) -> bool:
-        """Data that exists could not be read (as opposed to data that went away)."""
-        return self not in (ProblemKind.DELETED_FILE, ProblemKind.RUN_GONE, ProblemKind.OTHER)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a run's data, in plain words.
-
-    Attributes:
-        kind: what is wrong (see :class:`ProblemKind`; ``kind.damage`` tells damage from loss).
-        path: the event file or directory concerned.
-        message: one line for a person: what is wrong, where, and what it means for the data.
-        offset: the byte offset in the file of the first occurrence, when it has one.
-        count: how many times it occurred (records skipped, damaged stretches...).
-        skipped_bytes: bytes of the file that could not be read because of it.
-        run: the run it belongs to; None for a directory outside every run.
-    """
-
-    kind: ProblemKind
-    path: str
-    message: str
-    offset: int | None = None
-    count: int = 1
-    skipped_bytes: int = 0
-    run: str | None = None
-
-    def to_json(self) -> dict[str, object]:
-        return {"kind": self.kind.value, "run": self.run, "path": self.path, "offset": self.offset,
-                "count": self.count, "skipped_bytes": self.skipped_bytes, "damage": self.kind.damage,
-                "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -169,110 +96,11 @@ class RunSnapshot:
         return max(ends) if ends else None
 
 
-def _capacity(n: int) -> int:
-    """Array capacity for ``n`` points: a power of two, at least 64."""
-    return 1 << (max(64, n) - 1).bit_length()
-
-
-_NO_STEPS = np.empty(0, np.int64)  # never written: a buffer of capacity 0 swaps in arrays first
-_NO_FLOATS = np.empty(0, np.float64)
-
-
-class _TagBuffer:
-    __slots__ = ("max_points", "n", "steps", "values", "walls")
-
-    def __init__(self, max_points: int, capacity: int = 64) -> None:
-        self.max_points = max_points
-        self.steps = np.empty(capacity, np.int64) if capacity else _NO_STEPS
-        self.walls = np.empty(capacity, np.float64) if capacity else _NO_FLOATS
-        self.values = np.empty(capacity, np.float64) if capacity else _NO_FLOATS
-        self.n = 0
-
-    def view(self) -> Series:
-        n = self.n
-        return Series(self.steps[:n], self.walls[:n], self.values[:n])
-
-    def last_step(self) -> int | None:
-        return int(self.steps[self.n - 1]) if self.n else None
-
-    def _replace(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray, extra: int = 0) -> None:
-        """Swap in fresh arrays (readers holding old views keep the old, unchanged data)."""
-        n = steps.shape[0]
-        cap = _capacity(n + extra)
-        new_s = np.empty(cap, np.int64)
-        new_w = np.empty(cap, np.float64)
-        new_v = np.empty(cap, np.float64)
-        new_s[:n] = steps
-        new_w[:n] = walls
-        new_v[:n] = values
-        self.steps, self.walls, self.values, self.n = new_s, new_w, new_v, n
-
-    def adopt(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray) -> None:
-        """Take these arrays as the (empty) tag's points, without a copy. Their length is the
-        capacity: the next append swaps in larger arrays, so they are never written to."""
-        if not (steps.flags.c_contiguous and walls.flags.c_contiguous and values.flags.c_contiguous):
-            self.extend(steps, walls, values)
-            return
-        self.steps, self.walls, self.values, self.n = steps, walls, values, steps.shape[0]
-        if self.n > self.max_points:
-            self._fold()
-
-    def purge_from(self, step: int) -> int:
-        """Drop kept points with step >= `step`; returns how many were dropped."""
-        v = self.view()
-        keep = v.steps < step
-        dropped = int(v.steps.shape[0] - np.count_nonzero(keep))
-        if dropped:
-            self._replace(v.steps[keep], v.wall_times[keep], v.values[keep])
-        return dropped
-
-    def extend(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray) -> None:
-        k = steps.shape[0]
-        if k == 0:
-            return
-        n = self.n
-        if n + k > self.steps.shape[0]:
-            v = self.view()
-            self._replace(v.steps, v.wall_times, v.values, extra=k)
-        self.steps[n : n + k] = steps
-        self.walls[n : n + k] = walls
-        self.values[n : n + k] = values
-        self.n = n + k  # publish last: readers never see unwritten slots
-        if self.n > self.max_points:
-            self._fold()
-
-    def _fold(self) -> None:
-        """Fold the oldest half into min/max buckets until the tag fits its budget."""
-        v = self.view()
-        steps, walls, values = v.steps, v.wall_times, v.values
-        while steps.shape[0] > self.max_points:
-            half = (steps.shape[0] // 2) // _BUCKET * _BUCKET
-            if half < _BUCKET:
-                break
-            old_v = values[:half].reshape(-1, _BUCKET)
-            rows = np.arange(old_v.shape[0])
-            nan = np.isnan(old_v)
-            keep = np.zeros(old_v.shape, dtype=bool)
-            has_num = ~nan.all(1)
-            filled_lo = np.where(nan, np.inf, old_v)
-            filled_hi = np.where(nan, -np.inf, old_v)
-            keep[rows[has_num], filled_lo.argmin(1)[has_num]] = True
-            keep[rows[has_num], filled_hi.argmax(1)[has_num]] = True
-            # NaN is a verdict of its own: the first NaN of a bucket survives too.
-            has_nan = nan.any(1)
-            keep[rows[has_nan], nan.argmax(1)[has_nan]] = True
-            idx = np.flatnonzero(keep.ravel())
-            steps = np.concatenate([steps[idx], steps[half:]])
-            walls = np.concatenate([walls[idx], walls[half:]])
-            values = np.concatenate([values[idx], values[half:]])
-        self._replace(steps, walls, values)
-
-
 @dataclass
 class _Run:
     name: str
     path: str
-    tags: dict[str, _TagBuffer] = field(default_factory=dict)
+    tags: dict[str, TagBuffer] = field(default_factory=dict)
     texts: dict[str, Text] = field(default_factory=dict)
     restarts: list[Restart] = field(default_factory=list)
     problems: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
@@ -289,8 +117,8 @@ class Store:
     """
 
     def __init__(self, max_points: int = DEFAULT_MAX_POINTS) -> None:
-        if max_points < 4 * _BUCKET:
-            raise ValueError(f"max_points must be at least {4 * _BUCKET}")
+        if max_points < 4 * BUCKET:
+            raise ValueError(f"max_points must be at least {4 * BUCKET}")
         self.max_points = max_points
         self._runs: dict[str, _Run] = {}
         self._lock = threading.Lock()
@@ -327,6 +155,11 @@ class Store:
         as they are instead of copied. ``ordered``, when given, says of each item of the batch
         whether its steps are known never to go back (then they are not checked again).
         """
+        if adopt and ordered is not None:
+            batch = self._adopt_new(run, batch, ordered)
+            if not batch:
+                return
+            ordered = None
         items = []
         i64, f64 = np.dtype(np.int64), np.dtype(np.float64)
         for i, (tag, steps, wall_times, values) in enumerate(batch):
@@ -351,7 +184,7 @@ class Store:
             for tag, s, w, v, known in items:
                 buf = r.tags.get(tag)
                 if buf is None:
-                    buf = r.tags[tag] = _TagBuffer(self.max_points, 0 if adopt else _capacity(s.shape[0]))
+                    buf = r.tags[tag] = TagBuffer(self.max_points, 0 if adopt else capacity(s.shape[0]))
                 last = buf.last_step()
                 if known or s.shape[0] == 1 or (s[1:] >= s[:-1]).all():
                     if last is None and adopt:
@@ -371,6 +204,31 @@ class Store:
                     buf.extend(s[start:end], w[start:end], v[start:end])
                     start = end
             self._bump(r)
+
+    def _adopt_new(self, run: str, batch: Iterable[tuple[str, object, object, object]],
+                   ordered: Sequence[bool]) -> list[tuple[str, object, object, object]]:
+        """The fast path of :meth:`append_many` for a run's new tags whose steps are in order
+        (the first read of a run): their arrays are taken as they are. The rest is returned."""
+        rest: list[tuple[str, object, object, object]] = []
+        stride8 = (8,)
+        i64, f64 = np.dtype(np.int64), np.dtype(np.float64)
+        with self._lock:
+            r = self._runs.get(run)
+            if r is None:
+                raise KeyError(f"unknown run {run!r}: call ensure_run first")
+            tags, mp = r.tags, self.max_points
+            for item, known in zip(batch, ordered, strict=True):
+                tag, s, w, v = item
+                if (known and tag not in tags and type(s) is np.ndarray and type(w) is np.ndarray
+                        and type(v) is np.ndarray and s.dtype == i64 and w.dtype == f64 and v.dtype == f64
+                        and s.strides == w.strides == v.strides == stride8 and s.shape == w.shape == v.shape
+                        and s.shape[0]):
+                    tags[tag] = TagBuffer.adopted(mp, s, w, v)
+                else:
+                    rest.append(item)
+            if len(rest) < len(ordered):
+                self._bump(r)
+        return rest
 
     def set_text(self, run: str, tag: str, step: int, wall_time: float, text: str) -> None:
         """Keep the latest text summary of a tag (e.g. hyperparameters)."""
