@@ -259,30 +259,35 @@ def test_unreadable_event_file_is_reported_and_others_listed(tmp_path):
 
 
 def test_unlistable_directory_is_a_problem_of_the_logdir(tmp_path, monkeypatch):
-    """Discovery's errors reach the store as typed problems that belong to no run (root reads
-    anything, so the listing itself is made to fail), and go away when the directory can be
-    listed again."""
-    from tui.ingest.sources import LocalSource
+    """Directories the tree can't list reach the store as typed problems that belong to no run
+    (root reads anything, so the listing itself is made to fail), and go away when the
+    directory can be listed again."""
+    import os
+
+    from tui.ingest import tree as tree_mod
 
     write(tmp_path / "ok" / FILE, records(3))
-    (tmp_path / "locked" / "inner").mkdir(parents=True)
-    real = LocalSource.listdir
+    write(tmp_path / "locked" / "inner" / FILE, records(3))
+    real = os.scandir
     locked = str(tmp_path / "locked")
+    deny = [True]
 
-    def listdir(path):
-        if path == locked:
-            raise PermissionError(13, "Permission denied")
+    def scandir(path):
+        if deny[0] and os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
         return real(path)
 
-    monkeypatch.setattr(LocalSource, "listdir", staticmethod(listdir))
+    monkeypatch.setattr(tree_mod.os, "scandir", scandir)
     store = Store()
     ing = Ingestor(store, [str(tmp_path)])
     ing.poll()
     (p,) = store.problems()
-    assert p.kind is ProblemKind.UNREADABLE_DIR and p.run is None and p.path == locked
+    assert p.kind is ProblemKind.UNREADABLE_DIR and p.run is None and p.path == locked and p.kind.damage
     assert "Permission denied" in p.message and "not shown" in p.message
     assert p.to_json()["kind"] == "unreadable-dir" and p.to_json()["damage"] is True
-    monkeypatch.setattr(LocalSource, "listdir", staticmethod(real))
-    (tmp_path / "locked" / "x").mkdir()  # the directory changed: listed again
+    assert store.runs() == ["ok"]
+    deny[0] = False
+    os.utime(locked)  # listed again once it changes
     ing.rescan()
-    assert store.problems() == []
+    ing.poll()
+    assert store.problems() == [] and store.runs() == ["locked/inner", "ok"]

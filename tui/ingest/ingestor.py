@@ -19,8 +19,10 @@ from tui.ingest.chunk import TagTable
 from tui.ingest.discovery import Discovery, LogdirSpec, is_event_file_name, parse_spec
 from tui.ingest.events import RunDecoder
 from tui.ingest.reader import CHUNK, Bytes, FileReader, FileState, Source
+from tui.ingest.remote import RemoteError
 from tui.ingest.sources import LOCAL
 from tui.ingest.tfrecord import FOOTER
+from tui.ingest.tree import UNREADABLE_DIR, TreeProblem
 from tui.store import Problem, ProblemKind, Store
 from tui.vocab import is_url
 
@@ -61,9 +63,8 @@ class Ingestor:
         for spec in logdirs:
             try:
                 s = parse_spec(spec)
-            except ImportError as e:
-                raise LogdirError(f"{spec}: {e}. Reading URLs needs fsspec and the file system's own "
-                                  "package (e.g. pip install fsspec s3fs)") from None
+            except RemoteError as e:  # unknown protocol, a missing package: the message says what to do
+                raise LogdirError(str(e)) from None
             specs.append(s)
         self._disc = Discovery(specs)
         for s, src in zip(specs, self._disc.sources, strict=False):
@@ -107,12 +108,11 @@ class Ingestor:
         for name, run in self._runs.items():
             if name not in present and not run.gone and not self._dir_exists(run):
                 self._mark_gone(run)
-        errors = self._disc.errors
-        if errors or self._dir_problems:
-            dirs = tuple(problems.unreadable_dir(path, why) for path, why in sorted(errors.items()))
-            if dirs != self._dir_problems:
-                self._dir_problems = dirs
-                self.store.set_logdir_problems(dirs)
+        dirs = tuple(Problem(ProblemKind.UNREADABLE_DIR if p.kind == UNREADABLE_DIR else ProblemKind.REMOTE,
+                             p.path, p.advice) for p in self._disc.problems())
+        if dirs != self._dir_problems:
+            self._dir_problems = dirs
+            self.store.set_logdir_problems(dirs)
         return new
 
     def _source_of(self, path: str) -> Source:
@@ -257,6 +257,10 @@ class Ingestor:
 
     def runs(self) -> list[str]:
         return list(self._runs)
+
+    def problems(self) -> list[TreeProblem]:
+        """Problems outside any run: directories that can't be listed now."""
+        return self._disc.problems()
 
 
 def load(logdirs: list[str], store: Store | None = None) -> Store:

@@ -82,7 +82,3 @@ def run_gone(path: str) -> Problem:
                    f"run directory {path} no longer exists (deleted or moved?); "
                    "showing the data read before it went away")
 
-
-def unreadable_dir(path: str, why: str) -> Problem:
-    return Problem(ProblemKind.UNREADABLE_DIR, path,
-                   f"{why}; runs inside it, if any, are not shown. Check its permissions")

@@ -43,6 +43,7 @@ def _clean(x: Any) -> Any:
 def to_json(results: list[RunHealth]) -> dict[str, Any]:
     return {"runs": [
         {"run": h.run, "path": h.path, "library": h.library,
+         "summary": h.summary.to_json() if h.summary else None,
          "verdicts": [_clean(v.to_json()) for v in h.verdicts]}
         for h in results]}
 
@@ -56,6 +57,8 @@ def render_text(results: list[RunHealth]) -> str:
         head = f"{w.metric} {w.kind}" if w else "nothing to judge"
         lib = f"  [{h.library}]" if h.library else ""
         lines.append(f"{sev:<5}  {safe_terminal(h.run):<{width}}  {head}{safe_terminal(lib)}")
+        if h.summary is not None:
+            lines.append(f"       {safe_terminal(h.summary.text)}")
         lines.extend(f"       {v.severity.label:<5} {v.metric:<18} {v.kind:<14} {safe_terminal(v.reason)}"
                      for v in h.verdicts)
     counts = {s: sum(1 for h in results if h.worst and h.worst.severity == s) for s in Severity}

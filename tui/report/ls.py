@@ -109,10 +109,14 @@ def run(args: argparse.Namespace) -> int:
     for f in ing.file_states():
         states.setdefault(f.run, []).append(f)
     runs = [run_json(snap, states.get(snap.name, []), now) for snap in store.snapshots()]
+    problems = ing.problems()  # directories that can't be listed: their runs are missing below
     if args.json:
         # Indented for a person; compact (and much faster to write) for a program.
-        print(json.dumps({"runs": runs}, indent=2 if sys.stdout.isatty() else None, allow_nan=False))
+        print(json.dumps({"runs": runs, "problems": [p.to_json() for p in problems]},
+                         indent=2 if sys.stdout.isatty() else None, allow_nan=False))
         return EXIT_OK
+    for p in problems:
+        print(f"tbpeek ls: {safe_terminal(p.advice)}", file=sys.stderr)
     if not runs:
         print(f"no runs under {safe_terminal(', '.join(args.logdirs))} "
               "(a run is a directory holding files named *tfevents*)", file=sys.stderr)

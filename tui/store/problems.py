@@ -17,6 +17,7 @@ class ProblemKind(str, Enum):
     DELETED_FILE = "deleted-file"  # an event file that vanished (its data is kept)
     RUN_GONE = "run-gone"  # the run's directory vanished (its data is kept)
     UNREADABLE_DIR = "unreadable-dir"  # a directory under a logdir that can't be listed
+    REMOTE = "remote"  # a remote logdir's listing failed (network, credentials, bucket)
     OTHER = "other"
 
     @property
