@@ -309,9 +309,8 @@ def _restep(payload: bytes, step: int) -> bytes:
 
 def work_cli(command: str, logdir: str) -> dict:
     """``tbpeek ls --json`` / ``tbpeek check`` as a user runs them: spawn to exit, peak RSS."""
-    exe = Path(sys.executable).with_name("tbpeek")
-    argv = [str(exe)] if exe.exists() else [sys.executable, "-m", "tui"]
-    argv += ["ls", "--json", logdir] if command == "ls" else ["check", logdir]
+    # `python -m tui` from this checkout (what the `tbpeek` script runs, but surely this code).
+    argv = [sys.executable, "-m", "tui"] + (["ls", "--json", logdir] if command == "ls" else ["check", logdir])
     with tempfile.TemporaryFile() as out:
         t = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, cwd=REPO)
