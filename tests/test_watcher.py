@@ -328,6 +328,15 @@ def test_a_very_deep_tree_falls_back_to_polling_and_still_sees_writes(tmp_path):
     run.mkdir()
     rec = Recorder()
     w = Watcher([str(tmp_path)], rec, fallback_poll_interval=0.05, rescan_interval=0.1)
+    try:
+        _deep_tree_watched(w, rec, run)
+    finally:  # shutil.rmtree (pytest's clean-up) recurses too: take it down from the bottom
+        while deep != tmp_path:
+            deep.rmdir()
+            deep = deep.parent
+
+
+def _deep_tree_watched(w: Watcher, rec: Recorder, run: Path) -> None:
     with w:
         if w.mode == "polling":
             assert "too deep" in w.fallback_reason

@@ -14,7 +14,6 @@ import pytest
 from testing import sync
 
 from tui.app.app import AppOptions, make_app
-from tui.app.messages import StoreChanged
 from tui.app.screens.gate import GateScreen
 from tui.health import Severity
 from tui.looks.log import Look, append_look, read_looks
@@ -79,8 +78,7 @@ async def test_a_run_whose_writer_exits_while_watched_does_not_break_through(tmp
             proc.wait(timeout=30)
             await pilot.pause(1.1)  # a live writer is looked at again after a second
             # The app's periodic re-judge of idle runs (REJUDGE_EVERY), now rather than in 30 s.
-            runs = app.judge.update_store(app.store, runs=app.store.runs())
-            app.post_message(StoreChanged(app.store.version, tuple(runs)))
+            app.session.rejudge_all()
             await pilot.pause(0.3)
 
             h = app.judge.health("pinned")

@@ -162,7 +162,7 @@ class LiveSession:
             if time.monotonic() - last_judge >= REJUDGE_EVERY:
                 # Runs that stopped writing change no data, yet their verdict (stalled) and
                 # state age with the clock: re-judge everything now and then.
-                self._announce(self.judge.update_store(self.store, runs=self.store.runs()))
+                self.rejudge_all()
                 last_judge = time.monotonic()
             self._report_mode()  # the watcher may have fallen back to polling meanwhile
 
@@ -192,6 +192,10 @@ class LiveSession:
                     self._notified_problems.add((run, key, msg))
                     self.emit(IngestProblem(f"{run}: {msg}", "warning"))
         self._announce(judged)
+
+    def rejudge_all(self) -> None:
+        """Judge every run again, changed or not: stalls and endings come with the clock."""
+        self._announce(self.judge.update_store(self.store, runs=self.store.runs()))
 
     def refresh_from_store(self) -> None:
         """Judge the runs whose store version moved, now (a store filled by the caller)."""
