@@ -25,6 +25,7 @@ MAX_FAST_LEN = 240  # payload bytes: longer records (images, graphs…) go the p
 MIN_ROWS = 8  # a periodic stretch must repeat at least this often to be worth a view
 MAX_PERIOD = 64
 _Q = struct.Struct("<Q")
+_I = struct.Struct("<I")
 _SEQ_STEP = 40  # records followed one by one before (again) looking for a period
 _SEQ_MAX = 3 * 64 + 1  # ... up to this many in a row (periods up to 64), then a search
 
@@ -77,7 +78,8 @@ def chain(a: U8) -> Chain:
     nrec = 0
     pos = 0
     hist: list[int] = []  # lengths followed one by one since the last prediction
-    unpack = _Q.unpack_from
+    failed = False  # a prediction failed: predict a few periods at a time from then on
+    unpack, crc_at = _Q.unpack_from, _I.unpack_from
     mv = a.data
     while True:
         ss: list[int] = []
@@ -93,7 +95,8 @@ def chain(a: U8) -> Chain:
             ls.append(ln)
             p = end
         st, lt = np.asarray(ss, np.int64), np.asarray(ls, np.int64)
-        bad = _first_bad_length(a, st, lt)
+        bad = next((i for i, (p_, ln) in enumerate(zip(ss, ls, strict=True))
+                    if crc_at(mv, p_ + 8)[0] != length_crc(ln)), None)
         if bad is not None:  # the chain ends at the first length that fails its CRC
             s_parts.append(st[:bad])
             l_parts.append(lt[:bad])
@@ -130,9 +133,10 @@ def chain(a: U8) -> Chain:
         whole = sum(size)
         offs = np.cumsum([0, *size[:-1]])
         crcs = [length_crc(ln) for ln in pat]
-        # Predict whole periods, a few at first, then more while they hold: the work stays
-        # proportional to the records found, however often the period changes.
-        rows_next = _PREDICT_ROWS
+        # Predict whole periods: all that fit, until a prediction fails; from then on a few at
+        # first, then more while they hold: the work stays proportional to the records found,
+        # however often the period changes.
+        rows_next = _PREDICT_ROWS if failed else n
         while True:
             m = min(rows_next, (n - pos) // whole)  # whole periods that fit
             if not m:
@@ -153,6 +157,7 @@ def chain(a: U8) -> Chain:
             pos += (good // per) * whole + int(offs[good % per]) if good < m * per else m * whole
             seg_rows += good // per
             if good < m * per:
+                failed = True
                 break
             rows_next *= 8
         if seg_rows >= MIN_ROWS and max(pat) <= MAX_FAST_LEN:
