@@ -87,6 +87,8 @@ class FileReader:
 
     def problems(self) -> tuple[Problem, ...]:
         """Everything wrong with this file (empty when it is fine)."""
+        if not (self.missing_kind or self.damage or self.skipped or self.undecodable):
+            return ()
         out: list[Problem] = []
         if self.missing_kind is ProblemKind.UNREADABLE_FILE:
             out.append(problems.unreadable_file(self.path, self._why or "", self.records))
