@@ -98,3 +98,46 @@ async def test_a_directory_that_cannot_be_listed_is_said_and_stays_in_the_status
         await wait_for(pilot, lambda: not app.session.logdir_problems)
         await pilot.pause(0.6)
         assert "can't be read" not in str(app.screen.query_one("#status").render())
+
+
+def absurd_length_logdir(root) -> None:
+    """A run whose file has a record header claiming 2**62 bytes (with a valid length CRC) in
+    the middle: the records after it used to become silent "pending bytes"."""
+    pytest.importorskip("tensorboard")
+    import struct
+
+    from eventfiles import Writer, event_files
+
+    from tui.ingest.tfrecord import masked_crc
+
+    w = Writer(root / "absurd")
+    for step in range(1, 30):
+        w.scalar("losses/entropy", 1.5 - step * 0.01, step, 1_700_000_000.0 + step)
+    w.close()
+    path = event_files(root / "absurd")[0]
+    data = path.read_bytes()
+    length = struct.pack("<Q", 1 << 62)
+    bogus = length + struct.pack("<I", masked_crc(length))
+    cut = len(data) // 2
+    # Put the bogus header on a record boundary: after the first records.
+    pos, boundary = 0, 0
+    while pos < cut:
+        (n,) = struct.unpack("<Q", data[pos:pos + 8])
+        boundary = pos = pos + 12 + n + 4
+    path.write_bytes(data[:boundary] + bogus + data[boundary:])
+
+
+@sync
+async def test_an_absurd_record_length_is_a_badge_and_a_line_in_the_detail(tmp_path):
+    logs = tmp_path / "logs"
+    absurd_length_logdir(logs)
+    app = make_app([str(logs)], AppOptions(poll=0.2))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: (v := app.judge.view("absurd")) is not None and bool(v.problems))
+        await pilot.pause(0.6)
+        assert app.screen.table.get_cell("absurd", "name").plain.startswith("! ")
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        verdicts = " ".join(str(app.screen.query_one("#verdicts").render()).split())
+        assert "! " in verdicts and "length" in verdicts
+        assert app.judge.view("absurd").last_step == 29  # the records after it were read too
