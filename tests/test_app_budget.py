@@ -273,12 +273,18 @@ async def test_alarms_seconds_apart_open_one_detail_that_lists_the_others(tmp_pa
                              [float("nan"), float("nan")])
             app.store.set_last_write(run, wall + 5)
             app.refresh_from_store()
-            await pilot.pause(0.3)
+            for _ in range(200):  # the judgement reaches the gate on the UI thread
+                await pilot.pause(0.05)
+                if run in app.session.gate.budget._s.signatures and isinstance(app.screen, BreakthroughDetail):
+                    break
             clock.t += 3
         screen = app.screen
         assert isinstance(screen, BreakthroughDetail) and screen.run == "ppo-b"
         assert sum(isinstance(s, BreakthroughDetail) for s in app.screen_stack) == 1
-        await pilot.pause(1.2)  # the head redraws on its 1 s tick
-        head = str(screen.query_one("#detail-head").render())
-        assert "also alarming: ppo-a: entropy is NaN or infinite" in head
+        want = "also alarming: ppo-a: entropy is NaN or infinite"
+        for _ in range(200):  # the head redraws on its 1 s tick
+            await pilot.pause(0.05)
+            if want in str(screen.query_one("#detail-head").render()):
+                break
+        assert want in str(screen.query_one("#detail-head").render())
     assert len([k for k in read_looks(log) if k.trigger == "alarm"]) == 1

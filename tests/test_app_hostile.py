@@ -86,8 +86,8 @@ async def test_hostile_names_with_an_alarm_keep_the_app_up_and_show_literally(tm
         assert not CONTROL.search(shown)
         # Back to the overview: every name, literally (escapes visible), nothing styled away.
         await pilot.press("escape")  # the alarm's look is open: back to the overview
-        await pilot.pause(0.6)
-        assert isinstance(app.screen, OverviewScreen)
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen)
+                       and all(safe(n) in screen_text(app) for n in NAMES))
         shown = screen_text(app)
         for name in NAMES:
             assert safe(name) in shown, name
@@ -96,8 +96,7 @@ async def test_hostile_names_with_an_alarm_keep_the_app_up_and_show_literally(tm
         # Each hostile run's detail opens, shows its name and tags literally, and the app lives.
         for _ in range(len(NAMES)):
             await pilot.press("enter")
-            await pilot.pause(0.2)
-            assert isinstance(app.screen, DetailScreen)
+            await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
             text = screen_text(app)
             assert safe(app.screen.run) in text and not CONTROL.search(text)
             await pilot.press("escape", "j")
@@ -114,10 +113,10 @@ async def test_notices_are_never_markup():
         for text in ("zz[/] alarm", '[link="x] gone', "[bold red]RUNX[/]", "t\x1b]0;pwned\x07",
                      "first line\nsecond\x1b[2J line"):
             app.notify(text, title="[b]x[/b]")
-        await pilot.pause(0.2)
+        expected = ("zz[/] alarm", '[link="x] gone', "[bold red]RUNX[/]", "t\\x1b]0;pwned\\x07", "[b]x[/b]",
+                    "second\\x1b[2J line")
+        await wait_for(pilot, lambda: all(e in screen_text(app) for e in expected))  # toasts mount on idle
         joined = screen_text(app)
-        for expected in ("zz[/] alarm", '[link="x] gone', "[bold red]RUNX[/]", "t\\x1b]0;pwned\\x07", "[b]x[/b]"):
-            assert expected in joined, expected
         # A notice's own line breaks stay line breaks; control characters in a line don't.
         assert "first line\n" in joined and "second\\x1b[2J line" in joined
         assert app.is_running
@@ -173,5 +172,5 @@ async def test_a_deleted_file_named_with_markup_is_said_literally(tmp_path):
         await wait_for(pilot, lambda: app.judge.view("run") is not None)
         path.unlink()
         await wait_for(pilot, lambda: any('[link="x]' in n for n in notices))
-        await pilot.pause(0.3)
-        assert app.is_running and '[link="x]' in screen_text(app)
+        await wait_for(pilot, lambda: '[link="x]' in screen_text(app))  # in the toast, literally
+        assert app.is_running

@@ -93,18 +93,20 @@ async def test_the_status_line_shows_progress_and_the_runs_read_so_far():
                 await pilot.pause(0.05)
                 if ing.entered.is_set():
                     break
-            await pilot.pause(0.8)  # the overview redraws on its timer
-            status = str(app.screen.query_one("#status").render())
-            assert "reading 50 of 400 runs" in status
+            for _ in range(200):  # the overview redraws on its timer
+                await pilot.pause(0.05)
+                if "reading 50 of 400 runs" in str(app.screen.query_one("#status").render()):
+                    break
+            assert "reading 50 of 400 runs" in str(app.screen.query_one("#status").render())
             # The first part's points are shown already; the others' rows wait for theirs.
             assert app.judge.view("run-0049").last_step == 1
             assert app.judge.view("run-0399").last_step is None
             gate.set()
             for _ in range(200):
                 await pilot.pause(0.05)
-                if "reading" not in str(app.screen.query_one("#status").render()):
+                if ("reading" not in str(app.screen.query_one("#status").render())
+                        and len(app.screen.table._row_order) == 400):
                     break
-            await pilot.pause(0.6)
             assert "reading" not in str(app.screen.query_one("#status").render())
             assert len(app.screen.table._row_order) == 400 and app.judge.view("run-0399").last_step == 1
     finally:

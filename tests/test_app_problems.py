@@ -46,16 +46,16 @@ async def test_a_damaged_file_is_a_badge_on_the_row_and_a_line_in_the_detail(tmp
     app.notify = lambda m, **kw: (notices.append(m), real(m, **kw))[1]  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: (v := app.judge.view("bad")) is not None and bool(v.problems))
-        await pilot.pause(0.6)
         table = app.screen.table
+        await wait_for(pilot, lambda: table.get_cell("bad", "name").plain.startswith("! "))  # redrawn
         assert table.get_cell("bad", "name").plain.startswith("! ")
         assert not table.get_cell("good", "name").plain.startswith("!")
         assert any(m.startswith("bad: ") for m in notices)
         row = list(table._row_order).index("bad")
         table.move_cursor(row=row)
         await pilot.press("enter")
-        await pilot.pause(0.3)
-        assert isinstance(app.screen, DetailScreen) and app.screen.run == "bad"
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        assert app.screen.run == "bad"
         verdicts = " ".join(str(app.screen.query_one("#verdicts").render()).split())  # lines wrap
         problem = " ".join(next(iter(app.judge.view("bad").problems.values())).split())
         assert "! " in verdicts and problem[:60] in verdicts
@@ -88,16 +88,14 @@ async def test_a_directory_that_cannot_be_listed_is_said_and_stays_in_the_status
     app.notify = lambda m, **kw: (notices.append(m), real(m, **kw))[1]  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: any("can't list" in m for m in notices))
-        await pilot.pause(0.6)
-        status = str(app.screen.query_one("#status").render())
-        assert status.startswith("! 1 directory can't be read")
+        status = app.screen.query_one("#status")
+        await wait_for(pilot, lambda: str(status.render()).startswith("! 1 directory can't be read"))
         assert sum("can't list" in m for m in notices) == 1  # said once, not on every rescan
         hidden.clear()  # readable again
         app.session._wake.set()
         (logs / "new").mkdir()  # a change makes the watcher rescan
         await wait_for(pilot, lambda: not app.session.logdir_problems)
-        await pilot.pause(0.6)
-        assert "can't be read" not in str(app.screen.query_one("#status").render())
+        await wait_for(pilot, lambda: "can't be read" not in str(status.render()))
 
 
 def absurd_length_logdir(root) -> None:
@@ -134,10 +132,9 @@ async def test_an_absurd_record_length_is_a_badge_and_a_line_in_the_detail(tmp_p
     app = make_app([str(logs)], AppOptions(poll=0.2))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: (v := app.judge.view("absurd")) is not None and bool(v.problems))
-        await pilot.pause(0.6)
-        assert app.screen.table.get_cell("absurd", "name").plain.startswith("! ")
+        await wait_for(pilot, lambda: app.screen.table.get_cell("absurd", "name").plain.startswith("! "))
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
         verdicts = " ".join(str(app.screen.query_one("#verdicts").render()).split())
         assert "! " in verdicts and "length" in verdicts
         assert app.judge.view("absurd").last_step == 29  # the records after it were read too

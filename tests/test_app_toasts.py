@@ -9,6 +9,14 @@ from textual.widgets._toast import Toast, ToastRack
 from tui.app.app import AppOptions, make_app
 
 
+async def wait_for(pilot, cond, tries: int = 200) -> None:
+    for _ in range(tries):  # toasts mount when the app is idle: slower on a loaded machine
+        await pilot.pause(0.05)
+        if cond():
+            return
+    assert cond()
+
+
 def toast_regions(app):
     rack = app.screen.query_one(ToastRack)
     return [t.region for t in rack.query(Toast)]
@@ -23,15 +31,14 @@ async def test_notices_leave_the_status_line_and_the_note_keys_visible():
             for i in range(3):
                 app.notify(f"notice {i}: a longer text that wraps over more than one line of the toast",
                            title="Problem reading logs")
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda app=app: len(toast_regions(app)) == 3)
             toasts = toast_regions(app)
-            assert len(toasts) == 3
             status = app.screen.query_one("#status").region
             assert all(not t.overlaps(status) for t in toasts), (size, toasts, status)
             await pilot.press("n")  # the note dialog over the overview
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda app=app: bool(app.screen.query("#note-keys")))
             app.notify("Note saved elsewhere.", title="x")
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda app=app: bool(toast_regions(app)))
             keys = app.screen.query_one("#note-keys").region
             toasts = toast_regions(app)
             assert toasts and all(not t.overlaps(keys) for t in toasts), (size, toasts, keys)
