@@ -23,6 +23,7 @@ The config file is TOML; every section is optional::
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+from tui.vocab import PatternError, compile_regex
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -133,9 +136,14 @@ class Config:
             extra = sorted(set(tbl) - set(known))
             if extra:
                 raise ConfigError(f"{where}: [{section}]: unknown key {extra[0]!r} (known: {', '.join(known)})")
+        seed_pattern = text("groups", "seed_pattern", groups.get("seed_pattern"))
+        if seed_pattern is not None:
+            try:
+                compile_regex(seed_pattern, "[groups] seed_pattern", re.IGNORECASE)
+            except PatternError as e:
+                raise ConfigError(f"{where}: {e}") from None
         return cls(path=path, roles=roles, health=health, looks=looks,
-                   theme=text("ui", "theme", ui.get("theme")),
-                   seed_pattern=text("groups", "seed_pattern", groups.get("seed_pattern")))
+                   theme=text("ui", "theme", ui.get("theme")), seed_pattern=seed_pattern)
 
 
 def _kind(value: Any) -> str:

@@ -9,13 +9,15 @@ from tui.report.render_text import clean, count_line, period_line
 from tui.report.review_model import Review, RunReview
 from tui.vocab import fmt_duration, fmt_num, fmt_step, plural
 
-# Inline markup and table pipes; `<`/`>` become entities (raw HTML in an issue is live).
+# Inline markup and table pipes; `<` and `&` become entities (raw HTML in an issue is live). A
+# `>` opens nothing in the middle of a line, so it stays: `44.7 -> 38.2` reads as written.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def md(text: str) -> str:
-    """Escape untrusted text for Markdown: inline markup, table pipes and raw HTML."""
-    text = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape untrusted text for Markdown: inline markup, table pipes and raw HTML (for text
+    in the middle of a line: a `>` is left as it is)."""
+    text = clean(text).replace("&", "&amp;").replace("<", "&lt;")
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
 
 

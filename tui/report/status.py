@@ -197,6 +197,21 @@ def _refresh_locked(args: argparse.Namespace, cfg: Config, paths: Paths, key: st
         os.close(fd)
 
 
+def _uncached(args: argparse.Namespace, cfg: Config, paths: Paths, key: str) -> Summary:
+    """Read and judge everything afresh, touching no file in the state directory."""
+    from tui.ingest import LogdirError
+    from tui.report.status_cache import refresh
+
+    try:
+        opts = _health_options(args, cfg)
+    except ValueError as e:
+        raise StatusError(str(e), "tbpeek: bad option") from None
+    try:
+        return refresh(list(args.logdirs), opts, paths, key, cache=False)
+    except LogdirError as e:
+        raise StatusError(str(e), "tbpeek: logdir error") from None
+
+
 class StatusError(Exception):
     """A problem to report: (message, short line for the status bar)."""
 
@@ -238,11 +253,19 @@ def run(args: argparse.Namespace) -> int:
             summary = _refresh_locked(args, cfg, paths, key, wait=True)
         else:
             stale = not unchanged(summary, now)
+            if stale:  # answered before the refresh: at least leave out runs deleted since
+                summary.runs = [r for r in summary.runs if not r.gone()]
     except StatusError as e:
         return _fail(*e.args)
-    except OSError as e:
-        return _fail(f"can't use the cache in {paths.summary.parent}: {e.strerror or e}",
-                     "tbpeek: state dir error")
+    except OSError as e:  # a read-only or full state directory: answer without the cache
+        if args.refresh_cache:
+            return EXIT_OK
+        print(f"tbpeek status: can't use the cache in {safe_terminal(str(paths.summary.parent))} "
+              f"({e.strerror or e}); answering without it, which is slower", file=sys.stderr)
+        try:
+            summary, stale = _uncached(args, cfg, paths, key), False
+        except StatusError as e2:
+            return _fail(*e2.args)
     assert summary is not None
     try:
         nxt = next_look(cfg, now)
