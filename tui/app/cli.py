@@ -48,8 +48,9 @@ def add_watch_options(parser: argparse.ArgumentParser) -> None:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("logdirs", nargs="+", metavar="LOGDIR",
-                        help="TensorBoard logdir(s); `name:path` names a logdir like TensorBoard")
+    from tui.report.cli_options import add_logdirs
+
+    add_logdirs(parser, help="TensorBoard logdir(s); `name:path` names a logdir like TensorBoard")
     add_watch_options(parser)
 
 
@@ -104,6 +105,24 @@ def build_options(args: argparse.Namespace, cfg: Config | Mapping[str, Any] | No
     theme = getattr(args, "theme", None) or config.theme
     return AppOptions(theme=theme, poll=getattr(args, "poll", None), health=health,
                       budget=budget_settings(args, config, demo), seed_pattern=config.seed_pattern)
+
+
+def check_options(args: argparse.Namespace) -> str | None:
+    """What is wrong with the config file or the health and look-budget options, or None.
+
+    For ``demo``, which must refuse a bad flag (``--every 2x``) before it starts the trainers.
+    Doesn't import the app.
+    """
+    from tui.health.options import HealthOptions
+
+    try:
+        cfg = load_config(getattr(args, "config", None))
+        HealthOptions.from_config(cfg, actions=getattr(args, "actions", None),
+                                  roles=dict(getattr(args, "role", None) or []))
+        budget_settings(args, cfg, demo=bool(getattr(args, "demo", False)))
+    except (ConfigError, ValueError) as e:
+        return str(e)
+    return None
 
 
 def run_watch(logdirs: list[str], args: argparse.Namespace) -> int:

@@ -16,7 +16,8 @@ from typing import Any
 from tui.health import HealthOptions, RunHealth, judge, siblings
 from tui.health.roles import ROLES
 from tui.report.cli_options import add_config, add_fail_on, add_health, add_logdirs
-from tui.vocab import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Severity, safe_terminal
+from tui.report.colour import NAME_STYLE, NO_PAINT, Paint
+from tui.vocab import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Severity, plural, safe_terminal
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -47,20 +48,24 @@ def to_json(results: list[RunHealth]) -> dict[str, Any]:
         for h in results]}
 
 
-def render_text(results: list[RunHealth]) -> str:
+def render_text(results: list[RunHealth], paint: Paint = NO_PAINT) -> str:
+    """The summary `tbpeek check` prints: names made safe for the terminal; with `paint`,
+    severities in colour (always in words too)."""
     lines: list[str] = []
     width = max((len(safe_terminal(h.run)) for h in results), default=0)
     for h in results:
         w = h.worst
-        sev = w.severity.label.upper() if w else "-"
+        sev = f"{w.severity.label.upper():<5}" if w else "-    "
+        if w:
+            sev = paint.severity(sev, w.severity)
         head = f"{w.metric} {w.kind}" if w else "nothing to judge"
         lib = f"  [{h.library}]" if h.library else ""
-        lines.append(f"{sev:<5}  {safe_terminal(h.run):<{width}}  {head}{safe_terminal(lib)}")
-        lines.extend(f"       {v.severity.label:<5} {v.metric:<18} {v.kind:<14} {safe_terminal(v.reason)}"
-                     for v in h.verdicts)
+        lines.append(f"{sev}  {paint(f'{safe_terminal(h.run):<{width}}', NAME_STYLE)}  {head}{safe_terminal(lib)}")
+        lines.extend(f"       {paint.severity(f'{v.severity.label:<5}', v.severity)} {v.metric:<18} "
+                     f"{v.kind:<14} {safe_terminal(v.reason)}" for v in h.verdicts)
     counts = {s: sum(1 for h in results if h.worst and h.worst.severity == s) for s in Severity}
-    tally = ", ".join(f"{n} {s.label}" for s, n in sorted(counts.items(), reverse=True) if n)
-    lines.append(f"{len(results)} run{'s' if len(results) != 1 else ''}: {tally or 'nothing judged'}")
+    tally = ", ".join(paint.severity(f"{n} {s.label}", s) for s, n in sorted(counts.items(), reverse=True) if n)
+    lines.append(f"{plural(len(results), 'run')}: {tally or 'nothing judged'}")
     return "\n".join(lines)
 
 
@@ -71,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_config(args.config)
         opts = HealthOptions.from_config(cfg, actions=args.actions, mode=args.mode, roles=dict(args.role))
     except (ConfigError, ValueError) as e:
-        print(f"tbpeek check: {e}", file=sys.stderr)
+        print(f"tbpeek check: {safe_terminal(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     from tui.ingest import LogdirError, load
 
@@ -93,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(to_json(results), indent=2, allow_nan=False))
     else:
-        print(render_text(results))
+        print(render_text(results, Paint.for_stream(sys.stdout)))
         for s in snaps:
             for problem in s.problems.values():
                 print(f"note: {safe_terminal(s.name)}: {safe_terminal(problem)}", file=sys.stderr)

@@ -1,7 +1,8 @@
-"""The review as plain text for the terminal (unicode sparklines, no colour codes)."""
+"""The review as plain text for the terminal (unicode sparklines; colour only when asked: `Paint`)."""
 
 from __future__ import annotations
 
+from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
 from tui.report.render_common import (
     SEVERITY_MARK,
     STATE_MARK,
@@ -38,9 +39,11 @@ def count_line(review: Review, hint: str = "") -> str:
     return f"{shown} runs{extra}"
 
 
-def run_lines(r: RunReview, now: float, spark_width: int = 32) -> list[str]:
-    """The lines of one run's section (shared with the TUI's review screen)."""
-    head = (f"{SEVERITY_MARK[r.worst]} {r.worst.label.upper():<5}  {clean(r.name)}")
+def run_lines(r: RunReview, now: float, spark_width: int = 32, paint: Paint = NO_PAINT) -> list[str]:
+    """The lines of one run's section (shared with the TUI's review screen, which paints
+    nothing: `paint` is for a terminal)."""
+    head = (f"{paint.severity(f'{SEVERITY_MARK[r.worst]} {r.worst.label.upper():<5}', r.worst)}  "
+            f"{paint(clean(r.name), NAME_STYLE)}")
     facts = [f"{STATE_MARK.get(r.state, '')} {r.state}", fmt_duration(r.duration)]
     if r.last_step is not None:
         facts.append(f"step {fmt_step(r.last_step)}")
@@ -52,7 +55,7 @@ def run_lines(r: RunReview, now: float, spark_width: int = 32) -> list[str]:
     out = [head, "  " + " · ".join(facts)]
     if r.verdicts:
         out.append("  verdicts:")
-        out.extend(f"    {SEVERITY_MARK[v.severity]} {v.severity.label:<5} {v.metric} "
+        out.extend(f"    {paint.severity(f'{SEVERITY_MARK[v.severity]} {v.severity.label:<5}', v.severity)} {v.metric} "
                    f"{v.kind.replace('_', ' ')} — {clean(v.reason)}" for v in r.verdicts)
     if r.timeline:
         more = f" ({r.timeline_omitted} earlier not shown)" if r.timeline_omitted else ""
@@ -71,7 +74,7 @@ def run_lines(r: RunReview, now: float, spark_width: int = 32) -> list[str]:
         extra = f", … {len(r.restarts) - 5} more" if len(r.restarts) > 5 else ""
         out.append(f"  restarts: {len(r.restarts)} ({shown}{extra})")
     for key, msg in sorted(r.problems.items()):
-        out.append(f"  problem: {clean(key)}: {clean(msg)}")
+        out.append(paint(f"  problem: {clean(key)}: {clean(msg)}", PROBLEM_STYLE))
     if r.note is not None:
         for label, text in (("question", r.note.question), ("expect", r.note.expectation),
                             ("outcome", r.note.outcome)):
@@ -101,8 +104,8 @@ def looks_lines(review: Review, now: float) -> list[str]:
     return out
 
 
-def render_text(review: Review) -> str:
-    """The whole review as terminal text."""
+def render_text(review: Review, paint: Paint = NO_PAINT) -> str:
+    """The whole review as terminal text (with `paint`: severities in colour, in words too)."""
     now = review.generated
     runs = review.visible()
     out = [f"tbpeek review · {period_line(review)}",
@@ -110,11 +113,11 @@ def render_text(review: Review) -> str:
     if not runs:
         out += ["No run wrote anything in this period.", ""]
     for r in runs:
-        out += [*run_lines(r, now), ""]
+        out += [*run_lines(r, now, paint=paint), ""]
     if review.groups:
         out.append("Seed groups")
         for g in review.groups:
-            out.append(f"  {SEVERITY_MARK[g.worst]} {clean(g.key)}  {g.label}  "
+            out.append(f"  {paint.severity(SEVERITY_MARK[g.worst], g.worst)} {clean(g.key)}  {g.label}  "
                        f"({', '.join(clean(m) for m in g.members)})")
         out.append("")
     looks = looks_lines(review, now)

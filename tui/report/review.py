@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from tui.config import ConfigError, load_config, parse_duration
 from tui.notes import NoteStore
 from tui.report.cli_options import add_config, add_health, add_logdirs
+from tui.report.colour import NO_PAINT, Paint
 from tui.report.review_model import Review, assemble, summarise_looks, summarise_run
 from tui.store import RunSnapshot, Store
 from tui.vocab import EXIT_OK, EXIT_USAGE, PatternError, compile_regex, plural, safe_terminal
@@ -122,12 +123,12 @@ def build_review(snaps: Sequence[RunSnapshot], *, since: float, now: float | Non
                     seed_pattern=seed_pattern, looks_error=looks_error)
 
 
-def render(review: Review, fmt: str) -> str:
-    """The review in one of `FORMATS`."""
+def render(review: Review, fmt: str, paint: Paint | None = None) -> str:
+    """The review in one of `FORMATS` (`paint`: colour for text on a terminal)."""
     if fmt == "text":
         from tui.report.render_text import render_text
 
-        return render_text(review)
+        return render_text(review, paint or NO_PAINT)
     if fmt == "md":
         from tui.report.render_md import render_md
 
@@ -241,8 +242,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as e:  # the notes directory can't be read
         print(f"tbpeek review: {safe_terminal(str(e))}", file=err)
         return EXIT_USAGE
-    text = render(review, fmt)
-    if not args.output or args.output == "-":
+    to_stdout = not args.output or args.output == "-"
+    text = render(review, fmt, Paint.for_stream(sys.stdout) if to_stdout else None)
+    if to_stdout:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return EXIT_OK
     try:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from tui.config import Config
 from tui.looks.policy import problem_text
 from tui.report.cli_options import add_config, add_fail_on, add_health, add_logdirs
+from tui.report.colour import Paint
 from tui.report.status_cache import Paths, RunSummary, Summary, cache_key, load_summary, unchanged
 from tui.vocab import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Severity, safe_terminal, safe_tmux, spec_is_url, spec_path
 
@@ -277,7 +278,11 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     values = fields(summary, nxt, now)
-    print(args.format.format(**values) if args.format is not None else values["line"], flush=True)
+    if args.format is not None:
+        line = args.format.format(**values)
+    else:  # in colour on a terminal (never in tmux's #(...), which reads a pipe)
+        line = Paint.for_stream(sys.stdout).severity(values["line"], Severity.parse(values["state"]))
+    print(line, flush=True)
     if stale:  # after the answer: tmux has its line while the refresher starts
         try:
             _refresh_in_background(args, paths)

@@ -11,6 +11,7 @@ use it and still start fast. Everything is re-exported here::
 from tui.vocab.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE
 from tui.vocab.fmt import fmt_age, fmt_duration, fmt_num, fmt_step, plural
 from tui.vocab.logdir import Spec, is_url, parse_spec, spec_is_url, spec_path
+from tui.vocab.natural import natural_key
 from tui.vocab.regex import PatternError, compile_regex, regex_error
 from tui.vocab.runstate import (
     DEFAULT_RULE,
@@ -31,6 +32,6 @@ __all__ = [
     "DEFAULT_RULE", "ENDED_AFTER", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE",
     "STALL_ALARM", "STALL_FLOOR", "STALL_WARN", "WORDS",
     "Liveness", "PatternError", "RunState", "Severity", "Spec", "StallRule", "Verdict",
-    "compile_regex", "fmt_age", "fmt_duration", "fmt_num", "fmt_step", "has_controls", "is_url", "liveness", "parse_spec",
+    "compile_regex", "fmt_age", "fmt_duration", "fmt_num", "fmt_step", "has_controls", "is_url", "liveness", "natural_key", "parse_spec",
     "plural", "regex_error", "run_state", "safe_terminal", "safe_tmux", "spec_is_url", "spec_path", "worst",
 ]
