@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from tui.vocab import EXIT_PROBLEM, EXIT_USAGE
+from tui.vocab import EXIT_PROBLEM, EXIT_USAGE, safe_terminal
 
 MAX_SPEED = 10  # the history holds speed x 15 minutes of updates: more would be slow to write
 READY_TIMEOUT = 60.0  # seconds for the trainers to write their history
@@ -150,17 +150,17 @@ def run(args: argparse.Namespace, viewer: Callable[[list[str], argparse.Namespac
 
     problem = check_options(args)  # before anything starts: `--every 2x` starts no trainers
     if problem is not None:
-        print(f"tbpeek demo: {problem}", file=sys.stderr)
+        print(f"tbpeek demo: {safe_terminal(problem)}", file=sys.stderr)
         return EXIT_USAGE
     prepared = _prepare_dir(getattr(args, "dir", None))
     if isinstance(prepared, str):
-        print(f"tbpeek demo: {prepared}", file=sys.stderr)
+        print(f"tbpeek demo: {safe_terminal(prepared)}", file=sys.stderr)
         return EXIT_USAGE
     logdir, temporary = prepared
     log_path = Path(tempfile.gettempdir()) / f"tbpeek-demo-{os.getpid()}.log"
     trainers: Trainers | None = None
     try:
-        print(f"tbpeek demo: simulated trainers are writing to {logdir}", file=sys.stderr)
+        print(f"tbpeek demo: simulated trainers are writing to {safe_terminal(str(logdir))}", file=sys.stderr)
         trainers = Trainers(logdir, speed=speed, prefill=getattr(args, "prefill", None), log_path=log_path,
                             remove_on_exit=temporary)
         if not trainers.wait_ready():
@@ -182,9 +182,10 @@ def run(args: argparse.Namespace, viewer: Callable[[list[str], argparse.Namespac
             except FileNotFoundError:
                 pass
             except OSError as e:
-                print(f"tbpeek demo: could not remove {logdir}: {e}", file=sys.stderr)
+                print(f"tbpeek demo: could not remove {safe_terminal(str(logdir))}: {e.strerror or e}", file=sys.stderr)
         else:
-            print(f"tbpeek demo: the runs are kept in {logdir}  (watch them again: tbpeek {logdir})",
+            kept = safe_terminal(str(logdir))
+            print(f"tbpeek demo: the runs are kept in {kept}  (watch them again: tbpeek {kept})",
                   file=sys.stderr)
         try:
             if log_path.stat().st_size == 0:

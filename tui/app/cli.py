@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tui.config import Config, ConfigError, as_config, load_config
-from tui.vocab import EXIT_USAGE
+from tui.vocab import EXIT_USAGE, safe_terminal
 
 if TYPE_CHECKING:
     from tui.looks.settings import BudgetSettings
@@ -130,12 +130,12 @@ def run_watch(logdirs: list[str], args: argparse.Namespace) -> int:
     try:
         cfg = load_config(getattr(args, "config", None))
     except ConfigError as e:
-        print(f"tbpeek: {e}", file=sys.stderr)
+        print(f"tbpeek: {safe_terminal(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     try:
         options = build_options(args, cfg, demo=bool(getattr(args, "demo", False)))
     except ValueError as e:
-        print(f"tbpeek: {e}", file=sys.stderr)
+        print(f"tbpeek: {safe_terminal(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     from tui.app.app import make_app
     from tui.ingest import LogdirError
@@ -143,7 +143,7 @@ def run_watch(logdirs: list[str], args: argparse.Namespace) -> int:
     try:
         app = make_app(logdirs, options)
     except LogdirError as e:
-        print(f"tbpeek: {e}", file=sys.stderr)
+        print(f"tbpeek: {safe_terminal(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     result = app.run()
     return int(result or 0)

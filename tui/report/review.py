@@ -186,19 +186,19 @@ def run(args: argparse.Namespace) -> int:
     try:
         since = parse_since(args.since, now)
     except ValueError as e:
-        print(f"tbpeek review: {e}", file=err)
+        print(f"tbpeek review: {safe_terminal(str(e))}", file=err)
         return EXIT_USAGE
     try:
         cfg = load_config(args.config)
     except ConfigError as e:
-        print(f"tbpeek review: {e}", file=err)
+        print(f"tbpeek review: {safe_terminal(str(e))}", file=err)
         return EXIT_USAGE
     from tui.health import HealthOptions
 
     try:
         opts = HealthOptions.from_config(cfg, actions=args.actions, roles=dict(args.role), mode="review")
     except (ValueError, TypeError) as e:
-        print(f"tbpeek review: {e}", file=err)
+        print(f"tbpeek review: {safe_terminal(str(e))}", file=err)
         return EXIT_USAGE
     try:
         fmt = format_for(args.format, args.output)
@@ -210,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             compile_regex(args.seed_pattern, "--seed-pattern", re.IGNORECASE)
         except PatternError as e:
-            print(f"tbpeek review: {e}", file=err)
+            print(f"tbpeek review: {safe_terminal(str(e))}", file=err)
             return EXIT_USAGE
 
     from tui.ingest import LogdirError, load

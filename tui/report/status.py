@@ -229,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format is not None:
         problem = check_template(args.format)
         if problem:
-            print(f"tbpeek status: {problem}", file=sys.stderr)
+            print(f"tbpeek status: {safe_terminal(problem)}", file=sys.stderr)
             return EXIT_USAGE
     try:
         cfg = load_config(args.config)
@@ -287,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             _refresh_in_background(args, paths)
         except OSError as e:
-            print(f"tbpeek status: can't start the background refresh: {e.strerror or e}; "
+            print(f"tbpeek status: can't start the background refresh: {safe_terminal(str(e.strerror or e))}; "
                   "the answer may be out of date (use --wait)", file=sys.stderr)
     threshold = Severity.parse(args.fail_on)
     return EXIT_PROBLEM if any(v[2] >= threshold for r in summary.active(now) for v in r.verdicts) else EXIT_OK
