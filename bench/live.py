@@ -1,13 +1,15 @@
-"""Live latency: from a writer's flush to the point being in tbpeek's store.
+"""Live latency: from a writer's flush to tbpeek's live session telling of the point.
 
     .venv/bin/python bench/live.py                 # inotify and polling, 100 appends each
     .venv/bin/python bench/live.py --appends 300 --runs 200 --live 20 --poll 0.5
 
-The pipeline measured is the app's: :class:`tui.app.watcher.Watcher` marks event files dirty
-and wakes an ingest thread (as the app's ingest worker), which has :class:`tui.ingest.Ingestor`
-read the new bytes into a :class:`tui.store.Store`. A writer (tensorboard's ``RecordWriter``)
-appends one scalar and flushes; the clock runs from just before ``flush()`` (the record sits in
-the file's buffer until then) to the moment the point is in the store. Appends are spaced by a random pause so they fall at random phases of the polling clock.
+The pipeline measured is the app's own, :class:`tui.live.session.LiveSession`: its watcher
+marks event files dirty and wakes its one ingest loop (run here in a thread, as the app's
+worker does), which reads the new bytes into a :class:`tui.store.Store`, judges the run and
+emits ``RunsChanged``. A writer (tensorboard's ``RecordWriter``) appends one scalar and
+flushes; the clock runs from just before ``flush()`` (the record sits in the file's buffer
+until then) to the ``RunsChanged`` that follows the point reaching the store (read and judged:
+what the app redraws from). Appends are spaced by a random pause so they fall at random phases of the polling clock.
 Around the target run sit ``--runs`` quiet runs and ``--live`` runs that append every second,
 so the watcher and the ingestor have company.
 
@@ -28,12 +30,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tensorboard.compat.proto import event_pb2, summary_pb2  # noqa: E402
-from tensorboard.summary.writer.record_writer import RecordWriter  # noqa: E402
+from tensorboard.compat.proto import event_pb2, summary_pb2
+from tensorboard.summary.writer.record_writer import RecordWriter
 
-from tui.app.watcher import Watcher  # noqa: E402
-from tui.ingest import Ingestor  # noqa: E402
-from tui.store import Store  # noqa: E402
+from tui.ingest import Ingestor
+from tui.live.events import RunsChanged
+from tui.live.session import LiveSession
+from tui.store import Store
 
 TARGET_MEDIAN = 0.5  # seconds, inotify (issue 4)
 TAG = "bench/x"
@@ -53,7 +56,7 @@ class _Writer:
 
     def __init__(self, d: Path) -> None:
         d.mkdir(parents=True, exist_ok=True)
-        self._f = open(d / f"events.out.tfevents.{int(time.time())}.bench", "wb")
+        self._f = open(d / f"events.out.tfevents.{int(time.time())}.bench", "wb")  # noqa: SIM115 - closed by close()
         self._w = RecordWriter(self._f)
         self._w.write(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2").SerializeToString())
         self._f.flush()
@@ -103,9 +106,8 @@ def measure(mode: str, appends: int, runs: int, live: int, poll: float) -> list[
         target.flush()
 
         store = Store()
-        ingestor = Ingestor(store, [str(root)])
         cond = threading.Condition()
-        seen: dict[int, float] = {}  # number of target points -> when the store first had them
+        seen: dict[int, float] = {}  # number of target points -> when the session first told of them
         run_name: list[str] = []
 
         def count() -> int:
@@ -116,42 +118,22 @@ def measure(mode: str, appends: int, runs: int, live: int, poll: float) -> list[
                 run_name.append(names[0])
             return len(store.series(run_name[0], TAG))
 
-        pending: dict = {"paths": set(), "rescan": False}
-        wake, done = threading.Event(), threading.Event()
-
-        def on_change(dirty: set[str], rescan: bool) -> None:  # the watcher's thread: record, wake
-            with cond:
-                pending["paths"] |= dirty
-                pending["rescan"] |= rescan
-            wake.set()
-
-        def ingest_loop() -> None:  # like the app's ingest worker
-            while not done.is_set():
-                wake.wait(1.0)
-                wake.clear()
-                with cond:
-                    paths, rescan = pending["paths"], pending["rescan"]
-                    pending["paths"], pending["rescan"] = set(), False
-                if not paths and not rescan:
-                    continue
-                if rescan:
-                    ingestor.rescan()
-                ingestor.poll(None if rescan else paths)
-                n = count()
-                now = time.perf_counter()
+        def emit(event: object) -> None:  # the ingest thread, after reading and judging
+            if isinstance(event, RunsChanged):
+                n, now = count(), time.perf_counter()
                 with cond:
                     seen.setdefault(n, now)
                     cond.notify_all()
 
-        watcher = Watcher([str(root)], on_change, poll_interval=poll if mode == "polling" else None)
-        watcher.start()  # before the first read: nothing written in between is missed
-        ingestor.rescan()
-        ingestor.poll(None)
-        reader = threading.Thread(target=ingest_loop, daemon=True, name="bench-ingest")
+        session = LiveSession(store, Ingestor(store, [str(root)]), logdirs=[str(root)],
+                              poll=poll if mode == "polling" else None, emit=emit)
+        session.start_watching()  # before the first read: nothing written in between is missed
+        reader = threading.Thread(target=session.ingest_loop, daemon=True, name="bench-ingest")
         reader.start()
-        if mode == "inotify" and watcher.mode != "inotify":
-            watcher.stop()
-            raise SystemExit(f"inotify unavailable here: {watcher.fallback_reason}")
+        watcher = session.watcher
+        if mode == "inotify" and (watcher is None or watcher.mode != "inotify"):
+            session.stop()
+            raise SystemExit(f"inotify unavailable here: {watcher.fallback_reason if watcher else 'no watcher'}")
         mover = _Company(company)
         mover.start()
         latencies: list[float] = []
@@ -164,7 +146,7 @@ def measure(mode: str, appends: int, runs: int, live: int, poll: float) -> list[
                 target.flush()
                 want = base + i
                 with cond:
-                    ok = cond.wait_for(lambda: max(seen, default=0) >= want, timeout=30)
+                    ok = cond.wait_for(lambda want=want: max(seen, default=0) >= want, timeout=30)
                     t1 = min(t for n, t in seen.items() if n >= want) if ok else 0.0
                 if not ok:
                     raise SystemExit(f"{mode}: point {i} never reached the store in 30 s")
@@ -172,9 +154,7 @@ def measure(mode: str, appends: int, runs: int, live: int, poll: float) -> list[
         finally:
             mover.stop.set()
             mover.join()
-            watcher.stop()
-            done.set()
-            wake.set()
+            session.stop()
             reader.join()
             for w in [*company, target]:
                 w.close()
@@ -184,7 +164,7 @@ def measure(mode: str, appends: int, runs: int, live: int, poll: float) -> list[
 def _report(mode: str, lat: list[float], target: float, what: str) -> None:
     lat = sorted(lat)
     med = statistics.median(lat)
-    p95 = lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
+    p95 = lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))]
     line = f"{mode:<22} n={len(lat):<4} median {med * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   max {lat[-1] * 1000:7.1f} ms"
     line += f"   median/{what} {med / target:.2f}x" + (f" ({'ok' if med <= target else 'OVER'})" if what == "target" else "")
     print(line, flush=True)
@@ -198,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--poll", type=float, default=1.0, help="polling interval (s) for the polling mode")
     p.add_argument("--modes", default="inotify,polling")
     args = p.parse_args(argv)
-    print(f"flush -> store latency: {args.appends} appends, {args.runs} quiet + {args.live} live runs", flush=True)
+    print(f"flush -> RunsChanged (read and judged) latency: {args.appends} appends, {args.runs} quiet + {args.live} live runs", flush=True)
     for mode in args.modes.split(","):
         lat = measure(mode, args.appends, args.runs, args.live, args.poll)
         label = mode if mode == "inotify" else f"polling ({args.poll:g} s)"

@@ -35,10 +35,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tensorboard.compat.proto import event_pb2, summary_pb2  # noqa: E402
-from tensorboard.summary.writer.record_writer import RecordWriter  # noqa: E402
+from tensorboard.compat.proto import event_pb2, summary_pb2
+from tensorboard.summary.writer.record_writer import RecordWriter
 
-from tui.app.app import AppOptions, make_app  # noqa: E402
+from tui.app.app import AppOptions, make_app
 
 TAGS = ("losses/entropy", "charts/episodic_return", "charts/SPS", "losses/value_loss")
 IDLE_TARGET = 2.0  # % of one core
@@ -56,7 +56,7 @@ class RunFile:
     def __init__(self, root: Path, name: str) -> None:
         d = root / name
         d.mkdir(parents=True)
-        self.f = open(d / f"events.out.tfevents.{int(time.time())}.bench", "ab")
+        self.f = open(d / f"events.out.tfevents.{int(time.time())}.bench", "ab")  # noqa: SIM115 - closed by close()
         self.rw = RecordWriter(self.f)
         self.rw.write(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2").SerializeToString())
         self.step = 0
@@ -197,7 +197,7 @@ async def redraw_latency(root: Path, runs: list[RunFile], presses: int, live: bo
 
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
 
 
 def main() -> int:

@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from app_fixtures import NOW, STEP_SECONDS, T0, N, _add, fixed_store
+from testing import Clock, sync
 
-from app_fixtures import N, NOW, STEP_SECONDS, T0, _add, fixed_store
 from tui.app.app import AppOptions, make_app
 from tui.app.cli import budget_settings, configure
 from tui.app.screens.detail import DetailScreen
@@ -17,7 +18,6 @@ from tui.app.screens.overview import OverviewScreen
 from tui.looks.log import Look, append_look, read_looks
 from tui.looks.settings import BudgetSettings
 from tui.store import Store
-from testing import Clock, sync
 
 SIZE = (120, 35)
 
@@ -107,7 +107,7 @@ async def test_window_expiry_brings_the_gate_back(tmp_path):
         await open_look(pilot)
         assert isinstance(app.screen, OverviewScreen)
         clock.t += 31
-        app.gate.refresh()
+        app.session.gate.refresh()
         await pilot.pause()
         assert isinstance(app.screen, GateScreen)
 
@@ -121,8 +121,8 @@ async def test_new_alarm_while_gated_breaks_through_to_that_runs_detail(tmp_path
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, GateScreen)
-        app.gate.alerter.write = written.append
-        app.gate.alerter.bell = lambda: rang.append(True)
+        app.session.gate.alerter.write = written.append
+        app.session.gate.alerter.bell = lambda: rang.append(True)
         wall = T0 + N * STEP_SECONDS + 20
         app.store.append("ppo-b", "losses/entropy", [(N + 1) * 2048, (N + 2) * 2048], [wall, wall + 5],
                          [float("nan"), float("nan")])
@@ -227,13 +227,13 @@ async def test_the_gate_waits_for_a_note_being_written(tmp_path):
         assert isinstance(app.screen, NoteScreen)
         await pilot.press(*"why does it")
         clock.t += 31  # the window ends mid-sentence
-        app.gate.refresh()
+        app.session.gate.refresh()
         await pilot.pause()
         assert isinstance(app.screen, NoteScreen)
         await pilot.press(*" collapse")  # 'o' and 'e' type, they don't override or end looks
         await pilot.press("ctrl+s")
         await pilot.pause()
-        app.gate.refresh()
+        app.session.gate.refresh()
         await pilot.pause()
         assert isinstance(app.screen, GateScreen) and not app.screen.overriding
     from tui.notes import NoteStore

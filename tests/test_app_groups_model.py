@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
-from tui.app.chart import band_lines
-from tui.app.model import RunView, fold_groups, median_spark
 from tui.groups import group_band
 from tui.health.verdict import Severity, Verdict
+from tui.live.chart import band_lines
+from tui.live.model import RunView, fold_groups, median_spark
 from tui.store import Series
 
 

@@ -7,9 +7,19 @@ import math
 import numpy as np
 import pytest
 
-from tui.app.model import (RunView, compile_filter, ema, fmt_age, run_state, sort_views, sparkline,
-                           summary, summary_text, tag_groups)
 from tui.health.verdict import Severity, Verdict
+from tui.live.model import (
+    RunView,
+    compile_filter,
+    ema,
+    run_state,
+    sort_views,
+    summary,
+    summary_text,
+    tag_groups,
+)
+from tui.spark import sparkline
+from tui.vocab import fmt_age
 
 
 def tensorboard_ema(values, weight):
@@ -63,8 +73,8 @@ def test_sparkline_of_a_pinned_entropy_is_flat_not_noise():
 
 
 def test_entropy_sparkline_bounds_come_from_the_verdicts_maximum():
-    from tui.app.views import entropy_bounds
     from tui.health.verdict import Severity, Verdict
+    from tui.live.views import entropy_bounds
 
     pinned = Verdict("entropy", "pinned_at_max", Severity.WARN, "", evidence={"h_max": 1.79})
     assert entropy_bounds([pinned], (1.7, 1.8)) == {"entropy": (0.0, 1.8)}
@@ -176,13 +186,13 @@ def test_verdict_colors_fall_back_for_builtin_themes():
 def _line(values, color=(255, 0, 0), label="a"):
     v = np.asarray(values, dtype=float)
     steps = np.arange(v.size, dtype=np.int64)
-    return __import__("tui.app.chart", fromlist=["Line"]).Line(label, steps, 1e9 + steps * 10.0, v, color)
+    return __import__("tui.live.chart", fromlist=["Line"]).Line(label, steps, 1e9 + steps * 10.0, v, color)
 
 
 def test_chart_renders_title_axes_and_legend():
-    from tui.app.chart import ChartSpec, render
-
     from rich.text import Text
+
+    from tui.live.chart import ChartSpec, render
 
     out = render(ChartSpec("loss", (_line(np.linspace(1, 2, 50)), _line(np.linspace(2, 3, 50), label="b")),
                            60, 12, legend=True))
@@ -193,7 +203,7 @@ def test_chart_renders_title_axes_and_legend():
 
 
 def test_chart_log_scale_without_positive_values_says_so():
-    from tui.app.chart import ChartSpec, render
+    from tui.live.chart import ChartSpec, render
 
     out = render(ChartSpec("neg", (_line([-1.0, -2.0, -3.0]),), 40, 8, log_y=True))
     assert "no positive values" in out
@@ -202,7 +212,7 @@ def test_chart_log_scale_without_positive_values_says_so():
 def test_chart_does_not_touch_plotext_global_figure():
     import plotext
 
-    from tui.app.chart import ChartSpec, render
+    from tui.live.chart import ChartSpec, render
 
     before = plotext.figure.build().string()
     render(ChartSpec("x", (_line([1.0, 2.0, 3.0]),), 40, 8))
@@ -210,7 +220,7 @@ def test_chart_does_not_touch_plotext_global_figure():
 
 
 def test_shorten_cuts_the_middle():
-    from tui.app.model import shorten
+    from tui.live.model import shorten
 
     assert shorten("short", 10) == "short"
     s = shorten("pong-end_to_end-synthetic_prefs-1_81a378f/a2c_misc", 20)

@@ -3,15 +3,14 @@ compact layout, themes, notices, and a writer appending while the app runs."""
 
 from __future__ import annotations
 
-
 import pytest
 from app_fixtures import NOW, fixed_store
+from testing import sync
 
 from tui.app.app import AppOptions, TbpeekApp, make_app
 from tui.app.screens.detail import DetailScreen
 from tui.app.screens.overview import OverviewScreen
 from tui.app.widgets.run_table import RunTable
-from testing import sync
 
 SIZE = (120, 35)
 
@@ -139,7 +138,7 @@ async def test_space_picks_runs_and_detail_overlays_them_in_stable_colours():
         await pilot.pause()
         order = rows(app)
         await pilot.press("space", "j", "space")
-        assert list(app.selected) == order[:2]
+        assert list(app.session.view.selected) == order[:2]
         assert table(app).get_cell(order[0], "mark").plain == "●"
         assert table(app).get_cell(order[2], "mark").plain == " "
         await pilot.press("enter")
@@ -155,7 +154,7 @@ async def test_space_picks_runs_and_detail_overlays_them_in_stable_colours():
         again = {ln.label: ln.color for ln in app.screen._charts["tag-losses/value_loss"].lines}
         assert again == colours
         await pilot.press("escape", "space")  # unpick
-        assert order[0] not in app.selected
+        assert order[0] not in app.session.view.selected
 
 
 @sync
@@ -325,8 +324,9 @@ async def test_inotify_unavailable_falls_back_to_polling_and_says_so(tmp_path, m
     pytest.importorskip("tui.ingest", reason="ingest engine not present")
     import errno
 
-    import tui.app.watcher as watcher_mod
     from eventfiles import Writer
+
+    import tui.live.session as session_mod
 
     class NoInotify:
         def schedule(self, *a, **k):
@@ -341,13 +341,13 @@ async def test_inotify_unavailable_falls_back_to_polling_and_says_so(tmp_path, m
         def is_alive(self):
             return False
 
-    real = watcher_mod.Watcher
+    real = session_mod.Watcher
 
     class LimitedWatcher(real):
         def __init__(self, paths, on_change, poll_interval=None, **kw):
             super().__init__(paths, on_change, poll_interval, observer_factory=NoInotify, **kw)
 
-    monkeypatch.setattr(watcher_mod, "Watcher", LimitedWatcher)
+    monkeypatch.setattr(session_mod, "Watcher", LimitedWatcher)
     with Writer(tmp_path / "logs" / "r") as w:
         w.scalar("losses/entropy", 1.0, 1, 1_700_000_000.0)
     app = make_app([str(tmp_path / "logs")], AppOptions())
@@ -355,7 +355,7 @@ async def test_inotify_unavailable_falls_back_to_polling_and_says_so(tmp_path, m
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(100):
             await pilot.pause(0.05)
-            if app.watch_mode == "polling":
+            if app.session.watch_mode == "polling":
                 break
         await pilot.pause(0.5)
         status = str(app.screen.query_one("#status").render())
@@ -373,28 +373,39 @@ async def test_q_quits_and_stops_watching(tmp_path):
     app = make_app([str(tmp_path / "logs")], AppOptions())
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.3)
-        watcher = app._watcher
-        assert watcher is not None
+        watcher = app.session.watcher
+        assert watcher is not None and watcher.running
         await pilot.press("q")
     # Leaving the block shuts the app down; before the fix, quitting hung right here.
     assert app.return_code == 0
-    assert app._watcher is None
-    assert watcher._thread is None or not watcher._thread.is_alive()
+    assert app.session.watcher is None
+    assert not watcher.running
 
 
 @sync
-async def test_health_listeners_get_judged_runs_on_the_ui_thread():
+async def test_runs_judged_on_a_thread_reach_the_look_budget_on_the_ui_thread(tmp_path):
     import threading
 
-    app = fixed_app()
+    import numpy as np
+
+    from tui.looks.settings import BudgetSettings
+
+    app = fixed_app(budget=BudgetSettings(enabled=False, log_path=tmp_path / "looks.jsonl"))
     got: list[tuple[list[str], bool]] = []
-    app.health_listeners.append(
-        lambda hs: got.append(([h.run for h in hs], threading.current_thread() is threading.main_thread())))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        import numpy as np
+        gate = app.session.gate
+        real = gate.on_health
+
+        def spy(healths):
+            got.append(([h.run for h in healths], threading.current_thread() is threading.main_thread()))
+            return real(healths)
+
+        gate.on_health = spy
         app.store.append("pong-pinned", "losses/entropy", [10**7], [NOW], [np.log(6)])
-        app.refresh_from_store()
+        worker = threading.Thread(target=app.refresh_from_store)  # as the ingest loop does
+        worker.start()
+        worker.join()
         await pilot.pause(0.2)
     assert got and got[-1] == (["pong-pinned"], True)
 
@@ -406,7 +417,7 @@ async def test_mouse_click_on_row_opens_detail_and_header_sorts():
         await pilot.pause()
         await pilot.click(RunTable, offset=(10, 0))  # the header row: "run"
         await pilot.pause()
-        assert app.sort == "name" and rows(app) == sorted(rows(app))
+        assert app.session.view.sort == "name" and rows(app) == sorted(rows(app))
         await pilot.click(RunTable, offset=(10, 2))  # the second run
         await pilot.pause()
         if not isinstance(app.screen, DetailScreen):  # a first click may only highlight
@@ -432,3 +443,18 @@ async def test_theme_picker_and_palette_sort_commands():
         commands["Sort runs: name"].callback()
         await pilot.pause(1.2)
         assert rows(app) == sorted(rows(app))
+
+
+@sync
+async def test_slash_focuses_the_filter_at_once_so_fast_typing_lands_in_it():
+    """Keys typed right after `/` (fast, or pasted) are already queued: the box must have the
+    focus before they are handled, or `o` sorts and `n` opens a note instead."""
+    from textual.widgets import Input
+
+    app = fixed_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.screen.action_filter()
+        assert app.focused is app.screen.query_one("#filter", Input)  # no await in between
+        await pilot.press(*"pong", "enter")
+        assert sorted(rows(app)) == ["pong-collapse", "pong-pinned"] and app.session.view.sort == "worst"

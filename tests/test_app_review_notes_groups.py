@@ -196,7 +196,7 @@ async def test_enter_on_a_folded_group_charts_median_and_band():
         await pilot.press("n")  # a group has no note of its own
         assert isinstance(app.screen, GroupDetailScreen) and any("unfold" in m for m, _ in seen)
         await pilot.press("escape", "space")  # space on a folded row picks all its seeds
-        assert set(SEEDS) <= set(app.selected)
+        assert set(SEEDS) <= set(app.session.view.selected)
         assert table(app).get_cell(GROUP, "mark").plain.startswith("●")
 
 

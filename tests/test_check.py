@@ -55,7 +55,9 @@ def test_json_shape_is_exact(logdir, capsys):
     by = {r["run"]: r for r in data["runs"]}
     assert set(by) == {"pinned", "healthy"}
     for r in data["runs"]:
-        assert set(r) == {"run", "path", "library", "verdicts"}
+        assert set(r) == {"run", "path", "library", "summary", "verdicts"}
+        assert set(r["summary"]) == {"severity", "head", "text", "state"}
+        assert r["summary"]["text"].startswith(r["summary"]["head"] + ": ")
         assert r["path"].endswith(r["run"])
         metrics = [v["metric"] for v in r["verdicts"]]
         assert len(metrics) == len(set(metrics))  # one verdict per metric
@@ -66,6 +68,8 @@ def test_json_shape_is_exact(logdir, capsys):
     ent = {v["metric"]: v for v in by["pinned"]["verdicts"]}["entropy"]
     assert ent["kind"] == "pinned_at_max" and ent["severity"] == "alarm"
     assert {v["metric"]: v for v in by["healthy"]["verdicts"]}["entropy"]["kind"] == "healthy"
+    assert by["pinned"]["summary"]["head"] == "learned nothing" and by["pinned"]["summary"]["severity"] == "alarm"
+    assert by["healthy"]["summary"]["head"] == "fine" and by["pinned"]["summary"]["state"] == "ended"
 
 
 def test_fail_on_warn_and_clean_exit(tmp_path, capsys):

@@ -36,7 +36,7 @@ def _read(run_dir: Path) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.nda
                 pts.setdefault(v.tag, []).append((ev.step, ev.wall_time, v.simple_value))
             elif v.metadata.plugin_data.plugin_name == "text":
                 texts[v.tag] = v.tensor.string_val[0].decode()
-    out = {t: tuple(np.array(c) for c in zip(*rows)) for t, rows in pts.items()}
+    out = {t: tuple(np.array(c) for c in zip(*rows, strict=True)) for t, rows in pts.items()}
     return out, texts
 
 
@@ -74,7 +74,7 @@ def test_healthy_entropy_falls_from_max_and_flattens_while_reward_climbs(demo_di
 
 def test_collapse_happens_live_and_reward_stays_flat(demo_dir):
     pts, _ = _read(demo_dir / "breakout_a2c_collapse")
-    steps, walls, ent = pts["losses/entropy"]
+    _steps, walls, ent = pts["losses/entropy"]
     h = ent / math.log(4)
     t0 = time.time() - 90
     before, after = h[walls < t0], h[walls > t0 + 40]

@@ -7,16 +7,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from testing import Clock, sync
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from tui.app.alerts import Alerter, clean, notification, tmux_wrap
-from tui.app.screens.gate import GateController, GateScreen, countdown, gate_lines
+from tui.app.screens.gate import GateHost, GateScreen
 from tui.health.verdict import Severity, Verdict
+from tui.live.alerts import Alerter, clean, notification, tmux_wrap
+from tui.live.gate import GateController, countdown, gate_lines
 from tui.looks.log import Look, append_look, read_looks
 from tui.looks.policy import Alarm, GateInfo, LookBudget
 from tui.looks.settings import BudgetSettings
-from testing import Clock, sync
 
 UTC = timezone.utc
 T0 = datetime(2026, 3, 2, 14, 0, tzinfo=UTC).timestamp()
@@ -38,8 +39,8 @@ class Host(App):
         yield Static(CHART_TEXT, id="charts")
 
     def on_mount(self) -> None:
-        self.gate = GateController(self, self.budget, self.alerter, on_alarm_look=self.alarm_runs.append,
-                                   tick=3600, tz=UTC)  # the tests call refresh() themselves
+        ui = GateHost(self, tz=UTC)  # no timer: the tests call refresh() themselves
+        self.gate = GateController(ui, self.budget, self.alerter, on_alarm_look=self.alarm_runs.append)
         self.gate.start()
 
 
@@ -109,7 +110,7 @@ async def test_override_needs_a_reason_then_opens_a_look(tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, GateScreen)
         assert "at least 3 words" in app.screen.text()
-        await pilot.press(*"ctrl+u".split(), *"lr change looks odd", "enter")
+        await pilot.press(*["ctrl+u"], *"lr change looks odd", "enter")
         await pilot.pause()
         assert not isinstance(app.screen, GateScreen)
     last = log_of(tmp_path)[-1]

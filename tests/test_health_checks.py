@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from health_synth import curve, noisy
+
 from tui.health.checks import judge_explained_variance, judge_kl, judge_reward
 from tui.health.options import Thresholds
 from tui.health.verdict import Severity

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from eventfiles import Writer
 from health_synth import T0, curve, decay_to, noisy, snapshot
+
 from tui.health import HealthOptions, HealthTracker, Severity, judge, replay_history, role_series
 from tui.ingest import load
 from tui.store import Store
@@ -83,7 +83,7 @@ def test_replay_history_records_changes_with_steps():
     hist = replay_history(snap, HealthOptions(actions=6), points=25, now=float(snap.last_wall_time))
     kinds = [c.new_kind for c in hist if c.metric == "entropy"]
     assert "pinned_at_max" in kinds and kinds[-1] == "collapsed"
-    col = [c for c in hist if c.new_kind == "collapsed"][0]
+    col = next(c for c in hist if c.new_kind == "collapsed")
     assert 200 <= col.step <= 330  # it began after the pinned stretch
     assert all(c.wall_time is not None for c in hist)
 
@@ -127,7 +127,8 @@ KINDS = {
 
 
 def test_any_input_gives_documented_kinds_and_never_raises():
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     values = st.floats(allow_nan=True, allow_infinity=True, width=64)
     walls = st.floats(min_value=0, max_value=4e9, allow_nan=False)
@@ -139,7 +140,7 @@ def test_any_input_gives_documented_kinds_and_never_raises():
     @settings(max_examples=150, deadline=None)
     @given(tags=tags, mode=st.sampled_from(["live", "review"]), actions=st.sampled_from([None, 2, 6]))
     def check(tags, mode, actions):
-        snap = snapshot({t: tuple(zip(*sorted(pts))) for t, pts in tags.items()})
+        snap = snapshot({t: tuple(zip(*sorted(pts), strict=False)) for t, pts in tags.items()})
         h = judge(snap, HealthOptions(mode=mode, actions=actions), now=4e9)
         for v in h.verdicts:
             assert v.kind in KINDS[v.metric], (v.metric, v.kind)

@@ -61,7 +61,7 @@ def _prefix_verdicts(runs, name, fractions):
     walls = snap.series["policy_entropy"].wall_times
     out = {}
     for f in fractions:
-        t = float(walls[int(round(f * len(walls))) - 1])
+        t = float(walls[round(f * len(walls)) - 1])
         h = judge(prefix(snap, t), now=t + 5, related=[prefix(r, t) for r in rel[name]])
         out[f] = h
     return out
@@ -90,3 +90,22 @@ def test_replay_history_of_the_pinned_run(runs):
     walls = [c.wall_time for c in hist if c.wall_time is not None]
     assert walls and min(walls) >= float(np.min(snaps[name].series["policy_entropy"].wall_times)) - 1
     assert hist[-1].new_kind == "ended" or any(c.new_kind == "ended" for c in hist)
+
+
+def test_one_line_summaries_across_sibling_folders(runs):
+    # The reward lives in a2c_misc, the entropy in a2c: the a2c run's line speaks for both.
+    snaps, rel = runs
+
+    def line(name):
+        snap = snaps[name]
+        return judge(snap, HealthOptions(mode="review"), now=float(snap.last_wall_time) + 3600,
+                     related=rel[name]).summary
+
+    pinned = line(f"{PONG_PINNED}/a2c")
+    assert pinned.head == "learned nothing" and pinned.severity == Severity.ALARM
+    assert pinned.text.startswith("learned nothing: reward never improved in 1073 steps (flat around -21)")
+    assert "for its whole life" in pinned.text and pinned.state == "ended"
+    ok = line(f"{PONG_OK}/a2c")
+    assert ok.text.startswith("fine: reward rose -21 -> 15") and "entropy fell to 0.88 of max" in ok.text
+    dot = line(f"{DOT}/a2c")
+    assert dot.head == "learning" and "but throughput dropped" in dot.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from health_synth import decay_to, noisy, noisy_collapse, replay_kinds
+
 from tui.health.shapes import zigzag_legs
 
 LN4 = float(np.log(4))

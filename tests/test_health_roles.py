@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from health_synth import T0, curve, snapshot
+
 from tui.health import HealthOptions, judge, role_series
 from tui.health.roles import assign_roles, combine, guess_library, infer_actions
 from tui.store import Series
@@ -68,7 +68,7 @@ def test_per_worker_rewards_are_combined():
     reward = role_series(snap)["reward"]
     assert len(reward) == 16 * 50
     assert np.all(np.diff(reward.wall_times) >= 0)  # merged in time order
-    assert set(np.unique(reward.values)) == set(float(i) for i in range(16))
+    assert set(np.unique(reward.values)) == {float(i) for i in range(16)}
     v = judge(snap, now=float(snap.last_wall_time)).verdict("reward")
     assert v is not None and v.evidence["points"] == 800
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from health_synth import curve, decay_to, noisy, snapshot
+
 from tui.health import HealthOptions, Severity, judge
 
 LN6 = float(np.log(6))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-
 from health_synth import T0, curve, noisy, snapshot
+
 from tui.health import HealthOptions, Severity, judge, role_series
 from tui.health.stats import spearman
-from tui.health.throughput import derive_rate
+from tui.health.throughput import derive_rate, interval_width
 
 
 def counter_run(rates, dt=30.0, per_update=None, fps_logged=None, offset=0.0):
@@ -37,9 +37,57 @@ def test_derive_rate_on_a_regular_grid():
     walls = T0 + np.array([0, 7, 20, 31, 45, 60, 61, 90, 120.0])
     counts = 10.0 * (walls - T0)  # exactly 10 steps/s, written irregularly
     r = derive_rate(walls, counts, min_window=30.0)
-    assert len(r) == 4
+    assert len(r) == 8
     assert np.allclose(r.values, 10.0)
-    assert np.all(np.diff(r.wall_times) >= 30.0)
+    # A short run: intervals of the usual write gap (13.5 s), all equal.
+    assert np.allclose(np.diff(r.wall_times), 13.5)
+
+
+def test_interval_width_fits_the_run():
+    assert interval_width(18 * 3600.0, 2.0, 30.0) == 30.0  # long runs: 30 s
+    assert interval_width(150.0, 0.15, 30.0) == 3.0  # a 150 s run: 50 intervals
+    assert interval_width(150.0, 5.0, 30.0) == 5.0  # never below the write gap
+    assert interval_width(1e7, 1.0, 30.0) == 1e7 / 4096  # never a huge grid
+
+
+def test_short_run_sudden_drop_is_seen():
+    # The case: ~3 800 steps/s for 27 s, then ~800 steps/s until 150 s; SB3 writes
+    # its env-step counter every ~0.1 s.
+    walls, counts, t, c = [], [], T0, 0.0
+    rng = np.random.default_rng(4)
+    while t < T0 + 150:
+        rate = 3800.0 if t < T0 + 27 else 800.0
+        dt = 256 / rate * rng.uniform(0.9, 1.1)
+        t, c = t + dt, c + 256
+        walls.append(t)
+        counts.append(c)
+    n = len(walls)
+    ent = 0.6 + noisy(0, n, 0.01, 5)
+    snap = snapshot({"train/entropy_loss": (np.asarray(counts, np.int64), np.asarray(walls), -ent),
+                     "rollout/ep_rew_mean": (np.asarray(counts, np.int64), np.asarray(walls), np.linspace(20, 200, n))})
+    v = tp(snap)
+    assert v.kind == "sudden_drop", v.reason
+    assert 3300 < v.evidence["before"] < 4300 and 600 < v.evidence["after"] < 1000
+
+
+def test_dqn_warm_up_is_no_drop():
+    # An off-policy learner collects 20x faster before its first update (learning_starts).
+    walls, counts, loss_w, t, c = [], [], [], T0, 0.0
+    while c < 60_000:
+        rate = 20_000.0 if c < 10_000 else 1_000.0
+        t, c = t + 200 / rate, c + 200
+        walls.append(t)
+        counts.append(c)
+        if c >= 10_000:
+            loss_w.append(t)
+    steps = np.asarray(counts, np.int64)
+    k = len(walls) - len(loss_w)
+    snap = snapshot({"rollout/exploration_rate": (steps, np.asarray(walls), np.linspace(1, 0.05, len(walls))),
+                     "rollout/ep_rew_mean": (steps, np.asarray(walls), np.linspace(20, 200, len(walls))),
+                     "train/loss": (steps[k:], np.asarray(loss_w), np.full(len(loss_w), 0.5))})
+    v = tp(snap)
+    assert v.kind == "steady", v.reason
+    assert 800 < v.evidence["steps_per_s"] < 1200
 
 
 def test_update_indexed_run_uses_its_step_counter_tag():

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from eventfiles import Writer
@@ -52,16 +57,6 @@ def test_parse_spec_name_path_and_existing_paths(tmp_path):
     assert (s.name, s.path) == ("exp", "/some/where")
 
 
-def test_url_without_its_packages_is_a_logdir_error():
-    try:
-        import s3fs  # noqa: F401
-    except ImportError:
-        with pytest.raises(LogdirError, match="pip install"):
-            Ingestor(Store(), ["s3://some-bucket/logs"])
-    else:
-        pytest.skip("s3fs is installed")
-
-
 def test_missing_or_unreadable_logdir_raises_logdir_error(tmp_path):
     with pytest.raises(LogdirError, match="does not exist"):
         Ingestor(Store(), [str(tmp_path / "nope")])
@@ -71,16 +66,64 @@ def test_missing_or_unreadable_logdir_raises_logdir_error(tmp_path):
         Ingestor(Store(), [str(f)])
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads anything")
-def test_unreadable_logdir(tmp_path):
-    d = tmp_path / "locked"
-    d.mkdir()
-    d.chmod(0)
-    try:
-        with pytest.raises(LogdirError, match="cannot be read"):
-            Ingestor(Store(), [str(d)])
-    finally:
-        d.chmod(0o755)
+def as_a_user_who_cannot_bypass_permissions(*args: str) -> subprocess.CompletedProcess[str]:
+    """``tbpeek ARGS`` in a new process for which file permissions hold.
+
+    Root reads a mode-000 directory anyway; without the capabilities that let it (dropped by
+    ``setpriv`` from its bounding set) it can't, just like another user.
+    """
+    cmd = [sys.executable, "-m", "tui", *args]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: permissions can't be enforced (the test double "
+                        "in test_tree.py covers the logic)")
+        cmd = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+
+
+def problem_entries(doc: object) -> list[dict]:
+    """Every entry of a "problems" list anywhere in ls's JSON (wherever the format puts them)."""
+    out: list[dict] = []
+    stack = [doc]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            probs = x.get("problems")
+            if isinstance(probs, list):
+                out += [p for p in probs if isinstance(p, dict)]
+            stack += list(x.values())
+        elif isinstance(x, list):
+            stack += x
+    return out
+
+
+@pytest.fixture
+def locked(tmp_path):
+    """A logdir with a readable run and a run inside a mode-000 directory."""
+    make_run(tmp_path / "ok")
+    make_run(tmp_path / "locked" / "hidden")
+    (tmp_path / "locked").chmod(0)
+    yield tmp_path
+    (tmp_path / "locked").chmod(0o755)
+
+
+def test_unreadable_subdirectory_is_reported_not_silently_dropped(locked):
+    r = as_a_user_who_cannot_bypass_permissions("ls", "--json", str(locked))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert [x["run"] for x in out["runs"]] == ["ok"]
+    found = [p for p in problem_entries(out) if p.get("kind") == "unreadable-dir"]
+    assert [p["path"] for p in found] == [str(locked / "locked")]
+    assert "Permission denied" in found[0]["message"]
+    text = as_a_user_who_cannot_bypass_permissions("ls", str(locked))
+    assert f"directory {locked / 'locked'} cannot be read" in text.stderr and "ok" in text.stdout
+
+
+def test_unreadable_logdir(locked):
+    r = as_a_user_who_cannot_bypass_permissions("ls", str(locked / "locked"))
+    assert r.returncode == 2 and "cannot be read" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_rescan_finds_new_runs_and_files_and_maps_paths(tmp_path):

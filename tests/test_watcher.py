@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from eventfiles import Writer
-from tui.app import watcher as watcher_mod
-from tui.app.watcher import Watcher
+
+from tui.live import watch_inotify
+from tui.live.watcher import Watcher
 
 WAIT = 10.0  # generous upper bound for an event to arrive; tests finish as soon as it does
 
@@ -184,7 +184,7 @@ def test_falls_back_when_watch_limit_is_hit_silently(tmp_path, monkeypatch):
     # watchdog skips subdirectories it cannot watch without raising; the watcher notices
     # by counting its inotify watches against the directories.
     (tmp_path / "a" / "b").mkdir(parents=True)
-    monkeypatch.setattr(watcher_mod, "_inotify_watch_count", lambda: 1)
+    monkeypatch.setattr(watch_inotify, "_inotify_watch_count", lambda: 1)
     rec = Recorder()
     with Watcher([str(tmp_path)], rec, fallback_poll_interval=0.05) as w:
         assert w.mode == "polling" and "watch limit" in w.fallback_reason
@@ -194,7 +194,7 @@ def test_falls_back_while_running_when_new_dirs_exceed_the_limit(tmp_path, monke
     rec = Recorder()
     with Watcher([str(tmp_path)], rec, fallback_poll_interval=0.05, rescan_interval=0.1) as w:
         assert w.mode == "inotify"
-        monkeypatch.setattr(watcher_mod, "_inotify_watch_count", lambda: 1)
+        monkeypatch.setattr(watch_inotify, "_inotify_watch_count", lambda: 1)
         (tmp_path / "new_run").mkdir()
         assert rec.wait_for(lambda r: w.mode == "polling" and r.rescans)
         assert "watch limit" in w.fallback_reason
@@ -209,7 +209,7 @@ def test_real_watch_count_covers_the_directories(tmp_path):
     for i in range(3):
         (tmp_path / f"r{i}" / "sub").mkdir(parents=True)
     with Watcher([str(tmp_path)], Recorder()) as w:
-        count = watcher_mod._inotify_watch_count()
+        count = watch_inotify._inotify_watch_count()
         if count is None:
             pytest.skip("no /proc inotify accounting on this platform")
         assert w.mode == "inotify"
@@ -273,3 +273,76 @@ def test_a_failing_callback_is_logged_and_watching_goes_on(tmp_path, caplog):
 def test_bad_poll_interval_is_refused(tmp_path):
     with pytest.raises(ValueError, match="positive"):
         Watcher([str(tmp_path)], Recorder(), poll_interval=0)
+
+
+# ---- the strategies on their own ----------------------------------------------------------------
+def test_each_strategy_is_its_own_class_without_a_mode_flag(tmp_path):
+    from tui.live.watch_base import WatcherBase
+    from tui.live.watch_inotify import InotifyWatcher
+    from tui.live.watch_poll import PollWatcher
+
+    assert issubclass(PollWatcher, WatcherBase) and issubclass(InotifyWatcher, WatcherBase)
+    assert (PollWatcher.mode, InotifyWatcher.mode) == ("polling", "inotify")  # class constants
+    w = Watcher([str(tmp_path)], Recorder())
+    with w:
+        assert isinstance(w.strategy, InotifyWatcher)
+    with Watcher([str(tmp_path)], Recorder(), poll_interval=0.05) as p:
+        assert isinstance(p.strategy, PollWatcher)
+
+
+def test_poll_watcher_alone_reports_new_files_and_appends(tmp_path):
+    from tui.live.watch_poll import PollWatcher
+
+    rec = Recorder()
+    with PollWatcher([str(tmp_path)], rec, 0.05, rescan_interval=0.1) as w:
+        wr = Writer(tmp_path / "run")
+        wr.scalar("x", 1.0, 0)
+        wr.flush()
+        path = _one_event_file(tmp_path / "run")
+        assert rec.wait_for(lambda r: path in r.dirty and r.rescans)
+        rec.reset()
+        wr.scalar("x", 2.0, 1)
+        wr.flush()
+        assert rec.wait_for(lambda r: path in r.dirty)
+        wr.close()
+    assert not w.running
+
+
+def test_inotify_watcher_alone_says_why_it_cannot_start(tmp_path):
+    from tui.live.watch_inotify import InotifyUnavailable, InotifyWatcher
+
+    w = InotifyWatcher([str(tmp_path)], Recorder(), observer_factory=lambda: _FailingObserver(errno.ENOSPC))
+    with pytest.raises(InotifyUnavailable, match=r"max_user_watches.*sysctl"):
+        w.start()
+    assert not w.running
+
+
+def test_a_very_deep_tree_falls_back_to_polling_and_still_sees_writes(tmp_path):
+    # watchdog walks the tree recursively; 1 500 levels exceed Python's recursion limit.
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    for _ in range(1500):
+        deep = deep / "d"
+        deep.mkdir()
+    run = tmp_path / "run"
+    run.mkdir()
+    rec = Recorder()
+    w = Watcher([str(tmp_path)], rec, fallback_poll_interval=0.05, rescan_interval=0.1)
+    try:
+        _deep_tree_watched(w, rec, run)
+    finally:  # shutil.rmtree (pytest's clean-up) recurses too: take it down from the bottom
+        while deep != tmp_path:
+            deep.rmdir()
+            deep = deep.parent
+
+
+def _deep_tree_watched(w: Watcher, rec: Recorder, run: Path) -> None:
+    with w:
+        if w.mode == "polling":
+            assert "too deep" in w.fallback_reason
+        else:  # this watchdog walks iteratively: nothing to fall back from
+            assert w.fallback_reason is None
+        with Writer(run) as wr:
+            wr.scalar("x", 1.0, 0)
+        path = _one_event_file(run)
+        assert rec.wait_for(lambda r: path in r.dirty)

@@ -2,56 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from textual.message import Message
 
+from tui.live.events import LiveEvent, RunsChanged
+from tui.live.session import ReviewResult
+from tui.notes import Note
 
-class StoreChanged(Message):
-    """The ingest worker appended to the store; views of `runs` were recomputed.
 
-    Carries complete state (the store version), so a newer one may replace a queued older one.
+class LiveUpdate(Message):
+    """The live session said something (`tui.live.events`); posted from its ingest thread,
+    handed back to `LiveSession.receive` on the UI thread.
+
+    A `RunsChanged` carries complete state (the session keeps which runs changed), so a newer
+    one may replace a queued older one.
     """
 
-    def __init__(self, version: int, runs: tuple[str, ...] = (), new_runs: tuple[str, ...] = ()) -> None:
+    def __init__(self, event: LiveEvent) -> None:
         super().__init__()
-        self.version = version
-        self.runs = runs
-        self.new_runs = new_runs
+        self.event = event
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, StoreChanged) and not message.new_runs and not self.new_runs
-
-
-class IngestProblem(Message):
-    """Something the person should know about reading the logdirs (shown as a notice)."""
-
-    def __init__(self, text: str, severity: str = "warning") -> None:
-        super().__init__()
-        self.text = text
-        self.severity = severity
-
-
-class WatchModeChanged(Message):
-    """The watcher runs in `mode` ("inotify"|"polling"); `reason` says why it fell back."""
-
-    def __init__(self, mode: str, reason: str | None) -> None:
-        super().__init__()
-        self.mode = mode
-        self.reason = reason
+        return (isinstance(message, LiveUpdate) and isinstance(message.event, RunsChanged)
+                and isinstance(self.event, RunsChanged))
 
 
 class ReviewBuilt(Message):
-    """The review worker finished: `review` (a frozen `Review`, built off the UI thread and
-    never changed after) or, when it could not be built, `error` (what failed and where)."""
+    """The review worker finished: a frozen `Review`, or the error that stopped it."""
 
-    def __init__(self, review=None, error: str | None = None) -> None:
+    def __init__(self, result: ReviewResult) -> None:
         super().__init__()
-        self.review = review
-        self.error = error
+        self.result = result
 
 
 class NotesLoaded(Message):
     """The run notes were read from the state directory: run path -> `tui.notes.Note`."""
 
-    def __init__(self, notes: dict) -> None:
+    def __init__(self, notes: Mapping[str, Note]) -> None:
         super().__init__()
         self.notes = notes

@@ -24,12 +24,14 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 import tui
 from tui.config import config_dir
+from tui.health.verdict import Severity
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,6 +42,9 @@ DEFAULT_THEME = "tbpeek-dark"
 COLOR_KEYS = ("primary", "secondary", "warning", "error", "success", "accent", "foreground",
               "background", "surface", "panel", "boost")
 VERDICT_VARIABLES = ("verdict-ok", "verdict-info", "verdict-warn", "verdict-alarm")
+# The theme variable of each severity's colour (a key of `verdict_colors`).
+SEVERITY_VAR = {Severity.OK: "verdict-ok", Severity.INFO: "verdict-info",
+                Severity.WARN: "verdict-warn", Severity.ALARM: "verdict-alarm"}
 _ALLOWED = set(COLOR_KEYS) | {"name", "dark", "variables", "luminosity_spread", "text_alpha"}
 
 
@@ -70,7 +75,7 @@ def _color(path: Path, key: str, value: object) -> str:
     return value
 
 
-def parse_theme(data: dict, path: Path) -> Theme:
+def parse_theme(data: dict[str, Any], path: Path) -> Theme:
     """Validate a theme file's table and build the `Theme`.
 
     Raises:
@@ -94,8 +99,8 @@ def parse_theme(data: dict, path: Path) -> Theme:
     checked: dict[str, str] = {}
     for k, v in variables.items():
         checked[str(k)] = _color(path, f"variables.{k}", v) if k in VERDICT_VARIABLES else str(v)
-    extra = {k: float(data[k]) for k in ("luminosity_spread", "text_alpha") if k in data}
-    return Theme(name=name.strip(), dark=data["dark"], variables=checked, **colors, **extra)
+    fields: dict[str, Any] = {**colors, **{k: float(data[k]) for k in ("luminosity_spread", "text_alpha") if k in data}}
+    return Theme(name=name.strip(), dark=data["dark"], variables=checked, **fields)
 
 
 def load_theme_file(path: Path) -> Theme:

@@ -3,14 +3,16 @@
 Public API::
 
     from tui.health import HealthOptions, RunHealth, VerdictChange, judge, HealthTracker, role_series
+    health.summary.text   # the run's verdict in one sentence (RunSummary; `summarize` builds one)
 """
 
 from tui.health.engine import RunHealth, VerdictChange, judge, role_series, siblings
 from tui.health.options import HealthOptions, Thresholds
+from tui.health.summary import RunSummary, summarize
 from tui.health.tracker import HealthTracker, prefix, replay_history
 from tui.health.verdict import Severity, Verdict, worst
 
 __all__ = [
-    "HealthOptions", "HealthTracker", "RunHealth", "Severity", "Thresholds", "Verdict", "VerdictChange",
-    "judge", "prefix", "replay_history", "role_series", "siblings", "worst",
+    "HealthOptions", "HealthTracker", "RunHealth", "RunSummary", "Severity", "Thresholds", "Verdict", "VerdictChange",
+    "judge", "prefix", "replay_history", "role_series", "siblings", "summarize", "worst",
 ]

@@ -8,22 +8,28 @@ verdict timeline of a finished run by judging its prefixes.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 
 from tui.health.checks import judge_explained_variance, judge_kl, judge_reward
+from tui.health.corroborate import corroborate, is_continuous, kl_target
+from tui.health.growth import judge_growth
+from tui.health.lifecycle import EVIDENCE_AFTER, abnormal_end, judge_life, writer_evidence
 from tui.health.options import HealthOptions
 from tui.health.roles import RoleMap, actions_from_texts, assign_roles, infer_actions, series_for
 from tui.health.shapes import RewardContext, Scale, classify
 from tui.health.stats import median
-from tui.health.throughput import EMPTY, derive_rate, judge_liveness, judge_rate, step_source, usual_gap
+from tui.health.summary import RunSummary, summarize
+from tui.health.throughput import derive_rate, judge_rate, learning_start, step_source, usual_gap
 from tui.health.verdict import Severity, Verdict, worst
 from tui.store import RunSnapshot, Series
+from tui.vocab.writer import WriterEvidence
 
-METRIC_ORDER = ("entropy", "reward", "throughput", "kl", "explained_variance")
+METRIC_ORDER = ("entropy", "reward", "throughput", "kl", "explained_variance", "step_time", "memory")
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,7 @@ class VerdictChange:
     wall_time: float | None
     reason: str
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"metric": self.metric, "old_kind": self.old_kind, "new_kind": self.new_kind,
                 "severity": self.severity.label, "step": self.step, "wall_time": self.wall_time,
                 "reason": self.reason}
@@ -57,6 +63,10 @@ class RunHealth:
     path: str = ""
     version: int = -1
     usual_gap: float | None = None  # usual seconds between writes: the run-state rule's input
+    borrowed: list[Verdict] = field(default_factory=list)  # siblings' verdicts that speak for it (reward)
+    summary: RunSummary | None = None  # the run's verdict in one sentence
+    state: str = "live"  # live / stalled / ended: the run-state rule with the writer evidence
+    writer_alive: bool | None = None  # the writer process (None: no evidence): for run_state(writer_alive=)
 
     def verdict(self, metric: str) -> Verdict | None:
         return next((v for v in self.verdicts if v.metric == metric), None)
@@ -72,9 +82,14 @@ def roles_of(snap: RunSnapshot, opts: HealthOptions) -> RoleMap:
     return _roles_cached(tuple(sorted(snap.series)), tuple(sorted(opts.roles.items())))
 
 
+PRESENT = 60.0  # seconds: a `now` this close to the real clock is the present
+ONE_ACTION_NATS = float(np.log(2.0))  # the smallest discrete policy: 2 actions
+
+
 def _entropy_scale(snap: RunSnapshot, roles: RoleMap, H: np.ndarray, opts: HealthOptions) -> Scale | None:
     src = roles.sources["entropy"]
-    if not roles.llm and src.absolute:
+    continuous = is_continuous(snap, H) if src.absolute and not roles.llm else None
+    if not roles.llm and src.absolute and continuous is None:
         if opts.actions:
             return Scale(float(np.log(opts.actions)), opts.actions, "actions")
         n = actions_from_texts({k: t.text for k, t in snap.texts.items()})
@@ -83,11 +98,17 @@ def _entropy_scale(snap: RunSnapshot, roles: RoleMap, H: np.ndarray, opts: Healt
         n = infer_actions(H)
         if n:
             return Scale(float(np.log(n)), n, "inferred")
+        fin = H[np.isfinite(H)]
+        if fin.size and float(fin.max()) < ONE_ACTION_NATS * 0.5:
+            # Never near any uniform policy, not even over 2 actions: dead from the first
+            # logged update (a learning rate far too high). Judged in absolute nats: there is
+            # no initial level worth comparing with.
+            return Scale(ONE_ACTION_NATS, None, "absolute")
     fin = H[np.isfinite(H)]
     if fin.size == 0:
         return Scale(1.0, None, "initial")  # all non-finite: the check says so before scaling matters
     h0 = float(median(fin[: min(10, fin.size)]))
-    if h0 <= 0 or np.any(fin < 0):
+    if h0 <= 0 or continuous is not None:
         return None  # continuous actions (differential entropy can be negative): no scale
     return Scale(h0, None, "initial")
 
@@ -100,16 +121,33 @@ class _Analysis:
     gap: float | None  # usual seconds between writes
 
 
-def _analyse(snap: RunSnapshot, opts: HealthOptions) -> _Analysis:
-    roles = roles_of(snap, opts)
-    out = {role: series_for(snap, src) for role, src in roles.sources.items()}
+_Source = tuple[str, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _rate_source(snap: RunSnapshot, roles: RoleMap) -> tuple[_Source | None, float | None]:
+    """(the env-step source throughput is derived from, without an off-policy warm-up; the
+    run's usual seconds between writes)."""
     src = step_source(snap, roles)
+    start = learning_start(snap, roles) if src else None
+    if src and start is not None and start > src[1][0]:
+        keep = src[1] >= start
+        if int(keep.sum()) >= 2:
+            src = (src[0], src[1][keep], src[2][keep], src[3][keep])
     gap = usual_gap(src[1]) if src else None
-    rate = derive_rate(src[1], src[2], opts.thresholds.min_window, src[3], gap=gap) if src else EMPTY
-    if len(rate):
-        out["throughput"] = rate
     if gap is None and snap.series:
         gap = usual_gap(max(snap.series.values(), key=len).wall_times)
+    return src, gap
+
+
+def _analyse(snap: RunSnapshot, opts: HealthOptions,
+             source: tuple[_Source | None, float | None] | None = None) -> _Analysis:
+    roles = roles_of(snap, opts)
+    out = {role: series_for(snap, src) for role, src in roles.sources.items()}
+    src, gap = source if source is not None else _rate_source(snap, roles)
+    if src:
+        rate = derive_rate(src[1], src[2], opts.thresholds.min_window, src[3], gap=gap)
+        if len(rate):
+            out["throughput"] = rate
     return _Analysis(roles, {k: v for k, v in out.items() if len(v)}, src[0] if src else "", gap)
 
 
@@ -130,11 +168,33 @@ def judge(snap: RunSnapshot, opts: HealthOptions | None = None, now: float | Non
         now: the time to judge at (epoch seconds); stall/ended use it. Default: time.time().
         related: sibling runs of the same experiment (same parent directory). When `snap` has
             no reward of its own, a sibling's reward is used as context for the entropy verdict
-            (OpenAI baselines and Rahtz write rewards into a separate subfolder).
+            (OpenAI baselines and Rahtz write rewards into a separate subfolder); seed siblings
+            tell a run that ended far short of theirs.
     """
     opts = opts or HealthOptions()
     now = time.time() if now is None else now
-    return with_liveness(judge_shapes(snap, opts, related), snap, opts, now)
+    # The run's life first (cheap), so an ended run is judged once, as a whole.
+    source = _rate_source(snap, roles_of(snap, opts))
+    cache: dict[str, object] = {}
+    writer = _writer(snap, opts, now, cache)
+    life = judge_life(snap, source[1], now, opts.thresholds, opts.mode, writer)
+    with np.errstate(all="ignore"):
+        shapes = _judge_shapes(snap, opts, related, life is not None and life.kind == "ended", source)
+    shapes.cache.update(cache)
+    return with_liveness(shapes, snap, opts, now, related)
+
+
+def _writer(snap: RunSnapshot, opts: HealthOptions, now: float, cache: dict[str, object]) -> WriterEvidence | None:
+    """The writer evidence when it can speak: live mode, the run silent a little while, and
+    `now` the present. The process table tells about the present only: judging at another
+    moment (a replay, a test's clock) leaves the clock to decide. Review mode asks about
+    finished work: a silent run has ended there, whoever still lives (a notebook's kernel
+    outlives its runs)."""
+    last = snap.last_wall_time
+    if (opts.mode == "live" and last is not None and now - last >= EVIDENCE_AFTER
+            and abs(now - time.time()) < PRESENT):
+        return writer_evidence(snap, cache, now)
+    return None
 
 
 @dataclass(frozen=True)
@@ -145,12 +205,32 @@ class Shapes:
     health: RunHealth  # verdicts without the throughput verdict
     rate_verdict: Verdict | None  # steady / slow_decay / sudden_drop, before liveness
     gap: float | None  # the run's usual seconds between writes
+    final: bool = False  # judged as an ended run (a whole life)
+    cache: dict[str, object] = field(default_factory=dict, compare=False)  # writer evidence, final shapes
 
 
-def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: float) -> RunHealth:
-    """The full judgement at `now`: the data's verdicts plus stalled/ended (cheap)."""
+def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: float,
+                  related: Sequence[RunSnapshot] = ()) -> RunHealth:
+    """The full judgement at `now`: the data's verdicts plus live / stalled / ended.
+
+    The writer process (from the event file names) is asked about once the run has been silent
+    for a little while; an ended run is judged again as a whole (final verdicts), once.
+    """
+    writer = _writer(snap, opts, now, shapes.cache)
+    live = judge_life(snap, shapes.gap, now, opts.thresholds, opts.mode, writer)
+    if live is not None and live.kind == "ended":
+        if not shapes.final:
+            final = shapes.cache.get("final")
+            if not isinstance(final, Shapes):
+                final = judge_shapes(snap, opts, related, final=True)
+                shapes.cache["final"] = final
+            shapes = final
+        bad = abnormal_end(snap, related)
+        if bad:
+            live = replace(live, severity=Severity.WARN, reason=f"{live.reason}; ended badly: {bad}",
+                           evidence=live.evidence | {"abnormal": bad})
     tp = shapes.rate_verdict
-    live = judge_liveness(snap.last_wall_time, shapes.gap, now, opts.thresholds, opts.mode)
+    life = live
     if live is not None and (tp is None or live.severity > tp.severity or tp.kind == "steady"):
         if tp is not None:
             live = replace(live, evidence=live.evidence | {"rate": tp.reason})
@@ -160,30 +240,47 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
         verdicts.append(tp)
         order = {m: i for i, m in enumerate(METRIC_ORDER)}
         verdicts.sort(key=lambda v: order.get(v.metric, 99))
-    return replace(shapes.health, verdicts=verdicts, worst=worst(verdicts))
+    state = life.kind if life is not None and life.kind in ("stalled", "ended") else "live"
+    line = summarize(verdicts, shapes.health.borrowed, snap.last_step, final=shapes.final, state=state)
+    return replace(shapes.health, verdicts=verdicts, worst=worst(verdicts), summary=line, state=state,
+                   writer_alive=writer.alive if writer is not None else None)
 
 
-def judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot] = ()) -> Shapes:
-    """The clock-free part of `judge`."""
+def judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot] = (),
+                 final: bool = False) -> Shapes:
+    """The clock-free part of `judge` (`final`: judge the run as ended, as a whole)."""
     # Values near the float limits overflow in variances; the checks see inf/nan and say so.
     with np.errstate(all="ignore"):
-        return _judge_shapes(snap, opts, related)
+        return _judge_shapes(snap, opts, related, final)
 
 
-def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot]) -> Shapes:
+def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot], final: bool,
+                  source: tuple[_Source | None, float | None] | None = None) -> Shapes:
     th = opts.thresholds
-    an = _analyse(snap, opts)
+    an = _analyse(snap, opts, source)
     roles, series = an.roles, an.series
     verdicts: list[Verdict] = []
 
     context = RewardContext()
+    reward: Verdict | None = None
+    borrowed: list[Verdict] = []
     if "reward" in series:
-        v, context = judge_reward(series["reward"], th)
-        verdicts.append(v)
+        reward, context = judge_reward(series["reward"], th, final, learning_start(snap, roles))
+        verdicts.append(reward)
     else:
         companion = _reward_companion(snap, related, opts)
         if companion is not None:
-            _, context = judge_reward(companion, th)
+            reward, context = judge_reward(companion, th, final)
+            borrowed.append(replace(reward, evidence=reward.evidence | {"from_sibling": True}))
+
+    kl = None
+    if "kl" in series:
+        ksrc = roles.sources["kl"]
+        signed = any("ppo_kl" in t or "old_approx" in t for t in ksrc.tags)
+        target, why = kl_target(snap, roles, series, opts)
+        kl = judge_kl(series["kl"], th, nonnegative=not signed, reference="reference" in ksrc.note,
+                      target=target, target_why=why)
+        verdicts.append(kl)
 
     if "entropy" in series:
         H = series["entropy"]
@@ -193,27 +290,26 @@ def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunS
             if bad.any():
                 verdicts.append(classify(H, Scale(1.0, None, "initial"), th, context))
             else:
+                why = is_continuous(snap, H.values) or "its initial level is not above 0"
                 verdicts.append(Verdict("entropy", "healthy", Severity.OK,
-                                        "entropy goes below 0 (continuous actions?): its shape isn't judged",
-                                        evidence={"points": len(H)}))
+                                        f"continuous actions ({why}): the entropy's shape isn't judged",
+                                        evidence={"points": len(H), "continuous": True}))
         else:
             h = Series(H.steps, H.wall_times, H.values / scale.h_max)
-            verdicts.append(classify(h, scale, th, context, llm=roles.llm))
+            ent = classify(h, scale, th, context, llm=roles.llm, final=final)
+            verdicts.append(corroborate(ent, H, kl, reward, series.get("learning_rate"), th))
 
     tp = judge_rate(series["throughput"], th, an.rate_source) if "throughput" in series else None
 
-    if "kl" in series:
-        ksrc = roles.sources["kl"]
-        signed = any("ppo_kl" in t or "old_approx" in t for t in ksrc.tags)
-        verdicts.append(judge_kl(series["kl"], th, nonnegative=not signed, reference="reference" in ksrc.note))
     if "explained_variance" in series:
         verdicts.append(judge_explained_variance(series["explained_variance"], th))
+    verdicts += judge_growth(snap, series, th)
 
     order = {m: i for i, m in enumerate(METRIC_ORDER)}
     verdicts.sort(key=lambda v: order.get(v.metric, 99))
     health = RunHealth(snap.name, roles.library, verdicts, worst(verdicts), series,
-                       path=snap.path, version=snap.version, usual_gap=an.gap)
-    return Shapes(health, tp, an.gap)
+                       path=snap.path, version=snap.version, usual_gap=an.gap, borrowed=borrowed)
+    return Shapes(health, tp, an.gap, final)
 
 
 def _reward_companion(snap: RunSnapshot, related: Sequence[RunSnapshot], opts: HealthOptions) -> Series | None:

@@ -50,9 +50,10 @@ class Thresholds:
     # reward
     reward_gain_sd: float = 1.0  # a real gain is this many within-block sds
     reward_gain_range: float = 0.2  # and this share of the reward's spread (max - min)
+    reward_gain_wander: float = 3.0  # and this many robust sds of the block medians' block-to-block steps
     reward_collapse: float = 0.5  # gave back this share of the gain
     # kl
-    kl_target: float = 0.01
+    kl_target: float | None = None  # None: the run's own logged target, else 0.01 discrete / 0.05 continuous
     kl_zero: float = 1e-8
     # explained variance
     ev_zero_points: int = 5
@@ -82,7 +83,7 @@ class HealthOptions:
         object.__setattr__(self, "roles", {normalise_role(k): v for k, v in self.roles.items()})
 
     @classmethod
-    def from_config(cls, cfg: Config | dict[str, Any] | None = None, **cli: Any) -> "HealthOptions":
+    def from_config(cls, cfg: Config | dict[str, Any] | None = None, **cli: Any) -> HealthOptions:
         """Options from a loaded config (its ``[roles]`` and ``[health]`` tables) and CLI values.
 
         CLI values that are None are ignored; ``roles`` from the CLI are merged over the file's.

@@ -9,7 +9,9 @@ the state's condition held on rolling windows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +33,7 @@ class RewardContext:
 class Scale:
     h_max: float  # the value h = 1 corresponds to
     actions: int | None  # |A| when known
-    how: str  # "actions", "inferred", "texts", "initial"
+    how: str  # "actions", "inferred", "texts", "initial", "absolute" (nats against ln 2: dead from the start)
 
 
 def despike(x: np.ndarray, th: Thresholds) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +83,7 @@ def _returned(x: np.ndarray, off: np.ndarray, limit: np.ndarray) -> np.ndarray:
     spikes = np.zeros_like(off)
     idx = np.flatnonzero(off)
     cut = np.flatnonzero(np.diff(idx) > 1)
-    for a, b in zip(idx[np.r_[0, cut + 1]], idx[np.r_[cut, idx.size - 1]]):  # few runs: a loop is fine
+    for a, b in zip(idx[np.r_[0, cut + 1]], idx[np.r_[cut, idx.size - 1]], strict=True):  # few runs: a loop is fine
         before = x[max(0, a - 3):a]
         after = x[b + 1:b + 4]
         if before.size and after.size and np.any(np.abs(after - median(before)) <= limit[a]):
@@ -90,8 +92,12 @@ def _returned(x: np.ndarray, off: np.ndarray, limit: np.ndarray) -> np.ndarray:
 
 
 def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardContext,
-             llm: bool = False) -> Verdict:
-    """Classify a normalised entropy curve (values already h = H / scale.h_max)."""
+             llm: bool = False, final: bool = False) -> Verdict:
+    """Classify a normalised entropy curve (values already h = H / scale.h_max).
+
+    `final`: the run has ended, so it is judged as a whole, whatever its length: a state that
+    held for its whole life is a final verdict ("for its whole life", never "yet" or "early").
+    """
     h_all = h_series.values
     steps, walls = h_series.steps, h_series.wall_times
     n_all = h_all.shape[0]
@@ -106,12 +112,13 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
     h, st, wt = h_all[skip:], steps[skip:], walls[skip:]
     n = h.shape[0]
     H = scale.h_max
-    ev: dict = {"points": int(n), "h_max": H, "scale": scale.how}
+    ev: dict[str, Any] = {"points": int(n), "h_max": H, "scale": scale.how}
     if scale.actions:
         ev["actions"] = scale.actions
     if n < th.min_points:
         return Verdict("entropy", "too_early", Severity.OK,
-                       f"too early to judge entropy ({n} points)", evidence=ev)
+                       f"the run ended after {n} entropy points: too short to judge" if final
+                       else f"too early to judge entropy ({n} points)", evidence=ev)
     W = window(n)
     raw = h
     rolling: list[tuple[np.ndarray, np.ndarray]] = []
@@ -138,19 +145,28 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
     ev.update(level=level, noise=noise, sd=sd, window=W, initial=h0, entropy=level * H)
     end_step, end_wall = int(st[-1]), float(wt[-1])
 
-    def since(cond_of) -> tuple[int | None, float | None]:
+    def since(cond_of: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[int | None, float | None]:
         i = run_start(cond_of(*roll()))
         if i is None:
             return end_step, end_wall
         # Window i covers points i .. i+W-1: the state began at its first point.
         return int(st[i]), float(wt[i])
 
-    of_max = f"{fmt(level * H)} of max {fmt(H)}" if scale.how != "initial" else f"{level:.0%} of its initial level"
+    if scale.how == "absolute":
+        of_max = f"{fmt(level * H + 0.0)} nats"  # + 0.0: never "-0 nats"
+    elif scale.how == "initial":
+        of_max = f"{level:.0%} of its initial level"
+    else:
+        of_max = f"{fmt(level * H)} of max {fmt(H)}"
 
     # Collapsed: near zero, sustained over the window.
     if level <= th.collapsed_level and quantiles(h[-W:], [0.75])[0] <= 2 * th.collapsed_level:
         ss, sw = since(lambda m, s: m <= 2 * th.collapsed_level)
         early = ss is not None and (ss - st[0]) < 0.2 * max(1, st[-1] - st[0])  # in the first fifth
+        first = (ss is not None and ss <= int(st[0])) or scale.how == "absolute"
+        if first:
+            ev["from_first_update"] = True
+        to = "from its first logged update" if first else ""
         if reward.improving and not reward.fell_back:
             return Verdict("entropy", "collapsed", Severity.INFO,
                            f"entropy {of_max}: a converged, nearly deterministic policy; the reward "
@@ -158,14 +174,17 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
         if reward.improving and reward.fell_back:
             why = "the reward has fallen back from its best since"
         elif reward.improving is None:
-            why = "premature?" if early else "check that the reward holds"
+            why = "the policy was dead from the start" if first else "premature?" if early else \
+                "check that the reward holds"
         else:
-            why = "premature: the reward never improved"
-        sev = Severity.WARN if reward.improving is None and not early else Severity.ALARM
-        return Verdict("entropy", "collapsed", sev,
-                       f"entropy collapsed to {of_max} (about one action): {why}", ss, sw,
-                       ev | {"premature": bool(early or reward.improving is False)})
-    if n < th.full_points:
+            why = "the policy was dead from the start and the reward never improved" if first else \
+                "premature: the reward never improved"
+        sev = Severity.WARN if reward.improving is None and not early and not first else Severity.ALARM
+        words = f"entropy {of_max} {to} (about one action)" if first else \
+            f"entropy collapsed to {of_max} (about one action)"
+        return Verdict("entropy", "collapsed", sev, f"{words}: {why}", ss, sw,
+                       ev | {"premature": bool(early or first or reward.improving is False)})
+    if n < th.full_points and not final:
         if spikes[-W:].any():
             return _spike(h, spikes, st, wt, ev)
         return Verdict("entropy", "too_early", Severity.OK,
@@ -178,15 +197,28 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
         held_n = int(np.count_nonzero(st >= (ss if ss is not None else end_step)))
         ev.update(pinned_for_s=held_s, pinned_points=held_n)
         where = "its maximum" if scale.how != "initial" else "its initial level"
+        whole = held_n >= 0.9 * n
         if held_s >= th.pinned_alarm_after or held_n >= th.pinned_alarm_points:
             sev = Severity.ALARM
-            tail = "the policy is not learning" + (" (reward flat too)" if reward.improving is False else "")
+            tail = "the policy is not learning"
         elif held_s >= th.pinned_warn_after or held_n >= th.pinned_warn_points:
             sev = Severity.WARN
             tail = "the policy is not learning yet"
         else:
             sev = Severity.INFO
             tail = "normal early in training"
+        span = f"for {held_n} points ({_dur(held_s)})"
+        if final:
+            # An ended run is judged as a whole, whatever its length: pinned for (nearly) all
+            # its life is a final verdict, at least a warning; an alarm when the reward confirms
+            # it never improved. Never milder than the live rule.
+            sev = max(sev, Severity.ALARM if whole and reward.improving is False else Severity.WARN)
+            tail = "the policy never learned" if whole else "the policy stopped learning"
+            span = f"for its whole life ({held_n} points, {_dur(held_s)})" if whole else \
+                f"for its last {held_n} points ({_dur(held_s)})"
+            ev.update(whole_life=whole, final=True)
+        if reward.improving is False and sev >= Severity.ALARM:
+            tail += " (reward flat too)"
         if scale.how == "initial" and sev > Severity.WARN:
             # Without |A| (or for an LLM) "at its initial level" needn't mean uniform: warn only.
             sev = Severity.WARN
@@ -195,8 +227,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
             sev = Severity(sev - 1)
             tail += ", though the reward rose"
         return Verdict("entropy", "pinned_at_max", sev,
-                       f"entropy {of_max}, sd {sd * H:.2g}, at {where} for {held_n} points "
-                       f"({_dur(held_s)}): {tail}", ss, sw, ev)
+                       f"entropy {of_max}, sd {sd * H:.2g}, at {where} {span}: {tail}", ss, sw, ev)
 
     # Oscillating: wide, repeated swings (learning rate too high?). A wide spread alone is no
     # oscillation: a fall (a collapse in progress) spreads the window as much, and noise
@@ -216,7 +247,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
         return Verdict("entropy", "oscillating", Severity.WARN,
                        f"entropy swings between {fmt(p10 * H)} and {fmt(p90 * H)} ({swing:.0%} of "
                        f"{'max' if scale.how != 'initial' else 'its start'}): learning rate too high?",
-                       int(st[-2 * W if 2 * W <= n else 0]), float(wt[-2 * W if 2 * W <= n else 0]), ev)
+                       int(st[-2 * W if n >= 2 * W else 0]), float(wt[-2 * W if n >= 2 * W else 0]), ev)
 
     if spikes[-W:].any():
         return _spike(h, spikes, st, wt, ev)
@@ -302,7 +333,7 @@ def zigzag_legs(x: np.ndarray, amplitude: float) -> int:
     return legs
 
 
-def _spike(h, spikes, st, wt, ev) -> Verdict:
+def _spike(h: np.ndarray, spikes: np.ndarray, st: np.ndarray, wt: np.ndarray, ev: dict[str, Any]) -> Verdict:
     i = int(np.flatnonzero(spikes)[-1])
     ev = ev | {"spike_points": int(spikes.sum())}
     return Verdict("entropy", "spike", Severity.INFO,

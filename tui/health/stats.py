@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 MAD_TO_SD = 1.4826
@@ -35,7 +37,7 @@ def median_rows(a: np.ndarray) -> np.ndarray:
     return 0.5 * (p[:, k - 1] + p[:, k])
 
 
-def quantiles(x: np.ndarray, qs) -> list[float]:
+def quantiles(x: np.ndarray, qs: Sequence[float]) -> list[float]:
     """Linear-interpolated quantiles (as np.quantile's default) of a 1-D array without NaNs."""
     s = np.sort(x)
     n = s.shape[0]

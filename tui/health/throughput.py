@@ -4,16 +4,21 @@ Logged FPS is often a cumulative average since start: it hides a real decay and 
 one (a run resumed from a checkpoint, or one that started fast, shows a "falling" fps while the
 real rate is flat). So tbpeek never judges the logged value: it reads an env-step axis (or the
 library's step-counter tag, when the x-axis counts updates) against the records' wall times,
-samples it on a regular clock grid of >= 30 s intervals, and differentiates.
+samples it on a regular clock grid (30 s intervals, shorter for short runs, sized to the run's
+own write cadence), and differentiates. The collection-only warm-up of off-policy learners
+(before their first update) is left out.
 """
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 import numpy as np
 
 from tui.health.options import Thresholds
 from tui.health.roles import RoleMap, series_for
-from tui.health.stats import fmt, median, median_rows, spearman
+from tui.health.stats import fmt, median, spearman
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
 from tui.vocab.runstate import RunState, StallRule, liveness
@@ -38,7 +43,7 @@ def step_source(snap: RunSnapshot, roles: RoleMap) -> tuple[str, np.ndarray, np.
     if ent is not None and ent.tags[0] in snap.series and len(snap.series[ent.tags[0]]) >= 2:
         s = snap.series[ent.tags[0]]
         return f"steps of {ent.tags[0]}", s.wall_times, s.steps.astype(np.float64), s.steps
-    episodic = set()
+    episodic: set[str] = set()
     for role in ("reward", "episode_length"):
         src = roles.sources.get(role)
         if src is not None:
@@ -50,9 +55,34 @@ def step_source(snap: RunSnapshot, roles: RoleMap) -> tuple[str, np.ndarray, np.
     return f"steps of {best}", s.wall_times, s.steps.astype(np.float64), s.steps
 
 
+UPDATE_TAG = re.compile(r"(?i)(^|/)(loss|n_updates)$|_loss$|(^|/)losses/")
+UPDATE_ROLES = ("entropy", "kl", "value_loss", "policy_loss", "grad_norm", "explained_variance")
+TARGET_INTERVALS = 50  # a short run's intervals: its span / this (runs over 25 min keep 30 s)
+
+
+def learning_start(snap: RunSnapshot, roles: RoleMap) -> float | None:
+    """When the run's training updates began: the first record of its update-side tags (losses,
+    entropy, KL…), or None when it has none. Before that, an off-policy learner only collects
+    (DQN runs ~20x faster before `learning_starts`): that is a warm-up, not its throughput."""
+    tags = {t for role in UPDATE_ROLES if role in roles.sources for t in roles.sources[role].tags}
+    tags |= {t for t in snap.series if UPDATE_TAG.search(t)}
+    firsts = [float(snap.series[t].wall_times[0]) for t in tags if t in snap.series and len(snap.series[t])]
+    return min(firsts) if firsts else None
+
+
+def interval_width(span: float, gap: float | None, min_window: float) -> float:
+    """Seconds per derived-rate interval: `min_window` (30 s) for long runs, span / 50 for short
+    ones (a 150 s run gets 3 s intervals, so a sudden drop after 27 s shows), never below
+    the run's own write gap, never more than MAX_INTERVALS."""
+    width = max(min(min_window, span / TARGET_INTERVALS), gap or 0.0)
+    if width <= 0:
+        width = min_window
+    return max(width, span / MAX_INTERVALS)
+
+
 def derive_rate(walls: np.ndarray, counts: np.ndarray, min_window: float = 30.0,
                 xsteps: np.ndarray | None = None, gap: float | None = None) -> Series:
-    """Steps per second over a regular clock grid of max(min_window, usual gap) seconds.
+    """Steps per second over a regular clock grid (see `interval_width`).
 
     The counter is interpolated linearly at each grid time, so every interval has the same
     length however irregular the writes; intervals where the counter went back (a restart)
@@ -70,10 +100,10 @@ def derive_rate(walls: np.ndarray, counts: np.ndarray, min_window: float = 30.0,
         walls, counts, xsteps = walls[order], counts[order], xsteps[order]
     if gap is None:
         gap = usual_gap(walls)
-    width = max(min_window, gap or 0.0)
     span = walls[-1] - walls[0]
-    if span / width > MAX_INTERVALS:  # a long silence between bursts: don't build a huge grid
-        width = span / MAX_INTERVALS
+    if span <= 0:
+        return EMPTY
+    width = interval_width(span, gap, min_window)
     k = int(span // width)
     if k < 1:
         return EMPTY
@@ -101,7 +131,7 @@ def judge_rate(rate: Series, th: Thresholds, source: str = "") -> Verdict:
     skip = max(2, int(0.05 * r.shape[0]))  # start-up is slow: not a decay
     r, t, st = r[skip:], t[skip:], st[skip:]
     m = r.shape[0]
-    ev: dict = {"source": source, "intervals": int(m)}
+    ev: dict[str, Any] = {"source": source, "intervals": int(m)}
     if m < 5:
         return Verdict("throughput", "steady", Severity.OK,
                        f"too early to judge throughput ({m} intervals of the run so far)", evidence=ev)
@@ -109,29 +139,28 @@ def judge_rate(rate: Series, th: Thresholds, source: str = "") -> Verdict:
     ev["steps_per_s"] = now
     # Sudden, lasting drop: the first interval whose next 5 have a median <= 0.7x the median of
     # the 20 before, and the run has stayed down since (to now).
-    prev = min(20, m - 5)
-    if prev >= 5:
+    # Before: the (up to) 20 intervals before the candidate, at least 5, so a short run's early
+    # drop counts too.
+    if m >= 10:
         # Candidates from rolling means (cumulative sums: O(m)), confirmed with medians, so an
         # outlier can neither make nor hide a drop.
         c = np.concatenate(([0.0], np.cumsum(r)))
-        ks = np.arange(prev, m - 4)
-        before_mean = (c[ks] - c[ks - prev]) / prev
+        ks = np.arange(5, m - 4)
+        lens = np.minimum(ks, 20)
+        before_mean = (c[ks] - c[ks - lens]) / lens
         after_mean = (c[ks + 5] - c[ks]) / 5
         cand = ks[(after_mean <= th.drop_ratio * 1.15 * before_mean) & (now <= th.drop_ratio * before_mean * 1.15)][:64]
-        if cand.size:
-            before = median_rows(r[cand[:, None] + np.arange(-prev, 0)])
-            after = median_rows(r[cand[:, None] + np.arange(5)])
-            ok = (after <= th.drop_ratio * before) & (now <= th.drop_ratio * before)
-            for i in np.flatnonzero(ok)[:8]:
-                k = int(cand[i])
-                if median(r[k:]) <= th.drop_ratio * before[i]:
-                    ratio = now / before[i] if before[i] > 0 else 0.0
-                    sev = Severity.ALARM if ratio <= th.drop_alarm_ratio else Severity.WARN
-                    ev.update(before=float(before[i]), after=now, ratio=float(ratio))
-                    return Verdict("throughput", "sudden_drop", sev,
-                                   f"throughput dropped from {fmt(before[i])} to {fmt(now)} steps/s "
-                                   f"({ratio:.0%}) and has stayed down", int(st[k]),
-                                   float(t[k] - (t[1] - t[0])), ev)
+        for k in cand.tolist():
+            before = median(r[max(0, k - 20):k])
+            after = median(r[k:k + 5])
+            if after <= th.drop_ratio * before and now <= th.drop_ratio * before and median(r[k:]) <= th.drop_ratio * before:
+                ratio = now / before if before > 0 else 0.0
+                sev = Severity.ALARM if ratio <= th.drop_alarm_ratio else Severity.WARN
+                ev.update(before=float(before), after=now, ratio=float(ratio))
+                return Verdict("throughput", "sudden_drop", sev,
+                               f"throughput dropped from {fmt(before)} to {fmt(now)} steps/s "
+                               f"({ratio:.0%}) and has stayed down", int(st[k]),
+                               float(t[k] - (t[1] - t[0])), ev)
     if m >= th.decay_intervals:
         third = max(1, m // 3)
         early, late = float(median(r[:third])), float(median(r[-third:]))

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 import numpy as np
 
 from tui.health.engine import RunHealth, Shapes, VerdictChange, judge_shapes, with_liveness
 from tui.health.options import HealthOptions
+from tui.health.summary import summarize
 from tui.health.verdict import Severity, Verdict, worst
 from tui.store import RunSnapshot, Series
 
 # Kinds that switch at once (no hysteresis): they are facts, not shapes read from noise.
-IMMEDIATE = frozenset({"nonfinite", "nan", "stalled", "ended"})
+IMMEDIATE = frozenset({"nonfinite", "nan", "stalled", "ended", "not_updating"})
 
 
 @dataclass
@@ -26,7 +27,7 @@ class _MetricState:
 
 @dataclass
 class _RunState:
-    version: tuple = ()
+    version: tuple[int, tuple[int, ...]] = (-1, ())
     judged_at: float = 0.0
     metrics: dict[str, _MetricState] = field(default_factory=dict)
     history: list[VerdictChange] = field(default_factory=list)
@@ -73,11 +74,13 @@ class HealthTracker:
         unchanged = st.shapes is not None and version == st.version and snap.version >= 0
         if unchanged and st.health is not None and now - st.judged_at < self.clock_every:
             return st.health
-        if not unchanged:
+        if not unchanged or st.shapes is None:
             st.shapes = judge_shapes(snap, self.opts, related)
-        fresh = with_liveness(st.shapes, snap, self.opts, now)
+        fresh = with_liveness(st.shapes, snap, self.opts, now, related)
         st.version, st.judged_at = version, now
         shown: list[Verdict] = []
+        # An ended run's verdicts are final judgements of a whole life, not readings of noise.
+        ended = fresh.state == "ended"
         for v in fresh.verdicts:
             ms = st.metrics.get(v.metric)
             if ms is None:
@@ -93,13 +96,16 @@ class HealthTracker:
                 # points must not confirm a reading that one noisy point produced.
                 ms.count = ms.count + 1 if state == ms.pending else 1
                 ms.pending = state
-                if ms.count >= self.hold or v.kind in IMMEDIATE:
+                if ms.count >= self.hold or v.kind in IMMEDIATE or ended:
                     st.history.append(_change(ms.shown.kind, v, snap))
                     ms.shown, ms.pending, ms.count = v, None, 0
             shown.append(ms.shown if ms.pending is None else
                          replace(ms.shown, evidence=ms.shown.evidence | {"pending": ms.pending[0]}))
+        line = summarize(shown, fresh.borrowed, snap.last_step, final=ended,
+                         state=fresh.state)
         health = RunHealth(fresh.run, fresh.library, shown, worst(shown), fresh.roles, list(st.history),
-                           fresh.path, fresh.version, fresh.usual_gap)
+                           fresh.path, fresh.version, fresh.usual_gap, borrowed=fresh.borrowed, summary=line,
+                           state=fresh.state, writer_alive=fresh.writer_alive)
         st.health = health
         return health
 

@@ -6,26 +6,22 @@ may be given as ``name:path`` (TensorBoard's ``--logdir_spec`` form); its runs a
 ``name/<relative path>`` (``name`` for the logdir itself). With several unnamed logdirs, run
 names are prefixed with each logdir's base name (made unique) so that they can't collide.
 
-Rescans are incremental: a directory is listed again only when its mtime changed (adding or
-removing an entry changes it), so a rescan of an unchanged tree costs one ``stat`` per
-directory.
+Rescans are incremental (see :mod:`tui.ingest.tree`): on a local disk a directory is listed
+again only when its mtime changed (adding or removing an entry changes it), so a rescan of an
+unchanged tree costs one ``stat`` per directory; on an object store a rescan is one listing of
+the whole prefix. Directories that can't be listed are reported by :meth:`Discovery.problems`.
 """
 
 from __future__ import annotations
 
-import os
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from tui.ingest.sources import LOCAL, source_for
+from tui.ingest.sources import FsspecSource, source_for
+from tui.ingest.tree import EVENT_MARK, DirTree, TreeProblem, is_event_file_name
 from tui.vocab import parse_spec as split_spec
 
-EVENT_MARK = "tfevents"
-_RACY = 2.0  # seconds: a directory changed this recently may change again within its mtime tick
-
-
-def is_event_file_name(name: str) -> bool:
-    return EVENT_MARK in name
+__all__ = ["EVENT_MARK", "Discovery", "LogdirSpec", "RunDir", "is_event_file_name", "parse_spec", "prefixes",
+           "run_name"]
 
 
 @dataclass(frozen=True)
@@ -81,13 +77,6 @@ def run_name(prefix: str | None, rel: str) -> str:
     return prefix if rel == "." else f"{prefix}/{rel}"
 
 
-@dataclass
-class _Dir:
-    mtime: float
-    subdirs: list[str] = field(default_factory=list)
-    events: list[str] = field(default_factory=list)
-
-
 @dataclass(frozen=True)
 class RunDir:
     name: str
@@ -96,57 +85,32 @@ class RunDir:
 
 
 class Discovery:
-    """Finds runs under a set of logdirs, incrementally."""
+    """Finds runs under a set of logdirs, incrementally (one :class:`DirTree` per logdir)."""
 
     def __init__(self, specs: list[LogdirSpec]) -> None:
         self.specs = specs
         self.prefixes = prefixes(specs)
         self.sources = [source_for(s.path) for s in specs]
-        self._dirs: dict[str, _Dir] = {}
-        self.errors: dict[str, str] = {}  # directory → why it couldn't be listed
+        self.trees = [DirTree(s.path, src if isinstance(src, FsspecSource) else None)
+                      for s, src in zip(specs, self.sources, strict=True)]
 
     def scan(self) -> list[RunDir]:
         """All runs now present with their event files (cheap when nothing changed)."""
         runs: list[RunDir] = []
-        seen: set[str] = set()
-        now = time.time()
-        for spec, prefix, src in zip(self.specs, self.prefixes, self.sources):
-            self._walk(src, spec.path, spec.path, prefix, runs, seen, now, set())
-        for gone in set(self._dirs) - seen:
-            del self._dirs[gone]
+        for spec, prefix, tree in zip(self.specs, self.prefixes, self.trees, strict=True):
+            tree.scan()
+            root = spec.path
+            for path, node in tree.walk():
+                if node.files:
+                    rel = "." if path == root else path[len(root):].lstrip("/\\").replace("\\", "/")
+                    runs.append(RunDir(run_name(prefix, rel), path, tuple(node.files)))
         return runs
 
-    def _walk(self, src, root: str, path: str, prefix: str | None, runs: list[RunDir], seen: set[str],
-              now: float, links: set[str]) -> None:
-        seen.add(path)
-        d = self._dirs.get(path)
-        try:
-            mtime = src.dir_mtime(path)
-        except OSError:
-            self._dirs.pop(path, None)
-            return  # vanished (or unreadable): the ingestor notices for runs it knows
-        if d is None or mtime != d.mtime or mtime < 0 or now - mtime < _RACY:
-            try:
-                entries = src.listdir(path)
-            except OSError as e:
-                self.errors[path] = f"cannot list {path}: {e.strerror or e}"
-                self._dirs.pop(path, None)
-                return
-            self.errors.pop(path, None)
-            d = _Dir(mtime)
-            for e in sorted(entries, key=lambda e: e.name):
-                if e.is_dir:
-                    if src is LOCAL and os.path.islink(e.path):
-                        real = os.path.realpath(e.path)
-                        if real in links or (root + os.sep).startswith(real + os.sep):
-                            continue  # a link back up the tree: don't loop
-                        links.add(real)
-                    d.subdirs.append(e.path)
-                elif is_event_file_name(e.name):
-                    d.events.append(e.path)
-            self._dirs[path] = d
-        if d.events:
-            rel = "." if path == root else path[len(root):].lstrip("/\\").replace("\\", "/")
-            runs.append(RunDir(run_name(prefix, rel), path, tuple(d.events)))
-        for sub in d.subdirs:
-            self._walk(src, root, sub, prefix, runs, seen, now, links)
+    def problems(self) -> list[TreeProblem]:
+        """Directories that can't be listed now (unreadable, a failed remote listing), in path order."""
+        return sorted((p for tree in self.trees for p in tree.problems.values()), key=lambda p: p.path)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Directory -> why it can't be listed now (the messages of :meth:`problems`)."""
+        return {p.path: p.message for p in self.problems()}

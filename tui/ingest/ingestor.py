@@ -16,8 +16,10 @@ from tui.ingest import fast
 from tui.ingest.discovery import Discovery, LogdirSpec, is_event_file_name, parse_spec
 from tui.ingest.events import RunDecoder
 from tui.ingest.reader import CHUNK, FileReader, FileState
+from tui.ingest.remote import RemoteError
 from tui.ingest.sources import LOCAL, is_url
 from tui.ingest.tfrecord import FOOTER
+from tui.ingest.tree import TreeProblem
 from tui.store import Store
 
 
@@ -58,9 +60,8 @@ class Ingestor:
         for spec in logdirs:
             try:
                 s = parse_spec(spec)
-            except ImportError as e:
-                raise LogdirError(f"{spec}: {e}. Reading URLs needs fsspec and the file system's own "
-                                  "package (e.g. pip install fsspec s3fs)") from None
+            except RemoteError as e:  # unknown protocol, a missing package: the message says what to do
+                raise LogdirError(str(e)) from None
             specs.append(s)
         self._disc = Discovery(specs)
         for s, src in zip(specs, self._disc.sources):
@@ -240,6 +241,10 @@ class Ingestor:
 
     def runs(self) -> list[str]:
         return list(self._runs)
+
+    def problems(self) -> list[TreeProblem]:
+        """Problems outside any run: directories that can't be listed now."""
+        return self._disc.problems()
 
 
 def load(logdirs: list[str], store: Store | None = None) -> Store:

@@ -44,6 +44,7 @@ def _clean(x: Any) -> Any:
 def to_json(results: list[RunHealth]) -> dict[str, Any]:
     return {"runs": [
         {"run": h.run, "path": h.path, "library": h.library,
+         "summary": h.summary.to_json() if h.summary else None,
          "verdicts": [_clean(v.to_json()) for v in h.verdicts]}
         for h in results]}
 
@@ -61,6 +62,8 @@ def render_text(results: list[RunHealth], paint: Paint = NO_PAINT) -> str:
         head = f"{w.metric} {w.kind}" if w else "nothing to judge"
         lib = f"  [{h.library}]" if h.library else ""
         lines.append(f"{sev}  {paint(f'{safe_terminal(h.run):<{width}}', NAME_STYLE)}  {head}{safe_terminal(lib)}")
+        if h.summary is not None:
+            lines.append(f"       {safe_terminal(h.summary.text)}")
         lines.extend(f"       {paint.severity(f'{v.severity.label:<5}', v.severity)} {v.metric:<18} "
                      f"{v.kind:<14} {safe_terminal(v.reason)}" for v in h.verdicts)
     counts = {s: sum(1 for h in results if h.worst and h.worst.severity == s) for s in Severity}

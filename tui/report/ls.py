@@ -111,9 +111,12 @@ def run(args: argparse.Namespace) -> int:
     states = ing.file_states()
     snaps = sorted(store.snapshots(), key=lambda snap: natural_key(snap.name))
     runs = [run_json(snap, [f for f in states if f.run == snap.name], now) for snap in snaps]
+    problems = ing.problems()  # directories that can't be listed: their runs are missing below
     if args.json:
-        print(json.dumps({"runs": runs}, indent=2, allow_nan=False))
+        print(json.dumps({"runs": runs, "problems": [p.to_json() for p in problems]}, indent=2, allow_nan=False))
         return EXIT_OK
+    for p in problems:
+        print(f"tbpeek ls: {safe_terminal(p.advice)}", file=sys.stderr)
     if not runs:
         print(f"no runs under {safe_terminal(', '.join(args.logdirs))} "
               "(a run is a directory holding files named *tfevents*)", file=sys.stderr)

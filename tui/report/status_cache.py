@@ -169,16 +169,16 @@ def unchanged(summary: Summary, now: float) -> bool:
 
 
 def _tree_mtimes(logdirs: list[str]) -> dict[str, int]:
+    from tui.ingest.tree import DirTree
+
     out: dict[str, int] = {}
     for ld in logdirs:
         path = spec_path(ld)
         if is_url(path):
             continue
-        for root, _dirs, _files in os.walk(path):
-            try:
-                out[root] = os.stat(root).st_mtime_ns
-            except OSError:
-                continue  # vanished while walking: the next scan sees it
+        tree = DirTree(os.path.abspath(os.path.expanduser(path)))
+        tree.scan()
+        out.update((d, node.sig[1]) for d, node in tree.walk() if node.sig is not None)
     return out
 
 

@@ -6,31 +6,38 @@ Runs picked with space on the overview are overlaid on every chart, each in its 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
+from textual import getters
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.color import Color
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from tui.app.chart import X_MODES, Line
-from tui.app.model import fmt_age, fmt_step, run_state, tag_groups
+from tui.app.app import TbpeekApp
+from tui.app.themes import SEVERITY_VAR
 from tui.app.widgets.chart import ChartWidget
 from tui.health.verdict import Severity
+from tui.live.chart import RGB, X_MODES, Line
+from tui.live.model import run_state, tag_groups
 from tui.store import Series
+from tui.vocab import fmt_age, fmt_step
+
+Markers = tuple[tuple[int, RGB], ...]
+ChartData = dict[str, tuple[str, tuple[Line, ...], Markers]]  # chart id -> (title, lines, markers)
 
 SMOOTHING_LEVELS = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
 DEFAULT_SMOOTHING = 0.6  # TensorBoard's default
 ROLE_CHARTS = (("entropy", "entropy"), ("reward", "reward"), ("throughput", "steps/s (derived)"))
-SEVERITY_VAR = {Severity.OK: "verdict-ok", Severity.INFO: "verdict-info",
-                Severity.WARN: "verdict-warn", Severity.ALARM: "verdict-alarm"}
 
 
-class DetailScreen(Screen):
+class DetailScreen(Screen[None]):
     """Charts of one run (and of the runs picked for overlay)."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace,h", "back", "Back"),
         Binding("plus,equals_sign", "smooth(1)", "Smooth +"),
         Binding("minus", "smooth(-1)", "Smooth −"),
@@ -41,6 +48,8 @@ class DetailScreen(Screen):
         Binding("j", "scroll(1)", "Down", show=False),
         Binding("k", "scroll(-1)", "Up", show=False),
     ]
+
+    app = getters.app(TbpeekApp)
 
     def __init__(self, run: str) -> None:
         super().__init__()
@@ -56,7 +65,7 @@ class DetailScreen(Screen):
     @property
     def runs(self) -> list[str]:
         """The run itself, then the runs picked for overlay."""
-        picked = [r for r in self.app.selected if r != self.run and r in self.app.store]
+        picked = [r for r in self.app.session.view.selected if r != self.run and r in self.app.store]
         return [self.run, *picked]
 
     def compose(self) -> ComposeResult:
@@ -76,7 +85,7 @@ class DetailScreen(Screen):
     def _tick(self) -> None:
         if not self.is_current:
             return
-        if self.app.notes_version != self._notes_seen:
+        if self.app.session.notes.version != self._notes_seen:
             self._update_note()
         store = self.app.store
         if any(store.run_version(r) != self._versions.get(r) for r in self.runs):
@@ -90,7 +99,7 @@ class DetailScreen(Screen):
             Color.parse(self.app.current_theme.primary).rgb
         return Line(run, series.steps, series.wall_times, series.values, color)
 
-    def _chart_data(self) -> dict[str, tuple[str, tuple[Line, ...], tuple]]:
+    def _chart_data(self) -> ChartData:
         """chart id -> (title, lines, markers), for the role charts and every tag."""
         store, judge = self.app.store, self.app.judge
         runs = self.runs
@@ -98,20 +107,20 @@ class DetailScreen(Screen):
         self._versions = {r: s.version for r, s in snaps.items()}
         colors = self.app.verdict_styles()
         view = judge.view(self.run)
-        out: dict[str, tuple[str, tuple[Line, ...], tuple]] = {}
+        out: ChartData = {}
         for role, title in ROLE_CHARTS:
-            lines = []
+            role_lines: list[Line] = []
             for r in runs:
                 s = judge.roles(r).get(role)
                 if s is not None and len(s):
-                    lines.append(self._line(r, s))
-            if not lines:
+                    role_lines.append(self._line(r, s))
+            if not role_lines:
                 continue
             markers = tuple(
                 (v.since_step, Color.parse(colors[SEVERITY_VAR[v.severity]]).rgb)
                 for v in (view.verdicts if view else ())
                 if v.metric == role and v.since_step is not None and v.severity >= Severity.WARN)
-            out[f"role-{role}"] = (title, tuple(lines), markers)
+            out[f"role-{role}"] = (title, tuple(role_lines), markers)
         tags = sorted({t for s in snaps.values() for t in s.series})
         for _group, group_tags in tag_groups(tags):
             for tag in group_tags:
@@ -125,7 +134,7 @@ class DetailScreen(Screen):
         self._update_head()
         box = self.query_one("#charts", VerticalScroll)
         data = self._chart_data()
-        widgets = []
+        widgets: list[Static | ChartWidget] = []
         last_group = None
         for cid, (title, lines, markers) in data.items():
             group = "roles" if cid.startswith("role-") else (title.split("/", 1)[0] if "/" in title else "other")
@@ -209,8 +218,8 @@ class DetailScreen(Screen):
     def _update_note(self) -> None:
         """The run's note (question, expectation, outcome) under the verdicts; hidden if none."""
         app = self.app
-        self._notes_seen = app.notes_version
-        note = app.note_for(self.run)
+        self._notes_seen = app.session.notes.version
+        note = app.session.notes.note_for(self.run)
         panel = self.query_one("#note-panel", Static)
         panel.display = note is not None
         if note is None:

@@ -10,11 +10,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual.color import Color
 
-from tui.app.chart import band_lines
-from tui.app.model import fmt_age, fmt_step, tag_groups
-from tui.app.screens.detail import ROLE_CHARTS, SEVERITY_VAR, DetailScreen
+from tui.app.screens.detail import ROLE_CHARTS, ChartData, DetailScreen
+from tui.app.themes import SEVERITY_VAR
 from tui.groups import Band, SeedGroup, group_band, group_health
 from tui.health.verdict import Severity
+from tui.live.chart import band_lines
+from tui.live.model import tag_groups
+from tui.store import Series
+from tui.vocab import fmt_age, fmt_step
 
 GROUP_X_MODES = ("step", "relative")  # absolute wall time means nothing across seeds
 FAINT = 0.55  # how far the min/max lines are blended toward the background
@@ -44,18 +47,18 @@ class GroupDetailScreen(DetailScreen):
         background = Color.parse(theme.background or ("#000000" if theme.dark else "#ffffff"))
         return color, color.blend(background, FAINT)
 
-    def _chart_data(self):
+    def _chart_data(self) -> ChartData:
         store, judge = self.app.store, self.app.judge
         runs = self.runs
         snaps = {r: store.snapshot(r) for r in runs}
         self._versions = {r: s.version for r, s in snaps.items()}
         color, faint = (c.rgb for c in self._colors())
         band_x = "step" if self.x_mode == "step" else "wall"
-        out: dict = {}
+        out: ChartData = {}
         bands: dict[str, Band] = {}
 
-        def add(cid: str, title: str, series: list) -> None:
-            series = [s for s in series if s is not None and len(s)]
+        def add(cid: str, title: str, candidates: list[Series | None]) -> None:
+            series = [s for s in candidates if s is not None and len(s)]
             if not series:
                 return
             band = group_band(series, x=band_x)

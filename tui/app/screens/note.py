@@ -4,8 +4,10 @@ expects, and (later) what happened. Saved atomically in the state directory (tui
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.markup import escape
 from textual.screen import ModalScreen
@@ -34,14 +36,13 @@ class NoteScreen(ModalScreen[Note | None]):
     NoteScreen #note-keys { color: $text-muted; margin: 1 0 0 0; }
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, run_path: str, run_name: str | None = None, store: NoteStore | None = None,
-                 **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, run_path: str, run_name: str | None = None, store: NoteStore | None = None) -> None:
+        super().__init__()
         self.store = store if store is not None else NoteStore()
         self.run_path = run_path
         self.run_name = run_name or run_path

@@ -3,21 +3,25 @@ sorting, a summary line."""
 
 from __future__ import annotations
 
-from textual import on
+from typing import ClassVar
+
+from textual import getters, on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from tui.app.model import SORTS, compile_filter, fold_groups, sort_views, summary, summary_text
+from tui.app.app import TbpeekApp
 from tui.app.widgets.run_table import RunTable
+from tui.groups import SeedGroup
+from tui.live.model import RunView, compile_filter, fold_groups, sort_views, summary, summary_text
 
 
-class OverviewScreen(Screen):
+class OverviewScreen(Screen[None]):
     """All runs at a glance. Redraws on a timer, only when the data (or the clock) moved."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_detail", "Detail", show=True),
         Binding("space", "toggle_select", "Pick", show=True),
         Binding("slash", "filter", "Filter", show=True),
@@ -28,17 +32,19 @@ class OverviewScreen(Screen):
         Binding("t", "app.change_theme", "Theme", show=True),
     ]
 
+    app = getters.app(TbpeekApp)
+
     def __init__(self) -> None:
         super().__init__()
         self._filter_text = ""
         self._match = compile_filter("")
-        self._seen_version = -1
+        self._seen: tuple[int, int] = (-1, -1)  # (session.version, view.version) drawn
         self._last_age_check = 0.0
         self._compact: bool | None = None
         self._theme_seen: str | None = None
         self.filter_error: str | None = None
         self._status_text: str | None = None
-        self.groups: dict = {}  # folded row name -> tui.groups.SeedGroup (when folded)
+        self.groups: dict[str, SeedGroup] = {}  # folded row name -> its group (when folded)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -68,9 +74,8 @@ class OverviewScreen(Screen):
 
     # ---- layout -------------------------------------------------------------------------
     def _apply_layout(self) -> None:
-        forced = self.app.options.compact
         size = self.app.size
-        compact = forced if forced is not None else (size.width < 80 or size.height < 20)
+        compact = self.app.is_compact()
         t = self.table
         t.set_compact(compact)
         t.spark_width = 16 if size.width >= 140 else 12  # narrower sparklines leave room for names
@@ -90,36 +95,42 @@ class OverviewScreen(Screen):
         if not self.is_current:
             return  # don't draw behind a modal or the detail screen
         now = self.app.options.clock()
-        if (self.app.data_version != self._seen_version or self.app.theme != self._theme_seen
+        if (self._versions() != self._seen or self.app.theme != self._theme_seen
                 or now - self._last_age_check >= 1.0):
             self.redraw()
 
-    def visible_views(self):
+    def _versions(self) -> tuple[int, int]:
+        session = self.app.session
+        return session.version, session.view.version
+
+    def visible_views(self) -> list[RunView]:
         app = self.app
         now = app.options.clock()
         views = [v for v in app.judge.views().values() if self._match(v.name)]
-        if app.fold_groups:
+        if app.session.view.fold_groups:
             views, self.groups = fold_groups(views, app.seed_pattern())
         else:
             self.groups = {}
-        return sort_views(views, app.sort, now)
+        return sort_views(views, app.session.view.sort, now)
 
     def redraw(self) -> int:
         """Bring the table and the status line up to date; returns rows drawn."""
         app = self.app
         now = app.options.clock()
-        self._seen_version = app.data_version
+        self._seen = self._versions()
         self._last_age_check = now
         all_views = app.judge.views()
         views = self.visible_views()
         colors = app.verdict_styles()
         self._theme_seen = app.theme
-        drawn = self.table.draw_views(views, now, app.selected, colors, app.noted_runs())
+        session = app.session
+        drawn = self.table.draw_views(views, now, session.view.selected, colors, session.notes.noted_runs())
         self._update_status(all_views, views)
         return drawn
 
-    def _update_status(self, all_views, views) -> None:
-        app = self.app
+    def _update_status(self, all_views: dict[str, RunView], views: list[RunView]) -> None:
+        session = self.app.session
+        view = session.view
         if self.groups:  # count runs, not rows
             members = {m for g in self.groups.values() for m in g.members}
             runs = [v for v in views if not v.is_group] + [all_views[m] for m in members if m in all_views]
@@ -129,13 +140,13 @@ class OverviewScreen(Screen):
         else:
             text = summary_text(summary(views), len(views), len(all_views))
         if not self.compact:
-            text += f"  ·  sort: {app.sort}"
-            if app.selected:
-                text += f"  ·  {len(app.selected)} picked"
-            text += f"  ·  {app.watch_mode}" if app.ingestor is not None else ""
-            if app.watch_reason:
-                text += f" ({app.watch_reason})"
-        look = app.look_status()
+            text += f"  ·  sort: {view.sort}"
+            if view.selected:
+                text += f"  ·  {len(view.selected)} picked"
+            text += f"  ·  {session.watch_mode}" if session.ingestor is not None else ""
+            if session.watch_reason:
+                text += f" ({session.watch_reason})"
+        look = session.look_status()
         if look:
             text += f"  ·  {look}"
         if self.filter_error:
@@ -171,21 +182,22 @@ class OverviewScreen(Screen):
         event.stop()
         key = {"name": "name", "health": "worst", "age": "age", "state": "age"}.get(event.column_key.value or "")
         if key is not None:
-            self.app.sort = key
+            self.app.session.view.set_sort(key)
             self.redraw()
 
     def action_toggle_select(self) -> None:
         run = self.table.cursor_run()
         if run is None:
             return
+        view = self.app.session.view
         if run in self.groups:  # a folded group: pick (or unpick) all its runs
             members = self.groups[run].members
-            picked = all(m in self.app.selected for m in members)
+            picked = all(m in view.selected for m in members)
             for m in members:
-                if (m in self.app.selected) == picked:
-                    self.app.toggle_selected(m)
+                if (m in view.selected) == picked:
+                    view.toggle_selected(m)
         else:
-            self.app.toggle_selected(run)
+            view.toggle_selected(run)
         self.redraw()
 
     def action_note(self) -> None:
@@ -194,15 +206,16 @@ class OverviewScreen(Screen):
             self.app.open_note(run, then=self.redraw)
 
     def action_cycle_sort(self) -> None:
-        app = self.app
-        app.sort = SORTS[(SORTS.index(app.sort) + 1) % len(SORTS)]
+        key = self.app.session.view.next_sort()
         self.redraw()
-        self.notify(f"sorted by {app.sort}", timeout=2)
+        self.notify(f"sorted by {key}", timeout=2)
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
-        box.focus()
+        # Now, not later (`focus()` waits its turn behind keys already queued): "/pong" typed
+        # fast or pasted goes into the box, not to the table's keys (o sorts, n notes).
+        self.set_focus(box)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -7,8 +7,10 @@ screen with the result). Colours come from theme variables, so every theme reads
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.screen import Screen
@@ -32,7 +34,7 @@ def run_markup(r: RunReview, now: float) -> str:
     return head + "\n" + body
 
 
-class ReviewScreen(Screen):
+class ReviewScreen(Screen[None]):
     """The review of every run, worst first; `a` shows the runs untouched in the period.
 
     Args:
@@ -50,7 +52,7 @@ class ReviewScreen(Screen):
     ReviewScreen .section { height: auto; margin: 1 0 0 0; padding: 0 1; }
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,r", "close", "Back"),
         Binding("a", "toggle_all", "Untouched runs"),
         Binding("j,down", "scroll(1)", "Down", show=False),
@@ -59,8 +61,8 @@ class ReviewScreen(Screen):
         Binding("G,end", "bottom", "Bottom", show=False),
     ]
 
-    def __init__(self, review: Review, title: str = "Review", **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, review: Review, title: str = "Review") -> None:
+        super().__init__()
         self.review = review
         self.heading = title
         self.show_all = review.include_all
@@ -94,8 +96,7 @@ class ReviewScreen(Screen):
         if not runs:
             widgets.append(Static("No run wrote anything in this period. [dim](a: show all runs)[/dim]",
                                   classes="section"))
-        for r in runs:
-            widgets.append(Static(run_markup(r, rv.generated), classes=f"run {r.worst.label}", name=r.name))
+        widgets += [Static(run_markup(r, rv.generated), classes=f"run {r.worst.label}", name=r.name) for r in runs]
         if rv.groups:
             lines = ["[bold]Seed groups[/bold]"] + [
                 f"[{SEVERITY_VAR[g.worst]}]{escape(g.label)}[/]  {escape(g.key)}  "

@@ -7,7 +7,9 @@ from rich.text import Span, Text
 from textual.color import Color
 from textual.widget import Widget
 
-from tui.app.chart import ChartSpec, Line, render
+from tui.live.chart import RGB, ChartSpec, Line, render
+
+Markers = tuple[tuple[int, RGB], ...]  # (step, colour) vertical lines
 
 
 class ChartWidget(Widget):
@@ -22,15 +24,16 @@ class ChartWidget(Widget):
     ChartWidget { height: 12; width: 1fr; }
     """
 
-    def __init__(self, title: str, lines: tuple[Line, ...] = (), markers: tuple = (), **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, title: str, lines: tuple[Line, ...] = (), markers: Markers = (), *,
+                 classes: str | None = None) -> None:
+        super().__init__(classes=classes)
         self.chart_title = title
         self.lines = lines
         self.markers = markers
-        self._cache_key: tuple | None = None
+        self._cache_key: tuple[object, ...] | None = None
         self._cache: Text | None = None
 
-    def set_data(self, lines: tuple[Line, ...], markers: tuple = ()) -> None:
+    def set_data(self, lines: tuple[Line, ...], markers: Markers = ()) -> None:
         self.lines, self.markers = lines, markers
         self.refresh()
 

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
 
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from tui.app.model import ENDED_AFTER, RunView, fmt_age, fmt_step, run_state, shorten, sparkline
+from tui.app.themes import SEVERITY_VAR
 from tui.health.verdict import Severity
+from tui.live.model import RunView, run_state, shorten
+from tui.spark import sparkline
+from tui.vocab import ENDED_AFTER, fmt_age, fmt_step
 
-SEVERITY_VAR = {Severity.OK: "verdict-ok", Severity.INFO: "verdict-info",
-                Severity.WARN: "verdict-warn", Severity.ALARM: "verdict-alarm"}
-
-# (key, label, sparkline role or None, width)
-FULL_COLUMNS = [
+Column = tuple[str, str, str | None, int | None]  # (key, label, sparkline role or None, width)
+FULL_COLUMNS: list[Column] = [
     ("mark", " ", None, 2), ("name", "run", None, None), ("state", "state", None, 7),
     ("health", "health", None, 11), ("entropy", "entropy", "entropy", 0),
     ("reward", "reward", "reward", 0), ("throughput", "steps/s", "throughput", 0),
     ("step", "step", None, 7), ("age", "age", None, 5),
 ]
-COMPACT_COLUMNS = [
+COMPACT_COLUMNS: list[Column] = [
     ("health", "", None, 5), ("name", "run", None, None), ("entropy", "H", "entropy", 6),
     ("reward", "R", "reward", 6), ("throughput", "S/s", "throughput", 6),
 ]
@@ -42,10 +44,10 @@ class RowKeyState:
     noted: bool = False
 
 
-class RunTable(DataTable):
+class RunTable(DataTable[Text]):
     """Run rows. The screen owns the views; the table only draws them."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False),
         Binding("k", "cursor_up", "Up", show=False),
         # `g` folds seed groups (the overview's key); `home`/`G` jump to the first/last run.
@@ -53,8 +55,8 @@ class RunTable(DataTable):
         Binding("G,end", "scroll_bottom", "Bottom", show=False),
     ]
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, id=id)
         self.compact = False
         self.name_width = 24
         self.spark_width = 16  # full layout; 0-width columns in FULL_COLUMNS take this
@@ -62,7 +64,7 @@ class RunTable(DataTable):
         self._drawn: dict[str, RowKeyState] = {}
         self._cell_cache: dict[str, dict[str, Text]] = {}
         self.rebuilds = 0  # whole-table rebuilds (order changed); cell updates are the cheap path
-        self._stale: dict[str, tuple] = {}  # rows whose data changed, not yet redrawn (off screen)
+        self._stale: dict[str, _Stale] = {}  # rows whose data changed, not yet redrawn (off screen)
         self._row_order: list[str] = []
         self._columns_for: tuple[bool, int, int] | None = None
 
@@ -72,7 +74,7 @@ class RunTable(DataTable):
         cols = self.columns_spec()
         return sum((w or 0) + 2 for *_, w in cols) + 2  # + name padding, + scrollbar
 
-    def columns_spec(self):
+    def columns_spec(self) -> list[Column]:
         if self.compact:
             return COMPACT_COLUMNS
         return [(k, label, role, self.spark_width if width == 0 else width) for k, label, role, width in FULL_COLUMNS]
@@ -131,8 +133,8 @@ class RunTable(DataTable):
                                   style=spark_color)
         return cells
 
-    def draw_views(self, views: list[RunView], now: float, selected, colors: dict[str, str],
-                   noted=frozenset()) -> int:
+    def draw_views(self, views: list[RunView], now: float, selected: Collection[str], colors: dict[str, str],
+                   noted: Collection[str] = frozenset()) -> int:
         """Draw `views` in this order; returns how many rows were (re)drawn.
 
         Args:
@@ -170,7 +172,7 @@ class RunTable(DataTable):
             picked = _picked(v, selected) if v.members else v.name in selected
             state = RowKeyState(v.version, fmt_age(v.age(now)), picked, style_key, v.name in noted)
             if self._drawn.get(v.name) != state:
-                self._stale[v.name] = (v, now, picked, colors, state)
+                self._stale[v.name] = _Stale(v, now, picked, colors, state)
         return self._flush_visible()
 
     def _flush_visible(self) -> int:
@@ -214,7 +216,17 @@ class RunTable(DataTable):
         self.compact = compact
 
 
-def _picked(view: RunView, selected) -> bool:
+class _Stale(NamedTuple):
+    """A row to redraw when it comes into view: what to draw it from."""
+
+    view: RunView
+    now: float
+    selected: bool
+    colors: dict[str, str]
+    state: RowKeyState
+
+
+def _picked(view: RunView, selected: Collection[str]) -> bool:
     if view.is_group:
         return all(m in selected for m in view.members)
     return view.name in selected

@@ -9,16 +9,16 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from tui.groups import SeedGroup, group_health, group_runs
 from tui.health.verdict import Severity, Verdict
-from tui.spark import SPARK_BLOCKS, downsample, sparkline  # noqa: F401  (the app's names)
+from tui.spark import downsample
 from tui.store import Series
-from tui.vocab import ENDED_AFTER, RunState, StallRule, fmt_age, fmt_step  # noqa: F401  (the app's names)
+from tui.vocab import ENDED_AFTER, RunState, StallRule
 from tui.vocab import run_state as vocab_run_state
 
 SPARK_POINTS = 48  # values kept per sparkline (the widest column shows this many)
@@ -31,7 +31,7 @@ BADGE_WORDS = {Severity.OK: "ok", Severity.INFO: "info", Severity.WARN: "warn", 
 KIND_WORDS = {
     "pinned_at_max": "pinned", "collapsed": "collapsed", "nonfinite": "NaN", "sudden_drop": "fps-drop",
     "slow_decay": "fps-decay", "stalled": "stalled", "spike": "spike", "oscillating": "oscillating",
-    "plateau": "plateau", "rising": "rising",
+    "plateau": "plateau", "rising": "rising", "not_updating": "no-updates", "growing": "growing",
 }
 
 
@@ -46,9 +46,9 @@ def ema(values: np.ndarray, weight: float) -> np.ndarray:
         values: the raw values.
         weight: the smoothing weight in [0, 1); 0 returns the values unchanged.
     """
-    v = np.asarray(values, dtype=np.float64)
+    v: np.ndarray = np.asarray(values, dtype=np.float64)
     if weight <= 0 or v.size == 0:
-        return v.copy()
+        return np.copy(v)
     if not weight < 1:
         raise ValueError(f"smoothing weight must be below 1, not {weight}")
     out = np.empty_like(v)
@@ -214,7 +214,7 @@ def summary_text(counts: dict[str, int], shown: int, total: int) -> str:
 
 def tag_groups(tags: Iterable[str], first: Sequence[str] = ()) -> list[tuple[str, list[str]]]:
     """Group tags by prefix (text before the first '/'); `first` tags lead as group 'roles'."""
-    lead = [t for t in first]
+    lead = list(first)
     groups: dict[str, list[str]] = {}
     for t in sorted(tags):
         if t in lead:
@@ -247,7 +247,8 @@ def median_spark(sparks: Sequence[tuple[float, ...]]) -> tuple[float, ...]:
     return tuple(float(x) for x in med)
 
 
-def fold_groups(views: Iterable[RunView], pattern=None) -> tuple[list[RunView], dict[str, SeedGroup]]:
+def fold_groups(views: Iterable[RunView], pattern: str | re.Pattern[str] | None = None,
+                ) -> tuple[list[RunView], dict[str, SeedGroup]]:
     """Fold runs whose names differ only by a seed into one view per group.
 
     A group's view carries the worst member's verdicts (so it sorts and badges like that

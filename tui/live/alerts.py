@@ -15,7 +15,8 @@ import os
 import subprocess
 import sys
 import threading
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from tui.looks.policy import Alarm
 
@@ -91,7 +92,7 @@ class Alerter:
 
     def __init__(self, write: Callable[[str], None] = stderr_writer, bell: Callable[[], None] | None = None,
                  on_alarm: Sequence[str] | None = None, logdirs: Sequence[str] = (), tmux: bool | None = None,
-                 spawn: Callable[..., subprocess.Popen] = subprocess.Popen) -> None:
+                 spawn: Callable[..., subprocess.Popen[Any]] = subprocess.Popen) -> None:
         self.write = write
         self.bell = bell or (lambda: write(BEL))
         self.on_alarm = tuple(on_alarm) if on_alarm else None
@@ -125,7 +126,7 @@ class Alerter:
         threading.Thread(target=self._reap, args=(proc,), daemon=True, name="tbpeek-on-alarm").start()
         return None
 
-    def _reap(self, proc: subprocess.Popen) -> None:
+    def _reap(self, proc: subprocess.Popen[Any]) -> None:
         """Wait for the command (no zombies) and note a failure."""
         code = proc.wait()
         if code:

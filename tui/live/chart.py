@@ -1,7 +1,8 @@
 """Line charts as ANSI text, with plotext (pure: no Textual).
 
-Each call builds its own plotext figure (a fresh ``terminal`` object owns a fresh master
-figure), so charts never share state and the module-global ``plotext.figure`` is never touched.
+Each call builds its own plotext figure (`tui.live.plotext_figure.new_figure`, the one place
+that uses plotext's private figure API), so charts never share state and the module-global
+``plotext.figure`` is never touched.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import plotext
-from plotext._kernel.terminal import terminal as _terminal  # one private figure per chart
 
-from tui.app.model import downsample, ema
+from tui.groups import Band
+from tui.live.model import ema
+from tui.live.plotext_figure import new_figure
+from tui.spark import downsample
 
 X_MODES = ("step", "relative", "wall")
-X_LABELS = {"step": "step", "relative": "hours since start", "wall": "wall time"}
 MAX_POINTS = 2000  # per line: a terminal chart can't show more than ~2 points per cell
 
 
@@ -55,11 +57,6 @@ class ChartSpec:
     notes: list[str] = field(default_factory=list)
 
 
-def hex_to_rgb(color: str) -> RGB:
-    c = color.lstrip("#")
-    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
-
-
 def _x(line: Line, mode: str, origin: float) -> np.ndarray:
     if mode == "step":
         return line.steps.astype(np.float64)
@@ -76,10 +73,7 @@ def _thin(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]
 
 def render(spec: ChartSpec) -> str:
     """The chart as ANSI text of `spec.width` × `spec.height` cells."""
-    term = _terminal()
-    term.limit(False, False)  # size the chart to the widget, not to the real terminal
-    fig = term._master
-    fig.plot_size(max(20, spec.width), max(5, spec.height))
+    fig = new_figure(max(20, spec.width), max(5, spec.height))
     fig.theme("colorless")
     fig.canvas("default")
     fg = plotext.pixel(foreground=spec.foreground)
@@ -133,16 +127,16 @@ def render(spec: ChartSpec) -> str:
     lo, hi = float(xs_all.min()), float(xs_all.max())
     if spec.x_mode == "wall":
         if hi > lo:
-            pos = np.linspace(lo, hi, 4).tolist()
+            walls = [float(p) for p in np.linspace(lo, hi, 4)]
             fmt = "%H:%M" if hi - lo < 86400 else "%m-%d %H:%M"
-            fig.ruler(0).ticks(pos, [time.strftime(fmt, time.localtime(p)) for p in pos])
+            fig.ruler(0).ticks(walls, [time.strftime(fmt, time.localtime(p)) for p in walls])
     elif hi > lo:  # round ticks: "250k", "1.5M" steps; "0.5h" since the start
-        pos = nice_ticks(lo, hi, max(2, spec.width // 16))
+        ticks = nice_ticks(lo, hi, max(2, spec.width // 16))
         unit = "h" if spec.x_mode == "relative" else ""
-        fig.ruler(0).ticks(pos, [si(p) + unit for p in pos])
+        fig.ruler(0).ticks(ticks, [si(p) + unit for p in ticks])
     if spec.legend:
         fig.legend()
-    return fig.build().string()
+    return str(fig.build().string())
 
 
 def _marker_x(spec: ChartSpec, step: int, origin: float) -> float | None:
@@ -180,7 +174,7 @@ def nice(x: float) -> str:
     return f"{x:.4g}"
 
 
-def band_lines(band, color: RGB, faint: RGB, x_mode: str = "step") -> tuple[Line, ...]:
+def band_lines(band: Band, color: RGB, faint: RGB, x_mode: str = "step") -> tuple[Line, ...]:
     """A seed group's band as lines: min and max thin and faint, the median heavy, drawn last
     (plotext has no fill between lines).
 

@@ -10,16 +10,18 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable, Sequence
 
-from tui.app.model import RunView, spark_tuple
-from tui.health import HealthOptions, HealthTracker, RunHealth
+from tui.health import HealthOptions, HealthTracker, RunHealth, VerdictChange
+from tui.health.verdict import Verdict
+from tui.live.model import RunView, spark_tuple
 from tui.store import RunSnapshot, Series, Store
 
 SPARK_ROLES = ("entropy", "reward", "throughput")
 MAX_SIBLINGS = 8  # more runs under one parent is a flat logdir of experiments, not one's subfolders
 
 
-def entropy_bounds(verdicts, values) -> dict[str, tuple[float, float]]:
+def entropy_bounds(verdicts: Iterable[Verdict], values: Iterable[float]) -> dict[str, tuple[float, float]]:
     """Entropy's sparkline scale: 0 to the maximum the health engine judged it against."""
     for v in verdicts:
         h_max = v.evidence.get("h_max") if v.metric == "entropy" else None
@@ -37,7 +39,7 @@ class Judge:
         clock: returns "now" in epoch seconds (tests freeze it).
     """
 
-    def __init__(self, options: HealthOptions | None = None, clock=time.time) -> None:
+    def __init__(self, options: HealthOptions | None = None, clock: Callable[[], float] = time.time) -> None:
         self.options = options or HealthOptions()
         self.clock = clock
         self.tracker = HealthTracker(self.options)
@@ -46,7 +48,7 @@ class Judge:
         self._views: dict[str, RunView] = {}
         self._lock = threading.Lock()
 
-    def update(self, snap: RunSnapshot, related: list[RunSnapshot] = ()) -> RunView:
+    def update(self, snap: RunSnapshot, related: Sequence[RunSnapshot] = ()) -> RunView:
         """Judge one run's snapshot and remember the view (called from the ingest worker).
 
         Args:
@@ -113,7 +115,7 @@ class Judge:
         with self._lock:
             return self._health.get(run)
 
-    def histories(self) -> dict[str, list]:
+    def histories(self) -> dict[str, list[VerdictChange]]:
         """Run -> its verdict changes so far (copies; safe on any thread). The review uses them
         instead of replaying each run's history again."""
         with self._lock:

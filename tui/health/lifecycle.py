@@ -1,0 +1,102 @@
+"""A run's life: live, stalled (hung) or ended, with the writer process as evidence (DIAGNOSTICS.md §5).
+
+The clock alone can't tell a finished run from a hung one. The event file names can: they carry
+the writer's host and PID (`tui.vocab.writer`). On this host, a silent run whose writer has
+exited has *ended*; one whose writer is alive is *stalled*, a stronger alarm ("process alive,
+silent 12 min: hung?"). Without evidence, the clock decides, as before.
+
+An ended run is news, not an alarm: an info line "finished at step N". It is a warning when it
+ended badly: a NaN just before the end, or far fewer steps than its seed siblings reached.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from tui.health.options import Thresholds
+from tui.health.stats import median
+from tui.health.throughput import _dur  # the stall verdict's own words (as before: '90 min')
+from tui.health.verdict import Severity, Verdict
+from tui.store import RunSnapshot
+from tui.vocab.runstate import RunState, StallRule, liveness
+from tui.vocab.writer import WriterEvidence, run_writer
+
+EVIDENCE_AFTER = 20.0  # seconds of silence before the writer process is asked about (cheap, not free)
+ALIVE_RECHECK = 1.0  # seconds between two looks at a writer that was alive (the tracker's own clock step)
+SHORT_OF_SIBLINGS = 0.5  # ended below this share of its siblings' median last step: abnormal
+
+
+def writer_evidence(snap: RunSnapshot, cache: dict[str, object] | None = None, now: float = 0.0) -> WriterEvidence | None:
+    """The writer evidence of a local run (None for URLs), cached in `cache` for an unchanged run:
+    an exited writer stays exited, a missing PID stays missing; an alive one is looked at again
+    every ALIVE_RECHECK seconds."""
+    if "://" in snap.path:
+        return None
+    if cache is not None:
+        hit = cache.get("writer")
+        if isinstance(hit, tuple):
+            ev, at = hit
+            if isinstance(ev, WriterEvidence) and (ev.alive is not True or now - float(at) < ALIVE_RECHECK):
+                return ev
+    ev = run_writer(snap.path)
+    if cache is not None:
+        cache["writer"] = (ev, now)
+    return ev
+
+
+def judge_life(snap: RunSnapshot, gap: float | None, now: float, th: Thresholds, mode: str,
+                   writer: WriterEvidence | None = None) -> Verdict | None:
+    """stalled / ended, or None while the run writes at its usual pace: `tui.vocab.liveness`
+    (the one run-state rule) with the writer evidence, in words.
+
+    An ended run is "finished at step N" (why: the writer exited, or the silence); a stalled
+    run whose writer lives is "process alive, silent 12 min: hung?".
+    """
+    last_wall = snap.last_wall_time
+    if last_wall is None:
+        return None
+    alive = writer.alive if writer is not None else None
+    lv = liveness(last_wall, now, gap, mode=mode, writer_alive=alive,
+                  rule=StallRule(th.stall_floor, th.stall_warn, th.stall_alarm, th.ended_after))
+    if lv.state is RunState.LIVE:
+        return None
+    silent = lv.silent or 0.0
+    g = gap or 0.0
+    ev: dict[str, object] = {"silent_s": silent, "usual_gap_s": g, "last_write": last_wall, "basis": lv.basis}
+    if writer is not None and writer.pid is not None:
+        ev.update(writer_pid=writer.pid, writer=writer.reason)
+    step = snap.last_step
+    at = f" at step {step}" if step is not None else ""
+    if lv.state is RunState.ENDED:
+        why = f"{writer.reason}, last write {_dur(silent)} ago" if alive is False and writer is not None \
+            else f"no writes for {_dur(silent)}"
+        return Verdict("throughput", "ended", Severity.INFO, f"finished{at}: {why}", step, last_wall, ev)
+    sev = Severity.ALARM if lv.alarm else Severity.WARN
+    times = f" ({silent / g:.0f}x the usual {_dur(g)} gap)" if g else ""
+    if alive:
+        return Verdict("throughput", "stalled", sev, f"process alive, silent {_dur(silent)}{times}: hung?",
+                       None, last_wall, ev)
+    return Verdict("throughput", "stalled", sev, f"no writes for {_dur(silent)}{times}", None, last_wall, ev)
+
+
+def abnormal_end(snap: RunSnapshot, related: Sequence[RunSnapshot]) -> str | None:
+    """Why an ended run ended badly, or None: a NaN/Inf among the last points of any tag, or far
+    fewer steps than its seed siblings (runs beside it with the same tags) reached."""
+    for tag, s in sorted(snap.series.items()):
+        tail = s.values[-3:]
+        if tail.size and not np.isfinite(tail).all():
+            return f"{tag} was {tail[~np.isfinite(tail)][0]} just before the end"
+    mine = snap.last_step
+    if mine is None:
+        return None
+    tags = set(snap.series)
+    ends = [r.last_step for r in related if r.last_step is not None and set(r.series) == tags and r.name != snap.name]
+    if len(ends) >= 1:
+        typical = median(np.asarray(ends, dtype=np.float64))
+        if mine < SHORT_OF_SIBLINGS * typical:
+            sib = "its sibling" if len(ends) == 1 else f"its {len(ends)} siblings"
+            return f"far fewer steps than {sib} in {os.path.basename(os.path.dirname(os.path.normpath(snap.path))) or 'its folder'} (median {typical:.0f})"
+    return None
