@@ -22,7 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "watch": ("tui.app.cli", "watch logdirs live in the terminal UI (the default)"),
     "demo": ("tui.demo", "start simulated trainers and watch them"),
     "ls": ("tui.report.ls", "list runs, tags, point counts and damaged files"),
-    "check": ("tui.report.check", "judge every run once; exit 1 when something is wrong"),
+    "check": ("tui.report.check", "judge every run once; exit 1 on a bad verdict, 3 on damaged data"),
     "status": ("tui.report.status", "one line for a tmux status bar"),
     "looks": ("tui.report.looks", "how often you looked, per day"),
     "review": ("tui.report.review", "end-of-day review of every run"),

@@ -18,6 +18,7 @@ from tui.ingest import Ingestor, LogdirError
 from tui.ingest.reader import FileState
 from tui.report.cli_options import add_logdirs
 from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
+from tui.report.problems import run_problems
 from tui.store import RunSnapshot, Store
 from tui.vocab import EXIT_OK, EXIT_USAGE, fmt_duration, fmt_num, natural_key, plural, safe_terminal
 
@@ -58,7 +59,7 @@ def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict[str,
         "texts": {k: t.text for k, t in snap.texts.items()},
         "restarts": [{"tag": r.tag, "step": r.step, "wall_time": r.wall_time, "dropped": r.dropped}
                      for r in snap.restarts],
-        "problems": dict(snap.problems),
+        "problems": run_problems(snap),
         "files": [{"path": f.path, "size": f.size, "offset": f.offset, "records": f.records,
                    "skipped_records": f.skipped_records, "damaged": f.damaged,
                    "pending_bytes": f.pending, "missing": f.missing} for f in files],
@@ -83,8 +84,7 @@ def render_text(runs: list[dict[str, Any]], show_files: bool = False, paint: Pai
             lines.append(f"  {'TAG':<{w}}  {'POINTS':>8}  {'LAST STEP':>10}  LAST VALUE")
             lines.extend(f"  {t(tag['tag']):<{w}}  {tag['points']:>8}  {tag['last_step']:>10}  "
                          f"{tag['last_value_text']}" for tag in r["tags"])
-        for key, msg in sorted(r["problems"].items()):
-            lines.append(paint(f"  ! {t(key)}: {t(msg)}", PROBLEM_STYLE))
+        lines.extend(paint(f"  ! {t(p['path'])}: {t(p['message'])}", PROBLEM_STYLE) for p in r["problems"])
         if r["restarts"]:
             n = len(r["restarts"])
             last = r["restarts"][-1]

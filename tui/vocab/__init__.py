@@ -8,7 +8,7 @@ use it and still start fast. Everything is re-exported here::
     from tui.vocab import Severity, Verdict, run_state, fmt_step, safe_terminal, parse_spec, EXIT_USAGE
 """
 
-from tui.vocab.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE
+from tui.vocab.exits import EXIT_DAMAGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE
 from tui.vocab.fmt import fmt_age, fmt_duration, fmt_num, fmt_step, plural
 from tui.vocab.logdir import Spec, is_url, parse_spec, spec_is_url, spec_path
 from tui.vocab.natural import natural_key
@@ -29,7 +29,7 @@ from tui.vocab.safe import has_controls, safe_terminal, safe_tmux
 from tui.vocab.severity import WORDS, Severity, Verdict, worst
 
 __all__ = [
-    "DEFAULT_RULE", "ENDED_AFTER", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE",
+    "DEFAULT_RULE", "ENDED_AFTER", "EXIT_DAMAGED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE",
     "STALL_ALARM", "STALL_FLOOR", "STALL_WARN", "WORDS",
     "Liveness", "PatternError", "RunState", "Severity", "Spec", "StallRule", "Verdict",
     "compile_regex", "fmt_age", "fmt_duration", "fmt_num", "fmt_step", "has_controls", "is_url", "liveness", "natural_key", "parse_spec",
