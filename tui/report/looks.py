@@ -36,7 +36,7 @@ def render(stats: list[DayStats], path: Path) -> str:
     peak = max((max(d.by_hour) for d in stats), default=0)
     lines = [f"Looks per day, last {plural(len(stats), 'day')} (log: {safe_terminal(str(path))})", "",
              f"{'day':<10} {'looks':>5} {'override':>8} {'alarm':>5} {'median gap':>10} "
-             f"{'nothing new':>11}  {'by hour, 0h to 23h':<24}"]
+             f"{'nothing new':>11}  by hour, 0h to 23h"]
     for d in stats:
         share = "–" if d.nothing_new is None else f"{d.nothing_new:.0%}"
         extra = f"  (+{d.budget_off} without budget)" if d.budget_off else ""
