@@ -234,3 +234,30 @@ def test_markdown_review_keeps_a_literal_arrow(tmp_path):
     assert md("44.7 -> 38.2 steps/s") == "44.7 -> 38.2 steps/s"
     assert md("<script>x</script> & [a](b)") == "&lt;script>x&lt;/script> &amp; \\[a\\](b)"
 
+
+
+def test_status_with_a_read_only_state_dir_in_a_process(tmp_path):
+    """A real read-only state directory (mode 555; as root, without the capability that
+    ignores permissions): the answer comes uncached, exit code as usual."""
+    import subprocess
+    import sys
+
+    runs = tmp_path / "runs"
+    write_run(runs / "bad", "collapse")
+    state = tmp_path / "state"
+    state.mkdir()
+    state.chmod(0o555)
+    cmd = [sys.executable, "-m", "tui", "status", str(runs)]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("root without setpriv can write anywhere (the state-is-a-file test covers the logic)")
+        cmd = [setpriv, "--bounding-set=-dac_override,-dac_read_search", *cmd]
+    env = {**os.environ, "TBPEEK_STATE_DIR": str(state), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+    finally:
+        state.chmod(0o755)
+    assert r.returncode == 1, r.stderr
+    assert r.stdout.strip() == "▲ bad: entropy collapsed"
+    assert "answering without it" in r.stderr and list(state.iterdir()) == []
