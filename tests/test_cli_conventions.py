@@ -78,8 +78,8 @@ def test_a_typo_of_a_command_gets_a_suggestion_and_exit_2(tmp_path):
     r = tbpeek("chek", str(tmp_path), cwd=tmp_path)
     assert r.returncode == 2
     assert "did you mean `check`?" in r.stderr and "does not exist" not in r.stderr
-    assert [suggest(w) for w in ("stauts", "reveiw", "exprot", "dmeo", "lss", "zzzzzz")] == \
-        ["status", "review", "export", "demo", "ls", None]
+    assert [suggest(w) for w in ("stauts", "reveiw", "exprot", "dmeo", "lss", "zzzzzz", "./chek", "a/chek")] == \
+        ["status", "review", "export", "demo", "ls", None, None, None]
 
 
 def test_an_existing_path_named_like_a_command_is_still_a_logdir(tmp_path, capsys, monkeypatch):

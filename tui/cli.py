@@ -69,7 +69,10 @@ def _exists(arg: str) -> bool:
 
 
 def suggest(arg: str) -> str | None:
-    """The command `arg` is probably a typo of (``chek`` -> ``check``), or None."""
+    """The command `arg` is probably a typo of (``chek`` -> ``check``), or None. Only a plain
+    word can be a mistyped command: ``./chek`` or ``runs/chek`` is a path."""
+    if not arg.replace("-", "").replace("_", "").isalpha() or not arg.isascii():
+        return None
     close = difflib.get_close_matches(arg.lower(), list(COMMANDS), n=1, cutoff=0.6)
     return close[0] if close else None
 
