@@ -31,11 +31,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tui.demo_trainers import simulate  # noqa: E402
-from tui.health import HealthOptions  # noqa: E402
-from tui.health.tracker import HealthTracker, prefix  # noqa: E402
-from tui.ingest import load  # noqa: E402
-from tui.store import RunSnapshot  # noqa: E402
+from tui.demo_trainers import simulate
+from tui.health import HealthOptions
+from tui.health.tracker import HealthTracker, prefix
+from tui.ingest import load
+from tui.store import RunSnapshot
 
 # run -> (metric, kind, severity) it is there to show (tests/test_demo.py's INTENDED); None:
 # nothing but OK verdicts.

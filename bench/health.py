@@ -28,9 +28,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tui.health import HealthOptions, judge  # noqa: E402
-from tui.health import engine  # noqa: E402
-from tui.store import RunSnapshot, Store  # noqa: E402
+from tui.health import (
+    HealthOptions,
+    engine,
+    judge,
+)
+from tui.store import RunSnapshot, Store
 
 TARGET = 1.0  # CPU seconds for 1 000 runs × 10 tags × 1 000 points
 T0 = 1_700_000_000.0

@@ -43,11 +43,14 @@ import sys
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
+
+RewardFn = Callable[["Moment", np.random.Generator], float]
 
 DEFAULT_PREFILL = 900.0  # wall seconds of history written on start
 
@@ -91,7 +94,7 @@ class Trainer:
     slowdown: Callable[[Moment], float] = lambda m: 1.0
     nan_from: float | None = None
     stop_at: float | None = None
-    extra_hparams: dict = field(default_factory=dict)
+    extra_hparams: dict[str, float] = field(default_factory=dict)
 
     @property
     def max_entropy(self) -> float:
@@ -102,30 +105,30 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
 
 
-def _healthy_entropy(m: Moment, rng) -> float:
-    return 0.62 + 0.37 * math.exp(-m.tau / 220.0) + rng.normal(0, 0.02)
+def _healthy_entropy(m: Moment, rng: np.random.Generator) -> float:
+    return 0.62 + 0.37 * math.exp(-m.tau / 220.0) + float(rng.normal(0, 0.02))
 
 
-def _climbing_reward(lo: float, hi: float, mid: float, width: float, noise: float):
-    def f(m: Moment, rng) -> float:
-        return min(hi, lo + (hi - lo) * _sigmoid((m.tau - mid) / width) + rng.normal(0, noise))
+def _climbing_reward(lo: float, hi: float, mid: float, width: float, noise: float) -> RewardFn:
+    def f(m: Moment, rng: np.random.Generator) -> float:
+        return min(hi, lo + (hi - lo) * _sigmoid((m.tau - mid) / width) + float(rng.normal(0, noise)))
     return f
 
 
-def _collapse_entropy(m: Moment, rng) -> float:
+def _collapse_entropy(m: Moment, rng: np.random.Generator) -> float:
     if m.live < 5.0:  # exploring normally, slowly narrowing
-        return 0.97 - 0.12 * (1 - math.exp(-m.tau / 300.0)) + rng.normal(0, 0.02)
+        return 0.97 - 0.12 * (1 - math.exp(-m.tau / 300.0)) + float(rng.normal(0, 0.02))
     # A too-large learning rate: the policy turns deterministic within ~15 s.
     level = 0.85 * math.exp(-(m.live - 5.0) / 4.0)
-    return max(0.002, level + abs(rng.normal(0, 0.004)))
+    return max(0.002, level + abs(float(rng.normal(0, 0.004))))
 
 
-def _flat_reward(level: float, noise: float):
-    return lambda m, rng: level + rng.normal(0, noise)
+def _flat_reward(level: float, noise: float) -> RewardFn:
+    return lambda m, rng: level + float(rng.normal(0, noise))
 
 
-def _pinned_entropy(m: Moment, rng) -> float:
-    return 1.0 - abs(rng.normal(0, 0.0015))
+def _pinned_entropy(m: Moment, rng: np.random.Generator) -> float:
+    return 1.0 - abs(float(rng.normal(0, 0.0015)))
 
 
 def _leak(m: Moment) -> float:
@@ -155,21 +158,21 @@ def default_trainers() -> list[Trainer]:
 
 
 # ---- writing ---------------------------------------------------------------------------------
-def _scalar(tag: str, value: float, step: int, wall: float):
+def _scalar(tag: str, value: float, step: int, wall: float) -> Any:
     from tensorboard.compat.proto import event_pb2, summary_pb2
 
     return event_pb2.Event(wall_time=wall, step=step,
                            summary=summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag=tag, simple_value=value)]))
 
 
-def _scalars(values: dict[str, float], step: int, wall: float):
+def _scalars(values: dict[str, float], step: int, wall: float) -> Any:
     from tensorboard.compat.proto import event_pb2, summary_pb2
 
     return event_pb2.Event(wall_time=wall, step=step, summary=summary_pb2.Summary(
         value=[summary_pb2.Summary.Value(tag=t, simple_value=float(v)) for t, v in values.items()]))
 
 
-def _text(tag: str, text: str, step: int, wall: float):
+def _text(tag: str, text: str, step: int, wall: float) -> Any:
     """A text summary as TensorBoard's text plugin stores it (what ``add_text`` writes)."""
     from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
@@ -294,7 +297,7 @@ class Simulation:
         trainers: default :func:`default_trainers`.
     """
 
-    def __init__(self, root: str | os.PathLike, speed: float = 1.0, prefill: float = DEFAULT_PREFILL,
+    def __init__(self, root: str | os.PathLike[str], speed: float = 1.0, prefill: float = DEFAULT_PREFILL,
                  t0: float | None = None, trainers: list[Trainer] | None = None) -> None:
         if not speed > 0:
             raise ValueError(f"speed must be a positive number, not {speed!r}")
@@ -357,7 +360,7 @@ class Simulation:
             r.close()
 
 
-def simulate(root: str | os.PathLike, seconds: float, speed: float = 1.0, *, realtime: bool = False,
+def simulate(root: str | os.PathLike[str], seconds: float, speed: float = 1.0, *, realtime: bool = False,
              prefill: float = DEFAULT_PREFILL, trainers: list[Trainer] | None = None) -> Simulation:
     """Write the demo's runs as they would be after `seconds` of live demo.
 
