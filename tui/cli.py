@@ -9,7 +9,6 @@ Each subcommand lives in its own module with two functions, ``configure(parser)`
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib
 import os
 import sys
@@ -73,6 +72,8 @@ def suggest(arg: str) -> str | None:
     word can be a mistyped command: ``./chek`` or ``runs/chek`` is a path."""
     if not arg.replace("-", "").replace("_", "").isalpha() or not arg.isascii():
         return None
+    import difflib  # only for a word that is neither a command nor a path
+
     close = difflib.get_close_matches(arg.lower(), list(COMMANDS), n=1, cutoff=0.6)
     return close[0] if close else None
 
