@@ -261,3 +261,22 @@ def test_status_with_a_read_only_state_dir_in_a_process(tmp_path):
     assert r.returncode == 1, r.stderr
     assert r.stdout.strip() == "▲ bad: entropy collapsed"
     assert "answering without it" in r.stderr and list(state.iterdir()) == []
+
+
+def test_looks_log_logdirs_as_absolute_paths(tmp_path, monkeypatch):
+    """A look taken on `tbpeek runs` from one directory is found by a review run elsewhere."""
+    from testing import Clock
+
+    from tui.looks.policy import LookBudget
+    from tui.looks.settings import BudgetSettings
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    log = tmp_path / "looks.jsonl"
+    b = LookBudget(BudgetSettings(), logdirs=["runs", "ppo:runs/ppo"], clock=Clock(1.7e9), log_path=log)
+    b.begin()
+    b.start_look("scheduled")
+    (look,) = read_looks(log)
+    assert look.logdirs == [str(tmp_path / "runs"), str(tmp_path / "runs" / "ppo")]
+    monkeypatch.chdir("/")
+    assert about_logdirs([look], [str(tmp_path / "runs" / "ppo")]) == [look]
