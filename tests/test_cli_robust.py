@@ -280,3 +280,20 @@ def test_looks_log_logdirs_as_absolute_paths(tmp_path, monkeypatch):
     assert look.logdirs == [str(tmp_path / "runs"), str(tmp_path / "runs" / "ppo")]
     monkeypatch.chdir("/")
     assert about_logdirs([look], [str(tmp_path / "runs" / "ppo")]) == [look]
+
+
+# ---- durations: a config or flag can't overflow the clock -------------------------------------
+@pytest.mark.parametrize("value", ["1e400", "nan", "inf", "99999999999d", "true"])
+def test_absurd_durations_are_clear_errors_not_crashes(tmp_path, capsys, value):
+    from tui.config import parse_duration
+
+    write_run(tmp_path / "runs" / "a")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f"[looks]\nevery = {value if value in ('true', 'nan', 'inf') else repr(value)}\n")
+    assert main(["status", "--config", str(cfg), str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "config [looks]: every" in err and "Traceback" not in err
+    assert main(["review", "--since", value, str(tmp_path / "runs")]) == 2
+    assert "can't read --since" in capsys.readouterr().err
+    with pytest.raises(ValueError):
+        parse_duration(True if value == "true" else value)
