@@ -297,3 +297,9 @@ def test_absurd_durations_are_clear_errors_not_crashes(tmp_path, capsys, value):
     assert "can't read --since" in capsys.readouterr().err
     with pytest.raises(ValueError):
         parse_duration(True if value == "true" else value)
+
+
+def test_review_since_a_date_out_of_range(tmp_path, capsys):
+    write_run(tmp_path / "runs" / "a")
+    assert main(["review", "--since", "0001-01-01", str(tmp_path / "runs")]) == 2
+    assert "can't use --since '0001-01-01': the date is out of range" in capsys.readouterr().err

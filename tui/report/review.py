@@ -59,7 +59,10 @@ def parse_since(text: str, now: float) -> float:
     except ValueError:
         raise ValueError(f"can't read --since {text!r}: use a duration (24h, 90m, 2d), 'today', "
                          "'yesterday' or a date/time (2026-11-23, 2026-11-23T13:00)") from None
-    return when.timestamp()  # naive = local time, aware = as given
+    try:
+        return when.timestamp()  # naive = local time, aware = as given
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(f"can't use --since {text!r}: the date is out of range") from None
 
 
 def build_review(snaps: Sequence[RunSnapshot], *, since: float, now: float | None = None,
