@@ -188,3 +188,15 @@ def test_demo_rejects_a_bad_flag_before_starting_the_trainers(tmp_path):
     assert r.returncode == 2
     assert "--every" in r.stderr and "2x" in r.stderr
     assert "trainers are writing" not in r.stderr and not d.exists()
+
+
+def test_output_into_a_closed_pipe_is_quiet(logdir):
+    """`tbpeek --help | head -1`: no traceback when the reader has gone away."""
+    for argv in (["--help"], ["check", "--help"], ["ls", str(logdir)]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader is gone before anything is written
+        r = subprocess.run([sys.executable, "-m", "tui", *argv], stdout=write_end, stderr=subprocess.PIPE,
+                           env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+        os.close(write_end)
+        err = r.stderr.decode()
+        assert r.returncode == 0 and "Traceback" not in err and "BrokenPipe" not in err, err

@@ -9,6 +9,7 @@ Each subcommand lives in its own module with two functions, ``configure(parser)`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -33,7 +34,7 @@ def _top_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tbpeek",
         description="Watch TensorBoard training runs from the terminal. "
-        "`tbpeek LOGDIR` is `tbpeek watch LOGDIR`.",
+        "`tbpeek LOGDIR` (or `tbpeek --logdir LOGDIR`) is `tbpeek watch LOGDIR`.",
         epilog="Run `tbpeek COMMAND --help` for a command's options.",
     )
     p.add_argument("--version", action="version", version=f"tbpeek {__version__}")
@@ -127,7 +128,15 @@ def _merge_logdirs(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:  # `tbpeek --help | head`: the reader has all it wanted
+        with contextlib.suppress(OSError, ValueError):  # nothing more reaches the closed pipe,
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # not even Python's last flush
+        return EXIT_OK
+
+
+def _main(argv: list[str]) -> int:
     if not argv:  # the commands and a hint; never an implicit watch of a whole home directory
         hint = RUNS_HINT if has_runs(".") else NO_RUNS_HINT
         print("usage: tbpeek [COMMAND] LOGDIR...\n\n" + _command_list() + "\n\n" + hint)
@@ -158,5 +167,3 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except BrokenPipeError:  # `tbpeek ls | head`
-        return EXIT_OK
