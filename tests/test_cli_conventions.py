@@ -200,3 +200,22 @@ def test_output_into_a_closed_pipe_is_quiet(logdir):
         os.close(write_end)
         err = r.stderr.decode()
         assert r.returncode == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_colour_only_adds_escape_codes(logdir, capsys, monkeypatch):
+    """Painted output, with its escape codes taken out, is the plain output letter for letter:
+    colour never moves a column or drops a word."""
+    from tui.report import colour
+
+    plain = {}
+    for argv in (["check", str(logdir)], ["ls", str(logdir)], ["review", str(logdir), "--no-looks"]):
+        main(argv)
+        plain[argv[0]] = capsys.readouterr().out
+    monkeypatch.setattr(colour, "wants_colour", lambda stream: True)
+    for argv in (["check", str(logdir)], ["ls", str(logdir)], ["review", str(logdir), "--no-looks"]):
+        main(argv)
+        painted = capsys.readouterr().out
+        assert SGR.search(painted), argv[0]
+        def strip(s):
+            return (re.sub(r"written \S+( \S+)? ago|until \S+ \S+", "", s))
+        assert strip(SGR.sub("", painted)) == strip(plain[argv[0]]), argv[0]
