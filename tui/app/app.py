@@ -88,6 +88,8 @@ class TbpeekApp(App[int]):
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
+        # ctrl+c quits, as in htop, k9s, lazygit (Textual's default only says "press ctrl+q").
+        Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
         Binding("t", "change_theme", "Theme", show=False),
         Binding("e", "end_look", "End look", show=False),
@@ -104,6 +106,7 @@ class TbpeekApp(App[int]):
                                    health=opts.health, clock=opts.clock, poll=opts.poll, emit=self._post_live)
         self._seed_rx: re.Pattern[str] | None = None
         self._gate_host: GateHost | None = None  # once a budget is set
+        self._asked_before_quit: list[object] = []  # note screens ctrl+c asked about
         loaded = load_themes(opts.theme_dirs)
         self.theme_problems = list(loaded.problems)
         for theme in loaded.themes.values():
@@ -203,6 +206,21 @@ class TbpeekApp(App[int]):
     async def action_quit(self) -> None:
         self._stop()
         self.exit(0)
+
+    async def action_interrupt(self) -> None:
+        """ctrl+c: quit at once; with an unsaved note open, ask once (a second ctrl+c quits)."""
+        from tui.app.screens.note import NoteScreen
+
+        screen = self.screen
+        if isinstance(screen, NoteScreen) and screen not in self._asked_before_quit:
+            typed, saved = screen.current(), screen.original
+            if (typed.question, typed.expectation, typed.outcome) != (saved.question, saved.expectation,
+                                                                      saved.outcome):
+                self._asked_before_quit.append(screen)
+                self.notify("The note is not saved: ctrl+s saves it; ctrl+c again quits without saving.",
+                            title="Quit?", severity="warning", timeout=8)
+                return
+        await self.action_quit()
 
     def action_end_look(self) -> None:
         """End an open look now: the charts rest until the next one."""

@@ -268,9 +268,9 @@ def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunS
         reward, context = judge_reward(series["reward"], th, final, learning_start(snap, roles))
         verdicts.append(reward)
     else:
-        companion = _reward_companion(snap, related, opts)
+        companion = reward_companion(snap, related, opts)
         if companion is not None:
-            reward, context = judge_reward(companion, th, final)
+            reward, context = judge_reward(companion[1], th, final)
             borrowed.append(replace(reward, evidence=reward.evidence | {"from_sibling": True}))
 
     kl = None
@@ -312,9 +312,11 @@ def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunS
     return Shapes(health, tp, an.gap, final)
 
 
-def _reward_companion(snap: RunSnapshot, related: Sequence[RunSnapshot], opts: HealthOptions) -> Series | None:
-    """The reward of the one sibling that holds rewards only (no entropy) over the same time."""
-    found: list[Series] = []
+def reward_companion(snap: RunSnapshot, related: Sequence[RunSnapshot],
+                     opts: HealthOptions) -> tuple[str, Series] | None:
+    """(name, reward) of the one sibling that holds rewards only (no entropy) over the same
+    time: the reward the verdicts of a run without one of its own are judged with."""
+    found: list[tuple[str, Series]] = []
     start, end = _span(snap)
     for other in related:
         o_roles = roles_of(other, opts)
@@ -322,7 +324,7 @@ def _reward_companion(snap: RunSnapshot, related: Sequence[RunSnapshot], opts: H
             continue
         s = series_for(other, o_roles.sources["reward"])
         if len(s) and start is not None and s.wall_times.min() <= end and s.wall_times.max() >= start:
-            found.append(s)
+            found.append((other.name, s))
     return found[0] if len(found) == 1 else None
 
 

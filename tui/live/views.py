@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 from tui.health import HealthOptions, HealthTracker, RunHealth, VerdictChange
+from tui.health.engine import reward_companion
 from tui.health.verdict import Verdict
 from tui.live.model import RunView, spark_tuple
 from tui.store import RunSnapshot, Series, Store
@@ -46,6 +47,7 @@ class Judge:
         self._health: dict[str, RunHealth] = {}
         self._roles: dict[str, dict[str, Series]] = {}
         self._views: dict[str, RunView] = {}
+        self._reward_from: dict[str, str] = {}  # run -> the sibling its reward is read from
         self._lock = threading.Lock()
 
     def update(self, snap: RunSnapshot, related: Sequence[RunSnapshot] = ()) -> RunView:
@@ -59,6 +61,13 @@ class Judge:
         health = self.tracker.update(snap, now=self.clock(), related=related)
         verdicts = tuple(health.verdicts)
         roles = dict(health.roles)
+        source = None
+        if "reward" not in roles and related:
+            # The health engine judged this run with a sibling's reward ("reward flat too"):
+            # show that reward too, by the engine's own rule.
+            companion = reward_companion(snap, related, self.options)
+            if companion is not None:
+                source, roles["reward"] = companion
         library = health.library
         last_write = snap.last_activity
         spark = {r: spark_tuple(roles.get(r)) for r in SPARK_ROLES}
@@ -78,6 +87,10 @@ class Judge:
             self._views[snap.name] = view
             self._roles[snap.name] = roles
             self._health[snap.name] = health
+            if source is None:
+                self._reward_from.pop(snap.name, None)
+            else:
+                self._reward_from[snap.name] = source
         return view
 
     def update_store(self, store: Store, runs: list[str] | None = None) -> list[str]:
@@ -110,6 +123,11 @@ class Judge:
         """The role series ("entropy", "reward", "throughput") of the run's last judgement."""
         with self._lock:
             return dict(self._roles.get(run, {}))
+
+    def reward_source(self, run: str) -> str | None:
+        """The sibling run whose reward stands in for `run`'s (it logs none), if any."""
+        with self._lock:
+            return self._reward_from.get(run)
 
     def health(self, run: str) -> RunHealth | None:
         with self._lock:

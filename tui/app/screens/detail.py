@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import Console
 from rich.text import Text
 from textual import getters
 from textual.app import ComposeResult
@@ -15,16 +16,17 @@ from textual.binding import Binding, BindingType
 from textual.color import Color
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from tui.app.app import TbpeekApp
 from tui.app.themes import SEVERITY_VAR
 from tui.app.widgets.chart import ChartWidget
+from tui.app.widgets.footer import KeyFooter
 from tui.health.verdict import Severity
 from tui.live.chart import RGB, X_MODES, Line
 from tui.live.model import run_state, tag_groups
 from tui.store import Series
-from tui.vocab import fmt_age, fmt_step
+from tui.vocab import fmt_age, fmt_step, safe_terminal
 
 Markers = tuple[tuple[int, RGB], ...]
 ChartData = dict[str, tuple[str, tuple[Line, ...], Markers]]  # chart id -> (title, lines, markers)
@@ -32,13 +34,34 @@ ChartData = dict[str, tuple[str, tuple[Line, ...], Markers]]  # chart id -> (tit
 SMOOTHING_LEVELS = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)
 DEFAULT_SMOOTHING = 0.6  # TensorBoard's default
 ROLE_CHARTS = (("entropy", "entropy"), ("reward", "reward"), ("throughput", "steps/s (derived)"))
+SHORT_HEIGHT = 20  # below this many lines the charts come first (app.tcss: DetailScreen.-short)
+BADGE_CELLS = 8  # " ALARM " and a space: continuation lines of a verdict start under its text
+
+
+def hang(badge: Text, body: Text, width: int, console: Console) -> Text:
+    """`badge` then `body` wrapped to `width` cells, continuation lines indented under the
+    body's first character (not back at column 1)."""
+    indent = badge.cell_len
+    lines = body.wrap(console, max(10, width - indent))
+    out = Text()
+    for i, line in enumerate(lines):
+        out.append_text(badge if i == 0 else Text(" " * indent))
+        out.append_text(line)
+        out.append("\n")
+    if not lines:
+        out.append_text(badge)
+        out.append("\n")
+    return out
 
 
 class DetailScreen(Screen[None]):
     """Charts of one run (and of the runs picked for overlay)."""
 
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_HEIGHT, "-tall")]  # noqa: RUF012 (Textual declares it without ClassVar)
+
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,backspace,h", "back", "Back"),
+        # q goes back one level, as in less (it quits only from the overview).
+        Binding("escape,q,backspace,h", "back", "Back"),
         Binding("plus,equals_sign", "smooth(1)", "Smooth +"),
         Binding("minus", "smooth(-1)", "Smooth −"),
         Binding("0", "smooth_off", "No smoothing", show=False),  # the head says (+/−/0)
@@ -71,13 +94,14 @@ class DetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="detail-head")
-        yield Static(id="verdicts")
+        with VerticalScroll(id="verdict-box"):  # a short pane: the chart first, verdicts scroll
+            yield Static(id="verdicts")
         yield Static(id="note-panel")
         yield VerticalScroll(id="charts")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.sub_title = self.run
+        self.sub_title = safe_terminal(self.run)
         self._build_charts()
         self._update_note()
         self.set_interval(1.0, self._tick)
@@ -116,6 +140,9 @@ class DetailScreen(Screen[None]):
                     role_lines.append(self._line(r, s))
             if not role_lines:
                 continue
+            source = judge.reward_source(self.run) if role == "reward" else None
+            if source is not None:  # the run logs no reward; the health engine read its sibling's
+                title = f"reward (from {safe_terminal(source)})"
             markers = tuple(
                 (v.since_step, Color.parse(colors[SEVERITY_VAR[v.severity]]).rgb)
                 for v in (view.verdicts if view else ())
@@ -176,7 +203,7 @@ class DetailScreen(Screen[None]):
         app = self.app
         view = app.judge.view(self.run)
         now = app.options.clock()
-        head = Text.assemble((self.run, "bold"))
+        head = Text.assemble((safe_terminal(self.run), "bold"))
         if view is not None:
             age = view.age(now)
             state = run_state(age, app.options.health.thresholds.ended_after, view.usual_gap)
@@ -191,7 +218,7 @@ class DetailScreen(Screen[None]):
             head.append(" · overlay: ")
             for r in self.runs:
                 head.append("■ ", style=self.app.run_color(r))
-                head.append(r + "  ")
+                head.append(safe_terminal(r) + "  ")
 
     def _verdict_text(self) -> Text:
         app = self.app
@@ -199,21 +226,30 @@ class DetailScreen(Screen[None]):
         colors = app.verdict_styles()
         lines = Text()
         verdicts = sorted(view.verdicts, key=lambda v: -int(v.severity)) if view else []
+        width = self.verdict_width()
         for v in verdicts:
             color = colors[SEVERITY_VAR[v.severity]]
-            lines.append(f" {v.severity.label:<5} ", style=f"bold reverse {color}" if v.severity >= Severity.WARN
-                         else color)
-            lines.append(f" {v.metric}: {v.kind.replace('_', ' ')} — {v.reason}")
+            badge = Text.assemble((f" {v.severity.label:<5} ", f"bold reverse {color}" if v.severity >= Severity.WARN
+                                   else color), " ")
+            body = Text(f"{v.metric}: {v.kind.replace('_', ' ')} — {safe_terminal(v.reason)}")
             if v.since_step is not None:
-                lines.append(f" (since step {v.since_step})", style=colors["muted"])
-            lines.append("\n")
+                body.append(f" (since step {v.since_step})", style=colors["muted"])
+            lines.append_text(hang(badge, body, width, self.app.console))
         for key, msg in (view.problems.items() if view else ()):
-            lines.append(" ! ", style=f"bold reverse {colors['verdict-alarm']}")
-            lines.append(f" {key}: {msg}\n")
+            badge = Text.assemble((" ! ", f"bold reverse {colors['verdict-alarm']}"), " ")
+            lines.append_text(hang(badge, Text(safe_terminal(f"{key}: {msg}")), width, self.app.console))
         if not lines:
             lines.append("no verdicts yet", style=colors["muted"])
         lines.rstrip()
         return lines
+
+    def verdict_width(self) -> int:
+        """Cells for a verdict line (the box's width, less its padding and scrollbar)."""
+        box = self.query_one("#verdict-box", VerticalScroll)
+        return (box.size.width or self.app.size.width) - 3
+
+    def on_resize(self) -> None:
+        self._update_head()  # verdict lines wrap to the new width
 
     def _update_note(self) -> None:
         """The run's note (question, expectation, outcome) under the verdicts; hidden if none."""
@@ -231,7 +267,7 @@ class DetailScreen(Screen[None]):
             value = " ".join(value.split())  # one line each: the panel is a reminder, `n` edits
             if value:
                 text.append(f"{label:>8} ", style=muted)
-                text.append(value + "\n", style="bold" if label == "question" else "")
+                text.append(safe_terminal(value) + "\n", style="bold" if label == "question" else "")
         text.rstrip()
         panel.update(text)
 

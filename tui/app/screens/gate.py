@@ -59,7 +59,18 @@ class GateScreen(Screen[None]):
     GateScreen #gate-override { height: auto; margin-top: 1; display: none; }
     GateScreen #gate-override.-open { display: block; }
     GateScreen #gate-override-error { color: $warning; }
+    /* Sizing: the keys stay on the bottom line of the box, the box never overflows the pane
+       (its middle scrolls), and a short pane (a 12-line split) drops the blank lines. */
+    GateScreen #gate { max-height: 100%; overflow-y: auto; scrollbar-size-vertical: 1; }
+    GateScreen #gate-keys { dock: bottom; }
+    GateScreen.-short #gate { padding: 0 1; }
+    GateScreen.-short #gate-title, GateScreen.-short #gate-alarms { margin-bottom: 0; }
+    GateScreen.-short #gate-keys, GateScreen.-short #gate-override { margin-top: 0; }
+    GateScreen.-short #gate-override Input { border: none; height: 1; }
+    GateScreen #gate-override { dock: bottom; }  /* the reason box stays in view over the keys */
     """
+
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]  # noqa: RUF012 (sizing; Textual's declaration)
 
     AUTO_FOCUS = None  # the reason box must not catch enter before the person asks to override
 

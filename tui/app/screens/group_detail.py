@@ -10,14 +10,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual.color import Color
 
-from tui.app.screens.detail import ROLE_CHARTS, ChartData, DetailScreen
+from tui.app.screens.detail import ROLE_CHARTS, ChartData, DetailScreen, hang
 from tui.app.themes import SEVERITY_VAR
 from tui.groups import Band, SeedGroup, group_band, group_health
 from tui.health.verdict import Severity
 from tui.live.chart import band_lines
 from tui.live.model import tag_groups
 from tui.store import Series
-from tui.vocab import fmt_age, fmt_step
+from tui.vocab import fmt_age, fmt_step, safe_terminal
 
 GROUP_X_MODES = ("step", "relative")  # absolute wall time means nothing across seeds
 FAINT = 0.55  # how far the min/max lines are blended toward the background
@@ -83,7 +83,7 @@ class GroupDetailScreen(DetailScreen):
         gh = group_health(self.group, {v.name: v.severity for v in views})
         colors = app.verdict_styles()
         color = colors[SEVERITY_VAR[gh.worst]]
-        head = Text.assemble((self.run, "bold"), "  ")
+        head = Text.assemble((safe_terminal(self.run), "bold"), "  ")
         head.append(f" {gh.label} ", style=f"bold reverse {color}" if gh.worst >= Severity.WARN else color)
         head.append(f" · {self.group.n} seeds")
         steps = [v.last_step for v in views if v.last_step is not None]
@@ -107,18 +107,19 @@ class GroupDetailScreen(DetailScreen):
         app = self.app
         colors = app.verdict_styles()
         lines = Text()
+        width = self.verdict_width()
         for m in self.runs:
             view = app.judge.view(m)
             worst = view.worst if view is not None else None
             sev = worst.severity if worst is not None else Severity.OK
             color = colors[SEVERITY_VAR[sev]]
-            lines.append(f" {sev.label:<5} ", style=f"bold reverse {color}" if sev >= Severity.WARN else color)
-            lines.append(f" {m}")
+            badge = Text.assemble((f" {sev.label:<5} ", f"bold reverse {color}" if sev >= Severity.WARN else color), " ")
+            body = Text(safe_terminal(m))
             if worst is not None and sev >= Severity.WARN:
-                lines.append(f" — {worst.metric}: {worst.reason}", style="")
+                body.append(f" — {worst.metric}: {safe_terminal(worst.reason)}", style="")
             if view is not None and view.problems:
-                lines.append(f"  ! {len(view.problems)} file problem(s)", style=colors["verdict-alarm"])
-            lines.append("\n")
+                body.append(f"  ! {len(view.problems)} file problem(s)", style=colors["verdict-alarm"])
+            lines.append_text(hang(badge, body, width, app.console))
         if not lines:
             lines.append("no runs of this group are loaded", style=colors["muted"])
         lines.rstrip()

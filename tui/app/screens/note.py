@@ -34,7 +34,17 @@ class NoteScreen(ModalScreen[Note | None]):
     NoteScreen #note-title { margin: 0; color: $text; text-style: bold; }
     NoteScreen TextArea { height: 5; }
     NoteScreen #note-keys { color: $text-muted; margin: 1 0 0 0; }
+    /* Sizing: the keys stay on the box's last line; the box never overflows the pane (its
+       fields scroll); a short pane (a 12-line split) gets borderless one-line fields. */
+    NoteScreen #note-box { overflow-y: auto; scrollbar-size-vertical: 1; }
+    NoteScreen #note-keys { dock: bottom; }
+    NoteScreen.-short #note-box { max-height: 100%; }
+    NoteScreen.-short Label, NoteScreen.-short #note-keys { margin: 0; }
+    NoteScreen.-short Input { border: none; height: 1; background: $boost; }
+    NoteScreen.-short TextArea { border: none; height: 2; background: $boost; }
     """
+
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]  # noqa: RUF012 (sizing; Textual's declaration)
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", priority=True),

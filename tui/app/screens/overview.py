@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from tui.app.app import TbpeekApp
+from tui.app.widgets.footer import KeyFooter
 from tui.app.widgets.run_table import RunTable
 from tui.groups import SeedGroup
+from tui.live.layout import fit_status
 from tui.live.model import RunView, compile_filter, fold_groups, sort_views, summary, summary_text
 
 
@@ -52,7 +55,7 @@ class OverviewScreen(Screen[None]):
             yield Input(placeholder="regex over run names (enter: apply, esc: clear)", id="filter")
             yield RunTable(id="runs")
             yield Static("", id="status")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> RunTable:
@@ -74,16 +77,14 @@ class OverviewScreen(Screen[None]):
 
     # ---- layout -------------------------------------------------------------------------
     def _apply_layout(self) -> None:
-        size = self.app.size
+        width = self.app.size.width
         compact = self.app.is_compact()
         t = self.table
-        t.set_compact(compact)
-        t.spark_width = 16 if size.width >= 140 else 12  # narrower sparklines leave room for names
-        name_width = max(10, size.width - t.fixed_width())
-        if compact != self._compact or t.name_width != name_width:
+        if compact != self._compact or t.available_width != width:
             self._compact = compact
             self.set_class(compact, "-compact")
-            t.name_width = name_width
+            t.set_compact(compact)
+            t.set_available_width(width)  # the table plans its columns for the names it shows
             self.redraw()
 
     @property
@@ -131,33 +132,34 @@ class OverviewScreen(Screen[None]):
     def _update_status(self, all_views: dict[str, RunView], views: list[RunView]) -> None:
         session = self.app.session
         view = session.view
+        parts: list[tuple[int, str]] = []  # (rank: the higher, the sooner left out when narrow, text)
+        if self.filter_error:
+            parts.append((0, self.filter_error))
+        elif self._filter_text:
+            parts.append((0, f"filter /{self._filter_text}/"))
         if self.groups:  # count runs, not rows
             members = {m for g in self.groups.values() for m in g.members}
             runs = [v for v in views if not v.is_group] + [all_views[m] for m in members if m in all_views]
-            text = summary_text(summary(runs), len(runs), len(all_views))
+            parts.append((0, summary_text(summary(runs), len(runs), len(all_views))))
             k = len(self.groups)
-            text += f"  ·  {k} seed group{'s' if k != 1 else ''} folded (g)" if not self.compact else ""
+            parts.append((3, f"{k} seed group{'s' if k != 1 else ''} folded (g)"))
         else:
-            text = summary_text(summary(views), len(views), len(all_views))
-        if not self.compact:
-            text += f"  ·  sort: {view.sort}"
-            if view.selected:
-                text += f"  ·  {len(view.selected)} picked"
-            text += f"  ·  {session.watch_mode}" if session.ingestor is not None else ""
-            if session.watch_reason:
-                text += f" ({session.watch_reason})"
+            parts.append((0, summary_text(summary(views), len(views), len(all_views))))
+        parts.append((4, f"sort: {view.sort}"))
+        if view.selected:
+            parts.append((2, f"{len(view.selected)} picked"))
+        if session.ingestor is not None:
+            reason = f" ({session.watch_reason})" if session.watch_reason else ""
+            parts.append((1 if reason else 5, f"{session.watch_mode}{reason}"))  # a fallback is news
         look = session.look_status()
         if look:
-            text += f"  ·  {look}"
-        if self.filter_error:
-            text = f"{self.filter_error}  ·  {text}"
-        elif self._filter_text:
-            text = f"filter /{self._filter_text}/  ·  {text}"
+            parts.append((1, look))
+        text = fit_status(parts, self.app.size.width - 2, compact=self.compact)
         status = self.query_one("#status", Static)
         status.set_class(bool(self.filter_error), "-error")
         if text != self._status_text:  # an update re-lays out the screen: only when it changed
             self._status_text = text
-            status.update(text)
+            status.update(Text(text))  # plain: a filter or a reason is never markup
 
     # ---- actions ------------------------------------------------------------------------
     def action_open_detail(self) -> None:

@@ -14,8 +14,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from tui.app.widgets.footer import KeyFooter
 from tui.health.verdict import Severity
 from tui.report.render_common import fmt_date
 from tui.report.render_text import looks_lines, run_lines
@@ -70,7 +71,7 @@ class ReviewScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="review-head")
         yield VerticalScroll(id="review-body")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         await self._fill()

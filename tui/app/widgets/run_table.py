@@ -12,24 +12,28 @@ from textual.widgets import DataTable
 
 from tui.app.themes import SEVERITY_VAR
 from tui.health.verdict import Severity
-from tui.live.model import RunView, run_state, shorten
+from tui.live.layout import ColumnPlan, fit_names, name_target, plan_columns
+from tui.live.model import RunView, run_state
 from tui.spark import sparkline
-from tui.vocab import ENDED_AFTER, fmt_age, fmt_step
+from tui.vocab import ENDED_AFTER, fmt_age, fmt_step, safe_terminal
 
 Column = tuple[str, str, str | None, int | None]  # (key, label, sparkline role or None, width)
-FULL_COLUMNS: list[Column] = [
-    ("mark", " ", None, 2), ("name", "run", None, None), ("state", "state", None, 7),
-    ("health", "health", None, 11), ("entropy", "entropy", "entropy", 0),
-    ("reward", "reward", "reward", 0), ("throughput", "steps/s", "throughput", 0),
-    ("step", "step", None, 7), ("age", "age", None, 5),
-]
-COMPACT_COLUMNS: list[Column] = [
-    ("health", "", None, 5), ("name", "run", None, None), ("entropy", "H", "entropy", 6),
-    ("reward", "R", "reward", 6), ("throughput", "S/s", "throughput", 6),
-]
+HEALTH_WIDTH = 15  # "ALARM collapsed": the severity in words, then the worst verdict's kind
+SPARK_LABELS = {"entropy": "entropy", "reward": "reward", "throughput": "steps/s"}
+COMPACT_SPARK_LABELS = {"entropy": "H", "reward": "R", "throughput": "S/s"}
+FULL_HEAD: list[Column] = [("mark", " ", None, 2), ("name", "run", None, None), ("state", "state", None, 7),
+                           ("health", "health", None, HEALTH_WIDTH)]
+FULL_TAIL: list[Column] = [("step", "step", None, 7), ("age", "age", None, 5)]
+COMPACT_HEAD: list[Column] = [("health", "", None, 5), ("name", "run", None, None)]
+FULL_SPARK_WIDTHS = (16, 12, 8)
+COMPACT_SPARK_WIDTHS = (6,)
+CELL_PAD = 2  # DataTable's cell padding, both sides
+SCROLLBAR = 1
 VIEW_MARGIN = 5  # rows above and below the view kept up to date too
 
-COMPACT_BADGE = {Severity.OK: "ok", Severity.INFO: "info", Severity.WARN: "WARN", Severity.ALARM: "ALARM"}
+# The severity in words as well as colour (NO_COLOR, colour-blind eyes, a monochrome theme).
+SEVERITY_WORD = {Severity.OK: "ok", Severity.INFO: "info", Severity.WARN: "WARN", Severity.ALARM: "ALARM"}
+COMPACT_BADGE = SEVERITY_WORD
 NOTE_GLYPH = "✎"  # in the mark column: the run has a note (`n`)
 
 
@@ -58,29 +62,44 @@ class RunTable(DataTable[Text]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, id=id)
         self.compact = False
-        self.name_width = 24
-        self.spark_width = 16  # full layout; 0-width columns in FULL_COLUMNS take this
+        self.available_width = 120  # the screen sets the terminal's width
+        self.plan = ColumnPlan(("entropy", "reward", "throughput"), 12, 24)
+        self._names: dict[str, str] = {}  # run -> its name as shown (fitted to the column)
+        self._names_for: tuple[tuple[str, ...], ColumnPlan] | None = None
         self.ended_after = ENDED_AFTER  # the screen sets the health options' value
         self._drawn: dict[str, RowKeyState] = {}
         self._cell_cache: dict[str, dict[str, Text]] = {}
         self.rebuilds = 0  # whole-table rebuilds (order changed); cell updates are the cheap path
         self._stale: dict[str, _Stale] = {}  # rows whose data changed, not yet redrawn (off screen)
         self._row_order: list[str] = []
-        self._columns_for: tuple[bool, int, int] | None = None
+        self._columns_for: tuple[bool, ColumnPlan] | None = None
 
     # ---- layout -------------------------------------------------------------------------
+    @property
+    def name_width(self) -> int:
+        return self.plan.name_width
+
     def fixed_width(self) -> int:
-        """Cells taken by every column but the name (with DataTable's 1-cell padding each side)."""
-        cols = self.columns_spec()
-        return sum((w or 0) + 2 for *_, w in cols) + 2  # + name padding, + scrollbar
+        """Cells taken by every column but the name and the sparklines (with DataTable's
+        1-cell padding each side, the name's padding and the scrollbar)."""
+        cols = (COMPACT_HEAD if self.compact else FULL_HEAD + FULL_TAIL)
+        return sum((w or 0) + CELL_PAD for *_, w in cols) + SCROLLBAR
+
+    def plan_for(self, names: list[str]) -> ColumnPlan:
+        """The columns for this width and these (shown) names: sparklines narrow, then go
+        (steps/s, reward, entropy), before a name is cut below its readable form."""
+        widths = COMPACT_SPARK_WIDTHS if self.compact else FULL_SPARK_WIDTHS
+        return plan_columns(self.available_width, self.fixed_width(), name_target(names), widths, pad=CELL_PAD)
 
     def columns_spec(self) -> list[Column]:
+        labels = COMPACT_SPARK_LABELS if self.compact else SPARK_LABELS
+        sparks: list[Column] = [(r, labels[r], r, self.plan.spark_width) for r in self.plan.sparks]
         if self.compact:
-            return COMPACT_COLUMNS
-        return [(k, label, role, self.spark_width if width == 0 else width) for k, label, role, width in FULL_COLUMNS]
+            return COMPACT_HEAD + sparks
+        return FULL_HEAD + sparks + FULL_TAIL
 
     def _ensure_columns(self) -> None:
-        want = (self.compact, self.name_width, self.spark_width)
+        want = (self.compact, self.plan)
         if self._columns_for == want:
             return
         self.clear(columns=True)
@@ -101,7 +120,8 @@ class RunTable(DataTable[Text]):
         age = view.age(now)
         problem = bool(view.problems)
         cells: dict[str, Text] = {}
-        name = Text(shorten(view.name, self.name_width - (2 if problem else 0)), no_wrap=True)
+        # Plain text (never markup), control characters as visible escapes: names are untrusted.
+        name = Text(self._names.get(view.name) or safe_terminal(view.name), no_wrap=True)
         if problem:
             name = Text.assemble(("! ", f"bold {colors['verdict-alarm']}"), name)
         cells["name"] = name
@@ -116,14 +136,7 @@ class RunTable(DataTable[Text]):
             state = run_state(age, self.ended_after, view.usual_gap)
             cells["state"] = Text(state, style=muted if state == "ended" else
                                   (colors["verdict-warn"] if state == "stalled" else ""))
-            badge = view.badge()
-            style = f"bold reverse {color}" if sev >= Severity.WARN else color
-            if view.is_group:  # "2/3 healthy" (11 cells: the column's width), "10/12 ok" beyond
-                label = f"{view.healthy}/{len(view.members)} healthy"
-                cells["health"] = Text(label if len(label) <= 11 else f"{view.healthy}/{len(view.members)} ok",
-                                       style=style)
-            else:
-                cells["health"] = Text(f" {badge} " if sev >= Severity.WARN else badge, style=style)
+            cells["health"] = health_cell(view, color)
             cells["step"] = Text(fmt_step(view.last_step), justify="right")
             cells["age"] = Text(fmt_age(age), justify="right", style=muted)
         for key, _label, role, width in self.columns_spec():
@@ -144,6 +157,7 @@ class RunTable(DataTable[Text]):
             colors: the theme's verdict colours.
             noted: names of the runs that have a note.
         """
+        self._fit(views)
         self._ensure_columns()
         order = [v.name for v in views]
         style_key = "|".join(f"{k}={v}" for k, v in sorted(colors.items()))
@@ -174,6 +188,22 @@ class RunTable(DataTable[Text]):
             if self._drawn.get(v.name) != state:
                 self._stale[v.name] = _Stale(v, now, picked, colors, state)
         return self._flush_visible()
+
+    def _fit(self, views: list[RunView]) -> None:
+        """Plan the columns for the names shown, and fit each name to the name column."""
+        shown = {v.name: safe_terminal(v.name) for v in views}
+        names = sorted(set(shown.values()))
+        plan = self.plan_for(names)
+        key = (tuple(names), plan)
+        if key == self._names_for:
+            return
+        self.plan = plan
+        fitted = fit_names(names, plan.name_width)
+        marked = fit_names(names, plan.name_width - 2)  # rows with a problem: "! " first
+        self._names = {v.name: (marked if v.problems else fitted)[shown[v.name]] for v in views}
+        self._names_for = key
+        self._drawn.clear()  # names may read differently now: redraw every row
+        self._row_order = []
 
     def _flush_visible(self) -> int:
         """Redraw the stale rows in view (and a few around); the rest wait until scrolled to.
@@ -214,6 +244,31 @@ class RunTable(DataTable[Text]):
 
     def set_compact(self, compact: bool) -> None:
         self.compact = compact
+
+    def set_available_width(self, width: int) -> None:
+        self.available_width = width
+
+
+def health_cell(view: RunView, color: str) -> Text:
+    """The health column: the severity in words (as well as colour), then the worst verdict's
+    kind: ``ALARM collapsed``, ``WARN fps-decay``, ``info flat``, ``ok``; a seed group says
+    how many of its runs are healthy (``2/3 healthy``)."""
+    sev = view.severity
+    if view.worst is None and not view.is_group:
+        return Text("—", style=color)
+    strong = sev >= Severity.WARN
+    word = Text(SEVERITY_WORD[sev], style="bold reverse" if strong else "")
+    if view.is_group:  # "2/3 healthy": how many seeds are healthy says it in words
+        label = f"{view.healthy}/{len(view.members)} healthy"
+        if len(label) > HEALTH_WIDTH:
+            label = f"{view.healthy}/{len(view.members)} ok"
+        return Text(label, style=f"bold reverse {color}" if strong else color)
+    badge = view.badge()
+    if sev == Severity.OK or badge == SEVERITY_WORD[sev].lower():
+        return Text.assemble(word, style=color)
+    room = HEALTH_WIDTH - len(word) - 1
+    kind = badge if len(badge) <= room else badge[:room - 1] + "…"
+    return Text.assemble(word, " ", (kind, "bold" if strong else ""), style=color)
 
 
 class _Stale(NamedTuple):
