@@ -62,6 +62,7 @@ def test_check_reports_a_damaged_run_and_exits_3(tmp_path, capsys):
     assert runs["ok"]["problems"] == []
     (p,) = runs["bad"]["problems"]
     assert p["path"].endswith(FILE) and "checksum" in p["message"]
+    assert p["kind"] == "bad-checksum" and p["damage"] is True and p["run"] == "bad" and p["count"] == 1
     assert main(["check", str(tmp_path / "ok")]) == EXIT_OK  # nothing damaged: 0
 
 
