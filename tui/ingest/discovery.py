@@ -15,7 +15,6 @@ the whole prefix. Directories that can't be listed are reported by :meth:`Discov
 from __future__ import annotations
 
 import os
-
 from dataclasses import dataclass
 
 from tui.ingest.sources import FsspecSource, source_for
