@@ -18,7 +18,7 @@ from tui.groups import SeedGroup, group_health, group_runs
 from tui.health.verdict import Severity, Verdict
 from tui.spark import downsample
 from tui.store import Series
-from tui.vocab import ENDED_AFTER, RunState, StallRule
+from tui.vocab import ENDED_AFTER, PatternError, RunState, StallRule, compile_regex
 from tui.vocab import run_state as vocab_run_state
 
 SPARK_POINTS = 48  # values kept per sparkline (the widest column shows this many)
@@ -190,16 +190,10 @@ def compile_filter(text: str) -> Callable[[str], bool]:
     """
     if not text.strip():
         return lambda name: True
-    try:
-        rx = re.compile(text, re.IGNORECASE)
-    except re.error as e:
-        raise ValueError(f"bad filter regex {text!r}: {e}") from None
-    # re.compile fails in more ways than re.error: a huge repeat (x{99999999999}) overflows,
-    # deep nesting recurses too deep.
-    except OverflowError:
-        raise ValueError(f"bad filter regex {text!r}: a repeat count is too large") from None
-    except (RecursionError, MemoryError):
-        raise ValueError(f"bad filter regex {text!r}: it is nested too deeply or too large") from None
+    try:  # compile_regex: every way re.compile fails (x{99999999999} overflows, deep nesting)
+        rx = compile_regex(text, "filter", re.IGNORECASE)
+    except PatternError as e:
+        raise ValueError(f"bad filter regex {text!r}: {e.reason}") from None
     return lambda name: rx.search(name) is not None
 
 
