@@ -211,8 +211,11 @@ class DetailScreen(Screen[None]):
             if view.library:
                 head.append(f" · {view.library}")
             style = app.verdict_styles()[SEVERITY_VAR[view.summary.severity]] if view.summary else ""
+            # One line (the verdicts below give each reason whole); plain: it quotes event files.
+            line = Text(summary_line(view), style=style, no_wrap=True)
+            line.truncate(max(10, app.size.width - 2), overflow="ellipsis")
             head.append("\n")
-            head.append(summary_line(view), style=style)  # plain text: Text.append never parses markup
+            head.append_text(line)
         return head
 
     def _head_extra(self, head: Text) -> None:
