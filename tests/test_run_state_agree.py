@@ -177,3 +177,63 @@ async def test_a_finished_run_reads_ended_in_the_overview_the_detail_and_check(t
     checked = judge(snap, HealthOptions(), time.time())
     assert checked.state == "ended" and to_json([checked])["runs"][0]["summary"]["state"] == "ended"
     assert "finished at step 122880" in render_text([checked])
+
+
+def test_the_summary_line_is_plain_safe_text():
+    """Run names and reasons come from event files: the line escapes control characters and
+    keeps markup as text."""
+    from tui.health.summary import RunSummary
+    from tui.health.verdict import Severity
+    from tui.live.model import RunView
+
+    hostile = RunSummary(Severity.WARN, "broken", "broken: [bold red]x[/] was nan\x1b]0;pwned\x07")
+    line = summary_line(RunView("r", 1, summary=hostile))
+    assert "\x1b" not in line and "\x07" not in line
+    assert line == "broken: [bold red]x[/] was nan\\x1b]0;pwned\\x07"
+    group = RunView("g", 1, summary=hostile, members=("a\x1b_seed1", "a\x1b_seed2"), summary_of="a\x1b_seed2")
+    assert summary_line(group).startswith("a\\x1b_seed2: broken: [bold red]x[/]")
+    assert summary_line(None) == "" and summary_line(RunView("r", 1)) == "no verdicts yet"
+
+
+@sync
+async def test_the_overview_shows_the_highlighted_runs_summary_literally():
+    """The line above the status line follows the cursor, names a folded group's member, and
+    shows untrusted names as text."""
+    from app_fixtures import NOW, T0
+
+    from tui.app.app import AppOptions, make_app
+
+    store = Store()
+    names = ["[bold red]X[/]_seed1", "[bold red]X[/]_seed2", "calm"]
+    for k, name in enumerate(names):
+        store.ensure_run(name, f"/logs/{name}")
+        n = 40
+        i = np.arange(n)
+        steps = (i + 1).astype(np.int64) * 2048
+        walls = T0 + i * 10.0
+        reward = np.full(n, -21.0) + 0.01 * np.sin(i) if k < 2 else -21 + 30 * (1 - np.exp(-i / 10))
+        store.append(name, "charts/episodic_return", steps, walls, reward)
+        store.append(name, "losses/entropy", steps, walls, np.linspace(1.7, 1.0, n))
+        store.set_last_write(name, float(walls[-1]))
+    app = make_app(store=store, options=AppOptions(clock=lambda: NOW))
+    async with app.run_test(size=(100, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        table = screen.query_one("#runs")
+        line = screen.query_one("#run-summary")
+        shown_lines = set()
+        for row, key in enumerate(r.key.value for r in table.ordered_rows):
+            table.move_cursor(row=row)
+            await pilot.pause()
+            shown = str(line.render())
+            assert len(shown) <= 100 and summary_line(app.judge.view(key)).startswith(shown.rstrip("…")), key
+            shown_lines.add(shown)
+        assert len(shown_lines) == 2  # the calm run's line is not the seeds' line
+        await pilot.press("g")  # fold the two seeds
+        await pilot.pause(0.2)
+        rows = [r.key.value for r in table.ordered_rows]
+        group = next(r for r in rows if r != "calm")
+        table.move_cursor(row=rows.index(group))
+        await pilot.pause()
+        shown = str(line.render())
+        assert shown.startswith("[bold red]X[/]_seed") and ": " in shown
