@@ -8,9 +8,15 @@ Data sets (generated once into ``--data``, default ``$TMPDIR/tbpeek-bench``):
   (b) 100 runs x 10 tags x 1 000 steps, ``simple_value``
   (c) like (a), TF2 scalar tensors (DT_FLOAT ``tensor_content``, plugin metadata on a tag's
       first value only)
+  (d) a sweep: 3 000 runs x 8 tags x 61 points in Stable-Baselines3's layout (``<exp>/PPO_1``,
+      one scalar per event, tags like rollout/ep_rew_mean, train/entropy_loss, time/fps), 94 MB
+  (e) with ``--huge``: 30 000 runs x 8 tags x 20 points, the same layout (EA left out)
 
 Readers:
-  tbpeek     ``tui.ingest.load`` (every record's payload CRC checked)
+  tbpeek     ``tui.ingest.load`` in-process (every record's length and payload CRC checked)
+  ls, check  ``tbpeek ls --json LOGDIR`` and ``tbpeek check LOGDIR`` as whole processes, from
+             spawn to exit, output to a file (as a script would use them); peak RSS of the
+             process. Same checks as tbpeek (check also judges every run).
   EA         ``EventAccumulator(size_guidance={scalars: 0, tensors: 0}).Reload()`` per run
   rust       ``tensorboard_data_server`` (``--reload once --samples-per-plugin scalars=all``,
              its default ``--no-checksum``: unlike tbpeek it checks a record's CRC only when
@@ -20,6 +26,7 @@ Readers:
              the server process.
   rust-crc   the same with ``--checksum`` (every record's CRC checked, as tbpeek does); not in
              the default ``--tools``.
+  EA checks every record's length and payload CRC (tensorboard's pure-Python reader).
 
 Also: re-reading 1 000 events appended to (a), and a poll of an unchanged file (in-process).
 
@@ -94,24 +101,61 @@ def write_run(path: Path, style: str, steps: int, seed: int = 0, start_step: int
     return n
 
 
-def datasets(root: Path, scale: float) -> dict[str, tuple[Path, int, int]]:
+SB3_TAGS = ["rollout/ep_len_mean", "rollout/ep_rew_mean", "time/fps", "train/approx_kl",
+            "train/clip_fraction", "train/entropy_loss", "train/explained_variance", "train/value_loss"]
+
+
+def write_sb3_sweep(root: Path, runs: int, points: int, seed: int = 0) -> None:
+    """A sweep as Stable-Baselines3 writes it: ``<exp>/PPO_1/events...``, one scalar per event
+    (``SummaryWriter.add_scalar``), every tag at every dump, step = timesteps so far."""
+    import numpy as np
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+
+    from tui.ingest.tfrecord import encode_record
+
+    rng = np.random.default_rng(seed)
+    head = encode_record(event_pb2.Event(wall_time=1.7e9, file_version="brain.Event:2").SerializeToString())
+    for r in range(runs):
+        d = root / f"ppo_lr{r // 10:04d}_seed{r % 10}" / "PPO_1"
+        d.mkdir(parents=True, exist_ok=True)
+        vals = rng.normal(size=(points, len(SB3_TAGS))).cumsum(0).astype(np.float32)
+        wall = 1.7e9 + r * 3.7
+        out = [head]
+        for k in range(points):
+            step = 2048 * (k + 1)
+            wall += 1.5 + 0.01 * (k % 7)
+            for j, tag in enumerate(SB3_TAGS):
+                ev = event_pb2.Event(wall_time=wall, step=step, summary=summary_pb2.Summary(
+                    value=[summary_pb2.Summary.Value(tag=tag, simple_value=float(vals[k, j]))]))
+                out.append(encode_record(ev.SerializeToString()))
+        (d / f"events.out.tfevents.{1700000000 + r}.host.{1000 + r}.0").write_bytes(b"".join(out))
+
+
+def datasets(root: Path, scale: float, sets: list[str] | None = None) -> dict[str, tuple[Path, int, int]]:
     """name -> (logdir, expected scalar points, last step); generated if missing."""
     steps_a = max(10, int(100_000 * scale))
     steps_b = max(10, int(1_000 * scale))
     runs_b = 100
-    spec = {"a": ("simple", 1, steps_a), "b": ("simple", runs_b, steps_b), "c": ("tf2", 1, steps_a)}
+    spec = {"a": ("simple", 1, steps_a), "b": ("simple", runs_b, steps_b), "c": ("tf2", 1, steps_a),
+            "d": ("sb3", max(10, int(3000 * scale)), 61), "e": ("sb3", max(10, int(30000 * scale)), 20)}
     out = {}
     for name, (style, runs, steps) in spec.items():
+        if sets is not None and name not in sets:
+            continue
         d = root / f"{name}-{steps}"
         done = d / ".complete"
         if not done.exists():
             shutil.rmtree(d, ignore_errors=True)
             t = time.perf_counter()
-            for r in range(runs):
-                write_run(d / (f"run{r:03d}" if runs > 1 else "run"), style, steps, seed=r)
+            if style == "sb3":
+                write_sb3_sweep(d, runs, steps)
+            else:
+                for r in range(runs):
+                    write_run(d / (f"run{r:03d}" if runs > 1 else "run"), style, steps, seed=r)
             done.write_text("ok")
             print(f"  generated ({name}) in {time.perf_counter() - t:.1f}s: {d}", file=sys.stderr)
-        out[name] = (d, runs * steps * len(TAGS), steps - 1)
+        tags = len(SB3_TAGS) if style == "sb3" else len(TAGS)
+        out[name] = (d, runs * steps * tags, 2048 * steps if style == "sb3" else steps - 1)
     return out
 
 
@@ -181,11 +225,11 @@ def work_rust(logdir: str, expected: int, last_step: int, checksum: bool = False
             raise RuntimeError("data server did not finish loading in 600 s (or exited)")
         dt = stamp[0] - t
         # Untimed from here: the server must serve every point of every tag.
-        while not (os.path.exists(port_file) and open(port_file).read().endswith("\n")):
+        while not (os.path.exists(port_file) and Path(port_file).read_text().endswith("\n")):
             if proc.poll() is not None:
                 raise RuntimeError("data server exited")
             time.sleep(0.002)
-        port = int(open(port_file).read())
+        port = int(Path(port_file).read_text())
         # As TensorBoard does: responses with all points are far beyond gRPC's 4 MB default.
         channel = grpc.insecure_channel(f"127.0.0.1:{port}",
                                         options=[("grpc.max_receive_message_length", 1 << 30)])
@@ -263,6 +307,25 @@ def _restep(payload: bytes, step: int) -> bytes:
     return ev.SerializeToString()
 
 
+def work_cli(command: str, logdir: str) -> dict:
+    """``tbpeek ls --json`` / ``tbpeek check`` as a user runs them: spawn to exit, peak RSS."""
+    # `python -m tui` from this checkout (what the `tbpeek` script runs, but surely this code).
+    argv = [sys.executable, "-m", "tui"] + (["ls", "--json", logdir] if command == "ls" else ["check", logdir])
+    with tempfile.TemporaryFile() as out:
+        t = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, cwd=REPO)
+        _, status, usage = os.wait4(proc.pid, 0)
+        dt = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in (0, 1):
+            raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}")
+        points = -1
+        if command == "ls":  # untimed: count what it listed
+            out.seek(0)
+            points = sum(r["points"] for r in json.load(out)["runs"])
+    return {"seconds": dt, "points": points, "rss_mb": usage.ru_maxrss / 1024}
+
+
 def _worker(argv: list[str]) -> None:
     tool, logdir, expected, last_step = argv[0], argv[1], int(argv[2]), int(argv[3])
     if tool == "tbpeek":
@@ -273,6 +336,8 @@ def _worker(argv: list[str]) -> None:
         res = work_rust(logdir, expected, last_step, checksum=tool == "rust-crc")
     elif tool == "incremental":
         res = work_incremental(logdir)
+    elif tool in ("ls", "check"):
+        res = work_cli(tool, logdir)
     else:
         raise SystemExit(f"unknown tool {tool}")
     print(json.dumps(res))
@@ -287,26 +352,41 @@ def _run_worker(tool: str, logdir: Path, expected: int, last_step: int = 0) -> d
 
 
 # ---- main ------------------------------------------------------------------------------------
+CHECKS = {"tbpeek": "length + payload CRC, every record", "ls": "length + payload CRC, every record",
+          "check": "length + payload CRC, every record", "ea": "length + payload CRC, every record",
+          "rust": "none (CRC only of records that fail to parse)", "rust-crc": "length + payload CRC, every record"}
+SET_NAMES = {"a": "1 run x 10 tags x 100 000 steps", "b": "100 runs x 10 tags x 1 000 steps",
+             "c": "1 run x 10 tags x 100 000 steps, TF2 tensors", "d": "3 000 runs x 8 tags x 61 points (SB3 sweep)",
+             "e": "30 000 runs x 8 tags x 20 points (SB3 sweep)"}
+
+
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         _worker(sys.argv[2:])
         return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "tbpeek-bench")
-    p.add_argument("--scale", type=float, default=1.0, help="fraction of the full step counts")
+    p.add_argument("--scale", type=float, default=1.0, help="fraction of the full step (or run) counts")
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--tools", default="tbpeek,ea,rust", help="comma-separated: tbpeek,ea,rust,rust-crc")
-    p.add_argument("--sets", default="a,b,c")
+    p.add_argument("--tools", default="tbpeek,ls,check,ea,rust",
+                   help="comma-separated: tbpeek,ls,check,ea,rust,rust-crc (ls and check: set (d) and (e) only)")
+    p.add_argument("--sets", default="a,b,c,d")
+    p.add_argument("--huge", action="store_true", help="add set (e): 30 000 runs (about 5 GB of RAM for rust)")
     args = p.parse_args()
     tools = args.tools.split(",")
-    sets = datasets(args.data, args.scale)
-    sets = {k: v for k, v in sets.items() if k in args.sets.split(",")}
+    wanted = args.sets.split(",") + (["e"] if args.huge else [])
+    sets = datasets(args.data, args.scale, wanted)
+
+    def tools_for(name: str) -> list[str]:
+        return [t for t in tools if not (t in ("ls", "check") and name not in ("d", "e"))
+                and not (t == "ea" and name == "e")]
+
     results: dict[tuple[str, str], list[dict]] = {}
     for rep in range(args.repeats):
         for name, (d, expected, last_step) in sets.items():
-            for tool in tools:
+            for tool in tools_for(name):
                 r = _run_worker(tool, d, expected, last_step)
-                if r["points"] != expected:
+                if r["points"] not in (expected, -1):
                     print(f"  ! {tool} on ({name}) read {r['points']} points, expected {expected}", file=sys.stderr)
                 results.setdefault((name, tool), []).append(r)
                 print(f"  [{rep + 1}/{args.repeats}] ({name}) {tool:<7} {r['seconds']:8.3f}s  "
@@ -315,21 +395,20 @@ def main() -> int:
     if "a" in sets and "tbpeek" in tools:
         inc = _run_worker("incremental", sets["a"][0], 0)
 
-    def med(name, tool, key):
+    def med(name: str, tool: str, key: str) -> float:
         return statistics.median(r[key] for r in results[(name, tool)])
 
-    print(f"\nmedians of {args.repeats} interleaved runs (scale {args.scale}); time in s, peak RSS in MB")
-    head = f"{'set':<4} {'points':>9}  " + "  ".join(f"{t + ' s':>9} {t + ' MB':>10}" for t in tools)
-    if "tbpeek" in tools:
-        head += "  " + "  ".join(f"{'vs ' + t:>8}" for t in tools if t != "tbpeek")
-    print(head)
-    for name, (d, expected, _) in sets.items():
-        row = f"({name}) {expected:>9}  " + "  ".join(
-            f"{med(name, t, 'seconds'):>9.3f} {med(name, t, 'rss_mb'):>10.1f}" for t in tools)
-        if "tbpeek" in tools:
-            mine = med(name, "tbpeek", "seconds")
-            row += "  " + "  ".join(f"{med(name, t, 'seconds') / mine:>7.1f}x" for t in tools if t != "tbpeek")
-        print(row)
+    print(f"\nmedians of {args.repeats} interleaved runs (scale {args.scale}); time in s, peak RSS in MB; "
+          "'/ rust': time over the Rust server's load time in the same run (below 1: faster)")
+    for name, (_d, expected, _) in sets.items():
+        print(f"\n({name}) {SET_NAMES[name]}: {expected} points")
+        print(f"  {'reader':<9} {'time s':>8} {'RSS MB':>8} {'/ rust':>7}  CRC checked")
+        ref = med(name, "rust", "seconds") if "rust" in tools else None
+        for t in tools_for(name):
+            ratio = f"{med(name, t, 'seconds') / ref:>6.2f}x" if ref else f"{'-':>7}"
+            print(f"  {t:<9} {med(name, t, 'seconds'):>8.3f} {med(name, t, 'rss_mb'):>8.1f} {ratio}  {CHECKS[t]}")
+        if "ls" in tools_for(name) and "check" in tools_for(name):
+            print(f"  check / ls: {med(name, 'check', 'seconds') / med(name, 'ls', 'seconds'):.2f}x")
     if inc:
         print(f"\nincremental: re-read 1 000 events appended to (a): {inc['append_1000_ms']:.3f} ms "
               f"(median of 7); poll of an unchanged file: {inc['unchanged_poll_ms']:.4f} ms (median of 2000)")

@@ -14,7 +14,7 @@ from tensorboard.compat.proto import event_pb2
 from tui.ingest import Ingestor, load
 from tui.ingest.events import RunDecoder, Sink
 from tui.ingest.tfrecord import encode_record, frame
-from tui.store import Store
+from tui.store import ProblemKind, Store
 
 FILE = "events.out.tfevents.1700000000.host"
 
@@ -52,7 +52,7 @@ def test_flipped_payload_byte_skips_that_record_only(tmp_path):
     assert "1 record(s) skipped" in msg and "checksum" in msg
 
 
-def test_corrupt_length_marks_file_damaged_and_keeps_the_rest(tmp_path):
+def test_corrupt_length_is_skipped_to_the_next_record_and_reported(tmp_path):
     recs = records(100)
     bad = bytearray(recs[60])
     bad[0] ^= 0x01  # the length field: its CRC no longer matches
@@ -62,18 +62,24 @@ def test_corrupt_length_marks_file_damaged_and_keeps_the_rest(tmp_path):
     store = Store()
     ing = Ingestor(store, [str(tmp_path)])
     assert ing.poll() == {"bad", "good"}
-    assert len(store.series("bad", "loss")) == 59
+    steps = store.series("bad", "loss").steps.tolist()
+    assert steps == [s for s in range(100) if s != 59]  # only the damaged record is lost
     assert len(store.series("good", "loss")) == 10
     st_bad = next(s for s in ing.file_states() if s.run == "bad")
     offset = sum(len(r) for r in recs[:60])
-    assert st_bad.damaged and f"byte {offset}" in st_bad.damaged and st_bad.offset == offset
-    assert "corrupt record length" in store.snapshot("bad").problems[st_bad.path]
-    # More data later does not make it wait or crash; it stays damaged until rewritten.
+    assert st_bad.damaged and f"byte {offset}" in st_bad.damaged and st_bad.offset == st_bad.size
+    (p,) = st_bad.problems
+    assert p.kind is ProblemKind.CORRUPT_LENGTH and p.offset == offset and p.count == 1
+    assert p.skipped_bytes == len(recs[60]) and p.run == "bad" and p.kind.damage
+    assert "corrupt record length" in p.message and "records after it were read" in p.message
+    assert store.problems() == [p] and store.snapshot("bad").problem_items == (p,)
+    # More data later is read as usual.
     write(tmp_path / "bad" / FILE, records(5, start=100), mode="ab")
-    assert ing.poll() == set()
+    assert ing.poll() == {"bad"}
+    assert store.series("bad", "loss").steps.tolist()[-5:] == list(range(100, 105))
     write(tmp_path / "bad" / FILE, records(20))  # rewritten (shorter): read again, problem gone
     assert ing.poll() == {"bad"}
-    assert store.snapshot("bad").problems == {}
+    assert store.snapshot("bad").problems == {} and store.problems() == []
     assert store.series("bad", "loss").steps.tolist() == list(range(20))
 
 
@@ -120,7 +126,7 @@ def test_truncated_and_rewritten_file_is_read_again(tmp_path):
     assert store.series("r", "loss").steps.tolist() == list(range(10))
     # Rewritten in place with *more* bytes than before: the bytes before the offset changed.
     extra = encode_record(event_pb2.Event(wall_time=5.0, file_version="brain.Event:2 again").SerializeToString())
-    write(path, [extra] + records(80))
+    write(path, [extra, *records(80)])
     assert ing.poll() == {"r"}
     assert store.series("r", "loss").steps.tolist() == list(range(80))
 
@@ -156,11 +162,13 @@ def test_deleted_file_is_reported_and_its_data_kept(tmp_path):
     assert ing.poll() == set()
     assert len(store.series("r", "loss")) == 5
     (msg,) = store.snapshot("r").problems.values()
-    assert "was deleted" in msg
+    assert "was deleted" in msg and "the 6 record(s) read from it are kept" in msg
+    (p,) = store.problems()
+    assert p.kind is ProblemKind.DELETED_FILE and not p.kind.damage
 
 
 def test_non_event_payload_is_counted(tmp_path):
-    write(tmp_path / "r" / FILE, records(3) + [encode_record(b"\xff\xff\xff\xff")])
+    write(tmp_path / "r" / FILE, [*records(3), encode_record(b"\xff\xff\xff\xff")])
     store = Store()
     ing = Ingestor(store, [str(tmp_path)])
     ing.poll()
@@ -177,14 +185,14 @@ def _check_outcomes(data: bytes) -> None:
     assert 0 <= fr.consumed <= len(data)
     # Every good record lies inside the consumed bytes; nothing overlaps.
     last_end = 0
-    for s, n in zip(fr.starts, fr.lengths):
+    for s, n in zip(fr.starts, fr.lengths, strict=False):
         assert s >= last_end + 12 and s + n + 4 <= fr.consumed
         last_end = s + n + 4
-    if fr.damaged is None and fr.need == 0:
+    if not fr.damage and fr.need == 0:
         assert len(data) - fr.consumed < 12 or fr.consumed == len(data)
     dec = RunDecoder()
     sink = Sink()
-    for s, n in zip(fr.starts, fr.lengths):
+    for s, n in zip(fr.starts, fr.lengths, strict=False):
         dec.decode(bytes(data[s : s + n]), sink)
     assert len(sink.steps) == len(sink.values) == len(sink.walls)
 
@@ -241,4 +249,45 @@ def test_unreadable_event_file_is_reported_and_others_listed(tmp_path):
     assert ing.poll() == {"ok"}
     (msg,) = store.snapshot("weird").problems.values()
     assert "cannot be read" in msg and "not a regular file" in msg
+    # Its own words: not "an incomplete last record", not "the data read from it is kept".
+    assert "nothing could be read from it" in msg and "kept" not in msg and "incomplete" not in msg
+    (p,) = store.snapshot("weird").problem_items
+    assert p.kind is ProblemKind.UNREADABLE_FILE and p.kind.damage and p.run == "weird"
+    state = next(s for s in ing.file_states() if s.run == "weird")
+    assert state.pending == 0 and state.missing and state.problems == (p,)
     assert len(store.series("ok", "loss")) == 3
+
+
+def test_unlistable_directory_is_a_problem_of_the_logdir(tmp_path, monkeypatch):
+    """Directories the tree can't list reach the store as typed problems that belong to no run
+    (root reads anything, so the listing itself is made to fail), and go away when the
+    directory can be listed again."""
+    import os
+
+    from tui.ingest import tree as tree_mod
+
+    write(tmp_path / "ok" / FILE, records(3))
+    write(tmp_path / "locked" / "inner" / FILE, records(3))
+    real = os.scandir
+    locked = str(tmp_path / "locked")
+    deny = [True]
+
+    def scandir(path):
+        if deny[0] and os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(tree_mod.os, "scandir", scandir)
+    store = Store()
+    ing = Ingestor(store, [str(tmp_path)])
+    ing.poll()
+    (p,) = store.problems()
+    assert p.kind is ProblemKind.UNREADABLE_DIR and p.run is None and p.path == locked and p.kind.damage
+    assert "Permission denied" in p.message and "not shown" in p.message
+    assert p.to_json()["kind"] == "unreadable-dir" and p.to_json()["damage"] is True
+    assert store.runs() == ["ok"]
+    deny[0] = False
+    os.utime(locked)  # listed again once it changes
+    ing.rescan()
+    ing.poll()
+    assert store.problems() == [] and store.runs() == ["locked/inner", "ok"]

@@ -7,6 +7,8 @@ import struct
 import numpy as np
 import pytest
 from eventfiles import Writer, scalar_event, text_event
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
 
 from tui.ingest import load
@@ -125,3 +127,48 @@ def test_tf2_metadata_in_first_file_applies_to_later_files(tmp_path):
     store = load([str(tmp_path)])
     assert store.tags("r") == ["x"]
     assert store.series("r", "x").values.tolist() == [1.0, 2.0]
+
+
+def test_datatype_numbers_are_tensorflows():
+    from tensorboard.compat.proto import types_pb2
+
+    from tui.ingest import events
+
+    for name in ("DT_FLOAT", "DT_DOUBLE", "DT_INT32", "DT_UINT8", "DT_INT16", "DT_INT8", "DT_STRING",
+                 "DT_INT64", "DT_BOOL", "DT_BFLOAT16", "DT_UINT16", "DT_HALF", "DT_UINT32", "DT_UINT64"):
+        assert getattr(events, name) == getattr(types_pb2, name), name
+
+
+def _protobuf_file_version(b: bytes):
+    from google.protobuf.message import DecodeError
+    from tensorboard.compat.proto import event_pb2
+
+    try:
+        ev = event_pb2.Event.FromString(b)
+    except DecodeError:
+        return "not an event"
+    return ev.file_version if ev.WhichOneof("what") == "file_version" else None
+
+
+_FV = settings(max_examples=200, deadline=None)
+
+
+@_FV
+@given(st.floats(allow_nan=False), st.integers(-(2**63), 2**63 - 1), st.text(max_size=40))
+def test_file_version_read_without_protobuf_agrees(wall, step, text):
+    from tensorboard.compat.proto import event_pb2
+
+    from tui.ingest.events import file_version_of
+
+    b = event_pb2.Event(wall_time=wall, step=step, file_version=text).SerializeToString()
+    if len(text.encode()) < 128:  # longer ones (a 2-byte length) are left to protobuf
+        assert file_version_of(b) == _protobuf_file_version(b) == text
+
+
+@_FV
+@given(st.binary(max_size=60))
+def test_file_version_of_random_bytes_is_none_or_protobufs(b):
+    from tui.ingest.events import file_version_of
+
+    got = file_version_of(b)
+    assert got is None or got == _protobuf_file_version(b)

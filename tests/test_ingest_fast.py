@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tensorboard.compat.proto import event_pb2, summary_pb2, types_pb2
 
-from tui.ingest import fast
+from tui.ingest import chain, fast
 from tui.ingest.events import RunDecoder
 from tui.ingest.tfrecord import encode_record
+from tui.store import ProblemKind
 
 T = types_pb2
 TAGS = ["loss", "train/policy_entropy", "rollout/ep_rew_mean", "x" * 40, "é/ü"]
@@ -77,7 +78,7 @@ def same(buf: bytes) -> None:
     d1, d2 = RunDecoder(), RunDecoder()
     a = fast.process(buf, 1000, d1)
     b = fast.process_plain(buf, 1000, d2)
-    assert (a.consumed, a.need, a.damaged) == (b.consumed, b.need, b.damaged)
+    assert (a.consumed, a.need, a.damage, a.resync) == (b.consumed, b.need, b.damage, b.resync)
     assert a.bad_offsets == b.bad_offsets
     assert (a.records, a.undecodable) == (b.records, b.undecodable)
     assert a.sink.texts == b.sink.texts and a.sink.file_version == b.sink.file_version
@@ -85,19 +86,19 @@ def same(buf: bytes) -> None:
     gb = {tag: (s, w, v) for tag, s, w, v in b.batch}
     assert sorted(ga) == sorted(gb)
     for tag in ga:
-        for x, y in zip(ga[tag], gb[tag]):
+        for x, y in zip(ga[tag], gb[tag], strict=False):
             np.testing.assert_array_equal(x, y, err_msg=tag)
     assert d1.plugins == d2.plugins
 
 
 def test_periodic_simple_values_across_varint_sizes():
-    buf = build(periodic(range(0, 300)) + periodic(range(16380, 16400)))
+    buf = build(periodic(range(300)) + periodic(range(16380, 16400)))
     assert len(buf) > fast.MIN_FAST
     same(buf)
     d = RunDecoder()
     out = fast.process(buf, 0, d)
     assert out.records == 4 * 320 and not out.bad_offsets
-    steps = dict((t, s) for t, s, _, _ in out.batch)["loss"]
+    steps = {t: s for t, s, _, _ in out.batch}["loss"]
     assert steps.tolist() == list(range(300)) + list(range(16380, 16400))
 
 
@@ -113,16 +114,16 @@ def test_every_kind_mixed():
 
 def test_plugin_change_mid_chunk():
     # Plugin-less tensors are scalars until another plugin claims the tag.
-    plan = periodic(range(0, 100), tags=1, kind=3) + [(10, 0, 100)] + periodic(range(101, 200), tags=1, kind=3)
+    plan = [*periodic(range(100), tags=1, kind=3), (10, 0, 100), *periodic(range(101, 200), tags=1, kind=3)]
     buf = build(plan)
     same(buf)
     out = fast.process(buf, 0, RunDecoder())
-    (tag, steps, _, _), = out.batch
+    (_tag, steps, _, _), = out.batch
     assert steps.tolist() == list(range(100))
 
 
 def test_damage_in_a_large_chunk():
-    good = build(periodic(range(0, 400)))
+    good = build(periodic(range(400)))
     for pos in (30, len(good) // 2, len(good) - 10):
         for flip in (0x01, 0x80):
             bad = bytearray(good)
@@ -153,18 +154,21 @@ def test_header_crc_fails_in_fast_chain():
     buf = b"".join(recs)
     same(buf)
     out = fast.process(buf, 0, RunDecoder())
-    assert out.damaged and out.records == 300 and out.consumed == sum(len(x) for x in recs[:300])
-    assert struct.unpack("<Q", buf[out.consumed : out.consumed + 8])[0] == len(recs[300]) - 16
+    at = sum(len(x) for x in recs[:300])
+    # The chain stops at the bad header; the plain framer skips it to the next record.
+    assert [(d.kind, d.offset, d.end) for d in out.damage] == [(ProblemKind.CORRUPT_LENGTH, at, at + len(recs[300]))]
+    assert out.records == 499 and out.consumed == len(buf) and not out.resync
+    assert struct.unpack("<Q", buf[at : at + 8])[0] == len(recs[300]) - 16
 
 
 def _chunk_view(c):
-    return (c.consumed, c.need, c.damaged, c.bad_offsets, c.records, c.undecodable, c.sink.texts,
+    return (c.consumed, c.need, c.damage, c.resync, c.bad_offsets, c.records, c.undecodable, c.sink.texts,
             c.sink.file_version, sorted((t, s.tolist(), w.tolist(), v.tolist()) for t, s, w, v in c.batch))
 
 
 def test_many_buffers_at_once_equal_one_by_one():
     """Batches share CRC checks and templates across buffers (many small files of many runs)."""
-    bufs = [build(periodic(range(0, 150), kind=k % 9)) for k in range(6)]
+    bufs = [build(periodic(range(150), kind=k % 9)) for k in range(6)]
     damaged = bytearray(bufs[2])
     damaged[len(damaged) // 3] ^= 0x40
     bufs[2] = bytes(damaged)
@@ -172,7 +176,7 @@ def test_many_buffers_at_once_equal_one_by_one():
     bufs.append(bufs[1][:-9])  # incomplete last record
     alone = [fast.process(b, 77, RunDecoder()) for b in bufs]
     together = fast.process_many([(b, 77, RunDecoder()) for b in bufs])
-    for x, y in zip(alone, together):
+    for x, y in zip(alone, together, strict=False):
         assert _chunk_view(x) == _chunk_view(y)
 
 
@@ -205,7 +209,7 @@ def test_batch_of_files_with_templates_in_other_orders():
     bufs = [a, b, c, a]
     alone = [fast.process(x, 0, RunDecoder()) for x in bufs]
     together = fast.process_many([(x, 0, RunDecoder()) for x in bufs])
-    for x, y in zip(alone, together):
+    for x, y in zip(alone, together, strict=False):
         assert _chunk_view(x) == _chunk_view(y)
     for x in bufs:
         same(x)
@@ -245,13 +249,13 @@ def test_chain_follows_lengths_like_the_plain_framer():
         for cut in (0, 1, 13, 40):
             b = buf[: len(buf) - cut]
             a = np.frombuffer(b, np.uint8)
-            starts, lengths, stop, segs = fast._chain(a)
+            starts, lengths, stop, segs = chain.chain(a)
             ref = frame(b, check_crc=False)
             assert (starts + 12).tolist() == ref.starts and lengths.tolist() == ref.lengths, name
             assert stop == ref.consumed, name
             covered = np.zeros(len(starts), int)
             for first, period, rows in segs:  # whole periods of equal lengths, not overlapping
-                assert rows >= fast._MIN_ROWS and first + period * rows <= len(starts)
+                assert rows >= chain.MIN_ROWS and first + period * rows <= len(starts)
                 ls = lengths[first : first + period * rows].reshape(rows, period)
                 assert (ls == ls[0]).all(), name
                 covered[first : first + period * rows] += 1

@@ -8,14 +8,19 @@ bytes, are checked column by column with 16-bit lookup tables (8 bytes per step)
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import crc32c as _crc32c
 import numpy as np
+import numpy.typing as npt
+
+U32 = npt.NDArray[np.uint32]
+U64 = npt.NDArray[np.uint64]
 
 MASK_DELTA = np.uint32(0xA282EAD8)
 
 
-def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _tables() -> tuple[U32, U32, U32, U32]:
     poly = np.uint32(0x82F63B78)
     t0 = np.arange(256, dtype=np.uint32)
     for _ in range(8):
@@ -26,8 +31,9 @@ def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         ts.append(((prev >> 8) ^ t0[prev & 0xFF]).astype(np.uint32))
     idx = np.arange(65536, dtype=np.uint32)
 
-    def t16(first: int, second: int) -> np.ndarray:
-        return (ts[first][idx & 0xFF] ^ ts[second][idx >> 8]).astype(np.uint32)
+    def t16(first: int, second: int) -> U32:
+        t: U32 = (ts[first][idx & 0xFF] ^ ts[second][idx >> 8]).astype(np.uint32)
+        return t
 
     # 8 bytes b0..b7 at once: b0 is followed by 7 more bytes, so it goes through table 7.
     return t16(7, 6), t16(5, 4), t16(3, 2), t16(1, 0)
@@ -45,21 +51,18 @@ def zeros_crc(n: int) -> int:
     return k
 
 
-def crc_linear(words: np.ndarray) -> np.ndarray:
-    """The linear part of CRC32C of each row of little-endian uint64 words."""
-    return crc_linear_t(np.ascontiguousarray(words.T))
-
-
-def crc_linear_t(wt: np.ndarray) -> np.ndarray:
-    """:func:`crc_linear` of the columns of ``wt`` (one row per word position)."""
-    crc = None
+def crc_linear_t(wt: U64) -> U32:
+    """The linear part of CRC32C of each column of ``wt`` (one row per 8-byte little-endian word
+    position, a column per payload, left-padded with zeros to whole words)."""
+    crc: U32 = np.zeros(wt.shape[1], np.uint32)
+    w16 = np.ascontiguousarray(wt).view(np.uint16)  # each word as four 16-bit lanes (strided views)
     for j in range(wt.shape[0]):
-        w = wt[j]
-        lo = w.astype(np.uint32)  # bytes 0..3: they meet the running CRC
-        if crc is not None:
-            lo ^= crc
-        hi = (w >> np.uint64(32)).astype(np.uint32)
-        crc = TA.take(lo & 0xFFFF) ^ TB.take(lo >> 16) ^ TC.take(hi & 0xFFFF) ^ TD.take(hi >> 16)
+        r = w16[j]
+        l0, l1, l2, l3 = r[0::4], r[1::4], r[2::4], r[3::4]
+        if j:  # bytes 0..3 meet the running CRC
+            c16 = crc.view(np.uint16)
+            l0, l1 = l0 ^ c16[0::2], l1 ^ c16[1::2]
+        crc = TA.take(l0) ^ TB.take(l1) ^ TC.take(l2) ^ TD.take(l3)
     return crc
 
 
@@ -82,23 +85,26 @@ def header_crc_fix(ln: int, pad: int) -> int:
 _FIX: dict[tuple[int, int], int] = {}
 
 
-def unmask(m: np.ndarray) -> np.ndarray:
+def unmask(m: U32) -> U32:
     """TFRecord's stored (masked) CRCs back to plain CRC32C values."""
     c = (m - MASK_DELTA).astype(np.uint32)
-    return ((c << np.uint32(15)) | (c >> np.uint32(17))).astype(np.uint32)
+    out: U32 = ((c << np.uint32(15)) | (c >> np.uint32(17))).astype(np.uint32)
+    return out
 
 
-def u32_at(a: np.ndarray, pos: np.ndarray) -> np.ndarray:
+def u32_at(a: npt.NDArray[np.uint8], pos: npt.NDArray[np.int64]) -> U32:
     """Little-endian uint32 at each byte position ``pos`` of the byte array ``a``."""
-    return _at(a, pos, "<u4")
+    out: U32 = _at(a, pos, "<u4")
+    return out
 
 
-def u64_at(a: np.ndarray, pos: np.ndarray) -> np.ndarray:
+def u64_at(a: npt.NDArray[np.uint8], pos: npt.NDArray[np.int64]) -> U64:
     """Little-endian uint64 at each byte position ``pos`` of the byte array ``a``."""
-    return _at(a, pos, "<u8")
+    out: U64 = _at(a, pos, "<u8")
+    return out
 
 
-def _at(a: np.ndarray, pos: np.ndarray, dtype: str) -> np.ndarray:
+def _at(a: npt.NDArray[np.uint8], pos: npt.NDArray[np.int64], dtype: str) -> Any:
     """Gather through overlapping windows of the (contiguous) byte array: element i of the
     window array is bytes ``a[i : i + size]``."""
     n = a.shape[0] - np.dtype(dtype).itemsize + 1

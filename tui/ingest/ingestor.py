@@ -6,22 +6,25 @@ command that reads everything once through :func:`load`).
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import cast
 
 import numpy as np
 
-from tui.ingest import fast
+from tui.ingest import fast, problems
+from tui.ingest.chunk import TagTable
 from tui.ingest.discovery import Discovery, LogdirSpec, is_event_file_name, parse_spec
 from tui.ingest.events import RunDecoder
-from tui.ingest.reader import CHUNK, FileReader, FileState
+from tui.ingest.reader import CHUNK, Bytes, FileReader, FileState, Source
 from tui.ingest.remote import RemoteError
-from tui.ingest.sources import LOCAL, is_url
+from tui.ingest.sources import LOCAL
 from tui.ingest.tfrecord import FOOTER
-from tui.ingest.tree import TreeProblem
-from tui.store import Store
-
+from tui.ingest.tree import UNREADABLE_DIR, TreeProblem
+from tui.store import Problem, ProblemKind, Store
+from tui.vocab import is_url
 
 BATCH_FILE = CHUNK  # bytes: files with at most this much new data are read in batches
 BATCH_BYTES = 4 * CHUNK  # bytes per batch
@@ -35,7 +38,7 @@ class LogdirError(Exception):
 class _Run:
     name: str
     path: str
-    source: object
+    source: Source
     decoder: RunDecoder = field(default_factory=RunDecoder)
     files: list[FileReader] = field(default_factory=list)  # in name order
     gone: bool = False
@@ -64,13 +67,15 @@ class Ingestor:
                 raise LogdirError(str(e)) from None
             specs.append(s)
         self._disc = Discovery(specs)
-        for s, src in zip(specs, self._disc.sources):
+        for s, src in zip(specs, self._disc.sources, strict=False):
             why = src.readable_dir(s.path)
             if why:
                 raise LogdirError(why)
         self._runs: dict[str, _Run] = {}
         self._files: dict[str, FileReader] = {}
         self._dirs: dict[str, str] = {}  # run directory → run name
+        self._tags = TagTable()  # every tag read, for grouping points by tag
+        self._dir_problems: tuple[Problem, ...] = ()
         self._scanned = False
 
     # ---- discovery ---------------------------------------------------------------------------
@@ -90,11 +95,11 @@ class Ingestor:
                 new.append(rd.name)
             elif run.gone:
                 run.gone = False
-                self.store.set_problem(run.name, run.path, None)
+                self.store.set_problems(run.name, run.path, [])
             added = False
             for path in rd.events:
                 if path not in self._files:
-                    fr = FileReader(run.name, path, run.source, run.decoder)
+                    fr = FileReader(run.name, path, run.source, run.decoder, self._tags)
                     self._files[path] = fr
                     run.files.append(fr)
                     added = True
@@ -103,13 +108,18 @@ class Ingestor:
         for name, run in self._runs.items():
             if name not in present and not run.gone and not self._dir_exists(run):
                 self._mark_gone(run)
+        dirs = tuple(Problem(ProblemKind.UNREADABLE_DIR if p.kind == UNREADABLE_DIR else ProblemKind.REMOTE,
+                             p.path, p.advice) for p in self._disc.problems())
+        if dirs != self._dir_problems:
+            self._dir_problems = dirs
+            self.store.set_logdir_problems(dirs)
         return new
 
-    def _source_of(self, path: str):
-        for spec, src in zip(self._disc.specs, self._disc.sources):
-            if path == spec.path or path.startswith(spec.path.rstrip("/\\") + "/") or \
-                    path.startswith(spec.path.rstrip("/\\") + os.sep):
-                return src
+    def _source_of(self, path: str) -> Source:
+        for spec, src in zip(self._disc.specs, self._disc.sources, strict=False):
+            root = spec.path.rstrip("/\\")
+            if path == spec.path or path.startswith((root + "/", root + os.sep)):
+                return cast(Source, src)
         return LOCAL
 
     @staticmethod
@@ -121,9 +131,7 @@ class Ingestor:
 
     def _mark_gone(self, run: _Run) -> None:
         run.gone = True
-        self.store.set_problem(run.name, run.path,
-                               f"run directory {run.path} no longer exists (deleted or moved?); "
-                               "showing the data read before it went away")
+        self.store.set_problems(run.name, run.path, [problems.run_gone(run.path)])
 
     # ---- reading -----------------------------------------------------------------------------
     def poll(self, paths: Iterable[str] | None = None) -> set[str]:
@@ -136,6 +144,17 @@ class Ingestor:
         Never raises for a bad, vanished or damaged file: the problem is recorded in the store
         (``store.set_problem(run, path, message)``) and cleared when the file is fine again.
         """
+        # A first poll of thousands of runs makes millions of objects, none of them cyclic:
+        # the cyclic collector's passes over them would cost more than the reading itself.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._poll(paths)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _poll(self, paths: Iterable[str] | None) -> set[str]:
         if not self._scanned:
             self.rescan()
         if paths is None:
@@ -152,7 +171,7 @@ class Ingestor:
             targets = sorted({self._files[p] for p in wanted},
                              key=lambda f: (runs_order[f.run], os.path.basename(f.path)))
         changed: set[str] = set()
-        batch: list[tuple[FileReader, bytes]] = []
+        batch: list[tuple[FileReader, Bytes]] = []
         size = 0
         # One buffer for the files of every batch of this poll (uninitialised: only the pages
         # written are touched, and reused from batch to batch).
@@ -161,8 +180,9 @@ class Ingestor:
         def flush() -> None:
             nonlocal size
             if batch:
-                chunks = fast.process_many([(data, fr.offset, fr.decoder) for fr, data in batch])
-                for (fr, data), ch in zip(batch, chunks):
+                chunks = fast.process_many([fast.Read(data, fr.offset, fr.decoder, len(data), fr.resync)
+                                            for fr, data in batch], self._tags)
+                for (fr, data), ch in zip(batch, chunks, strict=False):
                     if fr.take(self.store, data, ch):
                         changed.add(fr.run)
                     self._report(fr)
@@ -176,7 +196,7 @@ class Ingestor:
                 avail = fr.check()
                 if 0 < avail <= BATCH_FILE:
                     if room is None:
-                        room = memoryview(np.empty(BATCH_BYTES + BATCH_FILE + FOOTER, np.uint8)).cast("B")
+                        room = np.empty(BATCH_BYTES + BATCH_FILE + FOOTER, np.uint8).data
                     data = fr.read_rest(room[size:])
                     if data is not None:
                         batch.append((fr, data))
@@ -191,31 +211,27 @@ class Ingestor:
                     changed.add(fr.run)
                 self._report(fr)
             except FileNotFoundError:
-                self._missing(fr, "was deleted")
+                self._unreadable(fr, ProblemKind.DELETED_FILE, "was deleted")
             except OSError as e:
-                self._missing(fr, f"cannot be read: {e.strerror or e}")
+                self._unreadable(fr, ProblemKind.UNREADABLE_FILE, str(e.strerror or e))
         flush()
         return changed
 
     def _report(self, fr: FileReader) -> None:
-        now = fr.problem()
+        now = fr.problems()
         if now != fr.reported:
-            self.store.set_problem(fr.run, fr.path, now)
+            self.store.set_problems(fr.run, fr.path, now)
             fr.reported = now
 
-    def _missing(self, fr: FileReader, why: str) -> bool:
+    def _unreadable(self, fr: FileReader, kind: ProblemKind, why: str) -> None:
         run = self._runs[fr.run]
         if not self._dir_exists(run):
             if not run.gone:
                 self._mark_gone(run)
-            fr.missing = "run directory no longer exists"
-            return False
-        fr.missing = f"event file {why}"
-        msg = f"event file {fr.path} {why}; the data read from it is kept"
-        if msg != fr.reported:
-            self.store.set_problem(fr.run, fr.path, msg)
-            fr.reported = msg
-        return False
+            fr.set_missing(None, "run directory no longer exists")
+            return
+        fr.set_missing(kind, why)
+        self._report(fr)
 
     # ---- queries -----------------------------------------------------------------------------
     def _norm(self, path: str) -> str:
@@ -223,7 +239,7 @@ class Ingestor:
 
     def watch_paths(self) -> list[str]:
         """Local directories a file watcher should watch (the logdir roots)."""
-        return [s.path for s, src in zip(self._disc.specs, self._disc.sources) if src is LOCAL]
+        return [s.path for s, src in zip(self._disc.specs, self._disc.sources, strict=False) if src is LOCAL]
 
     def run_for_path(self, path: str) -> str | None:
         """The run an event file or run directory belongs to, if known."""

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
+
+U64 = npt.NDArray[np.uint64]
 
 
 @dataclass
@@ -22,27 +25,27 @@ class Template:
     value_col: int
     value_size: int  # 4: float32, 8: float64
     tensor: bool
-    struct_cols: np.ndarray  # payload columns that must equal the template row's
+    struct_cols: npt.NDArray[np.intp]  # payload columns that must equal the template row's
     length: int = 0
     payload: bytes = b""  # the record it was parsed from
-    _masks: dict = field(default_factory=dict)
-    _expects: dict = field(default_factory=dict)
+    _masks: dict[int, U64] = field(default_factory=dict)
+    _expects: dict[int, U64] = field(default_factory=dict)
 
-    def mask_bytes(self) -> np.ndarray:
+    def mask_bytes(self) -> npt.NDArray[np.uint8]:
         """Per payload byte: what a record must share with the template to decode like it."""
         b = np.zeros(self.length, np.uint8)
         b[self.struct_cols] = 0xFF
         b[list(self.step_cols)] = 0x80  # the step's varint continuation bits
         return b
 
-    def mask(self, pad: int) -> np.ndarray:
+    def mask(self, pad: int) -> U64:
         """:meth:`mask_bytes` after ``pad`` zero bytes, as 64-bit words."""
         m = self._masks.get(pad)
         if m is None:
             m = self._masks[pad] = np.concatenate([np.zeros(pad, np.uint8), self.mask_bytes()]).view("<u8")
         return m
 
-    def expect(self, pad: int) -> np.ndarray:
+    def expect(self, pad: int) -> U64:
         """The template record's bytes under :meth:`mask` (what a matching row shows there)."""
         e = self._expects.get(pad)
         if e is None:
@@ -132,10 +135,10 @@ def template_for(payload: bytes) -> Template | None:
     for m, v, t in known:
         if x & m == v:
             return t
-    t = parse_template(payload)
-    if t is not None:
-        m = int.from_bytes(t.mask_bytes().tobytes(), "little")
+    parsed = parse_template(payload)
+    if parsed is not None:
+        m = int.from_bytes(parsed.mask_bytes().tobytes(), "little")
         if len(known) >= 64:
             del known[0]
-        known.append((m, x & m, t))
-    return t
+        known.append((m, x & m, parsed))
+    return parsed

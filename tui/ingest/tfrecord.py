@@ -9,9 +9,17 @@ Outcomes, and only these (a property test holds the code to it):
 - a complete record whose payload CRC matches: its payload position is returned;
 - a complete record whose payload CRC fails: skipped and counted (``bad_offsets``), framing goes
   on with the next record (the length was good, so we know where it starts);
-- a header whose length CRC fails: framing stops there and ``damaged`` says why; nothing after
-  it can be trusted, since the length that would lead to the next record is not;
+- a header whose length CRC fails (``corrupt-length``), or whose length is impossible: over
+  ``MAX_RECORD``, or past the end of the file while whole records follow it
+  (``impossible-length``): the bytes from there to the next valid record are damage
+  (:class:`Damage`), and framing goes on at that record. A valid record is a header whose
+  length passes its CRC and whose payload passes its CRC (or, at the end of the buffer, a
+  header whose record is not complete yet). When no valid record follows in the buffer, the
+  damage runs to the last position a header could start at and ``resync`` is set: the next
+  buffer (its continuation) is searched from its start;
 - fewer bytes than a whole record: framing stops, ``consumed`` points at that record.
+
+Memory and time are linear in the buffer whatever its bytes (a test holds it to that).
 """
 
 from __future__ import annotations
@@ -20,16 +28,22 @@ import struct
 from dataclasses import dataclass, field
 
 import crc32c as _crc32c
+import numpy as np
+
+from tui.ingest.crc import TA, TB, u32_at, unmask, zeros_crc
+from tui.store import ProblemKind
 
 HEADER = 12  # uint64 length + uint32 masked crc of the length
 FOOTER = 4  # uint32 masked crc of the payload
+MAX_RECORD = 256 << 20  # payload bytes: a longer length is damage, not a record
 _MASK_DELTA = 0xA282EAD8
 _Q = struct.Struct("<Q")
 _I = struct.Struct("<I")
 _crc = _crc32c.crc32c
+Bytes = bytes | bytearray | memoryview
 
 
-def masked_crc(data) -> int:
+def masked_crc(data: Bytes) -> int:
     """TFRecord's masked CRC32C: rotate right by 15 bits, add a constant."""
     c = _crc(data)
     return ((((c >> 15) | (c << 17)) & 0xFFFFFFFF) + _MASK_DELTA) & 0xFFFFFFFF
@@ -41,6 +55,24 @@ def encode_record(payload: bytes) -> bytes:
     return head + _I.pack(masked_crc(head)) + payload + _I.pack(masked_crc(payload))
 
 
+@dataclass(frozen=True)
+class Damage:
+    """Bytes of a file that held no valid record.
+
+    Attributes:
+        kind: ``CORRUPT_LENGTH`` or ``IMPOSSIBLE_LENGTH`` (the header at ``offset``).
+        offset: file offset of the bad header.
+        end: file offset of the next valid record (or where the search stopped, with
+            ``Frames.resync``).
+        claimed: the length the header claimed (impossible lengths), else None.
+    """
+
+    kind: ProblemKind
+    offset: int
+    end: int
+    claimed: int | None = None
+
+
 @dataclass
 class Frames:
     """The result of framing one buffer.
@@ -48,9 +80,11 @@ class Frames:
     Attributes:
         starts: payload start positions (relative to the buffer) of good records, in order.
         lengths: their payload lengths.
-        consumed: bytes of the buffer fully framed; the rest is an incomplete record or damage.
+        consumed: bytes of the buffer fully framed; the rest is an incomplete record (or fewer
+            bytes than a header, after damage).
         bad_offsets: buffer positions of records skipped because their payload CRC failed.
-        damaged: why framing had to stop for good at ``consumed`` (corrupt length), else None.
+        damage: stretches skipped because no valid record starts there, in order.
+        resync: the buffer ends inside damage: search the continuation for a record start.
         need: when the buffer ends inside a record whose length is known, the total number of
             bytes (from ``consumed``) that record needs; else 0.
     """
@@ -59,25 +93,24 @@ class Frames:
     lengths: list[int] = field(default_factory=list)
     consumed: int = 0
     bad_offsets: list[int] = field(default_factory=list)
-    damaged: str | None = None
+    damage: list[Damage] = field(default_factory=list)
+    resync: bool = False
     need: int = 0
 
 
-def damaged_message(offset: int) -> str:
-    return (f"corrupt record length at byte {offset} (its checksum does not match); "
-            "the rest of this file cannot be read. If the file is still being written, "
-            "the writer or the disk damaged it")
-
-
-def frame(buf, base: int = 0, start: int = 0, check_crc: bool = True, out: Frames | None = None) -> Frames:
+def frame(buf: Bytes, base: int = 0, start: int = 0, check_crc: bool = True, out: Frames | None = None,
+          file_left: int | None = None, resync: bool = False) -> Frames:
     """Split ``buf[start:]`` into records (the plain, one-record-at-a-time path).
 
     Args:
         buf: bytes-like object.
-        base: file offset of ``buf[0]`` (for messages only).
+        base: file offset of ``buf[0]``.
         start: where in ``buf`` the first record begins.
         check_crc: verify payload CRCs (length CRCs are always verified).
         out: a Frames to append to (its ``consumed`` etc. are overwritten).
+        file_left: bytes of the file from ``buf[0]`` on, if known: a record that would end past
+            them while whole records follow it is damage, not an incomplete last record.
+        resync: ``buf[start:]`` continues damage: search it for the first valid record.
     """
     res = out if out is not None else Frames()
     mv = memoryview(buf)
@@ -86,21 +119,94 @@ def frame(buf, base: int = 0, start: int = 0, check_crc: bool = True, out: Frame
     unpack_q, unpack_i, mcrc = _Q.unpack_from, _I.unpack_from, masked_crc
     starts, lengths, bad = res.starts, res.lengths, res.bad_offsets
     res.need = 0
+    res.resync = False
+    if resync:
+        nxt = find_record(mv, pos)
+        if nxt is None:
+            stop = max(pos, n - HEADER + 1)
+            if stop > pos:
+                res.damage.append(Damage(ProblemKind.CORRUPT_LENGTH, base + pos, base + stop))
+            res.consumed = stop
+            res.resync = True
+            return res
+        if nxt > pos:
+            res.damage.append(Damage(ProblemKind.CORRUPT_LENGTH, base + pos, base + nxt))
+        pos = nxt
     while n - pos >= HEADER:
         (length,) = unpack_q(mv, pos)
+        claimed: int | None = None
         if mcrc(mv[pos : pos + 8]) != unpack_i(mv, pos + 8)[0]:
-            res.damaged = damaged_message(base + pos)
-            break
-        end = pos + HEADER + length + FOOTER
-        if end > n:
-            res.need = end - pos
-            break
-        p = pos + HEADER
-        if check_crc and mcrc(mv[p : p + length]) != unpack_i(mv, p + length)[0]:
-            bad.append(pos)
+            kind = ProblemKind.CORRUPT_LENGTH
+        elif length > MAX_RECORD:
+            kind, claimed = ProblemKind.IMPOSSIBLE_LENGTH, length
         else:
-            starts.append(p)
-            lengths.append(length)
-        pos = end
+            end = pos + HEADER + length + FOOTER
+            if end <= n:
+                p = pos + HEADER
+                if check_crc and mcrc(mv[p : p + length]) != unpack_i(mv, p + length)[0]:
+                    bad.append(pos)
+                else:
+                    starts.append(p)
+                    lengths.append(length)
+                pos = end
+                continue
+            if file_left is None or end <= file_left or find_record(mv, pos + HEADER, complete=True) is None:
+                res.need = end - pos  # an incomplete last record: wait for the rest
+                break
+            kind, claimed = ProblemKind.IMPOSSIBLE_LENGTH, length
+        # Damage: on to the next valid record.
+        nxt = find_record(mv, pos + 1)
+        if nxt is None:
+            stop = max(pos + 1, n - HEADER + 1)
+            res.damage.append(Damage(kind, base + pos, base + stop, claimed))
+            res.resync = True
+            pos = stop
+            break
+        res.damage.append(Damage(kind, base + pos, base + nxt, claimed))
+        pos = nxt
     res.consumed = pos
     return res
+
+
+_WINDOW = 1 << 16  # positions searched at once, at first (doubling up to _WINDOW_MAX)
+_WINDOW_MAX = 1 << 18
+
+
+def find_record(buf: Bytes, start: int, complete: bool = False) -> int | None:
+    """The first position at or after ``start`` where a valid record starts, else None.
+
+    Valid: the header's length is at most ``MAX_RECORD`` and passes its CRC, and the payload
+    passes its CRC; or (unless ``complete``) the record is not complete in ``buf`` yet (it
+    may be the last record, still being written). Searched with numpy, a window of positions at a time: memory
+    stays small whatever the bytes.
+    """
+    mv = memoryview(buf)
+    n = len(mv)
+    a = np.frombuffer(mv, np.uint8)
+    k8 = np.uint32(zeros_crc(8))
+    q = start
+    w = _WINDOW
+    while n - q >= HEADER:
+        cnt = min(w, n - HEADER + 1 - q)
+        # The length at each position (unaligned, overlapping windows, no copy); a valid one
+        # is at most MAX_RECORD, so its high half is zero.
+        lens = np.ndarray((cnt,), "<u8", buffer=a, offset=q, strides=(1,))
+        cand = np.flatnonzero(lens <= MAX_RECORD)
+        if cand.shape[0]:
+            lo = lens[cand].astype(np.uint32)
+            crc = TA[lo & 0xFFFF] ^ TB[lo >> 16] ^ k8
+            cand = cand[unmask(u32_at(a, cand + (q + 8))) == crc]
+            for c in cand.tolist():
+                p = q + c
+                (length,) = _Q.unpack_from(mv, p)
+                end = p + HEADER + length + FOOTER
+                if end > n:
+                    if not complete:
+                        return int(p)
+                    continue
+                body = p + HEADER
+                if masked_crc(mv[body : body + length]) == _I.unpack_from(mv, body + length)[0]:
+                    return int(p)
+        q += cnt
+        w = min(2 * w, _WINDOW_MAX)
+    return None

@@ -105,11 +105,15 @@ def run(args: argparse.Namespace) -> int:
     ing.rescan()
     ing.poll()
     now = time.time()
-    states = ing.file_states()
-    runs = [run_json(snap, [f for f in states if f.run == snap.name], now) for snap in store.snapshots()]
+    states: dict[str, list[FileState]] = {}
+    for f in ing.file_states():
+        states.setdefault(f.run, []).append(f)
+    runs = [run_json(snap, states.get(snap.name, []), now) for snap in store.snapshots()]
     problems = ing.problems()  # directories that can't be listed: their runs are missing below
     if args.json:
-        print(json.dumps({"runs": runs, "problems": [p.to_json() for p in problems]}, indent=2, allow_nan=False))
+        # Indented for a person; compact (and much faster to write) for a program.
+        print(json.dumps({"runs": runs, "problems": [p.to_json() for p in problems]},
+                         indent=2 if sys.stdout.isatty() else None, allow_nan=False))
         return EXIT_OK
     for p in problems:
         print(f"tbpeek ls: {safe_terminal(p.advice)}", file=sys.stderr)

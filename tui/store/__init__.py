@@ -17,43 +17,19 @@ never disappears from a chart, however old.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from tui.store.buffer import BUCKET, EMPTY_SERIES, Series, TagBuffer, capacity
+from tui.store.problems import Problem, ProblemKind
+
+__all__ = ["DEFAULT_MAX_POINTS", "EMPTY_SERIES", "Problem", "ProblemKind", "Restart", "RunSnapshot", "Series",
+           "Store", "Text", "last_write_time"]
 
 DEFAULT_MAX_POINTS = 100_000
-_BUCKET = 4  # points per bucket when folding old data; each bucket keeps 2 (min and max)
-
-
-@dataclass(frozen=True)
-class Series:
-    """An immutable view of one tag's points, in step order (as written)."""
-
-    steps: np.ndarray  # int64
-    wall_times: np.ndarray  # float64, seconds since the epoch
-    values: np.ndarray  # float64; NaN/Inf are kept as written
-
-    def __len__(self) -> int:
-        return int(self.steps.shape[0])
-
-    @property
-    def empty(self) -> bool:
-        return self.steps.shape[0] == 0
-
-    @classmethod
-    def from_lists(cls, steps: Iterable[int], wall_times: Iterable[float], values: Iterable[float]) -> "Series":
-        return cls(
-            np.asarray(list(steps), dtype=np.int64),
-            np.asarray(list(wall_times), dtype=np.float64),
-            np.asarray(list(values), dtype=np.float64),
-        )
-
-    def tail(self, n: int) -> "Series":
-        return Series(self.steps[-n:], self.wall_times[-n:], self.values[-n:])
-
-
-EMPTY_SERIES = Series(np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.float64))
 
 
 @dataclass(frozen=True)
@@ -94,10 +70,11 @@ class RunSnapshot:
     series: dict[str, Series]
     texts: dict[str, Text]
     restarts: tuple[Restart, ...]
-    problems: dict[str, str]
+    problems: dict[str, str]  # key (a file or directory) -> its problems' messages, joined
     file_version: str | None
     last_write: float | None  # newest event file's mtime (epoch seconds), if known
     points: int
+    problem_items: tuple[Problem, ...] = ()  # the same problems, typed
 
     @property
     def tags(self) -> list[str]:
@@ -119,109 +96,14 @@ class RunSnapshot:
         return max(ends) if ends else None
 
 
-def _capacity(n: int) -> int:
-    """Array capacity for ``n`` points: a power of two, at least 64."""
-    return 1 << (max(64, n) - 1).bit_length()
-
-
-class _TagBuffer:
-    __slots__ = ("steps", "walls", "values", "n", "max_points")
-
-    def __init__(self, max_points: int, capacity: int = 64) -> None:
-        self.max_points = max_points
-        self.steps = np.empty(capacity, np.int64)
-        self.walls = np.empty(capacity, np.float64)
-        self.values = np.empty(capacity, np.float64)
-        self.n = 0
-
-    def view(self) -> Series:
-        n = self.n
-        return Series(self.steps[:n], self.walls[:n], self.values[:n])
-
-    def last_step(self) -> int | None:
-        return int(self.steps[self.n - 1]) if self.n else None
-
-    def _replace(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray, extra: int = 0) -> None:
-        """Swap in fresh arrays (readers holding old views keep the old, unchanged data)."""
-        n = steps.shape[0]
-        cap = _capacity(n + extra)
-        new_s = np.empty(cap, np.int64)
-        new_w = np.empty(cap, np.float64)
-        new_v = np.empty(cap, np.float64)
-        new_s[:n] = steps
-        new_w[:n] = walls
-        new_v[:n] = values
-        self.steps, self.walls, self.values, self.n = new_s, new_w, new_v, n
-
-    def adopt(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray) -> None:
-        """Take these arrays as the (empty) tag's points, without a copy. Their length is the
-        capacity: the next append swaps in larger arrays, so they are never written to."""
-        if not (steps.flags.c_contiguous and walls.flags.c_contiguous and values.flags.c_contiguous):
-            self.extend(steps, walls, values)
-            return
-        self.steps, self.walls, self.values, self.n = steps, walls, values, steps.shape[0]
-        if self.n > self.max_points:
-            self._fold()
-
-    def purge_from(self, step: int) -> int:
-        """Drop kept points with step >= `step`; returns how many were dropped."""
-        v = self.view()
-        keep = v.steps < step
-        dropped = int(v.steps.shape[0] - np.count_nonzero(keep))
-        if dropped:
-            self._replace(v.steps[keep], v.wall_times[keep], v.values[keep])
-        return dropped
-
-    def extend(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray) -> None:
-        k = steps.shape[0]
-        if k == 0:
-            return
-        n = self.n
-        if n + k > self.steps.shape[0]:
-            v = self.view()
-            self._replace(v.steps, v.wall_times, v.values, extra=k)
-        self.steps[n : n + k] = steps
-        self.walls[n : n + k] = walls
-        self.values[n : n + k] = values
-        self.n = n + k  # publish last: readers never see unwritten slots
-        if self.n > self.max_points:
-            self._fold()
-
-    def _fold(self) -> None:
-        """Fold the oldest half into min/max buckets until the tag fits its budget."""
-        v = self.view()
-        steps, walls, values = v.steps, v.wall_times, v.values
-        while steps.shape[0] > self.max_points:
-            half = (steps.shape[0] // 2) // _BUCKET * _BUCKET
-            if half < _BUCKET:
-                break
-            old_v = values[:half].reshape(-1, _BUCKET)
-            rows = np.arange(old_v.shape[0])
-            nan = np.isnan(old_v)
-            keep = np.zeros(old_v.shape, dtype=bool)
-            has_num = ~nan.all(1)
-            filled_lo = np.where(nan, np.inf, old_v)
-            filled_hi = np.where(nan, -np.inf, old_v)
-            keep[rows[has_num], filled_lo.argmin(1)[has_num]] = True
-            keep[rows[has_num], filled_hi.argmax(1)[has_num]] = True
-            # NaN is a verdict of its own: the first NaN of a bucket survives too.
-            has_nan = nan.any(1)
-            keep[rows[has_nan], nan.argmax(1)[has_nan]] = True
-            idx = np.flatnonzero(keep.ravel())
-            steps = np.concatenate([steps[idx], steps[half:]])
-            walls = np.concatenate([walls[idx], walls[half:]])
-            values = np.concatenate([values[idx], values[half:]])
-        self._replace(steps, walls, values)
-
-
 @dataclass
 class _Run:
     name: str
     path: str
-    tags: dict[str, _TagBuffer] = field(default_factory=dict)
+    tags: dict[str, TagBuffer] = field(default_factory=dict)
     texts: dict[str, Text] = field(default_factory=dict)
     restarts: list[Restart] = field(default_factory=list)
-    problems: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
     file_version: str | None = None
     last_write: float | None = None
     version: int = 0
@@ -235,12 +117,13 @@ class Store:
     """
 
     def __init__(self, max_points: int = DEFAULT_MAX_POINTS) -> None:
-        if max_points < 4 * _BUCKET:
-            raise ValueError(f"max_points must be at least {4 * _BUCKET}")
+        if max_points < 4 * BUCKET:
+            raise ValueError(f"max_points must be at least {4 * BUCKET}")
         self.max_points = max_points
         self._runs: dict[str, _Run] = {}
         self._lock = threading.Lock()
         self._version = 0
+        self._logdir_problems: tuple[Problem, ...] = ()
 
     # ---- writing (one writer) -------------------------------------------------------------
     def ensure_run(self, run: str, path: str) -> None:
@@ -254,7 +137,7 @@ class Store:
         r.version += 1
         self._version += 1
 
-    def append(self, run: str, tag: str, steps, wall_times, values) -> None:
+    def append(self, run: str, tag: str, steps: ArrayLike, wall_times: ArrayLike, values: ArrayLike) -> None:
         """Append points to (run, tag), applying TensorBoard's restart rule.
 
         When a tag's step goes back (smaller than the last kept step), the kept points with
@@ -264,34 +147,46 @@ class Store:
         self.append_many(run, [(tag, steps, wall_times, values)])
 
     def append_many(self, run: str, batch: Iterable[tuple[str, object, object, object]],
-                    adopt: bool = False) -> None:
+                    adopt: bool = False, ordered: Sequence[bool] | None = None) -> None:
         """:meth:`append` for several tags of one run: ``(tag, steps, wall_times, values)``.
 
         With ``adopt``, the caller hands the arrays over (it will never write to them, nor to
         the memory they share with other arrays of the batch): a tag's first points are kept
-        as they are instead of copied.
+        as they are instead of copied. ``ordered``, when given, says of each item of the batch
+        whether its steps are known never to go back (then they are not checked again).
         """
+        if adopt and ordered is not None:
+            batch = self._adopt_new(run, batch, ordered)
+            if not batch:
+                return
+            ordered = None
         items = []
-        for tag, steps, wall_times, values in batch:
-            s = np.asarray(steps, dtype=np.int64).ravel()
-            w = np.asarray(wall_times, dtype=np.float64).ravel()
-            v = np.asarray(values, dtype=np.float64).ravel()
+        i64, f64 = np.dtype(np.int64), np.dtype(np.float64)
+        for i, (tag, steps, wall_times, values) in enumerate(batch):
+            if (type(steps) is np.ndarray and steps.ndim == 1 and steps.dtype == i64  # the common case
+                    and type(wall_times) is np.ndarray and wall_times.ndim == 1 and wall_times.dtype == f64
+                    and type(values) is np.ndarray and values.ndim == 1 and values.dtype == f64):
+                s, w, v = steps, wall_times, values
+            else:
+                s = np.asarray(steps, dtype=np.int64).ravel()
+                w = np.asarray(wall_times, dtype=np.float64).ravel()
+                v = np.asarray(values, dtype=np.float64).ravel()
             if not (s.shape == w.shape == v.shape):
                 raise ValueError("steps, wall_times and values must have the same length")
             if s.shape[0]:
-                items.append((tag, s, w, v))
+                items.append((tag, s, w, v, ordered is not None and ordered[i]))
         if not items:
             return
         with self._lock:
             r = self._runs.get(run)
             if r is None:
                 raise KeyError(f"unknown run {run!r}: call ensure_run first")
-            for tag, s, w, v in items:
+            for tag, s, w, v, known in items:
                 buf = r.tags.get(tag)
                 if buf is None:
-                    buf = r.tags[tag] = _TagBuffer(self.max_points, 0 if adopt else _capacity(s.shape[0]))
+                    buf = r.tags[tag] = TagBuffer(self.max_points, 0 if adopt else capacity(s.shape[0]))
                 last = buf.last_step()
-                if s.shape[0] == 1 or (s[1:] >= s[:-1]).all():
+                if known or s.shape[0] == 1 or (s[1:] >= s[:-1]).all():
                     if last is None and adopt:
                         buf.adopt(s, w, v)
                         continue
@@ -309,6 +204,31 @@ class Store:
                     buf.extend(s[start:end], w[start:end], v[start:end])
                     start = end
             self._bump(r)
+
+    def _adopt_new(self, run: str, batch: Iterable[tuple[str, object, object, object]],
+                   ordered: Sequence[bool]) -> list[tuple[str, object, object, object]]:
+        """The fast path of :meth:`append_many` for a run's new tags whose steps are in order
+        (the first read of a run): their arrays are taken as they are. The rest is returned."""
+        rest: list[tuple[str, object, object, object]] = []
+        stride8 = (8,)
+        i64, f64 = np.dtype(np.int64), np.dtype(np.float64)
+        with self._lock:
+            r = self._runs.get(run)
+            if r is None:
+                raise KeyError(f"unknown run {run!r}: call ensure_run first")
+            tags, mp = r.tags, self.max_points
+            for item, known in zip(batch, ordered, strict=True):
+                tag, s, w, v = item
+                if (known and tag not in tags and type(s) is np.ndarray and type(w) is np.ndarray
+                        and type(v) is np.ndarray and s.dtype == i64 and w.dtype == f64 and v.dtype == f64
+                        and s.strides == w.strides == v.strides == stride8 and s.shape == w.shape == v.shape
+                        and s.shape[0]):
+                    tags[tag] = TagBuffer.adopted(mp, s, w, v)
+                else:
+                    rest.append(item)
+            if len(rest) < len(ordered):
+                self._bump(r)
+        return rest
 
     def set_text(self, run: str, tag: str, step: int, wall_time: float, text: str) -> None:
         """Keep the latest text summary of a tag (e.g. hyperparameters)."""
@@ -332,15 +252,39 @@ class Store:
                 self._bump(r)
 
     def set_problem(self, run: str, key: str, message: str | None) -> None:
-        """Record (or with None, clear) a problem of a run, e.g. a damaged file keyed by path."""
+        """Record (or with None, clear) a problem of a run in words only (kind ``other``)."""
+        self.set_problems(run, key, [] if message is None else [Problem(ProblemKind.OTHER, key, message)])
+
+    def set_problems(self, run: str, key: str, problems: Sequence[Problem]) -> None:
+        """Replace the problems of a run recorded under ``key`` (a file or directory path);
+        an empty sequence clears them."""
+        new = tuple(p if p.run == run else replace(p, run=run) for p in problems)
         with self._lock:
             r = self._runs[run]
-            if message is None:
-                if r.problems.pop(key, None) is not None:
-                    self._bump(r)
-            elif r.problems.get(key) != message:
-                r.problems[key] = message
-                self._bump(r)
+            if new == r.problems.get(key, ()):
+                return
+            if new:
+                r.problems[key] = new
+            else:
+                del r.problems[key]
+            self._bump(r)
+
+    def set_logdir_problems(self, problems: Sequence[Problem]) -> None:
+        """Replace the problems that belong to no run (e.g. directories that can't be listed)."""
+        new = tuple(problems)
+        with self._lock:
+            if new != self._logdir_problems:
+                self._logdir_problems = new
+                self._version += 1
+
+    def problems(self) -> list[Problem]:
+        """Every problem: first those that belong to no run, then each run's, by run name."""
+        with self._lock:
+            out = list(self._logdir_problems)
+            for name in sorted(self._runs):
+                for ps in self._runs[name].problems.values():
+                    out.extend(ps)
+            return out
 
     # ---- reading (any thread) -------------------------------------------------------------
     @property
@@ -390,7 +334,8 @@ class Store:
                 series=series,
                 texts=dict(r.texts),
                 restarts=tuple(r.restarts),
-                problems=dict(r.problems),
+                problems={k: "; ".join(p.message for p in ps) for k, ps in r.problems.items()},
+                problem_items=tuple(p for ps in r.problems.values() for p in ps),
                 file_version=r.file_version,
                 last_write=r.last_write,
                 points=sum(len(s) for s in series.values()),

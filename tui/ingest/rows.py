@@ -1,0 +1,263 @@
+"""Checking payload CRCs and decoding fields of many records at once, as rows of bytes.
+
+Records are laid out as rows ``[pad | payload | masked CRC]``, 8-byte aligned (the pad is the
+end of the record header, the same for every record of that payload length), in blocks of one
+payload length (:class:`Block`). Then:
+
+- **every payload CRC** is checked with a table-driven CRC32C over 8-byte columns (CRC32C is
+  affine: ``crc(x) = L(x) ^ crc(zeros(len(x)))``; the pad's share of ``L`` is a constant per
+  length), all blocks of one row width together, the rows gathered once, transposed;
+- **fields are decoded by templates**: the rows of a payload length whose structural bytes (field
+  keys, every length byte, the tag, the varint continuation bits of the step) equal a template's
+  decode to the same fields, so wall time, step and value are read as columns
+  (:class:`Piece`). Rows that fit no template are left to protobuf (``Decoded.slow``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from tui.ingest.chunk import TagTable
+from tui.ingest.crc import crc_linear_t, header_crc_fix, unmask
+from tui.ingest.templates import Template, template_for
+
+I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+F64 = npt.NDArray[np.float64]
+U8 = npt.NDArray[np.uint8]
+U64 = npt.NDArray[np.uint64]
+Bools = npt.NDArray[np.bool_]
+Rows = slice | I64  # rows (columns of the transposed words) to read
+
+MAX_TEMPLATES = 8  # per payload length and row block; rows beyond that go to protobuf
+
+
+class Block(NamedTuple):
+    """Rows ``[pad | payload | CRC]`` of records of one payload length.
+
+    Attributes:
+        rows: one row per record (a zero-copy strided view, or a gathered copy).
+        idx: each row's record index in the batch.
+        template: the template the first row fits, if any (rows of a block are most often one
+            tag's).
+    """
+
+    rows: U8
+    idx: I64
+    template: Template | None
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Points decoded as columns, one row per record; rows of one field layout.
+
+    Attributes:
+        templates: the templates the rows' ``t_of`` index into.
+        t_of: each row's template.
+        idx: each row's record index (in the batch, or in its buffer once distributed).
+        steps, walls, values: the decoded fields.
+        gid: each row's tag id (in the ingestor's :class:`~tui.ingest.chunk.TagTable`).
+    """
+
+    templates: list[Template]
+    t_of: I32
+    idx: I64
+    steps: I64
+    walls: F64
+    values: F64
+    gid: I64
+
+    def take(self, sel: slice | I64 | Bools, idx_shift: int = 0) -> Piece:
+        """The selected rows (record indices shifted down by ``idx_shift``)."""
+        idx = self.idx[sel]
+        return Piece(self.templates, self.t_of[sel], idx - idx_shift if idx_shift else idx,
+                     self.steps[sel], self.walls[sel], self.values[sel], self.gid[sel])
+
+
+@dataclass
+class Decoded:
+    """What :func:`check_and_decode` found, by record index of the batch.
+
+    Attributes:
+        pieces: points of the rows that fit a template.
+        slow: good records no template fits: protobuf decodes them.
+        bad: records whose payload CRC failed (arrays of record indices).
+    """
+
+    pieces: list[Piece] = field(default_factory=list)
+    slow: list[int] = field(default_factory=list)
+    bad: list[I64] = field(default_factory=list)
+
+
+def check_and_decode(blocks: dict[int, list[Block]], tags: TagTable) -> Decoded:
+    """Check the payload CRCs of all blocks, then decode the good rows by templates.
+
+    A block of payload length ``ln`` has rows of ``pad`` bytes (the end of the record header),
+    the payload, its 4-byte masked CRC; with ``pad = (-ln) % 8`` all lengths with the same
+    8-byte word count have the same row width, so their CRCs are checked, and their fields
+    read, together. The rows are gathered once, transposed: one contiguous array per word
+    position (``wt``). The header bytes' share of the CRC is a constant per length.
+
+    Each block comes with the template its first row fits (rows of a block are most often one
+    tag's): the blocks of one template are stacked together and all their rows compared with
+    it at once. Rows that don't match it are tried against other templates afterwards.
+    """
+    out = Decoded()
+    by_width: dict[int, list[int]] = {}
+    for ln in blocks:
+        by_width.setdefault(ln + (-ln) % 8, []).append(ln)
+    for width, lns in by_width.items():
+        # Rows ordered by payload length, then by the template of their block.
+        parts: list[Block] = []
+        groups: list[tuple[int, Template | None, int]] = []  # (ln, template or None, row count)
+        for ln in lns:
+            by_t: dict[int, list[Block]] = {}
+            for q in blocks[ln]:
+                by_t.setdefault(id(q.template), []).append(q)
+            for qs in by_t.values():
+                parts += qs
+                groups.append((ln, qs[0].template, sum(q.idx.shape[0] for q in qs)))
+        wts = [q.rows[:, :width].view("<u8").T for q in parts]
+        wt: U64 = np.concatenate(wts, axis=1) if len(wts) > 1 else np.ascontiguousarray(wts[0])
+        crcs = [q.rows[:, width:].view("<u4")[:, 0] for q in parts]
+        stored = np.concatenate(crcs) if len(crcs) > 1 else crcs[0]
+        idx_all: I64 = np.concatenate([q.idx for q in parts]) if len(parts) > 1 else parts[0].idx
+        spans: list[tuple[int, int, int]] = []  # (ln, first row, end row)
+        r = 0
+        for ln, _, count in groups:
+            if spans and spans[-1][0] == ln:
+                spans[-1] = (ln, spans[-1][1], r + count)
+            else:
+                spans.append((ln, r, r + count))
+            r += count
+        ks = [np.full(r1 - r0, header_crc_fix(ln, width - ln), np.uint32) for ln, r0, r1 in spans]
+        kvec = ks[0] if len(ks) == 1 else np.concatenate(ks)
+        good = unmask(stored) == (crc_linear_t(wt) ^ kvec)
+        all_good = bool(good.all())
+        if not all_good:
+            out.bad.append(idx_all[~good])
+        tid = np.full(wt.shape[1], -1, np.int32)
+        templates: list[Template] = []
+        t_index: dict[int, int] = {}
+        r = 0
+        unmatched = False
+        for ln, t, count in groups:
+            r0, r = r, r + count
+            if t is None:
+                unmatched = True
+                continue
+            same = _match(wt, slice(r0, r), t, width - ln)
+            if not all_good:
+                same &= good[r0:r]
+            k = t_index.get(id(t))
+            if k is None:
+                k = t_index[id(t)] = len(templates)
+                templates.append(t)
+            if same.all():
+                tid[r0:r] = k
+            else:
+                tid[r0:r][same] = k
+                unmatched = True
+        if unmatched or not all_good:
+            _match_rest(wt, width, spans, good, tid, templates, idx_all, out.slow)
+        if templates:
+            _fields(wt, width, spans, tid, templates, idx_all, tags, out.pieces)
+    return out
+
+
+def _match(wt: U64, rows: Rows, t: Template, pad: int) -> Bools:
+    """Which of the ``rows`` (columns of ``wt``) have the template's structural bytes."""
+    mask, expect = t.mask(pad), t.expect(pad)
+    same: Bools | None = None
+    for j in np.flatnonzero(mask).tolist():
+        eq = (wt[j, rows] & mask[j]) == expect[j]
+        if same is None:
+            same = eq
+        else:
+            same &= eq
+    if same is None:
+        same = np.ones(wt[0, rows].shape[0], bool)
+    return same
+
+
+def _match_rest(wt: U64, width: int, spans: list[tuple[int, int, int]], good: Bools, tid: I32,
+                templates: list[Template], idx_all: I64, slow: list[int]) -> None:
+    """Good rows that their block's template didn't fit: the templates of their own rows, a few
+    per payload length; rows beyond those (or that fit none) go to protobuf."""
+    slow_rows: list[I64] = []
+    for ln, r0, r1 in spans:
+        pad = width - ln
+        remaining = r0 + np.flatnonzero(good[r0:r1] & (tid[r0:r1] < 0))
+        for _ in range(MAX_TEMPLATES):
+            if remaining.shape[0] == 0:
+                break
+            first = int(remaining[0])
+            t = template_for(wt[:, first].tobytes()[pad:])
+            if t is None:
+                slow_rows.append(remaining[:1])
+                remaining = remaining[1:]
+                continue
+            same = _match(wt, remaining, t, pad)
+            tid[remaining[same]] = len(templates)
+            templates.append(t)
+            remaining = remaining[~same]
+        slow_rows.append(remaining)
+    for rows in slow_rows:
+        slow.extend(idx_all[rows].tolist())
+
+
+def _field(wt: U64, rows: Rows, at: int, size: int) -> U64:
+    """The ``size`` (<= 8) bytes at byte ``at`` of the selected rows, as little-endian uint64."""
+    j, o = divmod(at, 8)
+    v = wt[j, rows]
+    if o:
+        v = v >> np.uint64(8 * o)
+        if o + size > 8:
+            v |= wt[j + 1, rows] << np.uint64(64 - 8 * o)
+    if size < 8:
+        v = v & np.uint64((1 << (8 * size)) - 1)
+    elif not o and isinstance(rows, slice):
+        v = v.copy()  # not a view of wt: points must not keep the whole batch alive
+    return v
+
+
+def _fields(wt: U64, width: int, spans: list[tuple[int, int, int]], tid: I32, templates: list[Template],
+            idx_all: I64, tags: TagTable, pieces: list[Piece]) -> None:
+    """Wall time, step and value of every row that matched a template, as columns of the rows
+    of one payload length and one field layout at a time."""
+    geom = [(len(t.step_cols), t.value_col, t.value_size) for t in templates]
+    tag_ids = np.asarray([tags.id(t.tag) for t in templates], np.int64)
+    for ln, r0, r1 in spans:
+        pad = width - ln
+        t_span = tid[r0:r1]
+        counts = np.bincount(t_span + 1, minlength=len(templates) + 1)
+        present = (np.flatnonzero(counts) - 1).tolist()  # -1: rows no template fits
+        shapes = {geom[k] for k in present if k >= 0}
+        for g in shapes:
+            ks = [k for k in present if k >= 0 and geom[k] == g]
+            rows: Rows
+            if len(ks) == len(present):
+                rows = slice(r0, r1)
+                t_of = t_span
+            else:
+                table = np.zeros(len(templates) + 1, bool)
+                table[np.asarray(ks) + 1] = True
+                sel = np.flatnonzero(table[t_span + 1])
+                rows = r0 + sel
+                t_of = t_span[sel]
+            step_len, vcol, size = g
+            walls = _field(wt, rows, pad + 1, 8).view("<f8")
+            if step_len:
+                steps = (_field(wt, rows, pad + 10, 1) & np.uint64(0x7F)).view(np.int64)
+                for k in range(1, step_len):
+                    steps = steps | ((_field(wt, rows, pad + 10 + k, 1) & np.uint64(0x7F))
+                                     << np.uint64(7 * k)).view(np.int64)
+            else:
+                steps = np.zeros(walls.shape[0], np.int64)
+            v = _field(wt, rows, pad + vcol, size)
+            values = (v.astype(np.uint32).view("<f4") if size == 4 else v.view("<f8")).astype(np.float64)
+            pieces.append(Piece(templates, t_of, idx_all[rows], steps, walls, values, tag_ids[t_of]))
