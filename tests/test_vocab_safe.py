@@ -16,9 +16,17 @@ def test_control_characters_become_visible_escapes():
 
 
 def test_nothing_else_changes():
-    for text in ("-3.2", "1e-05", "ppo/seed-3", "entropy [bold]x[/]", "名前", "שלום", "a\\x1b", "#(ls)", "\u200b", " "):
+    for text in ("-3.2", "1e-05", "ppo/seed-3", "entropy [bold]x[/]", "名前", "שלום", "a\\x1b", "#(ls)", " "):
         assert safe_terminal(text) == text
     assert safe_terminal("\xa0é") == "\xa0é"  # U+00A0 is just past C1: not a control
+
+
+def test_invisible_format_characters_become_visible():
+    # A bidi override reorders what follows it on screen ("Trojan Source"); zero-width
+    # characters hide inside a name and shift table columns.
+    assert safe_terminal("run\u202etxt.exe") == "run\\u202etxt.exe"
+    assert safe_terminal("a\u200bb\ufeff") == "a\\u200bb\\ufeff"
+    assert safe_tmux("#\u2066") == "##\\u2066"
 
 
 def test_tmux_doubles_hashes_too():

@@ -17,28 +17,16 @@ escapes), never a ``str`` (which `Static`/`Label` parse as markup)::
 
 from __future__ import annotations
 
-import unicodedata
-
 from rich.text import Text
 from textual.content import Content
 
 from tui.vocab import safe_terminal
 
 
-def _format_char(ch: str) -> str:
-    # Invisible format characters (category Cf: bidi overrides U+202E, zero-width spaces and
-    # joiners, BOM) would reorder or hide part of a name, and throw the table's columns off
-    # by a cell: shown as visible escapes, like control characters.
-    return f"\\u{ord(ch):04x}" if unicodedata.category(ch) == "Cf" else ch
-
-
 def safe(text: object) -> str:
-    """`text` fit for the terminal: control characters (`tui.vocab.safe_terminal`) and
+    """`text` fit for the terminal (`tui.vocab.safe_terminal`): control characters and
     invisible format characters (U+202E, U+200B…) as visible escapes; nothing else changes."""
-    out = safe_terminal(str(text))
-    if out.isascii():
-        return out
-    return "".join(_format_char(ch) if not ch.isprintable() else ch for ch in out)
+    return safe_terminal(str(text))
 
 
 def plain(text: object, style: str = "") -> Content:
