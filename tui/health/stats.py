@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -119,7 +120,7 @@ def block_medians(x: np.ndarray, blocks: int) -> tuple[np.ndarray, float]:
 
 def fmt(x: float, digits: int = 3) -> str:
     """A number for a sentence: 3 significant digits, no exponent for everyday sizes."""
-    if not np.isfinite(x):
+    if not math.isfinite(x):  # math's: np.isfinite costs a microsecond per number
         return str(x)
     ax = abs(x)
     if ax != 0 and (ax >= 1e6 or ax < 1e-3):

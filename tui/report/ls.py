@@ -27,28 +27,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--files", action="store_true", help="also list each run's event files")
 
 
-def _num(x: float | None) -> Any:
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def _age(seconds: float | None) -> str:
     return "-" if seconds is None else f"{fmt_duration(seconds)} ago"
 
 
 def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict[str, Any]:
     tags = []
+    isfinite = math.isfinite
     for tag in snap.tags:
         s = snap.series[tag]
-        tags.append({
-            "tag": tag, "points": len(s),
-            "last_step": int(s.steps[-1]) if len(s) else None,
-            "last_value": _num(s.values[-1]) if len(s) else None,
-            "last_value_text": fmt_num(float(s.values[-1])) if len(s) else None,
-            "last_wall_time": _num(s.wall_times[-1]) if len(s) else None,
-        })
+        n = s.steps.shape[0]
+        if n:  # (thousands of runs: each number read once, as a Python number)
+            v, w = float(s.values[n - 1]), float(s.wall_times[n - 1])
+            tags.append({"tag": tag, "points": n, "last_step": int(s.steps[n - 1]),
+                         "last_value": v if isfinite(v) else None, "last_value_text": fmt_num(v),
+                         "last_wall_time": w if isfinite(w) else None})
+        else:
+            tags.append({"tag": tag, "points": 0, "last_step": None, "last_value": None,
+                         "last_value_text": None, "last_wall_time": None})
     return {
         "run": snap.name, "path": snap.path, "points": snap.points, "last_step": snap.last_step,
         "last_write": snap.last_activity,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -80,19 +81,20 @@ class RunSnapshot:
     def tags(self) -> list[str]:
         return sorted(self.series)
 
-    @property
+    # A snapshot never changes: what is derived from its series is computed once, when asked.
+    @cached_property
     def last_wall_time(self) -> float | None:
-        ends = [float(s.wall_times[-1]) for s in self.series.values() if len(s)]
+        ends = [float(s.wall_times[-1]) for s in self.series.values() if s.steps.shape[0]]
         return max(ends) if ends else None
 
-    @property
+    @cached_property
     def last_activity(self) -> float | None:
         """When the run last wrote, as far as tbpeek can tell (see `last_write_time`)."""
         return last_write_time(self.last_write, self.last_wall_time)
 
-    @property
+    @cached_property
     def last_step(self) -> int | None:
-        ends = [int(s.steps[-1]) for s in self.series.values() if len(s)]
+        ends = [int(s.steps[-1]) for s in self.series.values() if s.steps.shape[0]]
         return max(ends) if ends else None
 
 
