@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from tui.report.render_common import at, best_text, fmt_clock, fmt_date, share, timeline_clocks
 from tui.report.render_text import clean, count_line
 from tui.report.review_model import Review, RoleStat, RunReview, TimelineEntry
-from tui.vocab import Severity, fmt_duration, fmt_num, fmt_step, plural
+from tui.vocab import Severity, fmt_duration, fmt_num, fmt_step, plural, safe_terminal
 
 W, H = 260, 90  # chart viewBox; scales with the page
 PAD_L, PAD_R, PAD_T, PAD_B = 4, 4, 14, 14
@@ -77,8 +77,9 @@ def esc(text: object) -> str:
 
 
 def esc_name(text: str) -> str:
-    """Escaped, with break opportunities after / _ - so long run names wrap on a phone."""
-    return re.sub(r"([/_-])", r"\1<wbr>", esc(text))
+    """A name escaped on one line (a line break in it shows as ``\x0a``), with break
+    opportunities after / _ - so long run names wrap on a phone."""
+    return re.sub(r"([/_-])", r"\1<wbr>", html.escape(safe_terminal(text), quote=True))
 
 
 def _sev(s: Severity) -> str:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from tui.config import Config
 from tui.looks.policy import problem_text
 from tui.report.cli_options import add_config, add_fail_on, add_health, add_logdirs
+from tui.report.colour import Paint
 from tui.report.status_cache import Paths, RunSummary, Summary, cache_key, load_summary, unchanged
 from tui.vocab import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Severity, safe_terminal, safe_tmux, spec_is_url, spec_path
 
@@ -197,6 +198,21 @@ def _refresh_locked(args: argparse.Namespace, cfg: Config, paths: Paths, key: st
         os.close(fd)
 
 
+def _uncached(args: argparse.Namespace, cfg: Config, paths: Paths, key: str) -> Summary:
+    """Read and judge everything afresh, touching no file in the state directory."""
+    from tui.ingest import LogdirError
+    from tui.report.status_cache import refresh
+
+    try:
+        opts = _health_options(args, cfg)
+    except ValueError as e:
+        raise StatusError(str(e), "tbpeek: bad option") from None
+    try:
+        return refresh(list(args.logdirs), opts, paths, key, cache=False)
+    except LogdirError as e:
+        raise StatusError(str(e), "tbpeek: logdir error") from None
+
+
 class StatusError(Exception):
     """A problem to report: (message, short line for the status bar)."""
 
@@ -213,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format is not None:
         problem = check_template(args.format)
         if problem:
-            print(f"tbpeek status: {problem}", file=sys.stderr)
+            print(f"tbpeek status: {safe_terminal(problem)}", file=sys.stderr)
             return EXIT_USAGE
     try:
         cfg = load_config(args.config)
@@ -238,11 +254,19 @@ def run(args: argparse.Namespace) -> int:
             summary = _refresh_locked(args, cfg, paths, key, wait=True)
         else:
             stale = not unchanged(summary, now)
+            if stale:  # answered before the refresh: at least leave out runs deleted since
+                summary.runs = [r for r in summary.runs if not r.gone()]
     except StatusError as e:
         return _fail(*e.args)
-    except OSError as e:
-        return _fail(f"can't use the cache in {paths.summary.parent}: {e.strerror or e}",
-                     "tbpeek: state dir error")
+    except OSError as e:  # a read-only or full state directory: answer without the cache
+        if args.refresh_cache:
+            return EXIT_OK
+        print(f"tbpeek status: can't use the cache in {safe_terminal(str(paths.summary.parent))} "
+              f"({e.strerror or e}); answering without it, which is slower", file=sys.stderr)
+        try:
+            summary, stale = _uncached(args, cfg, paths, key), False
+        except StatusError as e2:
+            return _fail(*e2.args)
     assert summary is not None
     try:
         nxt = next_look(cfg, now)
@@ -254,12 +278,16 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     values = fields(summary, nxt, now)
-    print(args.format.format(**values) if args.format is not None else values["line"], flush=True)
+    if args.format is not None:
+        line = args.format.format(**values)
+    else:  # in colour on a terminal (never in tmux's #(...), which reads a pipe)
+        line = Paint.for_stream(sys.stdout).severity(values["line"], Severity.parse(values["state"]))
+    print(line, flush=True)
     if stale:  # after the answer: tmux has its line while the refresher starts
         try:
             _refresh_in_background(args, paths)
         except OSError as e:
-            print(f"tbpeek status: can't start the background refresh: {e.strerror or e}; "
+            print(f"tbpeek status: can't start the background refresh: {safe_terminal(str(e.strerror or e))}; "
                   "the answer may be out of date (use --wait)", file=sys.stderr)
     threshold = Severity.parse(args.fail_on)
     return EXIT_PROBLEM if any(v[2] >= threshold for r in summary.active(now) for v in r.verdicts) else EXIT_OK

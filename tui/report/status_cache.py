@@ -25,7 +25,7 @@ from typing import Any
 
 from tui.vocab import RunState, Severity, StallRule, is_url, run_state, spec_is_url, spec_path
 
-FORMAT = 2
+FORMAT = 3  # 3: runs carry their directory's path
 REJUDGE_EVERY = 60.0  # seconds: re-judge idle runs so a stall shows up
 
 
@@ -39,6 +39,7 @@ class RunSummary:
         at: when it was judged (epoch seconds).
         verdicts: (metric, kind, severity, reason) for each verdict.
         last_write: when the run last wrote (epoch seconds), if known.
+        path: the run's directory (or URL); "" when unknown.
     """
 
     run: str
@@ -46,6 +47,14 @@ class RunSummary:
     at: float
     verdicts: list[tuple[str, str, Severity, str]]
     last_write: float | None = None
+    path: str = ""
+
+    def gone(self) -> bool:
+        """True if the run's local directory no longer exists (deleted or moved): its cached
+        verdicts are not news any more. URLs can't be checked cheaply: never gone here."""
+        if not self.path or is_url(self.path):
+            return False
+        return not os.path.isdir(self.path)
 
     def __post_init__(self) -> None:
         # Severities are stored as numbers in the summary file: typed again here.
@@ -100,7 +109,8 @@ class Summary:
     def from_json(cls, d: dict[str, Any]) -> Summary:
         runs = [RunSummary(r["run"], int(r["version"]), float(r["at"]),
                            [(str(m), str(k), Severity.coerce(s), str(why)) for m, k, s, why in r["verdicts"]],
-                           None if r.get("last_write") is None else float(r["last_write"]))
+                           None if r.get("last_write") is None else float(r["last_write"]),
+                           str(r.get("path", "")))
                 for r in d["runs"]]
         return cls(key=str(d["key"]), logdirs=[str(x) for x in d["logdirs"]], computed_at=float(d["computed_at"]),
                    runs=runs, files={str(k): int(v) for k, v in d["files"].items()},
@@ -179,8 +189,12 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | None = None) -> Summary:
+def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | None = None, *,
+            cache: bool = True) -> Summary:
     """Bring the cache up to date: read new bytes, re-judge what changed, write both files.
+
+    With `cache` False the cache is neither read nor written: everything is read and judged
+    afresh (the answer for a state directory that can't be used).
 
     Raises:
         tui.ingest.LogdirError: a logdir doesn't exist or can't be read.
@@ -204,6 +218,8 @@ def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | 
 
     state = None
     try:
+        if not cache:
+            raise FileNotFoundError
         with open(paths.state, "rb") as f:
             state = pickle.load(f)
         if not (isinstance(state, dict) and state.get("format") == FORMAT and state.get("key") == key):
@@ -225,6 +241,8 @@ def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | 
     related = siblings(snaps)
     fresh: dict[str, RunSummary] = {}
     for snap in snaps:
+        if not is_url(snap.path) and not os.path.isdir(snap.path):
+            continue  # the run's directory was deleted: its verdicts are no answer any more
         prev = judged.get(snap.name)
         if prev is not None and prev.version == snap.version and now - prev.at < REJUDGE_EVERY:
             fresh[snap.name] = prev
@@ -232,11 +250,13 @@ def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | 
         h = judge(snap, opts, now, related[snap.name])
         fresh[snap.name] = RunSummary(snap.name, snap.version, now,
                                       [(v.metric, v.kind, v.severity, v.reason) for v in h.verdicts],
-                                      snap.last_activity)
+                                      snap.last_activity, snap.path)
     state["judged"] = fresh
     files = {fs.path: fs.size for fs in ing.file_states() if not fs.missing}
     summary = Summary(key=key, logdirs=list(logdirs), computed_at=now, runs=list(fresh.values()),
                       files=files, dirs=dirs, ended_after=opts.thresholds.ended_after)
+    if not cache:
+        return summary
     paths.state.parent.mkdir(parents=True, exist_ok=True)
     import io
 
