@@ -41,6 +41,7 @@ class _Run:
     source: Source
     decoder: RunDecoder = field(default_factory=RunDecoder)
     files: list[FileReader] = field(default_factory=list)  # in name order
+    listed: tuple[str, ...] = ()  # its event files at the last rescan (what the store was told)
     gone: bool = False
 
 
@@ -96,6 +97,9 @@ class Ingestor:
             elif run.gone:
                 run.gone = False
                 self.store.set_problems(run.name, run.path, [])
+            if rd.events != run.listed:
+                run.listed = rd.events
+                self.store.set_files(run.name, rd.events)
             added = False
             for path in rd.events:
                 if path not in self._files:

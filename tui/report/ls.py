@@ -12,6 +12,7 @@ import json
 import math
 import sys
 import time
+from functools import lru_cache
 from typing import Any
 
 from tui.ingest import Ingestor, LogdirError
@@ -33,10 +34,16 @@ def _age(seconds: float | None) -> str:
     return "-" if seconds is None else f"{fmt_duration(seconds)} ago"
 
 
+@lru_cache(maxsize=1024)
+def _tag_order(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """Tags in natural order (sorted once per tag set: the runs of a sweep share theirs)."""
+    return tuple(sorted(tags, key=natural_key))
+
+
 def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict[str, Any]:
     tags = []
     isfinite = math.isfinite
-    for tag in sorted(snap.tags, key=natural_key):
+    for tag in _tag_order(tuple(snap.series)):
         s = snap.series[tag]
         n = s.steps.shape[0]
         if n:  # (thousands of runs: each number read once, as a Python number)

@@ -76,6 +76,7 @@ class RunSnapshot:
     last_write: float | None  # newest event file's mtime (epoch seconds), if known
     points: int
     problem_items: tuple[Problem, ...] = ()  # the same problems, typed
+    files: tuple[str, ...] = ()  # its event files at the ingest's last look at its directory ((): unknown)
 
     @property
     def tags(self) -> list[str]:
@@ -109,6 +110,7 @@ class _Run:
     file_version: str | None = None
     last_write: float | None = None
     version: int = 0
+    files: tuple[str, ...] = ()
 
 
 class Store:
@@ -246,6 +248,12 @@ class Store:
                 r.file_version = file_version
                 self._bump(r)
 
+    def set_files(self, run: str, files: tuple[str, ...]) -> None:
+        """The run's event files as its directory was last listed (the writer evidence reads
+        their names; no data changes, so the run's version stays)."""
+        with self._lock:
+            self._runs[run].files = files
+
     def set_last_write(self, run: str, mtime: float) -> None:
         with self._lock:
             r = self._runs[run]
@@ -340,6 +348,7 @@ class Store:
                 problem_items=tuple(p for ps in r.problems.values() for p in ps),
                 file_version=r.file_version,
                 last_write=r.last_write,
+                files=r.files,
                 points=sum(len(s) for s in series.values()),
             )
 
