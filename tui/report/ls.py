@@ -15,7 +15,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from tui.ingest import Ingestor, LogdirError
+from tui.ingest import Ingestor, LogdirError, no_cyclic_gc
 from tui.ingest.reader import FileState
 from tui.report.cli_options import add_logdirs
 from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
@@ -102,6 +102,11 @@ def render_text(runs: list[dict[str, Any]], show_files: bool = False, paint: Pai
 
 
 def run(args: argparse.Namespace) -> int:
+    with no_cyclic_gc():  # thousands of runs' snapshots and JSON: no cycles among them
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     store = Store()
     try:
         ing = Ingestor(store, args.logdirs)
