@@ -44,6 +44,7 @@ border-radius:6px;padding:10px 12px;margin:12px 0}
 font-weight:600;text-transform:uppercase;vertical-align:middle;margin-right:.4em}
 .badge.ok,.badge.info{background:var(--ok)}.badge.warn{background:var(--warn)}
 .badge.alarm{background:var(--alarm)}
+.summary{margin:.3em 0;font-weight:600}
 .facts{margin:.3em 0;color:var(--muted);font-size:.92em}
 ul{margin:.3em 0;padding-left:1.2em}
 li{margin:.15em 0}
@@ -166,8 +167,10 @@ def _run(r: RunReview, now: float, index: int = 0) -> str:
     if r.group:
         facts.append(f"seed group {esc(r.group)}")
     out = [f'<section class="card {sev}" id="run-{index}">',
-           f'<h3><span class="badge {sev}">{esc(r.worst.label)}</span>{esc_name(r.name)}</h3>',
-           f'<div class="facts">{" · ".join(facts)}</div>']
+           f'<h3><span class="badge {sev}">{esc(r.worst.label)}</span>{esc_name(r.name)}</h3>']
+    if r.summary:  # the run's verdict in one sentence, first
+        out.append(f'<p class="summary">{esc(r.summary)}</p>')
+    out.append(f'<div class="facts">{" · ".join(facts)}</div>')
     if r.note is not None:
         rows = [(label, text.strip()) for label, text in (("Question", r.note.question),
                 ("Expectation", r.note.expectation), ("Outcome", r.note.outcome)) if text.strip()]

@@ -33,8 +33,10 @@ def _run(r: RunReview, now: float) -> list[str]:
         facts.append(f"{len(r.restarts)} restarts")
     if r.group:
         facts.append(f"seed group {md(r.group)}")
-    out = [f"### {SEVERITY_MARK[r.worst]} {md(r.name)} — {r.worst.label}", "",
-           " · ".join(facts), ""]
+    out = [f"### {SEVERITY_MARK[r.worst]} {md(r.name)} — {r.worst.label}", ""]
+    if r.summary:  # the run's verdict in one sentence, first
+        out += [f"**{md(r.summary)}**", ""]
+    out += [" · ".join(facts), ""]
     if r.note is not None:
         for label, text in (("Question", r.note.question), ("Expectation", r.note.expectation),
                             ("Outcome", r.note.outcome)):

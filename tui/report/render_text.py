@@ -58,7 +58,10 @@ def run_lines(r: RunReview, now: float, spark_width: int = 32, paint: Paint = NO
     facts.append(f"{fmt_clock(r.first_wall, now)} → {fmt_clock(r.last_wall, now)}")
     if r.group:
         facts.append(f"group {one_line(r.group)}")
-    out = [head, "  " + " · ".join(facts)]
+    out = [head]
+    if r.summary:  # the run's verdict in one sentence, first
+        out.append("  " + one_line(r.summary))
+    out.append("  " + " · ".join(facts))
     if r.verdicts:
         out.append("  verdicts:")
         out.extend(f"    {paint.severity(f'{SEVERITY_MARK[v.severity]} {v.severity.label:<5}', v.severity)} {v.metric} "

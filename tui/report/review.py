@@ -114,7 +114,8 @@ def build_review(snaps: Sequence[RunSnapshot], *, since: float, now: float | Non
             changes = []
         runs.append(summarise_run(snap, health.verdicts, health.roles, changes, since=since, now=now,
                                   note=notes.get(snap.path), library=health.library,
-                                  whole_history=include_all, usual_gap=health.usual_gap))
+                                  whole_history=include_all, usual_gap=health.usual_gap,
+                                  summary=health.summary.text if health.summary else None))
         if progress is not None:
             progress(i, len(snaps))
     if looks is not None and logdirs is not None:

@@ -1,7 +1,8 @@
 """``tbpeek status LOGDIR...``: one line for a tmux status bar.
 
-Calm when all is well (``● 6 runs ok · next look 14:30``), the alarmed run and its verdict when
-not (``▲ ppo-seed3: entropy collapsed``); never a metric value. Exit codes as ``tbpeek check``:
+Calm when all is well (``● 6 runs ok · next look 14:30``), the alarmed run and the head of its
+one-line summary when not (``▲ seaquest: learned nothing (+2 more)``; the worst verdict in words,
+``▲ ppo-seed3: entropy collapsed``, when the head doesn't name the problem); never a metric value. Exit codes as ``tbpeek check``:
 0 nothing reached ``--fail-on`` (default alarm), 1 something did, 2 usage or I/O error.
 
 It must answer fast, every few seconds, for many runs: the answer comes from a cache in the
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 MAX_STALE = 600.0  # seconds: an older answer is not shown while refreshing; we wait instead
 ICONS = {Severity.OK: "●", Severity.INFO: "●", Severity.WARN: "△", Severity.ALARM: "▲"}
 COLORS = {Severity.OK: "green", Severity.INFO: "green", Severity.WARN: "yellow", Severity.ALARM: "red"}
+# Summary heads that name what is wrong: the line shows them instead of the worst verdict's words.
+# Not "learning", "fine", "too early", a bare severity word, nor "not learning yet" (a flat reward
+# while live is only info: the alarm is elsewhere, and the verdict's words name it).
+PROBLEM_HEADS = frozenset({"broken", "dead", "collapsed", "learned nothing", "not learning", "unlearned"})
 FIELDS = ("line", "icon", "state", "color", "text", "runs", "ok", "warn", "alarm", "run", "problem",
           "next", "due")
 
@@ -75,7 +80,8 @@ def fields(summary: Summary, next_look: float | None, now: float) -> dict[str, s
     if lead is not None:
         w = lead.worst
         assert w is not None
-        run, problem = safe_tmux(lead.run), safe_tmux(problem_text(w[0], w[1]))
+        words = lead.head if lead.head in PROBLEM_HEADS else problem_text(w[0], w[1])
+        run, problem = safe_tmux(lead.run), safe_tmux(words)
     look = "" if not nxt else (" · look due" if due else f" · next look {nxt}")
     if lead is not None:
         more = f" (+{len(alarmed) - 1} more)" if len(alarmed) > 1 else ""

@@ -25,7 +25,7 @@ from typing import Any
 
 from tui.vocab import RunState, Severity, StallRule, is_url, run_state, spec_is_url, spec_path
 
-FORMAT = 3  # 3: runs carry their directory's path
+FORMAT = 4  # 3: runs carry their directory's path; 4: and their summary head and state
 REJUDGE_EVERY = 60.0  # seconds: re-judge idle runs so a stall shows up
 
 
@@ -40,6 +40,9 @@ class RunSummary:
         verdicts: (metric, kind, severity, reason) for each verdict.
         last_write: when the run last wrote (epoch seconds), if known.
         path: the run's directory (or URL); "" when unknown.
+        head: the head of the run's one-line summary (`RunHealth.summary.head`: "learned
+            nothing", "dead", "broken", …); "" when unknown.
+        state: live / stalled / ended when judged (`RunHealth.state`); "" when unknown.
     """
 
     run: str
@@ -48,6 +51,8 @@ class RunSummary:
     verdicts: list[tuple[str, str, Severity, str]]
     last_write: float | None = None
     path: str = ""
+    head: str = ""
+    state: str = ""
 
     def gone(self) -> bool:
         """True if the run's local directory no longer exists (deleted or moved): its cached
@@ -110,7 +115,7 @@ class Summary:
         runs = [RunSummary(r["run"], int(r["version"]), float(r["at"]),
                            [(str(m), str(k), Severity.coerce(s), str(why)) for m, k, s, why in r["verdicts"]],
                            None if r.get("last_write") is None else float(r["last_write"]),
-                           str(r.get("path", "")))
+                           str(r.get("path", "")), str(r.get("head", "")), str(r.get("state", "")))
                 for r in d["runs"]]
         return cls(key=str(d["key"]), logdirs=[str(x) for x in d["logdirs"]], computed_at=float(d["computed_at"]),
                    runs=runs, files={str(k): int(v) for k, v in d["files"].items()},
@@ -250,7 +255,7 @@ def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | 
         h = judge(snap, opts, now, related[snap.name])
         fresh[snap.name] = RunSummary(snap.name, snap.version, now,
                                       [(v.metric, v.kind, v.severity, v.reason) for v in h.verdicts],
-                                      snap.last_activity, snap.path)
+                                      snap.last_activity, snap.path, h.summary.head if h.summary else "", h.state)
     state["judged"] = fresh
     files = {fs.path: fs.size for fs in ing.file_states() if not fs.missing}
     summary = Summary(key=key, logdirs=list(logdirs), computed_at=now, runs=list(fresh.values()),
