@@ -28,6 +28,9 @@ Readers:
              the default ``--tools``.
   EA checks every record's length and payload CRC (tensorboard's pure-Python reader).
 
+Each reader's CPU time (user + system, all threads) over the same span is reported beside its
+time: on a machine shared with other work it varies less than the time does.
+
 Also: re-reading 1 000 events appended to (a), and a poll of an unchanged file (in-process).
 
 Usage::
@@ -167,18 +170,18 @@ def _rss_mb() -> float:
 def work_tbpeek(logdir: str) -> dict:
     from tui.ingest import load
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     store = load([logdir])
-    dt = time.perf_counter() - t
+    dt, cpu = time.perf_counter() - t, time.process_time() - c
     points = sum(s.points for s in store.snapshots())
-    return {"seconds": dt, "points": points, "rss_mb": _rss_mb()}
+    return {"seconds": dt, "cpu_s": cpu, "points": points, "rss_mb": _rss_mb()}
 
 
 def work_ea(logdir: str) -> dict:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     runs = sorted({str(p.parent) for p in Path(logdir).rglob("*tfevents*")})
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     points = 0
     for run in runs:
         ea = EventAccumulator(run, size_guidance={"scalars": 0, "tensors": 0})
@@ -186,8 +189,8 @@ def work_ea(logdir: str) -> dict:
         tags = ea.Tags()
         points += sum(len(ea.Scalars(tag)) for tag in tags["scalars"])
         points += sum(len(ea.Tensors(tag)) for tag in tags["tensors"])
-    dt = time.perf_counter() - t
-    return {"seconds": dt, "points": points, "rss_mb": _rss_mb()}
+    dt, cpu = time.perf_counter() - t, time.process_time() - c
+    return {"seconds": dt, "cpu_s": cpu, "points": points, "rss_mb": _rss_mb()}
 
 
 def work_rust(logdir: str, expected: int, last_step: int, checksum: bool = False) -> dict:
@@ -202,6 +205,8 @@ def work_rust(logdir: str, expected: int, last_step: int, checksum: bool = False
     port_file = os.path.join(tmp, "port")
     loaded = threading.Event()
     stamp: list[float] = []
+    cpu: list[float] = []
+    ticks = os.sysconf("SC_CLK_TCK")
 
     def watch(stream) -> None:
         # The server's own word that the load cycle is over (all runs read and committed).
@@ -209,6 +214,12 @@ def work_rust(logdir: str, expected: int, last_step: int, checksum: bool = False
         for line in stream:
             if not loaded.is_set() and b"Finished load cycle" in line:
                 stamp.append(time.perf_counter())
+                try:  # the server's CPU time so far, all its threads (utime + stime)
+                    with open(f"/proc/{proc.pid}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    cpu.append((int(fields[11]) + int(fields[12])) / ticks)
+                except (OSError, IndexError, ValueError):
+                    cpu.append(float("nan"))
                 loaded.set()
         loaded.set()
 
@@ -257,7 +268,7 @@ def work_rust(logdir: str, expected: int, last_step: int, checksum: bool = False
         proc.kill()
         proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    return {"seconds": dt, "points": points, "rss_mb": hwm / 1024}
+    return {"seconds": dt, "cpu_s": cpu[0] if cpu else float("nan"), "points": points, "rss_mb": hwm / 1024}
 
 
 def work_incremental(logdir: str, repeats: int = 7) -> dict:
@@ -323,7 +334,8 @@ def work_cli(command: str, logdir: str) -> dict:
         if command == "ls":  # untimed: count what it listed
             out.seek(0)
             points = sum(r["points"] for r in json.load(out)["runs"])
-    return {"seconds": dt, "points": points, "rss_mb": usage.ru_maxrss / 1024}
+    return {"seconds": dt, "cpu_s": usage.ru_utime + usage.ru_stime, "points": points,
+            "rss_mb": usage.ru_maxrss / 1024}
 
 
 def _worker(argv: list[str]) -> None:
@@ -390,7 +402,7 @@ def main() -> int:
                     print(f"  ! {tool} on ({name}) read {r['points']} points, expected {expected}", file=sys.stderr)
                 results.setdefault((name, tool), []).append(r)
                 print(f"  [{rep + 1}/{args.repeats}] ({name}) {tool:<7} {r['seconds']:8.3f}s  "
-                      f"{r['rss_mb']:7.1f} MB", file=sys.stderr)
+                      f"{r['cpu_s']:8.3f}s cpu {r['rss_mb']:7.1f} MB", file=sys.stderr)
     inc = None
     if "a" in sets and "tbpeek" in tools:
         inc = _run_worker("incremental", sets["a"][0], 0)
@@ -399,14 +411,17 @@ def main() -> int:
         return statistics.median(r[key] for r in results[(name, tool)])
 
     print(f"\nmedians of {args.repeats} interleaved runs (scale {args.scale}); time in s, peak RSS in MB; "
-          "'/ rust': time over the Rust server's load time in the same run (below 1: faster)")
+          "'/ rust': time over the Rust server's load time in the same run (below 1: faster); "
+          "CPU s: the reader's CPU time over the same span, all its threads (steadier than time on a "
+          "shared machine; the Rust server reads runs on several threads)")
     for name, (_d, expected, _) in sets.items():
         print(f"\n({name}) {SET_NAMES[name]}: {expected} points")
-        print(f"  {'reader':<9} {'time s':>8} {'RSS MB':>8} {'/ rust':>7}  CRC checked")
+        print(f"  {'reader':<9} {'time s':>8} {'CPU s':>8} {'RSS MB':>8} {'/ rust':>7}  CRC checked")
         ref = med(name, "rust", "seconds") if "rust" in tools else None
         for t in tools_for(name):
             ratio = f"{med(name, t, 'seconds') / ref:>6.2f}x" if ref else f"{'-':>7}"
-            print(f"  {t:<9} {med(name, t, 'seconds'):>8.3f} {med(name, t, 'rss_mb'):>8.1f} {ratio}  {CHECKS[t]}")
+            print(f"  {t:<9} {med(name, t, 'seconds'):>8.3f} {med(name, t, 'cpu_s'):>8.3f} "
+                  f"{med(name, t, 'rss_mb'):>8.1f} {ratio}  {CHECKS[t]}")
         if "ls" in tools_for(name) and "check" in tools_for(name):
             print(f"  check / ls: {med(name, 'check', 'seconds') / med(name, 'ls', 'seconds'):.2f}x")
     if inc:

@@ -14,7 +14,7 @@ import importlib
 import os
 import sys
 
-from tui import __version__
+import tui
 from tui.vocab import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, is_url, safe_terminal, spec_path
 
 # name -> (module, one-line help)
@@ -30,6 +30,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Version(argparse.Action):
+    """``--version``: the version is looked up only when asked for (it costs start-up time)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kw: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show program's version number and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        parser.exit(message=f"tbpeek {tui.__version__}\n")
+
+
 def _top_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tbpeek",
@@ -37,7 +47,7 @@ def _top_parser() -> argparse.ArgumentParser:
         "`tbpeek LOGDIR` (or `tbpeek --logdir LOGDIR`) is `tbpeek watch LOGDIR`.",
         epilog="Run `tbpeek COMMAND --help` for a command's options.",
     )
-    p.add_argument("--version", action="version", version=f"tbpeek {__version__}")
+    p.add_argument("--version", action=_Version)
     return p
 
 
@@ -146,7 +156,7 @@ def _main(argv: list[str]) -> int:
         print("\n" + _command_list())
         return EXIT_OK
     if argv[0] == "--version":
-        print(f"tbpeek {__version__}")
+        print(f"tbpeek {tui.__version__}")
         return EXIT_OK
     if argv[0] not in COMMANDS:
         if not argv[0].startswith("-") and not _exists(argv[0]):

@@ -181,7 +181,7 @@ def judge(snap: RunSnapshot, opts: HealthOptions | None = None, now: float | Non
     with np.errstate(all="ignore"):
         shapes = _judge_shapes(snap, opts, related, life is not None and life.kind == "ended", source)
     shapes.cache.update(cache)
-    return with_liveness(shapes, snap, opts, now, related)
+    return with_liveness(shapes, snap, opts, now, related, judged_life=(life,))
 
 
 def _writer(snap: RunSnapshot, opts: HealthOptions, now: float, cache: dict[str, object]) -> WriterEvidence | None:
@@ -210,14 +210,17 @@ class Shapes:
 
 
 def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: float,
-                  related: Sequence[RunSnapshot] = ()) -> RunHealth:
+                  related: Sequence[RunSnapshot] = (),
+                  judged_life: tuple[Verdict | None] | None = None) -> RunHealth:
     """The full judgement at `now`: the data's verdicts plus live / stalled / ended.
 
     The writer process (from the event file names) is asked about once the run has been silent
     for a little while; an ended run is judged again as a whole (final verdicts), once.
     """
     writer = _writer(snap, opts, now, shapes.cache)
-    live = judge_life(snap, shapes.gap, now, opts.thresholds, opts.mode, writer)
+    # `judged_life`: (judge_life's verdict,) when the caller has just judged it, at this `now`
+    # with this gap and writer (`judge` does).
+    live = judged_life[0] if judged_life is not None else judge_life(snap, shapes.gap, now, opts.thresholds, opts.mode, writer)
     if live is not None and live.kind == "ended":
         if not shapes.final:
             final = shapes.cache.get("final")

@@ -41,7 +41,9 @@ def writer_evidence(snap: RunSnapshot, cache: dict[str, object] | None = None, n
             ev, at = hit
             if isinstance(ev, WriterEvidence) and (ev.alive is not True or now - float(at) < ALIVE_RECHECK):
                 return ev
-    ev = run_writer(snap.path)
+    # The event files the ingest listed last (no directory listing per run); a snapshot that
+    # doesn't know them (a store filled by hand) lists the directory.
+    ev = run_writer([f for f in snap.files if ".tfevents." in os.path.basename(f)] if snap.files else snap.path)
     if cache is not None:
         cache["writer"] = (ev, now)
     return ev

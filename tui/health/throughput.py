@@ -12,6 +12,7 @@ own write cadence), and differentiates. The collection-only warm-up of off-polic
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -62,12 +63,18 @@ UPDATE_ROLES = ("entropy", "kl", "value_loss", "policy_loss", "grad_norm", "expl
 TARGET_INTERVALS = 50  # a short run's intervals: its span / this (runs over 25 min keep 30 s)
 
 
+@lru_cache(maxsize=4096)
+def _update_tag(tag: str) -> bool:
+    """Whether a tag is an update-side one (by name; the runs of a sweep share their tags)."""
+    return UPDATE_TAG.search(tag) is not None
+
+
 def learning_start(snap: RunSnapshot, roles: RoleMap) -> float | None:
     """When the run's training updates began: the first record of its update-side tags (losses,
     entropy, KL…), or None when it has none. Before that, an off-policy learner only collects
     (DQN runs ~20x faster before `learning_starts`): that is a warm-up, not its throughput."""
     tags = {t for role in UPDATE_ROLES if role in roles.sources for t in roles.sources[role].tags}
-    tags |= {t for t in snap.series if UPDATE_TAG.search(t)}
+    tags |= {t for t in snap.series if _update_tag(t)}
     firsts = [float(snap.series[t].wall_times[0]) for t in tags if t in snap.series and len(snap.series[t])]
     return min(firsts) if firsts else None
 

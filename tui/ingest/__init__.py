@@ -21,7 +21,7 @@ Inside:
 - ``events``: the protobuf path (any Event); ``discovery``, ``sources``: where files are.
 """
 
-from tui.ingest.ingestor import Ingestor, LogdirError, load
+from tui.ingest.ingestor import Ingestor, LogdirError, load, no_cyclic_gc
 from tui.ingest.reader import FileState
 
-__all__ = ["FileState", "Ingestor", "LogdirError", "load"]
+__all__ = ["FileState", "Ingestor", "LogdirError", "load", "no_cyclic_gc"]

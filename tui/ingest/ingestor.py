@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -30,6 +31,24 @@ BATCH_FILE = CHUNK  # bytes: files with at most this much new data are read in b
 BATCH_BYTES = 4 * CHUNK  # bytes per batch
 
 
+@contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused (and resumed after, if it ran before).
+
+    Reading thousands of runs, and a command's work over them (judging, listing), makes
+    millions of objects, none of them cyclic: the collector's passes over them would cost more
+    than the reading itself (about 10 % of `tbpeek check` on a 3 000-run sweep). Reference
+    counting still frees everything as usual.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 class LogdirError(Exception):
     """A logdir doesn't exist or can't be read (the message says which and why)."""
 
@@ -41,6 +60,7 @@ class _Run:
     source: Source
     decoder: RunDecoder = field(default_factory=RunDecoder)
     files: list[FileReader] = field(default_factory=list)  # in name order
+    listed: tuple[str, ...] = ()  # its event files at the last rescan (what the store was told)
     gone: bool = False
 
 
@@ -96,6 +116,9 @@ class Ingestor:
             elif run.gone:
                 run.gone = False
                 self.store.set_problems(run.name, run.path, [])
+            if rd.events != run.listed:
+                run.listed = rd.events
+                self.store.set_files(run.name, rd.events)
             added = False
             for path in rd.events:
                 if path not in self._files:
@@ -144,15 +167,8 @@ class Ingestor:
         Never raises for a bad, vanished or damaged file: the problem is recorded in the store
         (``store.set_problem(run, path, message)``) and cleared when the file is fine again.
         """
-        # A first poll of thousands of runs makes millions of objects, none of them cyclic:
-        # the cyclic collector's passes over them would cost more than the reading itself.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with no_cyclic_gc():  # a first poll of thousands of runs: see no_cyclic_gc
             return self._poll(paths)
-        finally:
-            if collecting:
-                gc.enable()
 
     def _poll(self, paths: Iterable[str] | None) -> set[str]:
         if not self._scanned:

@@ -93,6 +93,13 @@ def render_text(results: list[RunHealth], paint: Paint = NO_PAINT,
 
 
 def run(args: argparse.Namespace) -> int:
+    from tui.ingest import no_cyclic_gc
+
+    with no_cyclic_gc():  # judging thousands of runs makes no cycles: see no_cyclic_gc
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from tui.config import ConfigError, load_config
 
     try:

@@ -12,9 +12,10 @@ import json
 import math
 import sys
 import time
+from functools import lru_cache
 from typing import Any
 
-from tui.ingest import Ingestor, LogdirError
+from tui.ingest import Ingestor, LogdirError, no_cyclic_gc
 from tui.ingest.reader import FileState
 from tui.report.cli_options import add_logdirs
 from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
@@ -29,28 +30,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--files", action="store_true", help="also list each run's event files")
 
 
-def _num(x: float | None) -> Any:
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def _age(seconds: float | None) -> str:
     return "-" if seconds is None else f"{fmt_duration(seconds)} ago"
 
 
+@lru_cache(maxsize=1024)
+def _tag_order(tags: tuple[str, ...]) -> tuple[str, ...]:
+    """Tags in natural order (sorted once per tag set: the runs of a sweep share theirs)."""
+    return tuple(sorted(tags, key=natural_key))
+
+
 def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict[str, Any]:
     tags = []
-    for tag in sorted(snap.tags, key=natural_key):
+    isfinite = math.isfinite
+    for tag in _tag_order(tuple(snap.series)):
         s = snap.series[tag]
-        tags.append({
-            "tag": tag, "points": len(s),
-            "last_step": int(s.steps[-1]) if len(s) else None,
-            "last_value": _num(s.values[-1]) if len(s) else None,
-            "last_value_text": fmt_num(float(s.values[-1])) if len(s) else None,
-            "last_wall_time": _num(s.wall_times[-1]) if len(s) else None,
-        })
+        n = s.steps.shape[0]
+        if n:  # (thousands of runs: each number read once, as a Python number)
+            v, w = float(s.values[n - 1]), float(s.wall_times[n - 1])
+            tags.append({"tag": tag, "points": n, "last_step": int(s.steps[n - 1]),
+                         "last_value": v if isfinite(v) else None, "last_value_text": fmt_num(v),
+                         "last_wall_time": w if isfinite(w) else None})
+        else:
+            tags.append({"tag": tag, "points": 0, "last_step": None, "last_value": None,
+                         "last_value_text": None, "last_wall_time": None})
     return {
         "run": snap.name, "path": snap.path, "points": snap.points, "last_step": snap.last_step,
         "last_write": snap.last_activity,
@@ -99,6 +102,11 @@ def render_text(runs: list[dict[str, Any]], show_files: bool = False, paint: Pai
 
 
 def run(args: argparse.Namespace) -> int:
+    with no_cyclic_gc():  # thousands of runs' snapshots and JSON: no cycles among them
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     store = Store()
     try:
         ing = Ingestor(store, args.logdirs)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -75,24 +76,26 @@ class RunSnapshot:
     last_write: float | None  # newest event file's mtime (epoch seconds), if known
     points: int
     problem_items: tuple[Problem, ...] = ()  # the same problems, typed
+    files: tuple[str, ...] = ()  # its event files at the ingest's last look at its directory ((): unknown)
 
     @property
     def tags(self) -> list[str]:
         return sorted(self.series)
 
-    @property
+    # A snapshot never changes: what is derived from its series is computed once, when asked.
+    @cached_property
     def last_wall_time(self) -> float | None:
-        ends = [float(s.wall_times[-1]) for s in self.series.values() if len(s)]
+        ends = [float(s.wall_times[-1]) for s in self.series.values() if s.steps.shape[0]]
         return max(ends) if ends else None
 
-    @property
+    @cached_property
     def last_activity(self) -> float | None:
         """When the run last wrote, as far as tbpeek can tell (see `last_write_time`)."""
         return last_write_time(self.last_write, self.last_wall_time)
 
-    @property
+    @cached_property
     def last_step(self) -> int | None:
-        ends = [int(s.steps[-1]) for s in self.series.values() if len(s)]
+        ends = [int(s.steps[-1]) for s in self.series.values() if s.steps.shape[0]]
         return max(ends) if ends else None
 
 
@@ -107,6 +110,7 @@ class _Run:
     file_version: str | None = None
     last_write: float | None = None
     version: int = 0
+    files: tuple[str, ...] = ()
 
 
 class Store:
@@ -244,6 +248,12 @@ class Store:
                 r.file_version = file_version
                 self._bump(r)
 
+    def set_files(self, run: str, files: tuple[str, ...]) -> None:
+        """The run's event files as its directory was last listed (the writer evidence reads
+        their names; no data changes, so the run's version stays)."""
+        with self._lock:
+            self._runs[run].files = files
+
     def set_last_write(self, run: str, mtime: float) -> None:
         with self._lock:
             r = self._runs[run]
@@ -338,6 +348,7 @@ class Store:
                 problem_items=tuple(p for ps in r.problems.values() for p in ps),
                 file_version=r.file_version,
                 last_write=r.last_write,
+                files=r.files,
                 points=sum(len(s) for s in series.values()),
             )
 
