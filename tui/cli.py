@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-from tui import __version__
+import tui
 from tui.vocab import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 # name -> (module, one-line help)
@@ -29,6 +29,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked (importlib.metadata costs ~50 ms a call)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(f"tbpeek {tui.__version__}")
+        parser.exit()
+
+
 def _top_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tbpeek",
@@ -36,7 +44,7 @@ def _top_parser() -> argparse.ArgumentParser:
         "`tbpeek LOGDIR` is `tbpeek watch LOGDIR`.",
         epilog="Run `tbpeek COMMAND --help` for a command's options.",
     )
-    p.add_argument("--version", action="version", version=f"tbpeek {__version__}")
+    p.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     return p
 
 
@@ -62,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\ncommands:\n" + "\n".join(f"  {n:<8} {h}" for n, (_, h) in COMMANDS.items()))
         return EXIT_OK
     if argv[0] == "--version":
-        print(f"tbpeek {__version__}")
+        print(f"tbpeek {tui.__version__}")
         return EXIT_OK
     if argv[0] not in COMMANDS:
         argv.insert(0, "watch")  # `tbpeek LOGDIR` means `tbpeek watch LOGDIR`
