@@ -143,3 +143,19 @@ def _same(a, b) -> None:
         for tag in a[run]:
             for x, y in zip(a[run][tag], b[run][tag], strict=True):
                 np.testing.assert_array_equal(x, y)
+
+
+def test_version_is_looked_up_only_when_asked(capsys):
+    """``--version`` still prints on stdout; the lookup (importlib.metadata) is lazy."""
+    from importlib.metadata import version
+
+    from tui.cli import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"tbpeek {version('tbpeek')}\n"
+    with pytest.raises(SystemExit) as e:  # argparse's own path (the top parser's action)
+        from tui.cli import _top_parser
+
+        _top_parser().parse_args(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out == f"tbpeek {version('tbpeek')}\n"
