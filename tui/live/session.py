@@ -112,7 +112,8 @@ class LiveSession:
 
     # ---- watching and the ingest loop ----------------------------------------------------
     def start_watching(self) -> None:
-        """Start the watcher (before the first read: nothing written in between is lost).
+        """Start the watcher: in the background; once its watches are in place it asks for a
+        rescan, so nothing written before (or during the first read) is lost.
 
         Call `ingest_loop` next, in a thread. Logdirs that can't be watched (only URLs:
         s3://, gs://…) are polled by the loop on a timer.
@@ -122,7 +123,9 @@ class LiveSession:
         paths = list(self.ingestor.watch_paths())
         if paths:
             self.watcher = self._make_watcher(paths, self._on_fs_change, poll_interval=self.poll)
-            self.watcher.start()
+            # Placing the watches takes a while on a big logdir: not on the UI's thread. The
+            # watcher says "rescan" once they are in place (writes meanwhile are not lost).
+            getattr(self.watcher, "start_in_background", self.watcher.start)()
             self._report_mode()
         else:
             self.emit(WatchModeChanged("polling", None))
