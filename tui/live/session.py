@@ -197,8 +197,9 @@ class LiveSession:
         self._announce(judged)
 
     def rejudge_all(self) -> None:
-        """Judge every run again, changed or not: stalls and endings come with the clock."""
-        self._announce(self.judge.update_store(self.store, runs=self.store.runs()))
+        """Judge every run again, changed or not: stalls and endings come with the clock (all
+        but the runs that ended and haven't written since: `Judge.aging`)."""
+        self._announce(self.judge.update_store(self.store, runs=self.judge.aging(self.store)))
 
     def refresh_from_store(self) -> None:
         """Judge the runs whose store version moved, now (a store filled by the caller)."""
