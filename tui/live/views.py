@@ -121,9 +121,8 @@ class Judge:
         out = []
         for run, v in versions.items():
             h, seen = health.get(run), judged.get(run)
-            if h is None or seen is None or h.state != "ended":
-                out.append(run)
-            elif seen != (v, tuple(versions.get(r, -1) for r in _siblings(store, run, by_parent))):
+            ended = h is not None and h.state == "ended"
+            if not ended or seen != (v, tuple(versions.get(r, -1) for r in _siblings(store, run, by_parent))):
                 out.append(run)
         return out
 
