@@ -49,6 +49,7 @@ class Judge:
         self._views: dict[str, RunView] = {}
         self._reward_from: dict[str, str] = {}  # run -> the sibling its reward is read from
         self._judged_data: dict[str, tuple[int, tuple[int, ...]]] = {}  # run -> (its, siblings') versions judged
+        self._parents: tuple[tuple[str, ...], dict[str, list[str]]] = ((), {})  # runs -> by parent directory
         self._lock = threading.Lock()
 
     def update(self, snap: RunSnapshot, related: Sequence[RunSnapshot] = ()) -> RunView:
@@ -103,7 +104,7 @@ class Judge:
         names = [n for n in names if n in store]
         if not names:
             return names
-        by_parent = _by_parent(store, versions)
+        by_parent = self._by_parent(store, versions)
         for name in names:
             related = [store.snapshot(r) for r in _siblings(store, name, by_parent)]
             self.update(store.snapshot(name), related)
@@ -115,7 +116,7 @@ class Judge:
         ended run stays ended until it writes again). Re-judging 3 000 ended runs every 30 s
         cost several % of a core while nothing happened."""
         versions = store.versions()
-        by_parent = _by_parent(store, versions)
+        by_parent = self._by_parent(store, versions)
         with self._lock:
             health, judged = dict(self._health), dict(self._judged_data)
         out = []
@@ -125,6 +126,14 @@ class Judge:
             if not ended or seen != (v, tuple(versions.get(r, -1) for r in _siblings(store, run, by_parent))):
                 out.append(run)
         return out
+
+    def _by_parent(self, store: Store, versions: dict[str, int]) -> dict[str, list[str]]:
+        """The runs grouped by parent directory, kept while the runs are the same (3 000 paths
+        normalised on every ingest cost more than judging the few runs that changed)."""
+        runs = tuple(versions)
+        if runs != self._parents[0]:
+            self._parents = (runs, _by_parent(store, versions))
+        return self._parents[1]
 
     def views(self) -> dict[str, RunView]:
         """A copy of the latest view of every run (safe to read on any thread)."""
