@@ -51,11 +51,11 @@ def test_json_shape_is_exact(logdir, capsys):
     code, out, _ = run_check(capsys, logdir, "--json", "--mode", "review")
     assert code == 1
     data = json.loads(out)
-    assert set(data) == {"runs"}
+    assert set(data) == {"runs", "problems"} and data["problems"] == []
     by = {r["run"]: r for r in data["runs"]}
     assert set(by) == {"pinned", "healthy"}
     for r in data["runs"]:
-        assert set(r) == {"run", "path", "library", "summary", "verdicts"}
+        assert set(r) == {"run", "path", "library", "summary", "verdicts", "problems"} and r["problems"] == []
         assert set(r["summary"]) == {"severity", "head", "text", "state"}
         assert r["summary"]["text"].startswith(r["summary"]["head"] + ": ")
         assert r["path"].endswith(r["run"])

@@ -84,7 +84,7 @@ def test_explained_variance():
 
 
 def test_reason_numbers_are_plain_words_not_exponents():
-    from tui.health.stats import fmt
+    from tui.vocab.fmt import fmt_value as fmt
 
     assert [fmt(1280.4), fmt(999.6), fmt(45312.7), fmt(-21.0), fmt(0.0123)] == ["1280", "1000", "45300", "-21", "0.0123"]
     assert fmt(2.5e6) == "2.50e+06" and fmt(float("nan")) == "nan"

@@ -167,3 +167,19 @@ def test_unchanged_poll_reports_nothing(tmp_path):
     v = store.version
     assert ing.poll() == set()
     assert store.version == v
+
+
+def test_a_backslash_in_a_posix_directory_name_is_part_of_the_name(tmp_path):
+    import os
+
+    from tui.ingest.discovery import Discovery, parse_spec
+
+    if os.sep != "/":
+        pytest.skip("on Windows a backslash separates directories")
+    run = tmp_path / "a\\b"
+    run.mkdir()
+    (run / "events.out.tfevents.1").write_bytes(b"")
+    (tmp_path / "\\lead").mkdir()
+    (tmp_path / "\\lead" / "events.out.tfevents.1").write_bytes(b"")
+    names = sorted(r.name for r in Discovery([parse_spec(str(tmp_path))]).scan())
+    assert names == ["\\lead", "a\\b"]

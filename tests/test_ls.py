@@ -32,13 +32,14 @@ def test_ls_json(tmp_path, capsys):
     assert set(runs) == {"good", "bad"}
     good = runs["good"]
     assert [(t["tag"], t["points"], t["last_step"]) for t in good["tags"]] == [("acc", 20, 19), ("loss", 20, 19)]
-    assert good["tags"][1]["last_value"] == pytest.approx(1.0 / 20, rel=1e-6) and good["problems"] == {}
+    assert good["tags"][1]["last_value"] == pytest.approx(1.0 / 20, rel=1e-6) and good["problems"] == []
     assert good["texts"] == {"hparams": "lr: 0.1"} and good["last_write_age_s"] >= 0
     bad = runs["bad"]
     assert bad["points"] == 5  # what could be read was read
     (f,) = bad["files"]
     assert f["damaged"] and "corrupt record length" in f["damaged"]
-    assert "corrupt record length" in bad["problems"][f["path"]]
+    (problem,) = bad["problems"]
+    assert problem["path"] == f["path"] and "corrupt record length" in problem["message"]
 
 
 def test_ls_text(tmp_path, capsys):

@@ -170,7 +170,7 @@ def test_restarts_and_notes_and_problems_appear(tmp_path):
     assert "problem: events.out.x: damaged record at byte 120" in text
     page = render_html(rv)
     assert "Is &lt;b&gt;lr&lt;/b&gt; too high?" in page and "<b>lr</b>" not in page
-    assert "Is &lt;b&gt;lr&lt;/b&gt; too high?" in render_md(rv)
+    assert "Is &lt;b>lr&lt;/b> too high?" in render_md(rv)
 
 
 # ---- looks --------------------------------------------------------------------------------------

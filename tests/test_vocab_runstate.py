@@ -81,9 +81,9 @@ def test_custom_rule_and_words():
 
 def test_the_health_engine_and_the_app_column_use_the_same_rule():
     """check's stall verdict and the overview's state column agree on every silence."""
-    from tui.live.model import run_state as column_state
     from tui.health.options import Thresholds
     from tui.health.throughput import judge_liveness
+    from tui.live.model import run_state as column_state
 
     th = Thresholds()
     for gap in (None, 2.0, 60.0, 1000.0):

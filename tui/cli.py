@@ -9,18 +9,20 @@ Each subcommand lives in its own module with two functions, ``configure(parser)`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 
 import tui
-from tui.vocab import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from tui.vocab import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, is_url, safe_terminal, spec_path
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "watch": ("tui.app.cli", "watch logdirs live in the terminal UI (the default)"),
     "demo": ("tui.demo", "start simulated trainers and watch them"),
     "ls": ("tui.report.ls", "list runs, tags, point counts and damaged files"),
-    "check": ("tui.report.check", "judge every run once; exit 1 when something is wrong"),
+    "check": ("tui.report.check", "judge every run once; exit 1 on a bad verdict, 3 on damaged data"),
     "status": ("tui.report.status", "one line for a tmux status bar"),
     "looks": ("tui.report.looks", "how often you looked, per day"),
     "review": ("tui.report.review", "end-of-day review of every run"),
@@ -41,42 +43,132 @@ def _top_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tbpeek",
         description="Watch TensorBoard training runs from the terminal. "
-        "`tbpeek LOGDIR` is `tbpeek watch LOGDIR`.",
+        "`tbpeek LOGDIR` (or `tbpeek --logdir LOGDIR`) is `tbpeek watch LOGDIR`.",
         epilog="Run `tbpeek COMMAND --help` for a command's options.",
     )
     p.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     return p
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The full parser; with `command`, only that subcommand's module is imported."""
+def _build(command: str | None = None) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     p = _top_parser()
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    parsers: dict[str, argparse.ArgumentParser] = {}
     for name, (module, help_) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_, description=help_[0].upper() + help_[1:] + ".")
+        parsers[name] = sp
         if command is None or command == name:
             importlib.import_module(module).configure(sp)
-    return p
+    return p, parsers
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with `command`, only that subcommand's module is imported."""
+    return _build(command)[0]
+
+
+def _command_list() -> str:
+    return "commands:\n" + "\n".join(f"  {n:<8} {h}" for n, (_, h) in COMMANDS.items())
+
+
+def _exists(arg: str) -> bool:
+    """`arg` names a logdir that is there (a URL can't be checked cheaply: it counts)."""
+    path = spec_path(arg)
+    return is_url(path) or os.path.exists(os.path.expanduser(path.removeprefix("file://")))
+
+
+def suggest(arg: str) -> str | None:
+    """The command `arg` is probably a typo of (``chek`` -> ``check``), or None. Only a plain
+    word can be a mistyped command: ``./chek`` or ``runs/chek`` is a path."""
+    if not arg.replace("-", "").replace("_", "").isalpha() or not arg.isascii():
+        return None
+    import difflib  # only for a word that is neither a command nor a path
+
+    close = difflib.get_close_matches(arg.lower(), list(COMMANDS), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def has_runs(root: str = ".", max_dirs: int = 2000, max_depth: int = 4) -> bool:
+    """Whether an event file (a name holding ``tfevents``) is under `root`, looking at most
+    `max_dirs` directories, `max_depth` levels down (bare ``tbpeek`` must answer at once,
+    also in a home directory)."""
+    todo: list[tuple[str, int]] = [(root, 0)]
+    seen = 0
+    while todo and seen < max_dirs:
+        path, depth = todo.pop(0)
+        seen += 1
+        try:
+            with os.scandir(path) as it:
+                for entry in it:
+                    if "tfevents" in entry.name:
+                        try:
+                            if entry.is_file():
+                                return True
+                        except OSError:
+                            continue
+                    elif depth < max_depth and not entry.name.startswith("."):
+                        try:
+                            if entry.is_dir(follow_symlinks=False):
+                                todo.append((entry.path, depth + 1))
+                        except OSError:
+                            continue
+        except OSError:
+            continue
+    return False
+
+
+NO_RUNS_HINT = ("No runs here (no *tfevents* files under this directory): try `tbpeek demo`, "
+                "or `tbpeek LOGDIR` with a directory of runs.")
+RUNS_HINT = "Event files are under this directory: `tbpeek .` watches them, `tbpeek ls .` lists them."
+
+
+def _merge_logdirs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """``--logdir DIR`` (TensorBoard's spelling, repeatable) adds to the positional LOGDIRs.
+
+    Raises:
+        SystemExit: (2, from argparse) no logdir given either way.
+    """
+    if not hasattr(args, "logdir_flags"):
+        return
+    args.logdirs = [*args.logdirs, *args.logdir_flags]
+    del args.logdir_flags
+    if not args.logdirs:
+        parser.error("give at least one LOGDIR (or --logdir DIR)")
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv:
-        _top_parser().print_help()
-        print("\ncommands:\n" + "\n".join(f"  {n:<8} {h}" for n, (_, h) in COMMANDS.items()))
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:  # `tbpeek --help | head`: the reader has all it wanted
+        with contextlib.suppress(OSError, ValueError):  # nothing more reaches the closed pipe,
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # not even Python's last flush
+        return EXIT_OK
+
+
+def _main(argv: list[str]) -> int:
+    if not argv:  # the commands and a hint; never an implicit watch of a whole home directory
+        hint = RUNS_HINT if has_runs(".") else NO_RUNS_HINT
+        print("usage: tbpeek [COMMAND] LOGDIR...\n\n" + _command_list() + "\n\n" + hint)
         return EXIT_USAGE
     if argv[0] in ("-h", "--help"):
         _top_parser().print_help()
-        print("\ncommands:\n" + "\n".join(f"  {n:<8} {h}" for n, (_, h) in COMMANDS.items()))
+        print("\n" + _command_list())
         return EXIT_OK
     if argv[0] == "--version":
         print(f"tbpeek {tui.__version__}")
         return EXIT_OK
     if argv[0] not in COMMANDS:
+        if not argv[0].startswith("-") and not _exists(argv[0]):
+            near = suggest(argv[0])
+            if near is not None:
+                print(f"tbpeek: {safe_terminal(argv[0])!r} is neither a command nor a logdir: did you mean "
+                      f"`{near}`? (`tbpeek --help` lists the commands)", file=sys.stderr)
+                return EXIT_USAGE
         argv.insert(0, "watch")  # `tbpeek LOGDIR` means `tbpeek watch LOGDIR`
-    parser = build_parser(argv[0])
+    parser, subparsers = _build(argv[0])
     try:
         args = parser.parse_args(argv)
+        _merge_logdirs(args, subparsers[args.command])
     except SystemExit as e:  # argparse exits 2 on usage errors, 0 on --help/--version
         return int(e.code or 0)
     module = importlib.import_module(COMMANDS[args.command][0])
@@ -84,5 +176,3 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except BrokenPipeError:  # `tbpeek ls | head`
-        return EXIT_OK

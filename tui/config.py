@@ -23,6 +23,7 @@ The config file is TOML; every section is optional::
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+from tui.vocab import PatternError, compile_regex
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -133,9 +136,14 @@ class Config:
             extra = sorted(set(tbl) - set(known))
             if extra:
                 raise ConfigError(f"{where}: [{section}]: unknown key {extra[0]!r} (known: {', '.join(known)})")
+        seed_pattern = text("groups", "seed_pattern", groups.get("seed_pattern"))
+        if seed_pattern is not None:
+            try:
+                compile_regex(seed_pattern, "[groups] seed_pattern", re.IGNORECASE)
+            except PatternError as e:
+                raise ConfigError(f"{where}: {e}") from None
         return cls(path=path, roles=roles, health=health, looks=looks,
-                   theme=text("ui", "theme", ui.get("theme")),
-                   seed_pattern=text("groups", "seed_pattern", groups.get("seed_pattern")))
+                   theme=text("ui", "theme", ui.get("theme")), seed_pattern=seed_pattern)
 
 
 def _kind(value: Any) -> str:
@@ -180,18 +188,21 @@ def parse_duration(text: str | float) -> float:
     """'90s', '30m', '2h', '1d', '1h30m' or a number of seconds -> seconds.
 
     Raises:
-        ValueError: with a message that says what forms are accepted.
+        ValueError: with a message that says what forms are accepted; also for true/false, a
+            negative, infinite or NaN value, and anything over `MAX_DURATION` (ten years).
     """
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise ValueError(f"can't read duration {text!r}: use e.g. 90s, 30m, 2h, 1h30m")
     if isinstance(text, (int, float)):
-        if text < 0:
-            raise ValueError("a duration can't be negative")
-        return float(text)
+        return _checked_duration(float(text), text)
     s = text.strip().lower()
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     try:
-        return float(s)
+        number: float | None = float(s)
     except ValueError:
-        pass
+        number = None  # not a plain number: read units below
+    if number is not None:
+        return _checked_duration(number, text)
     total, num = 0.0, ""
     for ch in s:
         if ch.isdigit() or ch == ".":
@@ -206,4 +217,17 @@ def parse_duration(text: str | float) -> float:
             break
     if num or not s:
         raise ValueError(f"can't read duration {text!r}: use e.g. 90s, 30m, 2h, 1h30m")
-    return total
+    return _checked_duration(total, text)
+
+
+MAX_DURATION = 10 * 365 * 86400.0  # seconds; more is a typo, and past it clock times overflow
+
+
+def _checked_duration(seconds: float, text: object) -> float:
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        raise ValueError(f"can't use duration {text!r}: it must be a finite number of seconds")
+    if seconds < 0:
+        raise ValueError("a duration can't be negative")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"duration {text!r} is over ten years: use e.g. 90s, 30m, 2h, 1h30m")
+    return seconds

@@ -11,6 +11,7 @@ keeps it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -18,10 +19,11 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import IO
 
-from tui.vocab import EXIT_PROBLEM, EXIT_USAGE
+from tui.vocab import EXIT_PROBLEM, EXIT_USAGE, safe_terminal
 
 MAX_SPEED = 10  # the history holds speed x 15 minutes of updates: more would be slow to write
 READY_TIMEOUT = 60.0  # seconds for the trainers to write their history
@@ -51,8 +53,8 @@ class Trainers:
         remove_on_exit: the trainers delete `logdir` when they stop (a temporary directory).
     """
 
-    def __init__(self, logdir: str | os.PathLike, speed: float = 1.0, prefill: float | None = None,
-                 log_path: str | os.PathLike | None = None, remove_on_exit: bool = False) -> None:
+    def __init__(self, logdir: str | os.PathLike[str], speed: float = 1.0, prefill: float | None = None,
+                 log_path: str | os.PathLike[str] | None = None, remove_on_exit: bool = False) -> None:
         cmd = [sys.executable, "-m", "tui.demo_trainers", str(logdir), "--speed", repr(float(speed))]
         if remove_on_exit:  # the trainers outlive us by a moment, also when we are killed
             cmd.append("--remove-on-exit")
@@ -61,7 +63,9 @@ class Trainers:
         if prefill is not None:
             cmd += ["--prefill", repr(float(prefill))]
         self.log_path = Path(log_path) if log_path else None
-        err = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        err: IO[bytes] | int = subprocess.DEVNULL
+        if self.log_path:  # closed below, once the child has its own copy
+            err = open(self.log_path, "ab")  # noqa: SIM115
         env = dict(os.environ)
         # The child must import this very tbpeek, also when run from a source checkout.
         root = str(Path(__file__).resolve().parents[1])
@@ -71,7 +75,7 @@ class Trainers:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                          start_new_session=True, env=env)
         finally:
-            if err is not subprocess.DEVNULL:
+            if not isinstance(err, int):
                 err.close()
 
     @property
@@ -101,10 +105,8 @@ class Trainers:
         """Stop the trainers (idempotent): close their stdin, SIGTERM, and SIGKILL if they linger."""
         p = self.proc
         if p.stdin is not None and not p.stdin.closed:
-            try:
+            with contextlib.suppress(BrokenPipeError):  # already gone: nothing to tell it
                 p.stdin.close()
-            except BrokenPipeError:
-                pass  # already gone: nothing to tell it
         if p.poll() is None:
             try:
                 p.send_signal(signal.SIGTERM)
@@ -144,15 +146,21 @@ def run(args: argparse.Namespace, viewer: Callable[[list[str], argparse.Namespac
     if not (isinstance(speed, (int, float)) and 0 < speed <= MAX_SPEED):
         print(f"tbpeek demo: --speed must be more than 0 and at most {MAX_SPEED}, not {speed:g}", file=sys.stderr)
         return EXIT_USAGE
+    from tui.app.cli import check_options  # lazy: the app's module is loaded only for `demo`
+
+    problem = check_options(args)  # before anything starts: `--every 2x` starts no trainers
+    if problem is not None:
+        print(f"tbpeek demo: {safe_terminal(problem)}", file=sys.stderr)
+        return EXIT_USAGE
     prepared = _prepare_dir(getattr(args, "dir", None))
     if isinstance(prepared, str):
-        print(f"tbpeek demo: {prepared}", file=sys.stderr)
+        print(f"tbpeek demo: {safe_terminal(prepared)}", file=sys.stderr)
         return EXIT_USAGE
     logdir, temporary = prepared
     log_path = Path(tempfile.gettempdir()) / f"tbpeek-demo-{os.getpid()}.log"
     trainers: Trainers | None = None
     try:
-        print(f"tbpeek demo: simulated trainers are writing to {logdir}", file=sys.stderr)
+        print(f"tbpeek demo: simulated trainers are writing to {safe_terminal(str(logdir))}", file=sys.stderr)
         trainers = Trainers(logdir, speed=speed, prefill=getattr(args, "prefill", None), log_path=log_path,
                             remove_on_exit=temporary)
         if not trainers.wait_ready():
@@ -174,9 +182,10 @@ def run(args: argparse.Namespace, viewer: Callable[[list[str], argparse.Namespac
             except FileNotFoundError:
                 pass
             except OSError as e:
-                print(f"tbpeek demo: could not remove {logdir}: {e}", file=sys.stderr)
+                print(f"tbpeek demo: could not remove {safe_terminal(str(logdir))}: {e.strerror or e}", file=sys.stderr)
         else:
-            print(f"tbpeek demo: the runs are kept in {logdir}  (watch them again: tbpeek {logdir})",
+            kept = safe_terminal(str(logdir))
+            print(f"tbpeek demo: the runs are kept in {kept}  (watch them again: tbpeek {kept})",
                   file=sys.stderr)
         try:
             if log_path.stat().st_size == 0:

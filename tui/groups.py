@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tui.store import Series
-from tui.vocab import Severity
+from tui.vocab import Severity, compile_regex
 
 # `seed3`, `_seed-3`, `.seed=3`, `_s2`, `-s2`, `-1`, `_1` at the end of a component. A bare
 # `-3` after `<digit>e` is an exponent (`lr1e-3`), not a seed.
@@ -31,14 +31,12 @@ def compile_pattern(pattern: str | re.Pattern[str] | None = None) -> re.Pattern[
     """Compile a seed pattern (None: the default).
 
     Raises:
-        ValueError: the pattern isn't a valid regex (the message says so and why).
+        tui.vocab.PatternError: (a ValueError) the pattern can't be compiled, for any reason
+            (a huge repeat count too); the message says so and why.
     """
     if isinstance(pattern, re.Pattern):
         return pattern
-    try:
-        return re.compile(pattern or DEFAULT_SEED_PATTERN, re.IGNORECASE)
-    except re.error as e:
-        raise ValueError(f"seed pattern {pattern!r} is not a valid regular expression: {e}") from None
+    return compile_regex(pattern or DEFAULT_SEED_PATTERN, "seed pattern", re.IGNORECASE)
 
 
 def seed_key(name: str, pattern: str | re.Pattern[str] | None = None) -> tuple[str, str | None]:

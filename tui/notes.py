@@ -6,7 +6,8 @@ which may be read-only or shared with others.
 
 Saving is atomic: the note is written to a temporary file in the same directory, flushed and
 fsynced, then renamed over the old file with ``os.replace``. A process killed at any moment
-therefore leaves either the old note or the new one, never a torn file. One file per run means
+therefore leaves either the old note or the new one, never a torn file; the temporary file a
+SIGKILL leaves behind is removed by a later save once it is an hour old (`STALE_TMP`). One file per run means
 two tbpeek instances editing notes of different runs never overwrite each other.
 """
 
@@ -27,6 +28,7 @@ from tui.config import state_dir
 
 _SUFFIX = ".json"
 _TMP_PREFIX = ".tmp-"
+STALE_TMP = 3600.0  # seconds: a temporary file this old is left from a killed save (a save takes ms)
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class NoteStore:
         """
         note = replace(note, run_path=run_key(note.run_path), updated=time.time() if now is None else now)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.clean_stale()
         target = self.file_for(note.run_path)
         fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_SUFFIX, dir=self.root)
         try:
@@ -127,9 +130,32 @@ class NoteStore:
             return False
         return True
 
+    def clean_stale(self, max_age: float = STALE_TMP, now: float | None = None) -> int:
+        """Remove temporary files of saves killed midway (older than `max_age` seconds; a
+        younger one may be another process's save under way). Returns how many were removed;
+        a file that can't be removed is left for next time."""
+        now = time.time() if now is None else now
+        removed = 0
+        try:
+            entries = list(self.root.iterdir())
+        except OSError:
+            return 0
+        for path in entries:
+            if not path.name.startswith(_TMP_PREFIX):
+                continue
+            try:
+                if now - path.lstat().st_mtime > max_age:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
+
     def all(self) -> dict[str, Note]:
-        """Every saved note, by run path (temporary files of interrupted saves are ignored)."""
+        """Every saved note, by run path (temporary files of interrupted saves are ignored, and
+        removed once stale)."""
         out: dict[str, Note] = {}
+        self.clean_stale()
         try:
             entries = sorted(self.root.iterdir())
         except FileNotFoundError:

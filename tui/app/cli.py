@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tui.config import Config, ConfigError, as_config, load_config
-from tui.vocab import EXIT_USAGE
+from tui.vocab import EXIT_USAGE, safe_terminal
 
 if TYPE_CHECKING:
     from tui.looks.settings import BudgetSettings
@@ -48,8 +48,9 @@ def add_watch_options(parser: argparse.ArgumentParser) -> None:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("logdirs", nargs="+", metavar="LOGDIR",
-                        help="TensorBoard logdir(s); `name:path` names a logdir like TensorBoard")
+    from tui.report.cli_options import add_logdirs
+
+    add_logdirs(parser, help="TensorBoard logdir(s); `name:path` names a logdir like TensorBoard")
     add_watch_options(parser)
 
 
@@ -106,17 +107,35 @@ def build_options(args: argparse.Namespace, cfg: Config | Mapping[str, Any] | No
                       budget=budget_settings(args, config, demo), seed_pattern=config.seed_pattern)
 
 
+def check_options(args: argparse.Namespace) -> str | None:
+    """What is wrong with the config file or the health and look-budget options, or None.
+
+    For ``demo``, which must refuse a bad flag (``--every 2x``) before it starts the trainers.
+    Doesn't import the app.
+    """
+    from tui.health.options import HealthOptions
+
+    try:
+        cfg = load_config(getattr(args, "config", None))
+        HealthOptions.from_config(cfg, actions=getattr(args, "actions", None),
+                                  roles=dict(getattr(args, "role", None) or []))
+        budget_settings(args, cfg, demo=bool(getattr(args, "demo", False)))
+    except (ConfigError, ValueError) as e:
+        return str(e)
+    return None
+
+
 def run_watch(logdirs: list[str], args: argparse.Namespace) -> int:
     """Open the app on `logdirs`; returns the exit code (2 for a bad logdir or option)."""
     try:
         cfg = load_config(getattr(args, "config", None))
     except ConfigError as e:
-        print(f"tbpeek: {e}", file=sys.stderr)
+        print(f"tbpeek: {safe_terminal(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     try:
         options = build_options(args, cfg, demo=bool(getattr(args, "demo", False)))
     except ValueError as e:
-        print(f"tbpeek: {e}", file=sys.stderr)
+        print(f"tbpeek: {safe_terminal(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     from tui.app.app import make_app
     from tui.ingest import LogdirError
@@ -124,7 +143,7 @@ def run_watch(logdirs: list[str], args: argparse.Namespace) -> int:
     try:
         app = make_app(logdirs, options)
     except LogdirError as e:
-        print(f"tbpeek: {e}", file=sys.stderr)
+        print(f"tbpeek: {safe_terminal(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     result = app.run()
     return int(result or 0)

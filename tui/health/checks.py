@@ -8,9 +8,10 @@ import numpy as np
 
 from tui.health.options import Thresholds
 from tui.health.shapes import RewardContext
-from tui.health.stats import MAD_TO_SD, block_medians, fmt, median, quantiles, window
+from tui.health.stats import MAD_TO_SD, block_medians, median, quantiles, window
 from tui.health.verdict import Severity, Verdict
 from tui.store import Series
+from tui.vocab.fmt import fmt_value as fmt
 
 
 def _nonfinite(metric: str, s: Series, what: str) -> Verdict | None:

@@ -19,9 +19,10 @@ import numpy as np
 
 from tui.health.options import HealthOptions, Thresholds
 from tui.health.roles import RoleMap
-from tui.health.stats import fmt, median, window
+from tui.health.stats import median, window
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
+from tui.vocab.fmt import fmt_value as fmt
 
 KL_DISCRETE = 0.01  # SB3 zoo / Spinning Up's usual target_kl for discrete PPO
 KL_CONTINUOUS = 0.05  # Gaussian policies: healthy PPO (Pendulum, MuJoCo) runs at 0.02-0.05

@@ -18,9 +18,10 @@ from functools import lru_cache
 import numpy as np
 
 from tui.health.options import Thresholds
-from tui.health.stats import fmt, median, spearman
+from tui.health.stats import median, spearman
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
+from tui.vocab.fmt import fmt_value as fmt
 
 STEP_TIME = re.compile(r"(?i)(^|/)(step_time|time_per_step|iter_time|perf/time_per_step)$"
                        r"|(^|/)timing/[^/]+$|(^|/)timing_s/[^/]+$")  # OpenRLHF train/timing/*, verl timing_s/*

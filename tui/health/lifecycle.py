@@ -18,9 +18,9 @@ import numpy as np
 
 from tui.health.options import Thresholds
 from tui.health.stats import median
-from tui.health.throughput import _dur  # the stall verdict's own words (as before: '90 min')
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot
+from tui.vocab.fmt import fmt_span as _dur
 from tui.vocab.runstate import RunState, StallRule, liveness
 from tui.vocab.writer import WriterEvidence, run_writer
 

@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 
 from tui.health.options import Thresholds
-from tui.health.stats import MAD_TO_SD, fmt, median, median_rows, quantiles, rolling_mean_sd, run_start, window
+from tui.health.stats import MAD_TO_SD, median, median_rows, quantiles, rolling_mean_sd, run_start, window
 from tui.health.verdict import Severity, Verdict
 from tui.store import Series
+from tui.vocab.fmt import fmt_span as _dur  # one home for a verdict's spans of time
+from tui.vocab.fmt import fmt_value as fmt
 
 
 @dataclass(frozen=True)
@@ -339,11 +341,3 @@ def _spike(h: np.ndarray, spikes: np.ndarray, st: np.ndarray, wt: np.ndarray, ev
     return Verdict("entropy", "spike", Severity.INFO,
                    f"an isolated entropy spike at step {int(st[i])} (1-3 points off the curve): not a collapse",
                    int(st[i]), float(wt[i]), ev)
-
-
-def _dur(s: float) -> str:
-    if s < 120:
-        return f"{s:.0f} s"
-    if s < 7200:
-        return f"{s / 60:.0f} min"
-    return f"{s / 3600:.1f} h"

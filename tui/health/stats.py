@@ -115,16 +115,3 @@ def block_medians(x: np.ndarray, blocks: int) -> tuple[np.ndarray, float]:
     b = x[n - k * size:].reshape(k, size)
     dev = b - b.mean(axis=1, keepdims=True)
     return median_rows(b), float(np.sqrt((dev * dev).sum() / dev.size))
-
-
-def fmt(x: float, digits: int = 3) -> str:
-    """A number for a sentence: 3 significant digits, no exponent for everyday sizes."""
-    if not np.isfinite(x):
-        return str(x)
-    ax = abs(x)
-    if ax != 0 and (ax >= 1e6 or ax < 1e-3):
-        return f"{x:.{digits - 1}e}"
-    rounded = float(f"{x:.{digits}g}")
-    if abs(rounded) >= 10 ** digits:  # '1280', never '1.28e+03'
-        return f"{rounded:.0f}"
-    return f"{x:.{digits}g}"

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tui.health.stats import fmt
 from tui.health.verdict import Severity, Verdict, worst
 from tui.vocab.fmt import fmt_step
+from tui.vocab.fmt import fmt_value as fmt
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,11 @@ import numpy as np
 
 from tui.health.options import Thresholds
 from tui.health.roles import RoleMap, series_for
-from tui.health.stats import fmt, median, spearman
+from tui.health.stats import median, spearman
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
+from tui.vocab.fmt import fmt_span as _dur  # one home for a verdict's spans of time
+from tui.vocab.fmt import fmt_value as fmt
 from tui.vocab.runstate import RunState, StallRule, liveness
 
 MAX_INTERVALS = 4096  # the derived rate has at most this many intervals
@@ -197,13 +199,3 @@ def judge_liveness(last_wall: float | None, gap: float | None, now: float, th: T
     return Verdict("throughput", "stalled", sev,
                    f"no writes for {_dur(silent)} ({silent / g:.0f}x the usual {_dur(g)} gap)" if g
                    else f"no writes for {_dur(silent)}", None, last_wall, ev)
-
-
-def _dur(s: float) -> str:
-    if s < 120:
-        return f"{s:.0f} s"
-    if s < 7200:
-        return f"{s / 60:.0f} min"
-    if s < 172800:
-        return f"{s / 3600:.1f} h"
-    return f"{s / 86400:.0f} days"

@@ -16,6 +16,9 @@ from tui.store import RunSnapshot, Series
 
 # Kinds that switch at once (no hysteresis): they are facts, not shapes read from noise.
 IMMEDIATE = frozenset({"nonfinite", "nan", "stalled", "ended", "not_updating"})
+# The run's life (`RunHealth.state`): a stall or an end that no longer holds goes at once too, so
+# the throughput verdict shown and the state (the overview's column) never disagree.
+LIFE = frozenset({"stalled", "ended"})
 
 
 @dataclass
@@ -96,7 +99,7 @@ class HealthTracker:
                 # points must not confirm a reading that one noisy point produced.
                 ms.count = ms.count + 1 if state == ms.pending else 1
                 ms.pending = state
-                if ms.count >= self.hold or v.kind in IMMEDIATE or ended:
+                if ms.count >= self.hold or v.kind in IMMEDIATE or ms.shown.kind in LIFE or ended:
                     st.history.append(_change(ms.shown.kind, v, snap))
                     ms.shown, ms.pending, ms.count = v, None, 0
             shown.append(ms.shown if ms.pending is None else

@@ -14,6 +14,7 @@ the whole prefix. Directories that can't be listed are reported by :meth:`Discov
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from tui.ingest.sources import FsspecSource, source_for
@@ -39,6 +40,13 @@ def parse_spec(spec: str) -> LogdirSpec:
     name, path = split_spec(spec)
     src = source_for(path)
     return LogdirSpec(spec, src.normalize(path), name)
+
+
+def _posix_rel(rel: str) -> str:
+    """A run's path below its logdir with "/" between parts. Only the platform's own separator
+    is one: on POSIX a backslash is an ordinary character of a directory name."""
+    rel = rel.lstrip("/" + os.sep)
+    return rel.replace(os.sep, "/") if os.sep != "/" else rel
 
 
 def prefixes(specs: list[LogdirSpec]) -> list[str | None]:
@@ -102,7 +110,7 @@ class Discovery:
             root = spec.path
             for path, node in tree.walk():
                 if node.files:
-                    rel = "." if path == root else path[len(root):].lstrip("/\\").replace("\\", "/")
+                    rel = "." if path == root else _posix_rel(path[len(root):])
                     runs.append(RunDir(run_name(prefix, rel), path, tuple(node.files)))
         return runs
 

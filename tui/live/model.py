@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tui.groups import SeedGroup, group_health, group_runs
+from tui.health.summary import RunSummary
 from tui.health.verdict import Severity, Verdict
 from tui.spark import downsample
 from tui.store import Series
-from tui.vocab import ENDED_AFTER, RunState, StallRule
+from tui.vocab import ENDED_AFTER, RunState, StallRule, safe_terminal
 from tui.vocab import run_state as vocab_run_state
 
 SPARK_POINTS = 48  # values kept per sparkline (the widest column shows this many)
@@ -76,9 +77,14 @@ def shorten(name: str, width: int) -> str:
     return name[:head] + "…" + name[len(name) - tail:]
 
 
-def run_state(age: float | None, ended_after: float = ENDED_AFTER, usual_gap: float | None = None) -> str:
+def run_state(age: float | None, ended_after: float = ENDED_AFTER, usual_gap: float | None = None, *,
+              writer_alive: bool | None = None) -> str:
     """'live', 'stalled' or 'ended' from the seconds since the run last wrote, by the one
     run-state rule (`tui.vocab.run_state`, as the health engine's stall verdict).
+
+    The screens don't call this on a clock of their own: they show `RunView.state`, the state
+    of the same judgement as the verdicts (`RunHealth.state`), so the state column and the
+    health column can't disagree. This is the rule over plain numbers, for tests and tools.
 
     Args:
         age: seconds since the last write (None: never wrote).
@@ -86,10 +92,22 @@ def run_state(age: float | None, ended_after: float = ENDED_AFTER, usual_gap: fl
             ``thresholds.ended_after`` so the state column agrees with the verdicts).
         usual_gap: the run's usual seconds between writes (`RunView.usual_gap`); None: the
             120 s floor alone decides when a run stalls.
+        writer_alive: whether the run's writer process is alive (`RunHealth.writer_alive`);
+            None: no evidence, the clock decides.
     """
     if age is None:
-        return RunState.ENDED.value
-    return vocab_run_state(0.0, age, usual_gap, rule=StallRule(ended_after=ended_after)).value
+        return str(RunState.LIVE if writer_alive else RunState.ENDED)
+    return str(vocab_run_state(0.0, age, usual_gap, writer_alive=writer_alive, rule=StallRule(ended_after=ended_after)))
+
+
+def group_state(states: Iterable[str]) -> str:
+    """A seed group's state from its members': live while any member is, else stalled while
+    any is (a hung seed is news), else ended."""
+    seen = set(states)
+    for s in (RunState.LIVE.value, RunState.STALLED.value):
+        if s in seen:
+            return s
+    return RunState.ENDED.value
 
 
 @dataclass(frozen=True)
@@ -109,6 +127,13 @@ class RunView:
         members: for a folded seed group, its runs (seed order); empty for a run.
         healthy: for a folded seed group, how many members are healthy.
         usual_gap: the run's usual seconds between writes (the run-state rule's input).
+        state: live, stalled or ended: `RunHealth.state`, decided in the same judgement as
+            the verdicts (the one run-state rule with the writer evidence); the state column,
+            the detail's head, the gate and ``check`` all read it.
+        writer_alive: the writer process is alive (True), has exited (False), unknown (None).
+        summary: the run's verdict in one sentence (`RunHealth.summary`); a folded group's is
+            its worst member's.
+        summary_of: for a folded group, the member the summary speaks of.
     """
 
     name: str
@@ -123,6 +148,10 @@ class RunView:
     members: tuple[str, ...] = ()
     healthy: int | None = None
     usual_gap: float | None = None
+    state: str = RunState.LIVE.value
+    writer_alive: bool | None = None
+    summary: RunSummary | None = None
+    summary_of: str | None = None
 
     @property
     def is_group(self) -> bool:
@@ -155,6 +184,17 @@ class RunView:
 
     def age(self, now: float) -> float | None:
         return None if self.last_write is None else now - self.last_write
+
+
+def summary_line(view: RunView | None) -> str:
+    """The run's verdict in one sentence, as shown first (the overview's line under the table,
+    the detail's head): plain, safe text; a folded group's names the member it speaks of."""
+    if view is None:
+        return ""
+    if view.summary is None:
+        return "no verdicts yet"
+    text = safe_terminal(view.summary.text)
+    return f"{safe_terminal(view.summary_of)}: {text}" if view.summary_of else text
 
 
 def spark_tuple(s: Series | None, n: int = SPARK_POINTS) -> tuple[float, ...]:
@@ -282,6 +322,7 @@ def fold_groups(views: Iterable[RunView], pattern: str | re.Pattern[str] | None 
             spark={r: median_spark([v.spark.get(r, ()) for v in members]) for r in sorted(roles)},
             last_step=max(steps) if steps else None, last_write=max(writes) if writes else None,
             problems={f"{v.name}: {k}": msg for v in members for k, msg in v.problems.items()},
-            library=worst.library, members=g.members, healthy=gh.healthy))
+            library=worst.library, members=g.members, healthy=gh.healthy,
+            state=group_state(v.state for v in members), summary=worst.summary, summary_of=worst.name))
         folded[g.key] = g
     return out, folded

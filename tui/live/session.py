@@ -24,7 +24,6 @@ from tui.health import HealthOptions, RunHealth
 from tui.live.alerts import Alerter
 from tui.live.events import IngestProblem, LiveEvent, RunsChanged, WatchModeChanged
 from tui.live.gate import GateController, GateUI
-from tui.live.model import run_state
 from tui.live.run_notes import RunNotes
 from tui.live.view_state import ViewState
 from tui.live.views import Judge
@@ -276,23 +275,14 @@ class LiveSession:
         return self.gate
 
     def _feed_gate(self, healths: list[RunHealth]) -> None:
-        """A run that ended long ago (no writes for `ended_after`) is history, not news: its
-        alarms are in the overview and the review, but never ring."""
+        """A run that has ended (its writer exited, or silent for `ended_after`) is history, not
+        news: its alarms are in the overview and the review, but never break through or ring.
+        Ended is `RunHealth.state`, the state the overview's column shows (`RunView.state`)."""
         gate = self.gate
         if gate is None:
             return
         gate.budget.set_runs(self.store.runs())
-        now = self.clock()
-        ended_after = self.health.thresholds.ended_after
-        live = []
-        for h in healths:  # the same rule as the overview's state column
-            if h.state == "ended":  # its writer exited (or the clock says so): news, not an alarm
-                continue
-            view = self.judge.view(h.run)
-            age = view.age(now) if view is not None else None
-            if age is None or run_state(age, ended_after, view.usual_gap if view else None) != "ended":
-                live.append(h)
-        gate.on_health(live)
+        gate.on_health([h for h in healths if h.state != "ended"])
 
     @property
     def charts_resting(self) -> bool:

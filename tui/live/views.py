@@ -84,6 +84,9 @@ class Judge:
             problems=dict(snap.problems),
             library=library,
             usual_gap=health.usual_gap,
+            state=health.state,
+            writer_alive=health.writer_alive,
+            summary=health.summary,
         )
         with self._lock:
             self._views[snap.name] = view

@@ -18,9 +18,10 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from tui.config import state_dir
+from tui.vocab import is_url, spec_path
 
 try:  # POSIX only; on other systems O_APPEND alone keeps small single writes whole
     import fcntl
@@ -90,10 +91,10 @@ class Look:
             raise ValueError("not a JSON object")
         start = d.get("start")
         end = d.get("end")
-        if isinstance(start, bool) or not isinstance(start, (int, float)):
-            raise ValueError("'start' must be a number")
-        if end is not None and (isinstance(end, bool) or not isinstance(end, (int, float))):
-            raise ValueError("'end' must be a number or null")
+        if not _is_time(start):
+            raise ValueError(f"'start' must be a time in epoch seconds, not {_show(start)}")
+        if end is not None and not _is_time(end):
+            raise ValueError(f"'end' must be a time in epoch seconds or null, not {_show(end)}")
         trigger = d.get("trigger", "scheduled")
         if trigger not in TRIGGERS:
             raise ValueError(f"unknown trigger {trigger!r}")
@@ -113,6 +114,21 @@ class Look:
         return cls(start=float(start), end=None if end is None else float(end), trigger=trigger,
                    reason=d.get("reason"), run=d.get("run"), found_new=found_new,
                    id=str(ident) if ident else _new_id(), **lists)
+
+
+# Times outside [1970, 3000) are damage: a clock can't be that wrong, and datetime can't show them.
+MAX_TIME = 32503680000.0  # 3000-01-01 UTC
+
+
+def _is_time(x: Any) -> TypeGuard[int | float]:
+    """A number of epoch seconds we can show: finite, from 1970 up to the year 3000."""
+    # NaN and infinities fail the comparison; a huge int compares exactly (no float overflow).
+    return not isinstance(x, bool) and isinstance(x, (int, float)) and 0 <= x < MAX_TIME
+
+
+def _show(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def append_look(look: Look, path: str | os.PathLike[str] | None = None) -> None:
@@ -239,3 +255,34 @@ class LogFollower:
                 self._lineno += len(lines)
                 self._offset += end
         return merge(self._entries)
+
+
+def logdir_key(spec: str) -> str:
+    """How a look names a logdir in the log: its absolute, resolved path (``name:path`` by its
+    path; a URL as written, without a trailing ``/``), so that a review run from another
+    directory still finds it."""
+    path = spec_path(spec)
+    if is_url(path):
+        return path.rstrip("/")
+    return os.path.realpath(os.path.expanduser(path.removeprefix("file://")))
+
+
+def _overlap(a: str, b: str) -> bool:
+    """The same directory, or one inside the other (``/x`` and ``/x/ppo`` overlap)."""
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    sep = "/" if is_url(short) else os.sep
+    return long.startswith(short.rstrip(sep) + sep)
+
+
+def about_logdirs(looks: Iterable[Look], logdirs: Iterable[str]) -> list[Look]:
+    """The looks that watched any of `logdirs` (or a directory inside or around one of them).
+
+    A look taken on another project's runs is left out, and so is a look that names no
+    logdir (nothing ties it to these runs). Logdirs are compared as absolute, resolved paths
+    (``name:path`` specs by their path; URLs as written, without a trailing ``/``).
+    """
+    wanted = [logdir_key(ld) for ld in logdirs]
+    return [lk for lk in looks
+            if any(_overlap(logdir_key(ld), w) for ld in lk.logdirs for w in wanted)]

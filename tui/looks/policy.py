@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, cast
 
-from tui.looks.log import LogFollower, Look, LookLogWarning, append_look
+from tui.looks.log import LogFollower, Look, LookLogWarning, append_look, logdir_key
 from tui.looks.settings import BudgetSettings
 from tui.vocab import Severity
 
@@ -405,7 +405,7 @@ class LookBudget:
                                             or (s.seen is not None and s.seen != s.signatures))
             if trigger == "alarm":
                 found = True
-        look = Look(start=now, trigger=trigger, reason=reason, run=run, logdirs=list(self.logdirs),
+        look = Look(start=now, trigger=trigger, reason=reason, run=run, logdirs=[logdir_key(d) for d in self.logdirs],
                     runs=list(self._runs), found_new=found)
         self._current = look
         self._ends = now + self.settings.window

@@ -1,7 +1,9 @@
 """``tbpeek check LOGDIR...``: judge every run once; exit 1 when something is wrong.
 
-Exit codes: 0 nothing reached ``--fail-on`` (default ``alarm``), 1 something did, 2 usage or
-I/O error (a logdir that doesn't exist, a bad ``--role``, an unreadable config file).
+Exit codes: 0 nothing reached ``--fail-on`` (default ``alarm``) and every file was read, 1 a
+verdict reached ``--fail-on``, 3 none did but some data is damaged or unreadable (damaged
+records, unreadable files, directories that can't be listed: the output lists them), 2 usage
+or I/O error (a logdir that doesn't exist, a bad ``--role``, an unreadable config file).
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ import json
 import math
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tui.health import HealthOptions, RunHealth, judge, siblings
 from tui.health.roles import ROLES
 from tui.report.cli_options import add_config, add_fail_on, add_health, add_logdirs
-from tui.vocab import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Severity, safe_terminal
+from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
+from tui.report.problems import is_damage, run_problems
+from tui.vocab import EXIT_DAMAGED, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Severity, plural, safe_terminal
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -40,30 +45,50 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def to_json(results: list[RunHealth]) -> dict[str, Any]:
+def to_json(results: list[RunHealth], problems: Mapping[str, list[dict[str, Any]]] | None = None,
+            logdir_problems: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """``check --json``: per run its verdicts and problems; ``problems`` at the top for
+    directories that couldn't be listed (runs inside them are missing)."""
+    problems = problems or {}
     return {"runs": [
         {"run": h.run, "path": h.path, "library": h.library,
          "summary": h.summary.to_json() if h.summary else None,
-         "verdicts": [_clean(v.to_json()) for v in h.verdicts]}
-        for h in results]}
+         "verdicts": [_clean(v.to_json()) for v in h.verdicts],
+         "problems": problems.get(h.run, [])}
+        for h in results], "problems": list(logdir_problems)}
 
 
-def render_text(results: list[RunHealth]) -> str:
+def render_text(results: list[RunHealth], paint: Paint = NO_PAINT,
+                problems: Mapping[str, list[dict[str, Any]]] | None = None,
+                logdir_problems: Sequence[dict[str, Any]] = ()) -> str:
+    """The summary `tbpeek check` prints: names made safe for the terminal; each run's
+    problems under it and unlistable directories at the end (``!``); with `paint`, severities
+    in colour (always in words too)."""
+    problems = problems or {}
     lines: list[str] = []
     width = max((len(safe_terminal(h.run)) for h in results), default=0)
     for h in results:
         w = h.worst
-        sev = w.severity.label.upper() if w else "-"
+        sev = f"{w.severity.label.upper():<5}" if w else "-    "
+        if w:
+            sev = paint.severity(sev, w.severity)
         head = f"{w.metric} {w.kind}" if w else "nothing to judge"
         lib = f"  [{h.library}]" if h.library else ""
-        lines.append(f"{sev:<5}  {safe_terminal(h.run):<{width}}  {head}{safe_terminal(lib)}")
+        lines.append(f"{sev}  {paint(f'{safe_terminal(h.run):<{width}}', NAME_STYLE)}  {head}{safe_terminal(lib)}")
         if h.summary is not None:
             lines.append(f"       {safe_terminal(h.summary.text)}")
-        lines.extend(f"       {v.severity.label:<5} {v.metric:<18} {v.kind:<14} {safe_terminal(v.reason)}"
-                     for v in h.verdicts)
+        lines.extend(f"       {paint.severity(f'{v.severity.label:<5}', v.severity)} {v.metric:<18} "
+                     f"{v.kind:<14} {safe_terminal(v.reason)}" for v in h.verdicts)
+        lines.extend(paint(f"       ! {safe_terminal(p['path'])}: {safe_terminal(p['message'])}", PROBLEM_STYLE)
+                     for p in problems.get(h.run, []))
+    lines.extend(paint(f"! {safe_terminal(p['message'])}", PROBLEM_STYLE) for p in logdir_problems)
     counts = {s: sum(1 for h in results if h.worst and h.worst.severity == s) for s in Severity}
-    tally = ", ".join(f"{n} {s.label}" for s, n in sorted(counts.items(), reverse=True) if n)
-    lines.append(f"{len(results)} run{'s' if len(results) != 1 else ''}: {tally or 'nothing judged'}")
+    tally = ", ".join(paint.severity(f"{n} {s.label}", s) for s, n in sorted(counts.items(), reverse=True) if n)
+    damaged = sum(1 for h in results if problems.get(h.run))
+    extra = f"; {plural(damaged, 'run')} with damaged or unreadable data" if damaged else ""
+    if logdir_problems:
+        extra += f"; {plural(len(logdir_problems), 'directory', 'directories')} not readable"
+    lines.append(f"{plural(len(results), 'run')}: {tally or 'nothing judged'}{extra}")
     return "\n".join(lines)
 
 
@@ -74,17 +99,24 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_config(args.config)
         opts = HealthOptions.from_config(cfg, actions=args.actions, mode=args.mode, roles=dict(args.role))
     except (ConfigError, ValueError) as e:
-        print(f"tbpeek check: {e}", file=sys.stderr)
+        print(f"tbpeek check: {safe_terminal(str(e))}", file=sys.stderr)
         return EXIT_USAGE
-    from tui.ingest import LogdirError, load
+    from tui.ingest import Ingestor, LogdirError
+    from tui.store import Store
 
+    store = Store()
     try:
-        store = load(list(args.logdirs))
+        ing = Ingestor(store, list(args.logdirs))
+        ing.rescan()
+        ing.poll()
     except LogdirError as e:
         print(f"tbpeek check: {safe_terminal(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     snaps = store.snapshots()
+    logdir_problems = [p.to_json() for p in ing.problems()]  # directories that can't be listed
     if not snaps:
+        for p in logdir_problems:
+            print(f"tbpeek check: {safe_terminal(p['message'])}", file=sys.stderr)
         print(f"tbpeek check: no runs (directories with *tfevents* files) in "
               f"{safe_terminal(', '.join(args.logdirs))}",
               file=sys.stderr)
@@ -93,13 +125,13 @@ def run(args: argparse.Namespace) -> int:
     related = siblings(snaps)
     results = [judge(s, opts, now, related[s.name]) for s in snaps]
     results.sort(key=lambda h: (-(h.worst.severity if h.worst else -1), h.run))
+    problems = {s.name: found for s in snaps if (found := run_problems(s))}
     if args.json:
-        print(json.dumps(to_json(results), indent=2, allow_nan=False))
+        print(json.dumps(to_json(results, problems, logdir_problems), indent=2, allow_nan=False))
     else:
-        print(render_text(results))
-        for s in snaps:
-            for problem in s.problems.values():
-                print(f"note: {safe_terminal(s.name)}: {safe_terminal(problem)}", file=sys.stderr)
+        print(render_text(results, Paint.for_stream(sys.stdout), problems, logdir_problems))
     threshold = Severity.parse(args.fail_on)
-    failing = any(v.severity >= threshold for h in results for v in h.verdicts)
-    return EXIT_PROBLEM if failing else EXIT_OK
+    if any(v.severity >= threshold for h in results for v in h.verdicts):
+        return EXIT_PROBLEM
+    damaged = logdir_problems or any(is_damage(p) for found in problems.values() for p in found)
+    return EXIT_DAMAGED if damaged else EXIT_OK

@@ -27,7 +27,14 @@ def role_arg(text: str) -> tuple[str, str]:
 
 
 def add_logdirs(parser: argparse.ArgumentParser, help: str = LOGDIRS_HELP) -> None:
-    parser.add_argument("logdirs", nargs="+", metavar="LOGDIR", help=help)
+    """The LOGDIR arguments, and ``--logdir DIR`` (TensorBoard's spelling) for the same thing.
+
+    Both land in ``logdirs`` once `tui.cli.main` has merged them (``--logdir`` values go to
+    ``logdir_flags`` until then); at least one is required.
+    """
+    parser.add_argument("logdirs", nargs="*", metavar="LOGDIR", help=help + " (at least one)")
+    parser.add_argument("--logdir", action="append", default=[], dest="logdir_flags", metavar="DIR",
+                        help="a LOGDIR given TensorBoard's way; repeatable, adds to the LOGDIRs")
 
 
 def add_config(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:

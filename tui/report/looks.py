@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tui.looks.log import LookLogWarning, default_path, read_looks
 from tui.looks.stats import DayStats, daily_stats
-from tui.vocab import EXIT_OK, EXIT_USAGE, fmt_duration
+from tui.vocab import EXIT_OK, EXIT_USAGE, fmt_duration, plural, safe_terminal
 
 BARS = " ▁▂▃▄▅▆▇█"
 
@@ -34,9 +34,9 @@ def histogram(hours: tuple[int, ...], peak: int) -> str:
 def render(stats: list[DayStats], path: Path) -> str:
     """The table `tbpeek looks` prints."""
     peak = max((max(d.by_hour) for d in stats), default=0)
-    lines = [f"Looks per day, last {len(stats)} day{'s' if len(stats) != 1 else ''} (log: {path})", "",
+    lines = [f"Looks per day, last {plural(len(stats), 'day')} (log: {safe_terminal(str(path))})", "",
              f"{'day':<10} {'looks':>5} {'override':>8} {'alarm':>5} {'median gap':>10} "
-             f"{'nothing new':>11}  {'by hour, 0h to 23h':<24}"]
+             f"{'nothing new':>11}  by hour, 0h to 23h"]
     for d in stats:
         share = "–" if d.nothing_new is None else f"{d.nothing_new:.0%}"
         extra = f"  (+{d.budget_off} without budget)" if d.budget_off else ""
@@ -49,7 +49,7 @@ def render(stats: list[DayStats], path: Path) -> str:
     elif known:
         weight = sum(n for _, n in known)
         mean = sum(s * n for s, n in known) / weight if weight else 0.0
-        lines += ["", f"{total} looks; {mean:.0%} of them found nothing new."]
+        lines += ["", f"{plural(total, 'look')}; {mean:.0%} of them found nothing new."]
     return "\n".join(lines)
 
 
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     path = Path(args.log).expanduser() if args.log else default_path()
     if args.log and not path.is_file():
-        print(f"tbpeek looks: no look log at {path}: check the path", file=sys.stderr)
+        print(f"tbpeek looks: no look log at {safe_terminal(str(path))}: check the path", file=sys.stderr)
         return EXIT_USAGE
     now = time.time()
     try:
@@ -67,10 +67,10 @@ def run(args: argparse.Namespace) -> int:
             warnings.simplefilter("always", LookLogWarning)
             looks = read_looks(path, since=now - (args.days + 1) * 86400)
     except OSError as e:
-        print(f"tbpeek looks: can't read {path}: {e.strerror}", file=sys.stderr)
+        print(f"tbpeek looks: can't read {safe_terminal(str(path))}: {e.strerror}", file=sys.stderr)
         return EXIT_USAGE
     for w in caught:
-        print(f"tbpeek looks: warning: {w.message}", file=sys.stderr)
+        print(f"tbpeek looks: warning: {safe_terminal(str(w.message))}", file=sys.stderr)
     stats = daily_stats(looks, args.days, now)
     if args.json:
         rows = [{**asdict(d), "day": d.day.isoformat(), "by_hour": list(d.by_hour)} for d in stats]

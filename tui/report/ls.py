@@ -17,8 +17,10 @@ from typing import Any
 from tui.ingest import Ingestor, LogdirError
 from tui.ingest.reader import FileState
 from tui.report.cli_options import add_logdirs
+from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
+from tui.report.problems import run_problems
 from tui.store import RunSnapshot, Store
-from tui.vocab import EXIT_OK, EXIT_USAGE, fmt_duration, fmt_num, safe_terminal
+from tui.vocab import EXIT_OK, EXIT_USAGE, fmt_duration, fmt_num, natural_key, plural, safe_terminal
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +42,7 @@ def _age(seconds: float | None) -> str:
 
 def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict[str, Any]:
     tags = []
-    for tag in snap.tags:
+    for tag in sorted(snap.tags, key=natural_key):
         s = snap.series[tag]
         tags.append({
             "tag": tag, "points": len(s),
@@ -57,20 +59,22 @@ def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict[str,
         "texts": {k: t.text for k, t in snap.texts.items()},
         "restarts": [{"tag": r.tag, "step": r.step, "wall_time": r.wall_time, "dropped": r.dropped}
                      for r in snap.restarts],
-        "problems": dict(snap.problems),
+        "problems": run_problems(snap),
         "files": [{"path": f.path, "size": f.size, "offset": f.offset, "records": f.records,
                    "skipped_records": f.skipped_records, "damaged": f.damaged,
                    "pending_bytes": f.pending, "missing": f.missing} for f in files],
     }
 
 
-def render_text(runs: list[dict[str, Any]], show_files: bool = False) -> str:
+def render_text(runs: list[dict[str, Any]], show_files: bool = False, paint: Paint = NO_PAINT) -> str:
     """The table `tbpeek ls` prints; names, tags, paths and messages from the logdirs are made
-    safe for the terminal (`tui.vocab.safe_terminal`)."""
+    safe for the terminal (`tui.vocab.safe_terminal`); with `paint`, names and problems in
+    colour."""
     t = safe_terminal
     lines: list[str] = []
     for r in runs:
-        head = (f"{t(r['run'])}  ({t(r['path'])})  {len(r['tags'])} tags, {r['points']} points, "
+        head = (f"{paint(t(r['run']), NAME_STYLE)}  ({t(r['path'])})  {plural(len(r['tags']), 'tag')}, "
+                f"{plural(r['points'], 'point')}, "
                 f"last step {r['last_step'] if r['last_step'] is not None else '-'}, "
                 f"written {_age(r['last_write_age_s'])}")
         lines.append(head)
@@ -80,17 +84,16 @@ def render_text(runs: list[dict[str, Any]], show_files: bool = False) -> str:
             lines.append(f"  {'TAG':<{w}}  {'POINTS':>8}  {'LAST STEP':>10}  LAST VALUE")
             lines.extend(f"  {t(tag['tag']):<{w}}  {tag['points']:>8}  {tag['last_step']:>10}  "
                          f"{tag['last_value_text']}" for tag in r["tags"])
-        for key, msg in sorted(r["problems"].items()):
-            lines.append(f"  ! {t(key)}: {t(msg)}")
+        lines.extend(paint(f"  ! {t(p['path'])}: {t(p['message'])}", PROBLEM_STYLE) for p in r["problems"])
         if r["restarts"]:
             n = len(r["restarts"])
             last = r["restarts"][-1]
-            lines.append(f"  ~ {n} restart(s); last: {t(last['tag'])} went back to step {last['step']} "
-                         f"({last['dropped']} points replaced)")
+            lines.append(f"  ~ {plural(n, 'restart')}; last: {t(last['tag'])} went back to step {last['step']} "
+                         f"({plural(last['dropped'], 'point')} replaced)")
         for f in r["files"]:
             if show_files or f["pending_bytes"]:
                 note = f", {f['pending_bytes']} bytes of an incomplete last record" if f["pending_bytes"] else ""
-                lines.append(f"  - {t(f['path'])}: {f['records']} records, {f['size']} bytes{note}")
+                lines.append(f"  - {t(f['path'])}: {plural(f['records'], 'record')}, {plural(f['size'], 'byte')}{note}")
         lines.append("")
     return "\n".join(lines).rstrip("\n")
 
@@ -108,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
     states: dict[str, list[FileState]] = {}
     for f in ing.file_states():
         states.setdefault(f.run, []).append(f)
-    runs = [run_json(snap, states.get(snap.name, []), now) for snap in store.snapshots()]
+    snaps = sorted(store.snapshots(), key=lambda snap: natural_key(snap.name))
+    runs = [run_json(snap, states.get(snap.name, []), now) for snap in snaps]
     problems = ing.problems()  # directories that can't be listed: their runs are missing below
     if args.json:
         # Indented for a person; compact (and much faster to write) for a program.
@@ -121,5 +125,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"no runs under {safe_terminal(', '.join(args.logdirs))} "
               "(a run is a directory holding files named *tfevents*)", file=sys.stderr)
         return EXIT_OK
-    print(render_text(runs, show_files=args.files))
+    print(render_text(runs, show_files=args.files, paint=Paint.for_stream(sys.stdout)))
     return EXIT_OK

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from tui.report.render_common import at, best_text, fmt_clock, fmt_date, share, timeline_clocks
 from tui.report.render_text import clean, count_line
 from tui.report.review_model import Review, RoleStat, RunReview, TimelineEntry
-from tui.vocab import Severity, fmt_duration, fmt_num, fmt_step, plural
+from tui.vocab import Severity, fmt_duration, fmt_num, fmt_step, plural, safe_terminal
 
 W, H = 260, 90  # chart viewBox; scales with the page
 PAD_L, PAD_R, PAD_T, PAD_B = 4, 4, 14, 14
@@ -44,6 +44,7 @@ border-radius:6px;padding:10px 12px;margin:12px 0}
 font-weight:600;text-transform:uppercase;vertical-align:middle;margin-right:.4em}
 .badge.ok,.badge.info{background:var(--ok)}.badge.warn{background:var(--warn)}
 .badge.alarm{background:var(--alarm)}
+.summary{margin:.3em 0;font-weight:600}
 .facts{margin:.3em 0;color:var(--muted);font-size:.92em}
 ul{margin:.3em 0;padding-left:1.2em}
 li{margin:.15em 0}
@@ -77,8 +78,9 @@ def esc(text: object) -> str:
 
 
 def esc_name(text: str) -> str:
-    """Escaped, with break opportunities after / _ - so long run names wrap on a phone."""
-    return re.sub(r"([/_-])", r"\1<wbr>", esc(text))
+    """A name escaped on one line (a line break in it shows as ``\x0a``), with break
+    opportunities after / _ - so long run names wrap on a phone."""
+    return re.sub(r"([/_-])", r"\1<wbr>", html.escape(safe_terminal(text), quote=True))
 
 
 def _sev(s: Severity) -> str:
@@ -165,8 +167,10 @@ def _run(r: RunReview, now: float, index: int = 0) -> str:
     if r.group:
         facts.append(f"seed group {esc(r.group)}")
     out = [f'<section class="card {sev}" id="run-{index}">',
-           f'<h3><span class="badge {sev}">{esc(r.worst.label)}</span>{esc_name(r.name)}</h3>',
-           f'<div class="facts">{" · ".join(facts)}</div>']
+           f'<h3><span class="badge {sev}">{esc(r.worst.label)}</span>{esc_name(r.name)}</h3>']
+    if r.summary:  # the run's verdict in one sentence, first
+        out.append(f'<p class="summary">{esc(r.summary)}</p>')
+    out.append(f'<div class="facts">{" · ".join(facts)}</div>')
     if r.note is not None:
         rows = [(label, text.strip()) for label, text in (("Question", r.note.question),
                 ("Expectation", r.note.expectation), ("Outcome", r.note.outcome)) if text.strip()]

@@ -5,17 +5,20 @@ from __future__ import annotations
 import re
 
 from tui.report.render_common import SEVERITY_MARK, at, best_text, fmt_clock, share, sparkline, timeline_clocks
-from tui.report.render_text import clean, count_line, period_line
+from tui.report.render_text import clean, count_line, one_line, period_line
 from tui.report.review_model import Review, RunReview
 from tui.vocab import fmt_duration, fmt_num, fmt_step, plural
 
-# Inline markup and table pipes; `<`/`>` become entities (raw HTML in an issue is live).
+# Inline markup and table pipes; `<` and `&` become entities (raw HTML in an issue is live). A
+# `>` opens nothing in the middle of a line, so it stays: `44.7 -> 38.2` reads as written.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
-def md(text: str) -> str:
-    """Escape untrusted text for Markdown: inline markup, table pipes and raw HTML."""
-    text = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def md(text: str, lines: bool = False) -> str:
+    """Escape untrusted text for Markdown: control characters (`one_line`; with `lines`, line
+    breaks become spaces instead, for notes), inline markup, table pipes and raw HTML (for
+    text in the middle of a line: a `>` is left as it is)."""
+    text = (clean(text) if lines else one_line(text)).replace("&", "&amp;").replace("<", "&lt;")
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\n", " ")
 
 
@@ -30,13 +33,15 @@ def _run(r: RunReview, now: float) -> list[str]:
         facts.append(f"{len(r.restarts)} restarts")
     if r.group:
         facts.append(f"seed group {md(r.group)}")
-    out = [f"### {SEVERITY_MARK[r.worst]} {md(r.name)} — {r.worst.label}", "",
-           " · ".join(facts), ""]
+    out = [f"### {SEVERITY_MARK[r.worst]} {md(r.name)} — {r.worst.label}", ""]
+    if r.summary:  # the run's verdict in one sentence, first
+        out += [f"**{md(r.summary)}**", ""]
+    out += [" · ".join(facts), ""]
     if r.note is not None:
         for label, text in (("Question", r.note.question), ("Expectation", r.note.expectation),
                             ("Outcome", r.note.outcome)):
             if text.strip():
-                out.append(f"> **{label}:** {md(text.strip())}  ")
+                out.append(f"> **{label}:** {md(text.strip(), lines=True)}  ")
         out.append("")
     if r.verdicts:
         out.extend(f"- **{v.severity.label}** {v.metric} {v.kind.replace('_', ' ')}: {md(v.reason)}"

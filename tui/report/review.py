@@ -13,17 +13,20 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from tui.config import ConfigError, load_config, parse_duration
 from tui.notes import NoteStore
 from tui.report.cli_options import add_config, add_health, add_logdirs
+from tui.report.colour import NO_PAINT, Paint
 from tui.report.review_model import Review, assemble, summarise_looks, summarise_run
 from tui.store import RunSnapshot, Store
-from tui.vocab import EXIT_OK, EXIT_USAGE
+from tui.vocab import EXIT_OK, EXIT_USAGE, PatternError, compile_regex, plural, safe_terminal
 
 if TYPE_CHECKING:
     from tui.health import HealthOptions, VerdictChange
@@ -56,7 +59,10 @@ def parse_since(text: str, now: float) -> float:
     except ValueError:
         raise ValueError(f"can't read --since {text!r}: use a duration (24h, 90m, 2d), 'today', "
                          "'yesterday' or a date/time (2026-11-23, 2026-11-23T13:00)") from None
-    return when.timestamp()  # naive = local time, aware = as given
+    try:
+        return when.timestamp()  # naive = local time, aware = as given
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(f"can't use --since {text!r}: the date is out of range") from None
 
 
 def build_review(snaps: Sequence[RunSnapshot], *, since: float, now: float | None = None,
@@ -64,7 +70,8 @@ def build_review(snaps: Sequence[RunSnapshot], *, since: float, now: float | Non
                  notes: NoteStore | None = None, include_all: bool = False,
                  seed_pattern: str | None = None, history_points: int = HISTORY_POINTS,
                  looks_error: str | None = None, histories: Mapping[str, Sequence[VerdictChange]] | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> Review:
+                 progress: Callable[[int, int], None] | None = None,
+                 logdirs: Sequence[str] | None = None) -> Review:
     """Judge every run (in review mode: a long-silent run has ended), replay its verdict
     timeline, and assemble the review.
 
@@ -82,6 +89,8 @@ def build_review(snaps: Sequence[RunSnapshot], *, since: float, now: float | Non
         histories: run name -> verdict changes already known (the live app's
             `HealthTracker` history); those runs aren't replayed.
         progress: called with (done, total) after each run.
+        logdirs: the reviewed logdirs: only looks that watched one of them (or a directory
+            inside or around one) are counted (`tui.looks.log.about_logdirs`); None: every look.
     """
     from dataclasses import replace
 
@@ -105,20 +114,25 @@ def build_review(snaps: Sequence[RunSnapshot], *, since: float, now: float | Non
             changes = []
         runs.append(summarise_run(snap, health.verdicts, health.roles, changes, since=since, now=now,
                                   note=notes.get(snap.path), library=health.library,
-                                  whole_history=include_all, usual_gap=health.usual_gap))
+                                  whole_history=include_all, usual_gap=health.usual_gap,
+                                  summary=health.summary.text if health.summary else None))
         if progress is not None:
             progress(i, len(snaps))
+    if looks is not None and logdirs is not None:
+        from tui.looks.log import about_logdirs
+
+        looks = about_logdirs(looks, logdirs)
     summary = summarise_looks(looks, since, now) if looks is not None else None
     return assemble(runs, since=since, now=now, looks=summary, include_all=include_all,
                     seed_pattern=seed_pattern, looks_error=looks_error)
 
 
-def render(review: Review, fmt: str) -> str:
-    """The review in one of `FORMATS`."""
+def render(review: Review, fmt: str, paint: Paint | None = None) -> str:
+    """The review in one of `FORMATS` (`paint`: colour for text on a terminal)."""
     if fmt == "text":
         from tui.report.render_text import render_text
 
-        return render_text(review)
+        return render_text(review, paint or NO_PAINT)
     if fmt == "md":
         from tui.report.render_md import render_md
 
@@ -135,7 +149,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", default="24h", metavar="WHEN",
                         help="start of the period: 24h (default), 90m, today, yesterday, 2026-11-23")
     parser.add_argument("--format", choices=FORMATS, default=None,
-                        help="text (default), md, or html (default when -o ends in .html)")
+                        help="text (default), md, or html; without it, -o's extension decides "
+                             "(.txt, .md, .html; another extension is an error)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     parser.add_argument("--all", action="store_true", dest="include_all",
                         help="include runs that wrote nothing in the period")
@@ -146,11 +161,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_config(parser)
 
 
-def _format_for(args: argparse.Namespace) -> str:
-    if args.format:
-        return str(args.format)
-    ext = os.path.splitext(args.output or "")[1].lower()
-    return {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}.get(ext, "text")
+EXTENSIONS = {"": "text", ".txt": "text", ".text": "text", ".html": "html", ".htm": "html",
+              ".md": "md", ".markdown": "md"}
+
+
+def format_for(fmt: str | None, output: str | None) -> str:
+    """The review's format: `fmt` when given, else from the output file's extension.
+
+    Raises:
+        ValueError: no `fmt`, and an extension that names no format we write (``r.pdf``):
+            writing text into it would be a quiet surprise.
+    """
+    if fmt:
+        return fmt
+    if not output or output == "-":
+        return "text"
+    ext = os.path.splitext(output)[1].lower()
+    if ext not in EXTENSIONS:
+        known = ", ".join(sorted(e for e in EXTENSIONS if e))
+        raise ValueError(f"can't tell the format from {output!r}: name the file {known}, "
+                         "or give --format text|md|html")
+    return EXTENSIONS[ext]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -159,28 +190,31 @@ def run(args: argparse.Namespace) -> int:
     try:
         since = parse_since(args.since, now)
     except ValueError as e:
-        print(f"tbpeek review: {e}", file=err)
+        print(f"tbpeek review: {safe_terminal(str(e))}", file=err)
         return EXIT_USAGE
     try:
         cfg = load_config(args.config)
     except ConfigError as e:
-        print(f"tbpeek review: {e}", file=err)
+        print(f"tbpeek review: {safe_terminal(str(e))}", file=err)
         return EXIT_USAGE
     from tui.health import HealthOptions
 
     try:
         opts = HealthOptions.from_config(cfg, actions=args.actions, roles=dict(args.role), mode="review")
     except (ValueError, TypeError) as e:
-        print(f"tbpeek review: {e}", file=err)
+        print(f"tbpeek review: {safe_terminal(str(e))}", file=err)
         return EXIT_USAGE
-    pattern = args.seed_pattern or cfg.seed_pattern
-    if pattern is not None:
-        from tui.groups import compile_pattern
-
+    try:
+        fmt = format_for(args.format, args.output)
+    except ValueError as e:
+        print(f"tbpeek review: {safe_terminal(str(e))}", file=err)
+        return EXIT_USAGE
+    pattern = args.seed_pattern or cfg.seed_pattern  # the config's was checked when loaded
+    if args.seed_pattern is not None:
         try:
-            compile_pattern(pattern)
-        except ValueError as e:
-            print(f"tbpeek review: {e}", file=err)
+            compile_regex(args.seed_pattern, "--seed-pattern", re.IGNORECASE)
+        except PatternError as e:
+            print(f"tbpeek review: {safe_terminal(str(e))}", file=err)
             return EXIT_USAGE
 
     from tui.ingest import LogdirError, load
@@ -188,36 +222,43 @@ def run(args: argparse.Namespace) -> int:
     try:
         store: Store = load(args.logdirs)
     except LogdirError as e:
-        print(f"tbpeek review: {e}", file=err)
+        print(f"tbpeek review: {safe_terminal(str(e))}", file=err)
         return EXIT_USAGE
 
     looks, looks_error = None, None
     if not args.no_looks:
-        from tui.looks.log import read_looks
+        from tui.looks.log import LookLogWarning, read_looks
 
         try:
-            looks = read_looks(since=since)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", LookLogWarning)
+                looks = read_looks(since=since)
         except OSError as e:
             looks_error = f"{e.filename or 'look log'}: {e.strerror}"
+        else:
+            for w in caught:
+                print(f"tbpeek review: warning: {safe_terminal(str(w.message))}", file=err)
 
     try:
         review = build_review(store.snapshots(), since=since, now=now, opts=opts, looks=looks,
-                              include_all=args.include_all, seed_pattern=pattern, looks_error=looks_error)
+                              include_all=args.include_all, seed_pattern=pattern, looks_error=looks_error,
+                              logdirs=list(args.logdirs))
     except OSError as e:  # the notes directory can't be read
-        print(f"tbpeek review: {e}", file=err)
+        print(f"tbpeek review: {safe_terminal(str(e))}", file=err)
         return EXIT_USAGE
-    text = render(review, _format_for(args))
-    if not args.output or args.output == "-":
+    to_stdout = not args.output or args.output == "-"
+    text = render(review, fmt, Paint.for_stream(sys.stdout) if to_stdout else None)
+    if to_stdout:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return EXIT_OK
     try:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(text)
     except OSError as e:
-        print(f"tbpeek review: can't write {args.output}: {e.strerror}", file=err)
+        print(f"tbpeek review: can't write {safe_terminal(args.output)}: {e.strerror}", file=err)
         return EXIT_USAGE
     shown = len(review.visible())
-    print(f"tbpeek review: wrote {args.output} ({shown} runs"
+    print(f"tbpeek review: wrote {safe_terminal(args.output)} ({plural(shown, 'run')}"
           + (f", {review.untouched} untouched left out: --all shows them" if review.untouched and not args.include_all
              else "") + ")", file=err)
     return EXIT_OK

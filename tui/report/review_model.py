@@ -100,6 +100,7 @@ class RunReview:
     problems: dict[str, str] = field(default_factory=dict)
     library: str | None = None
     group: str | None = None  # seed group key when the run has siblings
+    summary: str | None = None  # the run's verdict in one sentence (`RunHealth.summary`), shown first
 
     @property
     def duration(self) -> float | None:
@@ -302,9 +303,10 @@ def summarise_looks(looks: Iterable[Any], since: float, until: float) -> LookSum
 def summarise_run(snap: RunSnapshot, verdicts: Sequence[Verdict], roles: Mapping[str, Series],
                   changes: Iterable[Any], *, since: float, now: float, note: Note | None = None,
                   library: str | None = None, whole_history: bool = False,
-                  usual_gap: float | None = None) -> RunReview:
+                  usual_gap: float | None = None, summary: str | None = None) -> RunReview:
     """One run's review from its snapshot, current verdicts, role series and verdict changes
-    (`usual_gap`: the run's usual seconds between writes, `RunHealth.usual_gap`)."""
+    (`usual_gap`: the run's usual seconds between writes, `RunHealth.usual_gap`; `summary`:
+    the run's verdict in one sentence, `RunHealth.summary.text`)."""
     last_wall = snap.last_wall_time
     stats = [st for role, s in sorted(roles.items(), key=lambda kv: _role_key(kv[0]))
              if (st := role_stat(role, s)) is not None]
@@ -323,7 +325,7 @@ def summarise_run(snap: RunSnapshot, verdicts: Sequence[Verdict], roles: Mapping
         restarts=tuple(snap.restarts),
         note=note if note is not None and not note.empty else None,
         touched=last_wall is not None and last_wall >= since,
-        problems=dict(snap.problems), library=library,
+        problems=dict(snap.problems), library=library, summary=summary or None,
     )
 
 

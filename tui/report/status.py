@@ -1,7 +1,8 @@
 """``tbpeek status LOGDIR...``: one line for a tmux status bar.
 
-Calm when all is well (``● 6 runs ok · next look 14:30``), the alarmed run and its verdict when
-not (``▲ ppo-seed3: entropy collapsed``); never a metric value. Exit codes as ``tbpeek check``:
+Calm when all is well (``● 6 runs ok · next look 14:30``), the alarmed run and the head of its
+one-line summary when not (``▲ seaquest: learned nothing (+2 more)``; the worst verdict in words,
+``▲ ppo-seed3: entropy collapsed``, when the head doesn't name the problem); never a metric value. Exit codes as ``tbpeek check``:
 0 nothing reached ``--fail-on`` (default alarm), 1 something did, 2 usage or I/O error.
 
 It must answer fast, every few seconds, for many runs: the answer comes from a cache in the
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING
 from tui.config import Config
 from tui.looks.policy import problem_text
 from tui.report.cli_options import add_config, add_fail_on, add_health, add_logdirs
+from tui.report.colour import Paint
 from tui.report.status_cache import Paths, Refreshed, RunSummary, Summary, cache_key, load_summary, unchanged
 from tui.vocab import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Severity, safe_terminal, safe_tmux, spec_is_url, spec_path
 
@@ -37,6 +39,10 @@ DETACH_SAVE = True  # write the cache's state in a forked child after answering 
 MAX_STALE = 600.0  # seconds: an older answer is not shown while refreshing; we wait instead
 ICONS = {Severity.OK: "●", Severity.INFO: "●", Severity.WARN: "△", Severity.ALARM: "▲"}
 COLORS = {Severity.OK: "green", Severity.INFO: "green", Severity.WARN: "yellow", Severity.ALARM: "red"}
+# Summary heads that name what is wrong: the line shows them instead of the worst verdict's words.
+# Not "learning", "fine", "too early", a bare severity word, nor "not learning yet" (a flat reward
+# while live is only info: the alarm is elsewhere, and the verdict's words name it).
+PROBLEM_HEADS = frozenset({"broken", "dead", "collapsed", "learned nothing", "not learning", "unlearned"})
 FIELDS = ("line", "icon", "state", "color", "text", "runs", "ok", "warn", "alarm", "run", "problem",
           "next", "due")
 
@@ -75,7 +81,8 @@ def fields(summary: Summary, next_look: float | None, now: float) -> dict[str, s
     if lead is not None:
         w = lead.worst
         assert w is not None
-        run, problem = safe_tmux(lead.run), safe_tmux(problem_text(w[0], w[1]))
+        words = lead.head if lead.head in PROBLEM_HEADS else problem_text(w[0], w[1])
+        run, problem = safe_tmux(lead.run), safe_tmux(words)
     look = "" if not nxt else (" · look due" if due else f" · next look {nxt}")
     if lead is not None:
         more = f" (+{len(alarmed) - 1} more)" if len(alarmed) > 1 else ""
@@ -229,6 +236,21 @@ def _save_state(refreshed: Refreshed, detach: bool) -> None:
             os._exit(0)
 
 
+def _uncached(args: argparse.Namespace, cfg: Config, paths: Paths, key: str) -> Summary:
+    """Read and judge everything afresh, touching no file in the state directory."""
+    from tui.ingest import LogdirError
+    from tui.report.status_cache import refresh
+
+    try:
+        opts = _health_options(args, cfg)
+    except ValueError as e:
+        raise StatusError(str(e), "tbpeek: bad option") from None
+    try:
+        return refresh(list(args.logdirs), opts, paths, key, cache=False).summary
+    except LogdirError as e:
+        raise StatusError(str(e), "tbpeek: logdir error") from None
+
+
 class StatusError(Exception):
     """A problem to report: (message, short line for the status bar)."""
 
@@ -245,7 +267,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format is not None:
         problem = check_template(args.format)
         if problem:
-            print(f"tbpeek status: {problem}", file=sys.stderr)
+            print(f"tbpeek status: {safe_terminal(problem)}", file=sys.stderr)
             return EXIT_USAGE
     try:
         cfg = load_config(args.config)
@@ -275,11 +297,19 @@ def run(args: argparse.Namespace) -> int:
             summary = refreshed.summary
         else:
             stale = not unchanged(summary, now)
+            if stale:  # answered before the refresh: at least leave out runs deleted since
+                summary.runs = [r for r in summary.runs if not r.gone()]
     except StatusError as e:
         return _fail(*e.args)
-    except OSError as e:
-        return _fail(f"can't use the cache in {paths.summary.parent}: {e.strerror or e}",
-                     "tbpeek: state dir error")
+    except OSError as e:  # a read-only or full state directory: answer without the cache
+        if args.refresh_cache:
+            return EXIT_OK
+        print(f"tbpeek status: can't use the cache in {safe_terminal(str(paths.summary.parent))} "
+              f"({e.strerror or e}); answering without it, which is slower", file=sys.stderr)
+        try:
+            summary, stale = _uncached(args, cfg, paths, key), False
+        except StatusError as e2:
+            return _fail(*e2.args)
     assert summary is not None
     try:
         return _answer(args, cfg, summary, now, paths, stale)
@@ -299,12 +329,16 @@ def _answer(args: argparse.Namespace, cfg: Config, summary: Summary, now: float,
               file=sys.stderr)
         return EXIT_USAGE
     values = fields(summary, nxt, now)
-    print(args.format.format(**values) if args.format is not None else values["line"], flush=True)
+    if args.format is not None:
+        line = args.format.format(**values)
+    else:  # in colour on a terminal (never in tmux's #(...), which reads a pipe)
+        line = Paint.for_stream(sys.stdout).severity(values["line"], Severity.parse(values["state"]))
+    print(line, flush=True)
     if stale:  # after the answer: tmux has its line while the refresher starts
         try:
             _refresh_in_background(args, paths)
         except OSError as e:
-            print(f"tbpeek status: can't start the background refresh: {e.strerror or e}; "
+            print(f"tbpeek status: can't start the background refresh: {safe_terminal(str(e.strerror or e))}; "
                   "the answer may be out of date (use --wait)", file=sys.stderr)
     threshold = Severity.parse(args.fail_on)
     return EXIT_PROBLEM if any(v[2] >= threshold for r in summary.active(now) for v in r.verdicts) else EXIT_OK

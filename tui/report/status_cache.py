@@ -25,7 +25,7 @@ from typing import Any
 
 from tui.vocab import RunState, Severity, StallRule, is_url, run_state, spec_is_url, spec_path
 
-FORMAT = 3
+FORMAT = 5  # 3: runs carry their directory's path; 4: and their summary head and state; 5: only the worst verdict, ended runs unjudged
 REJUDGE_EVERY = 60.0  # seconds: re-judge idle runs so a stall shows up
 
 
@@ -39,6 +39,10 @@ class RunSummary:
         at: when it was judged (epoch seconds).
         verdicts: (metric, kind, severity, reason) for each verdict.
         last_write: when the run last wrote (epoch seconds), if known.
+        path: the run's directory (or URL); "" when unknown.
+        head: the head of the run's one-line summary (`RunHealth.summary.head`: "learned
+            nothing", "dead", "broken", …); "" when unknown.
+        state: live / stalled / ended when judged (`RunHealth.state`); "" when unknown.
     """
 
     run: str
@@ -46,6 +50,16 @@ class RunSummary:
     at: float
     verdicts: list[tuple[str, str, Severity, str]]
     last_write: float | None = None
+    path: str = ""
+    head: str = ""
+    state: str = ""
+
+    def gone(self) -> bool:
+        """True if the run's local directory no longer exists (deleted or moved): its cached
+        verdicts are not news any more. URLs can't be checked cheaply: never gone here."""
+        if not self.path or is_url(self.path):
+            return False
+        return not os.path.isdir(self.path)
 
     def __post_init__(self) -> None:
         # Severities are stored as numbers in the summary file: typed again here.
@@ -83,7 +97,8 @@ class Summary:
     dirs: dict[str, int] = field(default_factory=dict)  # directory -> mtime_ns before the scan
     format: int = FORMAT
     ended_after: float = 86400.0  # the health options' threshold: silent this long = ended
-    _active: tuple[tuple[float, int, int, float], list[RunSummary]] | None = field(default=None, init=False, repr=False, compare=False)
+    _active: tuple[tuple[float, int, int, float], list[RunSummary]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     def active(self, now: float) -> list[RunSummary]:
         """The runs that haven't ended: an old run's alarm is history, not a status-bar alarm."""
@@ -101,7 +116,8 @@ class Summary:
         # By hand: dataclasses.asdict deep-copies every verdict (1.2 s for 3 000 runs).
         return {"key": self.key, "logdirs": self.logdirs, "computed_at": self.computed_at,
                 "runs": [{"run": r.run, "version": r.version, "at": r.at, "last_write": r.last_write,
-                          "verdicts": [[m, k, int(sev), why] for m, k, sev, why in r.verdicts]}
+                          "verdicts": [[m, k, int(sev), why] for m, k, sev, why in r.verdicts],
+                          "path": r.path, "head": r.head, "state": r.state}
                          for r in self.runs],
                 "files": self.files, "dirs": self.dirs, "format": self.format, "ended_after": self.ended_after}
 
@@ -109,7 +125,8 @@ class Summary:
     def from_json(cls, d: dict[str, Any]) -> Summary:
         runs = [RunSummary(r["run"], int(r["version"]), float(r["at"]),  # severities typed in __post_init__
                            [(str(m), str(k), s, str(why)) for m, k, s, why in r["verdicts"]],
-                           None if r.get("last_write") is None else float(r["last_write"]))
+                           None if r.get("last_write") is None else float(r["last_write"]),
+                           str(r.get("path", "")), str(r.get("head", "")), str(r.get("state", "")))
                 for r in d["runs"]]
         return cls(key=str(d["key"]), logdirs=[str(x) for x in d["logdirs"]], computed_at=float(d["computed_at"]),
                    runs=runs, files={str(k): int(v) for k, v in d["files"].items()},
@@ -243,11 +260,14 @@ class Refreshed:
     """A refresh's result: the summary (already written) and the state, written by `save_state`
     (after the answer is printed, when the caller likes: it is the slow part)."""
 
-    def __init__(self, summary: Summary, paths: Paths, state: dict[str, Any]) -> None:
+    def __init__(self, summary: Summary, paths: Paths, state: dict[str, Any] | None) -> None:
         self.summary, self._paths, self._state = summary, paths, state
         self.lock = -1  # the lock's file descriptor, held by whoever saves the state
 
     def save_state(self) -> None:
+        """Write the state (nothing for a refresh made without the cache)."""
+        if self._state is None:
+            return
         import io
         import pickle
 
@@ -257,9 +277,12 @@ class Refreshed:
 
 
 def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | None = None,
-            *, save: bool = True) -> Refreshed:
+            *, save: bool = True, cache: bool = True) -> Refreshed:
     """Bring the cache up to date: read new bytes, re-judge what changed, write the summary and
     (with `save`; else call `Refreshed.save_state`) the state.
+
+    With `cache` False the cache is neither read nor written: everything is read and judged
+    afresh (the answer for a state directory that can't be used).
 
     Only runs that haven't ended are judged: an ended run's verdicts never reach the line nor
     the exit code (`Summary.active`); it is judged when it writes again (a new version).
@@ -272,7 +295,7 @@ def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | 
     from tui.ingest import Ingestor
     from tui.store import Store
 
-    state = _load_state(paths, key)
+    state = _load_state(paths, key) if cache else None
     if state is None:
         store = Store()
         state = {"format": FORMAT, "key": key, "ingestor": Ingestor(store, list(logdirs)), "store": store,
@@ -287,12 +310,14 @@ def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | 
     related: dict[str, Any] | None = None
     fresh: dict[str, RunSummary] = {}
     for snap in snaps:
+        if not is_url(snap.path) and not os.path.isdir(snap.path):
+            continue  # the run's directory was deleted: its verdicts are no answer any more
         prev = judged.get(snap.name)
         if prev is not None and prev.version == snap.version and (now - prev.at < REJUDGE_EVERY
                                                                   or prev.ended(now, after)):
             fresh[snap.name] = prev
             continue
-        run = RunSummary(snap.name, snap.version, now, [], snap.last_activity)
+        run = RunSummary(snap.name, snap.version, now, [], snap.last_activity, snap.path, "", "ended")
         if not run.ended(now, after):
             if related is None:
                 related = siblings(snaps)
@@ -300,11 +325,14 @@ def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | 
             worst = max(h.verdicts, key=lambda v: v.severity, default=None)  # the first of the worst
             if worst is not None:  # the line and the exit code need only the worst
                 run.verdicts = [(worst.metric, worst.kind, worst.severity, worst.reason)]
+            run.head, run.state = (h.summary.head if h.summary else ""), h.state
         fresh[snap.name] = run
     state["judged"] = fresh
     files = {fs.path: fs.size for fs in ing.file_states() if not fs.missing}
     summary = Summary(key=key, logdirs=list(logdirs), computed_at=now, runs=list(fresh.values()),
                       files=files, dirs=dirs, ended_after=after)
+    if not cache:
+        return Refreshed(summary, paths, None)
     paths.state.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(paths.summary, json.dumps(summary.to_json(), separators=(",", ":")).encode())
     out = Refreshed(summary, paths, state)

@@ -1,5 +1,5 @@
 """The shared vocabulary every room speaks: severities and verdicts, the one run-state rule,
-number / step / duration formatting, logdir specs, exit codes, and the one way to make
+number / step / duration formatting, logdir specs, exit codes, user regexes (`compile_regex`), and the one way to make
 untrusted text safe to show.
 
 A leaf: it imports nothing heavy (no numpy, no Textual), so `status` and the look budget can
@@ -8,9 +8,11 @@ use it and still start fast. Everything is re-exported here::
     from tui.vocab import Severity, Verdict, run_state, fmt_step, safe_terminal, parse_spec, EXIT_USAGE
 """
 
-from tui.vocab.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE
+from tui.vocab.exits import EXIT_DAMAGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE
 from tui.vocab.fmt import fmt_age, fmt_duration, fmt_num, fmt_step, plural
 from tui.vocab.logdir import Spec, is_url, parse_spec, spec_is_url, spec_path
+from tui.vocab.natural import natural_key
+from tui.vocab.regex import PatternError, compile_regex, regex_error
 from tui.vocab.runstate import (
     DEFAULT_RULE,
     ENDED_AFTER,
@@ -27,9 +29,9 @@ from tui.vocab.safe import has_controls, safe_terminal, safe_tmux
 from tui.vocab.severity import WORDS, Severity, Verdict, worst
 
 __all__ = [
-    "DEFAULT_RULE", "ENDED_AFTER", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE",
+    "DEFAULT_RULE", "ENDED_AFTER", "EXIT_DAMAGED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE",
     "STALL_ALARM", "STALL_FLOOR", "STALL_WARN", "WORDS",
-    "Liveness", "RunState", "Severity", "Spec", "StallRule", "Verdict",
-    "fmt_age", "fmt_duration", "fmt_num", "fmt_step", "has_controls", "is_url", "liveness", "parse_spec",
-    "plural", "run_state", "safe_terminal", "safe_tmux", "spec_is_url", "spec_path", "worst",
+    "Liveness", "PatternError", "RunState", "Severity", "Spec", "StallRule", "Verdict",
+    "compile_regex", "fmt_age", "fmt_duration", "fmt_num", "fmt_step", "has_controls", "is_url", "liveness", "natural_key", "parse_spec",
+    "plural", "regex_error", "run_state", "safe_terminal", "safe_tmux", "spec_is_url", "spec_path", "worst",
 ]

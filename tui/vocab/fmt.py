@@ -54,6 +54,33 @@ def fmt_num(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 
 
+def fmt_value(x: float, digits: int = 3) -> str:
+    """A number for a verdict's sentence: 3 significant digits, no exponent for everyday sizes
+    ('1280', never '1.28e+03'); an exponent only below 0.001 or from a million up."""
+    x = float(x)
+    if not math.isfinite(x):
+        return str(x)
+    ax = abs(x)
+    if ax != 0 and (ax >= 1e6 or ax < 1e-3):
+        return f"{x:.{digits - 1}e}"
+    rounded = float(f"{x:.{digits}g}")
+    if abs(rounded) >= 10 ** digits:
+        return f"{rounded:.0f}"
+    return f"{x:.{digits}g}"
+
+
+def fmt_span(seconds: float) -> str:
+    """A span of time for a verdict's sentence: '40 s', '12 min', '1.5 h', '3 days'."""
+    s = seconds
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    if s < 172800:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.0f} days"
+
+
 def fmt_duration(seconds: float | None) -> str:
     """'30s', '45m', '2h 05m', '3d 4h'; '?' when unknown."""
     if seconds is None or not math.isfinite(seconds):

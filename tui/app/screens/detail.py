@@ -24,7 +24,7 @@ from tui.app.widgets.chart import ChartWidget
 from tui.app.widgets.footer import KeyFooter
 from tui.health.verdict import Severity
 from tui.live.chart import RGB, X_MODES, Line
-from tui.live.model import run_state, tag_groups
+from tui.live.model import summary_line, tag_groups
 from tui.store import Series
 from tui.vocab import fmt_age, fmt_step, safe_terminal
 
@@ -199,17 +199,23 @@ class DetailScreen(Screen[None]):
         self.query_one("#verdicts", Static).update(self._verdict_text())
 
     def _head_text_now(self) -> Text:
-        """The head's first line: name, state, step, age."""
+        """The head's first lines: name, state (the judgement's, as the overview's column),
+        step, age; then the run's verdict in one sentence, in its severity's colour."""
         app = self.app
         view = app.judge.view(self.run)
         now = app.options.clock()
         head = Text.assemble((safe_terminal(self.run), "bold"))
         if view is not None:
             age = view.age(now)
-            state = run_state(age, app.options.health.thresholds.ended_after, view.usual_gap)
-            head.append(f"  {state} · step {fmt_step(view.last_step)} · wrote {fmt_age(age)} ago")
+            head.append(f"  {view.state} · step {fmt_step(view.last_step)} · wrote {fmt_age(age)} ago")
             if view.library:
                 head.append(f" · {view.library}")
+            style = app.verdict_styles()[SEVERITY_VAR[view.summary.severity]] if view.summary else ""
+            # One line (the verdicts below give each reason whole); plain: it quotes event files.
+            line = Text(summary_line(view), style=style, no_wrap=True)
+            line.truncate(max(10, app.size.width - 2), overflow="ellipsis")
+            head.append("\n")
+            head.append_text(line)
         return head
 
     def _head_extra(self, head: Text) -> None:

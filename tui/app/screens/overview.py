@@ -1,5 +1,5 @@
 """The overview: one row per run (or per seed group, folded with `g`), a regex filter,
-sorting, a summary line."""
+sorting, the highlighted run's verdict in one sentence, a status line."""
 
 from __future__ import annotations
 
@@ -14,15 +14,26 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
 from tui.app.app import TbpeekApp
+from tui.app.themes import SEVERITY_VAR
 from tui.app.widgets.footer import KeyFooter
 from tui.app.widgets.run_table import RunTable
 from tui.groups import SeedGroup
 from tui.live.layout import fit_status
-from tui.live.model import RunView, compile_filter, fold_groups, sort_views, summary, summary_text
+from tui.live.model import RunView, compile_filter, fold_groups, sort_views, summary, summary_line, summary_text
 
 
 class OverviewScreen(Screen[None]):
     """All runs at a glance. Redraws on a timer, only when the data (or the clock) moved."""
+
+    DEFAULT_CSS = """
+    #run-summary {
+        height: 1;
+        padding: 0 1;
+    }
+    OverviewScreen.-compact #run-summary {
+        padding: 0 0;
+    }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_detail", "Detail", show=True),
@@ -47,6 +58,8 @@ class OverviewScreen(Screen[None]):
         self._theme_seen: str | None = None
         self.filter_error: str | None = None
         self._status_text: str | None = None
+        self._run_line: tuple[str, str, int] | None = None  # (text, style, width) of the run-summary line
+        self._views_shown: dict[str, RunView] = {}  # row name -> its view, as last drawn
         self.groups: dict[str, SeedGroup] = {}  # folded row name -> its group (when folded)
 
     def compose(self) -> ComposeResult:
@@ -54,6 +67,7 @@ class OverviewScreen(Screen[None]):
         with Vertical(id="overview"):
             yield Input(placeholder="regex over run names (enter: apply, esc: clear)", id="filter")
             yield RunTable(id="runs")
+            yield Static("", id="run-summary")
             yield Static("", id="status")
         yield KeyFooter()
 
@@ -63,7 +77,6 @@ class OverviewScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
-        self.table.ended_after = self.app.options.health.thresholds.ended_after
         self._apply_layout()
         self.redraw()
         self.set_interval(self.app.options.refresh, self._tick)
@@ -126,8 +139,28 @@ class OverviewScreen(Screen[None]):
         self._theme_seen = app.theme
         session = app.session
         drawn = self.table.draw_views(views, now, session.view.selected, colors, session.notes.noted_runs())
+        self._views_shown = {v.name: v for v in views}
+        self._update_run_line()
         self._update_status(all_views, views)
         return drawn
+
+    def _update_run_line(self) -> None:
+        """The highlighted run's verdict in one sentence, above the status line (plain text: it
+        quotes tags and names from event files), in its severity's colour."""
+        view = self._views_shown.get(self.table.cursor_run() or "")
+        text = summary_line(view)
+        style = ""
+        if view is not None and view.summary is not None:
+            style = self.app.verdict_styles()[SEVERITY_VAR[view.summary.severity]]
+        if (text, style, self.app.size.width) != self._run_line:  # an update re-lays out the screen: only when it changed
+            self._run_line = (text, style, self.app.size.width)
+            line = Text(text, style=style, no_wrap=True)
+            line.truncate(self.app.size.width - (0 if self.compact else 2), overflow="ellipsis")
+            self.query_one("#run-summary", Static).update(line)
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._update_run_line()
 
     def _update_status(self, all_views: dict[str, RunView], views: list[RunView]) -> None:
         session = self.app.session

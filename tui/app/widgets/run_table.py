@@ -13,9 +13,9 @@ from textual.widgets import DataTable
 from tui.app.themes import SEVERITY_VAR
 from tui.health.verdict import Severity
 from tui.live.layout import ColumnPlan, fit_names, name_target, plan_columns
-from tui.live.model import RunView, run_state
+from tui.live.model import RunView
 from tui.spark import sparkline
-from tui.vocab import ENDED_AFTER, fmt_age, fmt_step, safe_terminal
+from tui.vocab import fmt_age, fmt_step, safe_terminal
 
 Column = tuple[str, str, str | None, int | None]  # (key, label, sparkline role or None, width)
 HEALTH_WIDTH = 15  # "ALARM collapsed": the severity in words, then the worst verdict's kind
@@ -43,6 +43,7 @@ class RowKeyState:
 
     version: int
     age_text: str
+    state: str
     selected: bool
     style_key: str
     noted: bool = False
@@ -66,7 +67,6 @@ class RunTable(DataTable[Text]):
         self.plan = ColumnPlan(("entropy", "reward", "throughput"), 12, 24)
         self._names: dict[str, str] = {}  # run -> its name as shown (fitted to the column)
         self._names_for: tuple[tuple[str, ...], ColumnPlan] | None = None
-        self.ended_after = ENDED_AFTER  # the screen sets the health options' value
         self._drawn: dict[str, RowKeyState] = {}
         self._cell_cache: dict[str, dict[str, Text]] = {}
         self.rebuilds = 0  # whole-table rebuilds (order changed); cell updates are the cheap path
@@ -133,7 +133,9 @@ class RunTable(DataTable[Text]):
         else:
             cells["mark"] = Text.assemble(("●" if selected else " ", colors["verdict-info"]),
                                           (NOTE_GLYPH if noted else "", colors["muted"]))
-            state = run_state(age, self.ended_after, view.usual_gap)
+            # The state of the judgement that gave the health column (`RunHealth.state`: the one
+            # run-state rule with the writer evidence), never a second clock of the table's own.
+            state = view.state
             cells["state"] = Text(state, style=muted if state == "ended" else
                                   (colors["verdict-warn"] if state == "stalled" else ""))
             cells["health"] = health_cell(view, color)
@@ -176,7 +178,7 @@ class RunTable(DataTable[Text]):
                 cells = self._cells(v, now, picked, colors, v.name in noted)
                 self.add_row(*[cells.get(k, Text("")) for k in keys], key=v.name)
                 self._cell_cache[v.name] = cells
-                self._drawn[v.name] = RowKeyState(v.version, fmt_age(v.age(now)), picked, style_key,
+                self._drawn[v.name] = RowKeyState(v.version, fmt_age(v.age(now)), v.state, picked, style_key,
                                                   v.name in noted)
             self._row_order = order
             if cursor_run in order:
@@ -184,7 +186,7 @@ class RunTable(DataTable[Text]):
             return len(views)
         for v in views:
             picked = _picked(v, selected) if v.members else v.name in selected
-            state = RowKeyState(v.version, fmt_age(v.age(now)), picked, style_key, v.name in noted)
+            state = RowKeyState(v.version, fmt_age(v.age(now)), v.state, picked, style_key, v.name in noted)
             if self._drawn.get(v.name) != state:
                 self._stale[v.name] = _Stale(v, now, picked, colors, state)
         return self._flush_visible()
