@@ -112,7 +112,9 @@ async def _settle(app, pilot, runs: int, timeout: float = 120.0) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         await pilot.pause(0.2)
-        if len(app.judge.views()) >= runs and app.screen.query_one("RunTable").row_count >= runs:
+        loading = getattr(app.session, "loading", None)  # the first read in parts, where the app has it
+        if (loading is None and len(app.judge.views()) >= runs
+                and app.screen.query_one("RunTable").row_count >= runs):
             return
     raise SystemExit(f"the app did not show {runs} runs within {timeout:.0f} s")
 
@@ -227,7 +229,8 @@ async def redraw_latency(root: Path, runs: list[RunFile] | list[SweepWriter], pr
                 await asyncio.sleep(0.0005)
             drawn = [t for t, row in frames if row != before]
             if not drawn:
-                raise SystemExit(f"press {i} ({key}): no frame with the moved cursor within 2 s")
+                raise SystemExit(f"press {i} ({key}): no frame with the moved cursor within 2 s (cursor at row "
+                                 f"{before}, then {table.cursor_row}; {len(frames)} frames meanwhile)")
             samples.append(drawn[0] - t0)
             await asyncio.sleep(0.05)  # a person presses keys, they don't flood them
         if company is not None:
