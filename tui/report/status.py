@@ -194,14 +194,14 @@ def _refresh_locked(args: argparse.Namespace, cfg: Config, paths: Paths, key: st
             os.close(fd)
             return None
         from tui.ingest import LogdirError
-        from tui.report.status_cache import refresh
+        from tui.report.status_cache import refresh_deferred
 
         try:
             opts = _health_options(args, cfg)
         except ValueError as e:  # a bad --role or [health] table
             raise StatusError(str(e), "tbpeek: bad option") from None
         try:
-            out = refresh(list(args.logdirs), opts, paths, key, save=False)
+            out = refresh_deferred(list(args.logdirs), opts, paths, key)
         except LogdirError as e:
             raise StatusError(str(e), "tbpeek: logdir error") from None
     except BaseException:
@@ -246,7 +246,7 @@ def _uncached(args: argparse.Namespace, cfg: Config, paths: Paths, key: str) -> 
     except ValueError as e:
         raise StatusError(str(e), "tbpeek: bad option") from None
     try:
-        return refresh(list(args.logdirs), opts, paths, key, cache=False).summary
+        return refresh(list(args.logdirs), opts, paths, key, cache=False)
     except LogdirError as e:
         raise StatusError(str(e), "tbpeek: logdir error") from None
 

@@ -276,10 +276,18 @@ class Refreshed:
         _atomic_write(self._paths.state, buf.getvalue())
 
 
-def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | None = None,
-            *, save: bool = True, cache: bool = True) -> Refreshed:
-    """Bring the cache up to date: read new bytes, re-judge what changed, write the summary and
-    (with `save`; else call `Refreshed.save_state`) the state.
+def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | None = None, *,
+            cache: bool = True) -> Summary:
+    """`refresh_deferred`, its state written before returning."""
+    out = refresh_deferred(logdirs, opts, paths, key, now, cache=cache)
+    out.save_state()
+    return out.summary
+
+
+def refresh_deferred(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | None = None, *,
+                     cache: bool = True) -> Refreshed:
+    """Bring the cache up to date: read new bytes, re-judge what changed, write the summary;
+    the state (the slow part) is written by `Refreshed.save_state`, when the caller likes.
 
     With `cache` False the cache is neither read nor written: everything is read and judged
     afresh (the answer for a state directory that can't be used).
@@ -335,7 +343,4 @@ def refresh(logdirs: list[str], opts: Any, paths: Paths, key: str, now: float | 
         return Refreshed(summary, paths, None)
     paths.state.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(paths.summary, json.dumps(summary.to_json(), separators=(",", ":")).encode())
-    out = Refreshed(summary, paths, state)
-    if save:
-        out.save_state()
-    return out
+    return Refreshed(summary, paths, state)
