@@ -1,7 +1,7 @@
 """Benchmark ``tbpeek status`` on 100 runs: cold, warm, and warm with new data.
 
 Each case runs ``python -m tui status LOGDIR`` as a new process (as tmux does) several times
-and reports the median wall time, and its ratio to ``python -m tui --version`` (the cost of
+and reports the median wall time, and its ratio to ``python -c "import tui.cli"`` (the cost of
 starting tbpeek at all), because absolute times depend on the machine and its load.
 
 Cases:
@@ -11,7 +11,15 @@ Cases:
   process reads the new bytes (its time is not in the figure; it is waited for between calls).
 - warm+new --wait: the same, but the call reads the new bytes and re-judges before answering.
 
+With ``--sweep``, the runs are instead the 3 000-run Stable-Baselines3 sweep of
+``bench/ingest.py`` set (d) (3 000 runs x 8 tags x 61 points, one scalar per event; its
+generator, cached in ``--sweep-data``), and "new data" appends 5 points to 10 runs. Its runs
+were written in 2023, so they have all *ended*: status counts them and judges none. With
+``--live``, a config sets ``[health] ended_after`` to ten years, so every run is live and
+judged (the sweep as it is while it trains). Targets (issue 13): cold <= 1 s, warm <= 200 ms.
+
 Usage: ``python bench/status.py [--runs 100] [--points 1000] [--repeat 7] [--data DIR]``
+       ``python bench/status.py --sweep [--live] [--repeat 3] [--sweep-data DIR]``
 """
 
 from __future__ import annotations
@@ -71,6 +79,28 @@ def make_runs(root: Path, runs: int, points: int) -> list[Path]:
     return files
 
 
+def sweep_runs(root: Path) -> tuple[Path, list[Path]]:
+    """bench/ingest.py's set (d), generated once under `root`: (logdir, its event files)."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from ingest import datasets  # the set's own generator
+
+    logdir = datasets(root, 1.0, ["d"])["d"][0]
+    return logdir, sorted(logdir.rglob("*tfevents*"))
+
+
+def append_sweep_points(path: Path, start: int, n: int) -> None:
+    """Append `n` SB3-style dumps (8 tags, one scalar per event) after point `start`, written now."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from ingest import SB3_TAGS
+
+    now = time.time()
+    with open(path, "ab") as f:
+        w = RecordWriter(f)
+        for k in range(start, start + n):
+            for j, tag in enumerate(SB3_TAGS):
+                w.write(_event(2048 * (k + 1), now - (start + n - k), {tag: math.sin(k + j)}))
+
+
 def timed(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
     t = time.perf_counter()
     out = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO)
@@ -97,6 +127,10 @@ def main() -> int:
     ap.add_argument("--points", type=int, default=1000, help="records per run (5 tags each)")
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--data", help="keep the generated runs here (default: a temporary directory)")
+    ap.add_argument("--sweep", action="store_true", help="bench/ingest.py's 3 000-run sweep, set (d), instead")
+    ap.add_argument("--sweep-data", type=Path, default=Path(tempfile.gettempdir()) / "tbpeek-bench",
+                    help="where the sweep is generated once (bench/ingest.py's --data)")
+    ap.add_argument("--live", action="store_true", help="with --sweep: every run counts as live (judged)")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tbpeek-bench-status-"))
     data = Path(a.data) if a.data else tmp / "runs"
@@ -105,40 +139,61 @@ def main() -> int:
            "PYTHONPATH": str(REPO)}
     try:
         t = time.perf_counter()
-        files = make_runs(data, a.runs, a.points)
+        if a.sweep:
+            cached, _ = sweep_runs(a.sweep_data)
+            data = tmp / "sweep"  # a copy: new data is appended to it
+            shutil.copytree(cached, data)
+            files = sorted(data.rglob("*tfevents*"))
+            what = "bench/ingest.py set (d): 3 000 runs x 8 tags x 61 points (SB3 sweep)"
+            if a.live:
+                (tmp / "config").mkdir(parents=True, exist_ok=True)
+                (tmp / "config" / "config.toml").write_text('[health]\nended_after = "3650d"\n')
+                what += ", every run live (judged)"
+            else:
+                what += ", every run ended (counted, not judged)"
+        else:
+            files = make_runs(data, a.runs, a.points)
+            what = f"{a.runs} runs x {a.points} records x {len(TAGS)} tags"
         size = sum(f.stat().st_size for f in files)
-        print(f"{a.runs} runs x {a.points} records x {len(TAGS)} tags, {size / 1e6:.1f} MB "
-              f"(written in {time.perf_counter() - t:.1f} s); {a.repeat} calls per case; "
+        print(f"{what}, {size / 1e6:.1f} MB (ready in {time.perf_counter() - t:.1f} s); {a.repeat} calls per case; "
               f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
         py = [sys.executable, "-m", "tui"]
         status = [*py, "status", str(data)]
         results: dict[str, list[float]] = {k: [] for k in ("reference", "cold", "warm", "warm+new", "warm+new --wait")}
         line = ""
         for _ in range(a.repeat):
-            results["reference"].append(timed([*py, "--version"], env)[0])
+            results["reference"].append(timed([sys.executable, "-c", "import tui.cli"], env)[0])
         for _ in range(a.repeat):
             shutil.rmtree(state, ignore_errors=True)
             dt, line = timed(status, env)
             results["cold"].append(dt)
+            wait_for_refresher(state)  # the state is written after the answer, by a child
         for _ in range(a.repeat):
             results["warm"].append(timed(status, env)[0])
-        added = a.points
+        added = 61 if a.sweep else a.points
         for wait in (False, True):
             key = "warm+new --wait" if wait else "warm+new"
             for _ in range(a.repeat):
                 now = time.time()
                 for r, f in enumerate(files[:10]):
-                    write_points(f, r, added, 5, now)
+                    if a.sweep:
+                        append_sweep_points(f, added, 5)
+                    else:
+                        write_points(f, r, added, 5, now)
                 added += 5
                 dt, line = timed([*status, "--wait"] if wait else status, env)
                 results[key].append(dt)
                 wait_for_refresher(state)
         ref = statistics.median(results["reference"])
-        print(f"\n{'case':<18} {'median':>9} {'vs --version':>13}   (min .. max)")
+        print(f"\n{'case':<18} {'median':>9} {'vs start':>13}   (min .. max)")
         for k, v in results.items():
             m = statistics.median(v)
             print(f"{k:<18} {m * 1000:>7.0f}ms {m / ref:>12.2f}x   ({min(v) * 1000:.0f} .. {max(v) * 1000:.0f} ms)")
         print(f"\nlast line: {line}")
+        if a.sweep:
+            cold, warm = statistics.median(results["cold"]), statistics.median(results["warm"])
+            print(f"targets (issue 13): cold {cold:.2f} s (<= 1 s: {'met' if cold <= 1 else 'NOT met'}), "
+                  f"warm {warm * 1000:.0f} ms (<= 200 ms: {'met' if warm <= 0.2 else 'NOT met'})")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -17,6 +17,22 @@ terminal would, minus the write to a tty.
    first composed frame that shows the moved cursor (the frame the driver would write to the
    terminal). Reference: the same presses with the writers stopped. Target ≤ 100 ms.
 
+With ``--sweep``, the same app on bench/ingest.py's sweep (set (d): 3 000 runs x 8 tags x 61
+points, Stable-Baselines3's layout; ``--sweep-set e``: 30 000 runs x 8 x 20), its generator
+and its cache (``--sweep-data``). Targets (issue 13):
+
+3. **First rows**: from ``make_app`` to the first composed frame whose run table has rows
+   (target ≤ 1 s), and to the frame with every run; the loading messages the status line
+   showed meanwhile ("reading 1 200 of 3 000 runs"); peak RSS of the process (goal ≤ 1.5 GB
+   at 30 000 runs). The import of the app (``python -c "import tui.app.app"``, a whole process)
+   is reported beside it: a person also waits for that. With 30 000 runs, ``End`` and
+   ``PageUp`` are pressed to show that it scrolls.
+4. **Idle CPU** while watching the sweep (nothing changes), target ≤ 2 % of one core.
+5. **Keypress → redraw** on the sweep (a copy), with 30 of its runs written a dump a second
+   (8 tags, SB3 style) so the watcher and worker are busy; target p95 ≤ 50 ms.
+
+    .venv/bin/python bench/ui.py --sweep [--sweep-set d|e] [--sweep-data DIR]
+
 Numbers on a shared machine are noisy; compare ratios and run twice.
 """
 
@@ -26,7 +42,9 @@ import argparse
 import asyncio
 import math
 import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -43,6 +61,8 @@ from tui.app.app import AppOptions, make_app
 TAGS = ("losses/entropy", "charts/episodic_return", "charts/SPS", "losses/value_loss")
 IDLE_TARGET = 2.0  # % of one core
 REDRAW_TARGET = 0.100  # seconds
+SWEEP_REDRAW_P95 = 0.050  # seconds, on the sweep
+FIRST_ROWS_TARGET = 1.0  # seconds
 
 
 def _event(step: int, wall: float, values: dict[str, float]) -> bytes:
@@ -92,7 +112,9 @@ async def _settle(app, pilot, runs: int, timeout: float = 120.0) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         await pilot.pause(0.2)
-        if len(app.judge.views()) >= runs and app.screen.query_one("RunTable").row_count >= runs:
+        loading = getattr(app.session, "loading", None)  # the first read in parts, where the app has it
+        if (loading is None and len(app.judge.views()) >= runs
+                and app.screen.query_one("RunTable").row_count >= runs):
             return
     raise SystemExit(f"the app did not show {runs} runs within {timeout:.0f} s")
 
@@ -134,6 +156,29 @@ async def reference_idle_cpu(rows: int, seconds: float) -> float:
     return 100.0 * (c1 - c0) / (t1 - t0)
 
 
+class SweepWriter:
+    """Appends SB3-style dumps (8 tags, one scalar per event, written now) to a sweep's run."""
+
+    def __init__(self, path: Path, step: int) -> None:
+        from ingest import SB3_TAGS
+
+        self.tags = SB3_TAGS
+        self.f = open(path, "ab")  # noqa: SIM115 - closed by close()
+        self.rw = RecordWriter(self.f)
+        self.step = step
+
+    def append(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.step += 2048
+            now = time.time()
+            for j, tag in enumerate(self.tags):
+                self.rw.write(_event(self.step, now, {tag: math.sin(self.step / 2048 + j)}))
+        self.rw.flush()
+
+    def close(self) -> None:
+        self.f.close()
+
+
 class Company(threading.Thread):
     """Appends one point a second to every run, spread over the second."""
 
@@ -151,13 +196,13 @@ class Company(threading.Thread):
                 time.sleep(gap)
 
 
-async def redraw_latency(root: Path, runs: list[RunFile], presses: int, live: bool,
-                         refresh: float | None = None) -> list[float]:
+async def redraw_latency(root: Path, runs: list[RunFile] | list[SweepWriter], presses: int, live: bool,
+                         refresh: float | None = None, expect: int | None = None) -> list[float]:
     app = make_app([str(root)], AppOptions() if refresh is None else AppOptions(refresh=refresh))
-    company = Company(runs) if live else None
+    company = Company(runs) if live else None  # type: ignore[arg-type]
     samples: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        await _settle(app, pilot, len(runs))
+        await _settle(app, pilot, len(runs) if expect is None else expect, timeout=600.0)
         if company is not None:
             company.start()
             await asyncio.sleep(3.0)  # the watcher and worker are in full swing
@@ -184,7 +229,8 @@ async def redraw_latency(root: Path, runs: list[RunFile], presses: int, live: bo
                 await asyncio.sleep(0.0005)
             drawn = [t for t, row in frames if row != before]
             if not drawn:
-                raise SystemExit(f"press {i} ({key}): no frame with the moved cursor within 2 s")
+                raise SystemExit(f"press {i} ({key}): no frame with the moved cursor within 2 s (cursor at row "
+                                 f"{before}, then {table.cursor_row}; {len(frames)} frames meanwhile)")
             samples.append(drawn[0] - t0)
             await asyncio.sleep(0.05)  # a person presses keys, they don't flood them
         if company is not None:
@@ -193,6 +239,114 @@ async def redraw_latency(root: Path, runs: list[RunFile], presses: int, live: bo
         print(f"  ({'live' if live else 'quiet'}: {table.rebuilds} table rebuilds, "
               f"store version {app.store.version})", file=sys.stderr)
     return samples
+
+
+def _sweep(root: Path, name: str) -> tuple[Path, int, int]:
+    """bench/ingest.py's set `name`, generated once under `root`: (logdir, runs, points per tag)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from ingest import SB3_TAGS, datasets
+
+    logdir, points, _ = datasets(root, 1.0, [name])[name]
+    runs = sum(1 for _ in logdir.glob("*/PPO_1"))
+    return logdir, runs, points // (runs * len(SB3_TAGS))
+
+
+async def first_rows(root: Path, runs: int, scroll: bool) -> dict[str, object]:
+    """Start the app on `root`: when the first rows and all rows are on screen, what the status
+    line said meanwhile, and (with `scroll`) that End / PageUp move the cursor and redraw."""
+    from textual.widgets import Static
+
+    t0 = time.perf_counter()
+    app = make_app([str(root)], AppOptions())
+    frames: list[tuple[float, int]] = []
+    said: list[tuple[float, str]] = []
+    out: dict[str, object] = {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        real_display = app._display  # bench only: the app itself uses no private Textual API
+
+        def display(screen, renderable) -> None:
+            real_display(screen, renderable)
+            if renderable is None:
+                return
+            now = time.perf_counter() - t0
+            try:
+                table = app.screen.query_one("RunTable")
+                frames.append((now, table.row_count))
+                text = str(app.screen.query_one("#status", Static).render())
+            except Exception:  # another screen (the gate) or not composed yet
+                return
+            if not said or said[-1][1] != text:
+                said.append((now, text))
+
+        app._display = display
+        end = time.monotonic() + 900.0
+        while time.monotonic() < end:
+            await pilot.pause(0.05)
+            if frames and frames[-1][1] >= runs:
+                break
+        with_rows = [t for t, n in frames if n > 0]
+        out["first_rows"] = with_rows[0] if with_rows else None
+        out["all_rows"] = next((t for t, n in frames if n >= runs), None)
+        out["said"] = said
+        if scroll:
+            table = app.screen.query_one("RunTable")
+            moves = []
+            for key in ("end", "pageup", "pageup", "home"):
+                before = table.cursor_row
+                await pilot.press(key)
+                await pilot.pause(0.2)
+                moves.append((key, before, table.cursor_row))
+            out["scroll"] = moves
+    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def _loading_said(said: list[tuple[float, str]]) -> list[str]:
+    return [f"{t:.2f}s '{text[:60]}'" for t, text in said if "reading" in text or "looking" in text]
+
+
+def sweep_main(a: argparse.Namespace) -> int:
+    root, runs, points = _sweep(a.sweep_data, a.sweep_set)
+    print(f"sweep: bench/ingest.py set ({a.sweep_set}): {runs} runs x 8 tags x {points} points, {root}")
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import tui.app.app"], check=True,
+                   cwd=Path(__file__).resolve().parents[1])
+    imp = time.perf_counter() - t
+    res = asyncio.run(first_rows(root, runs, scroll=a.sweep_set == "e"))
+    fr, ar = res["first_rows"], res["all_rows"]
+    fr_s = "never" if fr is None else f"{fr:.2f} s"
+    print(f"start: 'import tui.app.app' (whole process) {imp:.2f} s; first rows on screen {fr_s} after make_app"
+          f" (target ≤ {FIRST_ROWS_TARGET:g} s: "
+          f"{'met' if isinstance(fr, float) and fr <= FIRST_ROWS_TARGET else 'NOT met'}); "
+          f"all {runs} rows {'never' if ar is None else f'{ar:.2f} s'}; peak RSS {res['rss_mb']:.0f} MB")
+    loading = _loading_said(res["said"])  # type: ignore[arg-type]
+    print(f"  loading messages in the status line: {len(loading)}"
+          + ("" if not loading else f": {loading[0]} .. {loading[-1]}"))
+    if "scroll" in res:
+        print("  scrolling: " + ", ".join(f"{k} {b}->{e}" for k, b, e in res["scroll"]))  # type: ignore[union-attr]
+    if a.sweep_set == "e":
+        return 0
+    if a.only in (None, "idle"):
+        ours = asyncio.run(idle_cpu(root, runs, a.seconds))
+        print(f"idle CPU watching the {runs} runs, {a.seconds:g} s: {ours:.2f} % of one core "
+              f"(target ≤ {IDLE_TARGET:g} %: {'met' if ours <= IDLE_TARGET else 'NOT met'})")
+    if a.only in (None, "redraw"):
+        with tempfile.TemporaryDirectory(prefix="tbpeek-bench-sweep-") as d:
+            copy = Path(d) / "sweep"
+            shutil.copytree(root, copy)
+            files = sorted(copy.rglob("*tfevents*"))[:30]
+            writers = [SweepWriter(f, 2048 * points) for f in files]
+            quiet = asyncio.run(redraw_latency(copy, writers, a.presses, live=False, expect=runs))
+            busy = asyncio.run(redraw_latency(copy, writers, a.presses, live=True, expect=runs))
+            for w in writers:
+                w.close()
+        for label, xs in (("writers stopped", quiet), ("30 of the runs written a dump a second", busy)):
+            print(f"keypress→redraw on the sweep, {label}: median {statistics.median(xs) * 1e3:.1f} ms, "
+                  f"p95 {pct(xs, 0.95) * 1e3:.1f} ms, max {max(xs) * 1e3:.1f} ms (n={len(xs)})")
+        p95 = pct(busy, 0.95)
+        print(f"p95 {p95 * 1e3:.1f} ms (target ≤ {SWEEP_REDRAW_P95 * 1e3:.0f} ms: "
+              f"{'met' if p95 <= SWEEP_REDRAW_P95 else 'NOT met'})")
+    return 0
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -209,7 +363,13 @@ def main() -> int:
     p.add_argument("--presses", type=int, default=100)
     p.add_argument("--only", choices=("idle", "redraw"))
     p.add_argument("--refresh", type=float, help="the app's redraw interval (default: the app's own)")
+    p.add_argument("--sweep", action="store_true", help="the app on bench/ingest.py's sweep (see above)")
+    p.add_argument("--sweep-set", choices=("d", "e"), default="d", help="d: 3 000 runs; e: 30 000 runs")
+    p.add_argument("--sweep-data", type=Path, default=Path(tempfile.gettempdir()) / "tbpeek-bench",
+                   help="where the sweep is generated once (bench/ingest.py's --data)")
     a = p.parse_args()
+    if a.sweep:
+        return sweep_main(a)
     if a.only in (None, "idle"):
         with tempfile.TemporaryDirectory(prefix="tbpeek-bench-idle-") as d:
             runs = make_runs(Path(d), a.idle_runs, a.points)

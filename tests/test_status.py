@@ -218,7 +218,8 @@ def test_an_unchanged_call_loads_neither_numpy_nor_the_ingest_engine(logdir, tmp
         f"with contextlib.redirect_stdout(io.StringIO()) as out:\n"
         f"    main(['status', {str(logdir)!r}])\n"
         "print(out.getvalue().strip())\n"
-        "print(sorted(m for m in ('numpy', 'tui.ingest', 'tui.health', 'textual') if m in sys.modules))\n"
+        "print(sorted(m for m in ('numpy', 'tui.ingest', 'tui.health', 'textual', 'importlib.metadata')\n"
+        "             if m in sys.modules))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO)

@@ -346,3 +346,44 @@ def _deep_tree_watched(w: Watcher, rec: Recorder, run: Path) -> None:
             wr.scalar("x", 1.0, 0)
         path = _one_event_file(run)
         assert rec.wait_for(lambda r: path in r.dirty)
+
+
+def _slow_observer(gate: threading.Event):
+    """watchdog's real observer, handed over only once `gate` is set (a slow setup)."""
+    def make():
+        from watchdog.observers import Observer
+
+        assert gate.wait(WAIT)
+        return Observer()
+    return make
+
+
+def test_start_in_background_returns_at_once_then_asks_for_a_rescan(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    rec, gate = Recorder(), threading.Event()
+    w = Watcher([str(tmp_path)], rec, observer_factory=_slow_observer(gate))
+    t = w.start_in_background()
+    try:
+        assert t.is_alive() and not w.running and rec.calls == 0  # still placing the watches
+        with Writer(run) as wr:  # written before any watch: only the catch-up can tell
+            wr.scalar("x", 1.0, 0)
+        gate.set()
+        assert rec.wait_for(lambda r: r.rescans == 1)  # watching is in place: "rescan"
+        assert w.mode == "inotify" and w.running
+        with Writer(run, suffix=".2") as wr:  # from now on, changes are reported as they happen
+            wr.scalar("x", 2.0, 1)
+        assert rec.wait_for(lambda r: any(p.endswith(".2") for p in r.dirty))
+    finally:
+        w.stop()
+        t.join(WAIT)
+
+
+def test_stopped_before_the_background_start_began_watches_nothing(tmp_path):
+    rec, gate = Recorder(), threading.Event()
+    w = Watcher([str(tmp_path)], rec, observer_factory=_slow_observer(gate))
+    w.stop()
+    t = w.start_in_background()
+    gate.set()
+    t.join(WAIT)
+    assert not t.is_alive() and not w.running and rec.calls == 0

@@ -121,7 +121,8 @@ class LiveSession:
 
     # ---- watching and the ingest loop ----------------------------------------------------
     def start_watching(self) -> None:
-        """Start the watcher (before the first read: nothing written in between is lost).
+        """Start the watcher: in the background; once its watches are in place it asks for a
+        rescan, so nothing written before (or during the first read) is lost.
 
         Call `ingest_loop` next, in a thread. Logdirs that can't be watched (only URLs:
         s3://, gs://…) are polled by the loop on a timer.
@@ -131,7 +132,9 @@ class LiveSession:
         paths = list(self.ingestor.watch_paths())
         if paths:
             self.watcher = self._make_watcher(paths, self._on_fs_change, poll_interval=self.poll)
-            self.watcher.start()
+            # Placing the watches takes a while on a big logdir: not on the UI's thread. The
+            # watcher says "rescan" once they are in place (writes meanwhile are not lost).
+            getattr(self.watcher, "start_in_background", self.watcher.start)()
             self._report_mode()
         else:
             self.emit(WatchModeChanged("polling", None))
@@ -289,8 +292,9 @@ class LiveSession:
         self._announce(judged)
 
     def rejudge_all(self) -> None:
-        """Judge every run again, changed or not: stalls and endings come with the clock."""
-        self._announce(self.judge.update_store(self.store, runs=self.store.runs()))
+        """Judge every run again, changed or not: stalls and endings come with the clock (all
+        but the runs that ended and haven't written since: `Judge.aging`)."""
+        self._announce(self.judge.update_store(self.store, runs=self.judge.aging(self.store)))
 
     def refresh_from_store(self) -> None:
         """Judge the runs whose store version moved, now (a store filled by the caller)."""

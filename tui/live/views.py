@@ -48,6 +48,8 @@ class Judge:
         self._roles: dict[str, dict[str, Series]] = {}
         self._views: dict[str, RunView] = {}
         self._reward_from: dict[str, str] = {}  # run -> the sibling its reward is read from
+        self._judged_data: dict[str, tuple[int, tuple[int, ...]]] = {}  # run -> (its, siblings') versions judged
+        self._parents: tuple[tuple[str, ...], dict[str, list[str]]] = ((), {})  # runs -> by parent directory
         self._lock = threading.Lock()
 
     def update(self, snap: RunSnapshot, related: Sequence[RunSnapshot] = ()) -> RunView:
@@ -90,6 +92,7 @@ class Judge:
             self._views[snap.name] = view
             self._roles[snap.name] = roles
             self._health[snap.name] = health
+            self._judged_data[snap.name] = (snap.version, tuple(r.version for r in related))
             if source is None:
                 self._reward_from.pop(snap.name, None)
             else:
@@ -104,14 +107,36 @@ class Judge:
         names = [n for n in names if n in store]
         if not names:
             return names
-        by_parent: dict[str, list[str]] = {}
-        for r in versions:
-            by_parent.setdefault(os.path.dirname(os.path.normpath(store.path(r))), []).append(r)
+        by_parent = self._by_parent(store, versions)
         for name in names:
-            sibs = by_parent.get(os.path.dirname(os.path.normpath(store.path(name))), [])
-            related = [store.snapshot(r) for r in sibs if r != name] if len(sibs) <= MAX_SIBLINGS + 1 else []
+            related = [store.snapshot(r) for r in _siblings(store, name, by_parent)]
             self.update(store.snapshot(name), related)
         return names
+
+    def aging(self, store: Store) -> list[str]:
+        """The runs whose judgement can change with the clock alone: every run but those that
+        had ended when last judged and whose data, and their siblings', is unchanged since (an
+        ended run stays ended until it writes again). Re-judging 3 000 ended runs every 30 s
+        cost several % of a core while nothing happened."""
+        versions = store.versions()
+        by_parent = self._by_parent(store, versions)
+        with self._lock:
+            health, judged = dict(self._health), dict(self._judged_data)
+        out = []
+        for run, v in versions.items():
+            h, seen = health.get(run), judged.get(run)
+            ended = h is not None and h.state == "ended"
+            if not ended or seen != (v, tuple(versions.get(r, -1) for r in _siblings(store, run, by_parent))):
+                out.append(run)
+        return out
+
+    def _by_parent(self, store: Store, versions: dict[str, int]) -> dict[str, list[str]]:
+        """The runs grouped by parent directory, kept while the runs are the same (3 000 paths
+        normalised on every ingest cost more than judging the few runs that changed)."""
+        runs = tuple(versions)
+        if runs != self._parents[0]:
+            self._parents = (runs, _by_parent(store, versions))
+        return self._parents[1]
 
     def views(self) -> dict[str, RunView]:
         """A copy of the latest view of every run (safe to read on any thread)."""
@@ -141,3 +166,16 @@ class Judge:
         instead of replaying each run's history again."""
         with self._lock:
             return {run: list(h.history) for run, h in self._health.items()}
+
+
+def _by_parent(store: Store, versions: dict[str, int]) -> dict[str, list[str]]:
+    by_parent: dict[str, list[str]] = {}
+    for r in versions:
+        by_parent.setdefault(os.path.dirname(os.path.normpath(store.path(r))), []).append(r)
+    return by_parent
+
+
+def _siblings(store: Store, name: str, by_parent: dict[str, list[str]]) -> list[str]:
+    """The runs beside `name` (sibling directories), none in a flat logdir of many runs."""
+    sibs = by_parent.get(os.path.dirname(os.path.normpath(store.path(name))), [])
+    return [r for r in sibs if r != name] if len(sibs) <= MAX_SIBLINGS + 1 else []

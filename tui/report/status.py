@@ -29,12 +29,13 @@ from tui.config import Config
 from tui.looks.policy import problem_text
 from tui.report.cli_options import add_config, add_fail_on, add_health, add_logdirs
 from tui.report.colour import Paint
-from tui.report.status_cache import Paths, RunSummary, Summary, cache_key, load_summary, unchanged
+from tui.report.status_cache import Paths, Refreshed, RunSummary, Summary, cache_key, load_summary, unchanged
 from tui.vocab import EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Severity, safe_terminal, safe_tmux, spec_is_url, spec_path
 
 if TYPE_CHECKING:
     from tui.health.options import HealthOptions
 
+DETACH_SAVE = True  # write the cache's state in a forked child after answering (tests may turn it off)
 MAX_STALE = 600.0  # seconds: an older answer is not shown while refreshing; we wait instead
 ICONS = {Severity.OK: "●", Severity.INFO: "●", Severity.WARN: "△", Severity.ALARM: "▲"}
 COLORS = {Severity.OK: "green", Severity.INFO: "green", Severity.WARN: "yellow", Severity.ALARM: "red"}
@@ -178,8 +179,10 @@ def _refresh_in_background(args: argparse.Namespace, paths: Paths) -> None:
                          start_new_session=True, close_fds=True, env=env)
 
 
-def _refresh_locked(args: argparse.Namespace, cfg: Config, paths: Paths, key: str, wait: bool) -> Summary | None:
-    """Refresh under the lock; without `wait`, give up (None) if another refresh is running."""
+def _refresh_locked(args: argparse.Namespace, cfg: Config, paths: Paths, key: str, wait: bool) -> Refreshed | None:
+    """Refresh under the lock; without `wait`, give up (None) if another refresh is running.
+    The summary is written; the state is not yet: `_save_state` writes it, still under the
+    lock (`Refreshed.lock`), after the answer is out."""
     import fcntl
 
     paths.lock.parent.mkdir(parents=True, exist_ok=True)
@@ -188,20 +191,49 @@ def _refresh_locked(args: argparse.Namespace, cfg: Config, paths: Paths, key: st
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
+            os.close(fd)
             return None
         from tui.ingest import LogdirError
-        from tui.report.status_cache import refresh
+        from tui.report.status_cache import refresh_deferred
 
         try:
             opts = _health_options(args, cfg)
         except ValueError as e:  # a bad --role or [health] table
             raise StatusError(str(e), "tbpeek: bad option") from None
         try:
-            return refresh(list(args.logdirs), opts, paths, key)
+            out = refresh_deferred(list(args.logdirs), opts, paths, key)
         except LogdirError as e:
             raise StatusError(str(e), "tbpeek: logdir error") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    out.lock = fd
+    return out
+
+
+def _save_state(refreshed: Refreshed, detach: bool) -> None:
+    """Write the refresh's state (the slow part: all points) and let go of the lock. With
+    `detach`, a forked child does it and this process returns at once: tmux (or a script) has
+    its answer and the process's end; the child holds the lock until the state is written, so
+    the next refresh waits for it rather than reading half a state."""
+    fd = refreshed.lock
+    pid = os.fork() if detach and hasattr(os, "fork") else -1  # -1: here, in this process
+    if pid > 0:
+        os.close(fd)  # the child's copy keeps the lock
+        return
+    try:
+        if pid == 0:
+            os.setsid()
+            null = os.open(os.devnull, os.O_RDWR)
+            for std in (0, 1, 2):
+                os.dup2(null, std)  # the caller waits for our copies of its pipes to close
+        refreshed.save_state()
+    except OSError:
+        pass  # no state: the next refresh reads the event files again (slower, still right)
     finally:
         os.close(fd)
+        if pid == 0:
+            os._exit(0)
 
 
 def _uncached(args: argparse.Namespace, cfg: Config, paths: Paths, key: str) -> Summary:
@@ -249,15 +281,20 @@ def run(args: argparse.Namespace) -> int:
     key = cache_key(list(args.logdirs), _fingerprint(args, cfg))
     paths = Paths(state_dir(), key)
     now = time.time()
+    refreshed: Refreshed | None = None
     try:
         if args.refresh_cache:
             os.nice(10)  # a background chore: let the person's programs (and tmux) go first
-            _refresh_locked(args, cfg, paths, key, wait=False)
+            done = _refresh_locked(args, cfg, paths, key, wait=False)
+            if done is not None:
+                _save_state(done, detach=False)
             return EXIT_OK
         summary = load_summary(paths.summary)
         stale = False
         if summary is None or args.wait or now - summary.computed_at > MAX_STALE:
-            summary = _refresh_locked(args, cfg, paths, key, wait=True)
+            refreshed = _refresh_locked(args, cfg, paths, key, wait=True)
+            assert refreshed is not None
+            summary = refreshed.summary
         else:
             stale = not unchanged(summary, now)
             if stale:  # answered before the refresh: at least leave out runs deleted since
@@ -274,6 +311,14 @@ def run(args: argparse.Namespace) -> int:
         except StatusError as e2:
             return _fail(*e2.args)
     assert summary is not None
+    try:
+        return _answer(args, cfg, summary, now, paths, stale)
+    finally:
+        if refreshed is not None:
+            _save_state(refreshed, detach=DETACH_SAVE)
+
+
+def _answer(args: argparse.Namespace, cfg: Config, summary: Summary, now: float, paths: Paths, stale: bool) -> int:
     try:
         nxt = next_look(cfg, now)
     except ValueError as e:  # a bad [looks] table
