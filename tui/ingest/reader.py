@@ -175,11 +175,19 @@ class FileReader:
         """Account for the chunk ``ch`` made of ``buf`` (from :meth:`read_rest`)."""
         changed = self._apply(store, ch, self.offset)
         self.set_missing(None, None)
-        if ch.consumed >= FOOTER:
-            self.tail = bytes(buf[ch.consumed - FOOTER : ch.consumed])
-        self.offset += ch.consumed
+        self._advance(buf, ch.consumed)
         self.touch(store, changed)
         return changed
+
+    def _advance(self, buf: Bytes, consumed: int) -> None:
+        """Move the offset past ``buf[:consumed]``, keeping `tail` the bytes just before it (the
+        next read checks them: changed bytes mean the file was rewritten in place). A read
+        that only skipped a few bytes of damage still moves the tail with it."""
+        if consumed >= FOOTER:
+            self.tail = bytes(buf[consumed - FOOTER : consumed])
+        elif consumed:
+            self.tail = (self.tail + bytes(buf[:consumed]))[-FOOTER:]
+        self.offset += consumed
 
     def _read(self, store: Store, size: int) -> bool:
         pos = self.offset
@@ -207,10 +215,8 @@ class FileReader:
             ch = fast.process(buf, pos, self.decoder, self.tags, size - pos, self.resync)
             changed |= self._apply(store, ch, pos)
             consumed = ch.consumed
-            if consumed >= FOOTER:
-                self.tail = bytes(buf[consumed - FOOTER : consumed])
+            self._advance(buf, consumed)
             pos += consumed
-            self.offset = pos
             carry = buf[consumed:]
             need = ch.need
             if len(data) < want:
