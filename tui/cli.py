@@ -37,7 +37,8 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, help="show program's version number and exit")
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
-        parser.exit(message=f"tbpeek {tui.__version__}\n")
+        print(f"tbpeek {tui.__version__}")  # on stdout, as argparse's own version action does
+        parser.exit()
 
 
 def _top_parser() -> argparse.ArgumentParser:

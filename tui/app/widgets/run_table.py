@@ -170,10 +170,13 @@ class RunTable(DataTable[Text]):
             # The cursor keeps its run when rows reorder, except at the top: a cursor left on
             # the first row stays there, on whatever is now worst.
             cursor_run = self.cursor_run() if self.cursor_row > 0 else None
-            self.clear()
+            # Forget the old rows before clearing: clearing scrolls, and a scroll redraws the
+            # stale rows in view (`watch_scroll_y`), which must not reach rows just removed.
+            self._row_order = []
             self._drawn.clear()
             self._cell_cache.clear()
             self._stale.clear()
+            self.clear()
             keys = [k for k, *_ in self.columns_spec()]
             for v in views:
                 picked = _picked(v, selected) if v.members else v.name in selected
