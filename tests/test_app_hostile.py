@@ -11,7 +11,7 @@ import re
 import time
 
 import pytest
-from testing import sync
+from testing import sync, wait_for
 
 from tui.app.app import AppOptions, make_app
 from tui.app.screens.detail import DetailScreen
@@ -50,14 +50,6 @@ def hostile_logdir(root) -> None:
             tag = "losses/entropy" if i % 2 == 0 else f"losses/{name}"
             w.scalar(tag, v, step * 100, now - 600 + step * 10)
         w.close()
-
-
-async def wait_for(pilot, cond, tries: int = 200) -> None:
-    for _ in range(tries):
-        await pilot.pause(0.05)
-        if cond():
-            return
-    assert cond()
 
 
 @sync

@@ -5,20 +5,12 @@ said once and stays in the status line."""
 from __future__ import annotations
 
 import pytest
-from testing import sync
+from testing import sync, wait_for
 
 from tui.app.app import AppOptions, make_app
 from tui.app.screens.detail import DetailScreen
 
 SIZE = (120, 35)
-
-
-async def wait_for(pilot, cond, tries: int = 200) -> None:
-    for _ in range(tries):
-        await pilot.pause(0.05)
-        if cond():
-            return
-    assert cond()
 
 
 def damaged_logdir(root) -> None:

@@ -7,6 +7,7 @@ import threading
 
 from app_fixtures import NOW, SEEDS, seed_store
 from test_app_pilot import SIZE, record_notices, rows, sync, table
+from testing import wait_for
 from textual.widgets import Input, Static
 
 from tui.app.app import AppOptions, make_app
@@ -22,14 +23,6 @@ GROUP = "ppo_cartpole_seed*"
 
 def seed_app(seed_pattern: str | None = None):
     return make_app(store=seed_store(), options=AppOptions(clock=lambda: NOW, seed_pattern=seed_pattern))
-
-
-async def wait_for(pilot, cond, tries: int = 200) -> bool:
-    for _ in range(tries):
-        if cond():
-            return True
-        await pilot.pause(0.05)
-    return cond()
 
 
 def keys(text: str) -> list[str]:

@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 from app_fixtures import NOW, fixed_store
-from testing import sync
+from testing import sync, wait_for
 from textual.widgets._toast import Toast, ToastRack
 
 from tui.app.app import AppOptions, make_app
-
-
-async def wait_for(pilot, cond, tries: int = 200) -> None:
-    for _ in range(tries):  # toasts mount when the app is idle: slower on a loaded machine
-        await pilot.pause(0.05)
-        if cond():
-            return
-    assert cond()
 
 
 def toast_regions(app):

@@ -11,7 +11,7 @@ import textwrap
 import time
 
 import pytest
-from testing import sync
+from testing import sync, wait_for
 
 from tui.app.app import AppOptions, make_app
 from tui.app.screens.gate import GateScreen
@@ -42,14 +42,6 @@ WRITER = textwrap.dedent("""
 """)
 
 
-async def _until(pilot, cond, tries: int = 200) -> None:
-    for _ in range(tries):
-        if cond():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition never held")
-
-
 @pytest.mark.skipif(not LINUX, reason="writer evidence needs Linux's /proc")
 @sync
 async def test_a_run_whose_writer_exits_while_watched_does_not_break_through(tmp_path):
@@ -66,7 +58,7 @@ async def test_a_run_whose_writer_exits_while_watched_does_not_break_through(tmp
         rang: list[bool] = []
         app.bell = lambda: rang.append(True)  # type: ignore[method-assign]
         async with app.run_test(size=SIZE) as pilot:
-            await _until(pilot, lambda: app.judge.health("pinned") is not None)
+            await wait_for(pilot, lambda: app.judge.health("pinned") is not None)
             h = app.judge.health("pinned")
             assert h.state == "live" and h.writer_alive is True  # silent 30 s, its writer running
             assert h.verdict("entropy").kind == "pinned_at_max"

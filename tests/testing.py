@@ -25,3 +25,16 @@ def sync(fn):
     def wrapper(*args, **kwargs):
         return asyncio.run(asyncio.wait_for(fn(*args, **kwargs), timeout=120))
     return wrapper
+
+
+async def wait_for(pilot, cond, tries: int = 200) -> bool:
+    """Let the app run (50 ms at a time, `tries` times at most) until ``cond()`` holds; fail
+    the test if it never does. Returns True, so ``assert await wait_for(...)`` reads too.
+
+    The app runs before the first check: a screen just pushed gets to mount and draw."""
+    for _ in range(tries):
+        await pilot.pause(0.05)
+        if cond():
+            return True
+    assert cond(), "condition never held"
+    return True
