@@ -105,9 +105,9 @@ async def test_the_status_line_shows_progress_and_the_runs_read_so_far():
             for _ in range(200):
                 await pilot.pause(0.05)
                 if ("reading" not in str(app.screen.query_one("#status").render())
-                        and len(app.screen.table._row_order) == 400):
+                        and len(app.screen.table.row_keys) == 400):
                     break
             assert "reading" not in str(app.screen.query_one("#status").render())
-            assert len(app.screen.table._row_order) == 400 and app.judge.view("run-0399").last_step == 1
+            assert len(app.screen.table.row_keys) == 400 and app.judge.view("run-0399").last_step == 1
     finally:
         gate.set()
