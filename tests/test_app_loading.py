@@ -65,7 +65,8 @@ def test_the_first_read_is_done_in_parts_and_says_how_far_it_is():
     session.emit = lambda event: statuses.append(session.loading_status())
     session.first_ingest()
     parts = [p for p in ing.polls if p is not None]
-    assert len(parts) == 20 and sum(len(p) for p in parts) == 3000  # every file once, in parts
+    assert sum(len(p) for p in parts) == 3000 and len(set(map(tuple, parts))) == 21  # every file once
+    assert [len(p) for p in parts[:3]] == [50, 100, 150]  # a screenful first, then even parts
     assert ing.polls[-1] is None  # then one poll of everything (files found meanwhile)
     assert statuses[0] == "looking for runs…" and statuses[1] == "reading 0 of 3 000 runs"
     assert "reading 1 200 of 3 000 runs" in statuses

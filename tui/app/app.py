@@ -331,6 +331,9 @@ class TbpeekApp(App[int]):
     def on_live_update(self, message: LiveUpdate) -> None:
         event = message.event
         self.session.receive(event)
+        changed = getattr(self.screen, "session_changed", None)
+        if callable(changed):
+            changed()
         if isinstance(event, IngestProblem):
             self.notify(event.text, title="Problem reading logs", severity=event.severity, timeout=10)
         elif isinstance(event, WatchModeChanged) and event.reason:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
+from itertools import pairwise
 from typing import Protocol
 
 from tui.health import HealthOptions, RunHealth
@@ -41,6 +42,7 @@ REJUDGE_EVERY = 30.0  # seconds: re-judge idle runs so age-based verdicts (stall
 IDLE_WAIT = 5.0  # seconds the loop sleeps when nothing wakes it (it re-judges on the way)
 LOAD_STEPS = 20  # the first read is done in about this many parts, each shown as progress
 LOAD_MIN_RUNS = 50  # runs per part at least (few parts: bulk reading stays fast)
+FIRST_PART = 50  # the first part is small: a screenful of rows, read and judged first
 
 Emit = Callable[[LiveEvent], None]
 
@@ -207,7 +209,8 @@ class LiveSession:
     @staticmethod
     def _load_parts(ing: IngestorLike) -> list[tuple[list[str], list[str]]]:
         """The known runs' event files in parts of at least `LOAD_MIN_RUNS` runs, about
-        `LOAD_STEPS` parts; none when the ingestor can't list its files or there are few."""
+        `LOAD_STEPS` parts, the first only `FIRST_PART` runs (the first screenful shows while
+        the rest is read); none when the ingestor can't list its files or there are few."""
         states = getattr(ing, "file_states", None)
         if not callable(states):
             return []
@@ -218,8 +221,8 @@ class LiveSession:
         if len(runs) <= LOAD_MIN_RUNS:
             return []
         step = max(LOAD_MIN_RUNS, -(-len(runs) // LOAD_STEPS))
-        return [(runs[i:i + step], [p for r in runs[i:i + step] for p in by_run[r]])
-                for i in range(0, len(runs), step)]
+        cuts = sorted({0, FIRST_PART, *range(step, len(runs), step), len(runs)})
+        return [(runs[a:b], [p for r in runs[a:b] for p in by_run[r]]) for a, b in pairwise(cuts)]
 
     def loading_status(self) -> str:
         """"reading 1 200 of 3 000 runs" while the first read runs ("looking for runs…"

@@ -120,6 +120,13 @@ class OverviewScreen(Screen[None]):
             self.table.set_now(now)
             self._update_status()
 
+    def session_changed(self) -> None:
+        """The session moved (the app calls this on its events). While the table is empty
+        (the first read) draw at once, not on the next tick: the first rows show as soon as
+        they are judged; after that the timer paces the redraws."""
+        if self.is_current and not self.table.row_count and self._versions() != self._seen:
+            self.redraw()
+
     def _versions(self) -> tuple[int, int]:
         session = self.app.session
         return session.version, session.view.version
