@@ -26,6 +26,7 @@ from tui.health import HealthOptions, RunHealth
 from tui.live.alerts import Alerter
 from tui.live.events import IngestProblem, LiveEvent, RunsChanged, WatchModeChanged
 from tui.live.gate import GateController, GateUI
+from tui.live.model import thousands
 from tui.live.run_notes import RunNotes
 from tui.live.view_state import ViewState
 from tui.live.views import Judge
@@ -233,7 +234,7 @@ class LiveSession:
         done, total = loading
         if total is None:
             return "looking for runs…"
-        return f"reading {_thousands(done)} of {_thousands(total)} runs"
+        return f"reading {thousands(done)} of {thousands(total)} runs"
 
     def _rescan(self) -> list[str]:
         from tui.ingest import LogdirError
@@ -418,8 +419,3 @@ class LiveSession:
             return ReviewResult(error=f"can't read {e.filename or 'the notes'}: {e.strerror or e}. "
                                       "Check that the state directory is readable.")
         return ReviewResult(review)
-
-
-def _thousands(n: int) -> str:
-    """1200 -> '1 200' (a space groups thousands, as in the status line's other numbers)."""
-    return f"{n:,}".replace(",", " ")
