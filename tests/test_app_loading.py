@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from app_fixtures import NOW
-from testing import sync
+from testing import sync, wait_for
 
 from tui.app.app import AppOptions, make_app
 from tui.live.session import LOAD_MIN_RUNS, LiveSession
@@ -101,7 +101,8 @@ async def test_the_status_line_shows_progress_and_the_runs_read_so_far():
             assert "reading 50 of 400 runs" in str(app.screen.query_one("#status").render())
             # The first part's points are shown already; the others' rows wait for theirs.
             assert app.judge.view("run-0049").last_step == 1
-            assert app.judge.view("run-0399").last_step is None
+            assert app.judge.view("run-0399") is None  # not judged before it is read
+            assert await wait_for(pilot, lambda: app.screen.table.row_count == 50)
             gate.set()
             for _ in range(200):
                 await pilot.pause(0.05)

@@ -202,7 +202,9 @@ class LiveSession:
             ing.poll(paths)
             done += len(runs)
             self.loading = (done, total)
-            self._judged(new, always=True)
+            # Only this part's runs: the runs not read yet are judged when they are (judging
+            # 2 950 empty runs before the first 50 rows cost 0.5 s; 30 000 runs: seconds).
+            self._judged(new, always=True, runs=runs)
         ing.poll(None)  # every file, also those found while reading (cheap: read to their end)
         self.loading = None
         self._judged(new, always=True)
@@ -280,11 +282,12 @@ class LiveSession:
         ing.poll(None if rescan or not paths else sorted(paths))
         self._judged(new)
 
-    def _judged(self, new: list[str], always: bool = False) -> None:
-        """Judge the runs whose store version moved and announce them (and their problems)."""
+    def _judged(self, new: list[str], always: bool = False, runs: list[str] | None = None) -> None:
+        """Judge `runs` (default: those whose store version moved) and announce them (and
+        their problems)."""
         # Every run whose store version moved: new points, and also problems a rescan recorded
         # (a vanished directory changes no data but must reach the screen).
-        judged = self.judge.update_store(self.store)
+        judged = self.judge.update_store(self.store, runs=runs)
         if not judged and not new and not always:
             return
         for run in judged:
