@@ -219,8 +219,10 @@ async def redraw_latency(root: Path, runs: list[RunFile] | list[SweepWriter], pr
 
         app._display = display
         for i in range(presses):
-            key = "j" if (i // 10) % 2 == 0 else "k"
             before = table.cursor_row
+            key = "j" if (i // 10) % 2 == 0 else "k"
+            # Rows may reorder meanwhile (the cursor keeps its run): never press into an end.
+            key = "j" if before == 0 else "k" if before >= table.row_count - 1 else key
             frames.clear()
             t0 = time.perf_counter()
             await pilot.press(key)
