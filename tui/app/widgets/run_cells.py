@@ -19,7 +19,7 @@ from tui.live.model import RunView
 from tui.spark import sparkline
 from tui.vocab import fmt_age, fmt_step
 
-__all__ = ["Column", "RowKeyState", "build_cells", "columns_spec", "fmt_step", "health_cell", "picked"]
+__all__ = ["Column", "RowKeyState", "age_cell", "build_cells", "columns_spec", "fmt_step", "health_cell", "picked"]
 
 Column = tuple[str, str, str | None, int | None]  # (key, label, sparkline role or None, width)
 HEALTH_WIDTH = 15  # "ALARM collapsed": the severity in words, then the worst verdict's kind
@@ -108,13 +108,17 @@ def build_cells(view: RunView, key: RowKeyState, now: float, colors: dict[str, s
                               (colors["verdict-warn"] if state == "stalled" else ""))
         cells["health"] = health_cell(view, color)
         cells["step"] = Text(fmt_step(view.last_step), justify="right")
-        cells["age"] = Text(fmt_age(view.age(now)), justify="right", style=muted)
+        cells["age"] = age_cell(key.age_text, colors)
     for ckey, _label, role, width in columns:
         if role is not None:
             spark_color = color if sev >= Severity.WARN else colors["verdict-info"]
             cells[ckey] = Text(sparkline(view.spark.get(role, ()), width or 8, view.spark_bounds.get(role)),
                                style=spark_color)
     return cells
+
+
+def age_cell(age_text: str, colors: dict[str, str]) -> Text:
+    return Text(age_text, justify="right", style=colors["muted"])
 
 
 def health_cell(view: RunView, color: str) -> Text:

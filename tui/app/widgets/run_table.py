@@ -15,6 +15,7 @@ component classes, cell padding and cursor styles), so the screens read as befor
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from typing import ClassVar
 
 from rich.padding import Padding
@@ -36,6 +37,7 @@ from tui.app.widgets.run_cells import (
     FULL_TAIL,
     Column,
     RowKeyState,
+    age_cell,
     build_cells,
     columns_spec,
     health_cell,
@@ -50,6 +52,7 @@ FULL_SPARK_WIDTHS = (16, 12, 8)
 COMPACT_SPARK_WIDTHS = (6,)
 CELL_PAD = 2  # cell padding, both sides (1 each, as DataTable's)
 SCROLLBAR = 1
+EMPTY = Text("")
 CACHE_ROWS = 2000  # built rows (cells, lines) kept; more are forgotten (only ~40 are on screen)
 
 
@@ -163,6 +166,9 @@ class RunTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._fit_for: tuple[frozenset[str], int, bool] | None = None
         self._cells: dict[str, tuple[RowKeyState, dict[str, Text]]] = {}
         self._lines: dict[tuple[object, ...], Strip] = {}
+        # (run, column) -> (where it was drawn, the cell, its segments): a row whose age alone
+        # changed draws one cell again, not ten.
+        self._drawn_cells: dict[tuple[str | None, int], tuple[tuple[object, ...], Text, list[Segment]]] = {}
         self._styles: tuple[Style, Style, Style] = (Style(), Style(), Style())
         self._highlighted: str | None = None
 
@@ -284,6 +290,7 @@ class RunTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _forget(self) -> None:
         self._cells.clear()
         self._lines.clear()
+        self._drawn_cells.clear()
 
     def _key(self, name: str) -> RowKeyState:
         view = self._views[name]
@@ -299,9 +306,13 @@ class RunTable(ScrollView, can_focus=True, inherit_bindings=False):
         if len(self._cells) >= CACHE_ROWS:
             self._cells.clear()
         self.rows_built += 1
-        built = (key, build_cells(self._views[name], key, self._now, self._colors, self.compact, self._columns))
-        self._cells[name] = built
-        return built
+        if cached is not None and replace(cached[0], age_text=key.age_text) == key and "age" in cached[1]:
+            # Only the clock moved: a new age cell, the other cells (and their drawing) kept.
+            cells = {**cached[1], "age": age_cell(key.age_text, self._colors)}
+        else:
+            cells = build_cells(self._views[name], key, self._now, self._colors, self.compact, self._columns)
+        self._cells[name] = (key, cells)
+        return key, cells
 
     def get_cell(self, run: str, column: str) -> Text:
         """The cell of `run`'s row in `column` (a column key: "name", "health"...), as drawn.
@@ -396,6 +407,7 @@ class RunTable(ScrollView, can_focus=True, inherit_bindings=False):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._lines.clear()
+        self._drawn_cells.clear()
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._styles = (self.rich_style, self.get_component_rich_style("datatable--cursor"),
@@ -405,12 +417,13 @@ class RunTable(ScrollView, can_focus=True, inherit_bindings=False):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         base = self._styles[0]
+        x = int(self.scroll_x)  # a table wider than the pane scrolls sideways, header too
         if y == 0:
-            key: tuple[object, ...] = ("header", tuple(c[:2] for c in self._columns), width, self._styles)
+            key: tuple[object, ...] = ("header", tuple(c[:2] for c in self._columns), width, x, self._styles)
             line = self._lines.get(key)
             if line is None:
                 labels = [Text(label) for _k, label, *_ in self._columns]
-                line = self._lines[key] = self._line(-1, labels, False, width)
+                line = self._lines[key] = self._line(-1, labels, False, width, x)
             return line
         row = int(self.scroll_y) + y - 1
         if row >= len(self._order):
@@ -418,16 +431,17 @@ class RunTable(ScrollView, can_focus=True, inherit_bindings=False):
         name = self._order[row]
         state, cells = self._row_cells(name)
         cursor = row == self.cursor_row
-        key = (name, row, state, cursor, width, self._styles)
+        key = (name, row, state, cursor, width, x, self._styles)
         line = self._lines.get(key)
         if line is None:
             if len(self._lines) >= CACHE_ROWS:
                 self._lines.clear()
-            line = self._lines[key] = self._line(row, [cells.get(k, Text("")) for k, *_ in self._columns],
-                                                 cursor, width)
+            line = self._lines[key] = self._line(row, [cells.get(k, EMPTY) for k, *_ in self._columns],
+                                                 cursor, width, x, name)
         return line
 
-    def _line(self, row: int, cells: list[Text], cursor: bool, width: int) -> Strip:
+    def _line(self, row: int, cells: list[Text], cursor: bool, width: int, x: int, name: str | None = None,
+              ) -> Strip:
         """One line as DataTable draws it: each cell padded, in the row's style (the header's
         for the header), the cursor's style under it and the cursor's colour over it; the
         rest of the width in the row's style. Mouse clicks read the row and column from the
@@ -439,12 +453,21 @@ class RunTable(ScrollView, can_focus=True, inherit_bindings=False):
         console = self.app.console
         segments: list[Segment] = []
         widths = self._widths()
+        if len(self._drawn_cells) >= CACHE_ROWS * 4:
+            self._drawn_cells.clear()
         for column, (cell, cell_width) in enumerate(zip(cells, widths, strict=True)):
+            where = (row, cursor, cell_width, self._styles)
+            drawn = self._drawn_cells.get((name, column)) if name is not None else None
+            if drawn is not None and drawn[0] == where and drawn[1] is cell:  # the same cell, drawn before
+                segments.extend(drawn[2])
+                continue
             pre = row_style + Style.from_meta({"row": row, "column": column}) + component
             options = self.app.console_options.update_dimensions(cell_width, 1).update(no_wrap=True)
-            lines = console.render_lines(Styled(Padding(cell, (0, 1)), pre_style=pre, post_style=post), options)
-            segments.extend(lines[0])
+            line = console.render_lines(Styled(Padding(cell, (0, 1)), pre_style=pre, post_style=post), options)[0]
+            if name is not None:
+                self._drawn_cells[(name, column)] = (where, cell, line)
+            segments.extend(line)
         rest = max(0, width - sum(widths))
         extend = row_style + component + Style.from_meta({"row": row, "column": 0, "out_of_bounds": True})
         segments.append(Segment(" " * rest, extend))
-        return Strip(segments).crop(0, width).adjust_cell_length(width, base).simplify()
+        return Strip(segments).crop(x, x + width).adjust_cell_length(width, base).simplify()
