@@ -80,8 +80,8 @@ async def test_a_change_rebuilds_only_its_row():
 async def test_the_clock_tick_sorts_nothing_and_redraws_only_ages_on_screen(monkeypatch):
     clock = Clock(NOW)
     sorts: list[int] = []
-    real_sort = overview.sort_views
-    monkeypatch.setattr(overview, "sort_views", lambda *a, **k: sorts.append(1) or real_sort(*a, **k))
+    real_order = overview.SortedViews.order
+    monkeypatch.setattr(overview.SortedViews, "order", lambda *a, **k: sorts.append(1) or real_order(*a, **k))
     app = make_app(store=fixed_store(RUNS), options=AppOptions(clock=clock, refresh=0.1))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: table(app).row_count == RUNS and table(app).rows_built > 0)

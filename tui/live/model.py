@@ -207,17 +207,23 @@ def spark_tuple(s: Series | None, n: int = SPARK_POINTS) -> tuple[float, ...]:
     return tuple(float(x) for x in downsample(s.values, n))
 
 
-def sort_views(views: Iterable[RunView], key: str, now: float) -> list[RunView]:
-    """Sort rows: 'worst' (severity, then name), 'name', or 'age' (most recent first)."""
-    vs = list(views)
+def sort_key(key: str) -> Callable[[RunView], tuple[object, ...]]:
+    """The sort's key function: 'worst' (severity, then problems, then name), 'name', or
+    'age' (most recent write first). A pure function of the view (never of the clock), and a
+    total order (the name breaks ties): `tui.live.order.SortedViews` relies on both."""
     if key == "name":
-        return sorted(vs, key=lambda v: v.name)
+        return lambda v: (v.name,)
     if key == "age":
         # In 10-second buckets (as shown), so live runs don't swap places on every write.
-        return sorted(vs, key=lambda v: (v.last_write is None, -((v.last_write or 0.0) // 10), v.name))
+        return lambda v: (v.last_write is None, -((v.last_write or 0.0) // 10), v.name)
     if key == "worst":
-        return sorted(vs, key=lambda v: (-int(v.severity), -len(v.problems), v.name))
+        return lambda v: (-int(v.severity), -len(v.problems), v.name)
     raise ValueError(f"unknown sort {key!r}: use one of {', '.join(SORTS)}")
+
+
+def sort_views(views: Iterable[RunView], key: str, now: float = 0.0) -> list[RunView]:
+    """Sort rows by `sort_key(key)` (`now` is unused: no sort depends on the clock)."""
+    return sorted(views, key=sort_key(key))
 
 
 def compile_filter(text: str) -> Callable[[str], bool]:

@@ -20,7 +20,8 @@ from tui.app.widgets.footer import KeyFooter
 from tui.app.widgets.run_table import RunTable
 from tui.groups import SeedGroup
 from tui.live.layout import fit_status
-from tui.live.model import RunView, compile_filter, fold_groups, sort_views, summary, summary_line, summary_text
+from tui.live.model import RunView, compile_filter, fold_groups, summary, summary_line, summary_text
+from tui.live.order import SortedViews
 
 
 class OverviewScreen(Screen[None]):
@@ -62,6 +63,7 @@ class OverviewScreen(Screen[None]):
         self._run_line: tuple[str, str, int] | None = None  # (text, style, width) of the run-summary line
         self._views_shown: dict[str, RunView] = {}  # row name -> its view, as last drawn
         self._counts: list[tuple[int, str]] = []  # the status line's counts, as last drawn
+        self._sorter = SortedViews()  # the rows' order, placed again only where views changed
         self.groups: dict[str, SeedGroup] = {}  # folded row name -> its group (when folded)
 
     def compose(self) -> ComposeResult:
@@ -133,13 +135,12 @@ class OverviewScreen(Screen[None]):
 
     def visible_views(self) -> list[RunView]:
         app = self.app
-        now = app.options.clock()
         views = [v for v in app.judge.views().values() if self._match(v.name)]
         if app.session.view.fold_groups:
             views, self.groups = fold_groups(views, app.seed_pattern())
         else:
             self.groups = {}
-        return sort_views(views, app.session.view.sort, now)
+        return self._sorter.order(views, app.session.view.sort)
 
     def redraw(self) -> int:
         """Bring the table and the status line up to date; returns rows drawn."""
