@@ -113,3 +113,34 @@ async def test_the_status_line_shows_progress_and_the_runs_read_so_far():
             assert len(app.screen.table.row_keys) == 400 and app.judge.view("run-0399").last_step == 1
     finally:
         gate.set()
+
+
+class RecordingWatcher:
+    """A watcher that only notes when it was started (as a count of the ingestor's polls)."""
+
+    def __init__(self, ing: SlowIngestor) -> None:
+        self.ing, self.started_after, self.mode, self.fallback_reason = ing, None, "inotify", None
+
+    def start_in_background(self) -> None:
+        self.started_after = len(self.ing.polls)
+
+    start = start_in_background
+
+    def stop(self) -> None:
+        pass
+
+
+def test_the_app_places_its_watches_once_the_first_rows_are_read():
+    """Placing 60 000 watches beside the first read doubled the time to the first rows of
+    30 000 runs: the app's session starts its watcher after the first part, not before."""
+    for later, expected in ((True, 1), (False, 0)):
+        store = Store()
+        ing = SlowIngestor(store, 400)
+        ing.watch_paths = lambda: ["/logs"]  # type: ignore[method-assign]
+        session = LiveSession(store, ing, clock=lambda: NOW)
+        watcher = RecordingWatcher(ing)
+        session._make_watcher = lambda *a, w=watcher, **k: w  # type: ignore[assignment]
+        session.start_watching(after_first_rows=later)
+        session.first_ingest()
+        assert watcher.started_after == expected  # 1: after the first part's poll, before the next
+        assert len(session.judge.views()) == 400

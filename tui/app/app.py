@@ -252,7 +252,7 @@ class TbpeekApp(App[int]):
             self._start_budget(self.options.budget)
         self._load_notes()
         if self.session.ingestor is not None:
-            self.session.start_watching()
+            self.session.start_watching(after_first_rows=True)
             self._ingest_loop()
 
     def _start_budget(self, settings: BudgetSettings) -> None:
