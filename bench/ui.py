@@ -314,7 +314,7 @@ async def _sort_and_filter(app, pilot, table, runs: int) -> list[str]:
     said = []
     t = time.perf_counter()
     await pilot.press("o")
-    while table.row_keys[:50] != sorted(table.row_keys[:50]) and time.perf_counter() - t < 60:
+    while table.row_keys != sorted(table.row_keys) and time.perf_counter() - t < 60:
         await pilot.pause(0.01)
     said.append(f"sort by name {time.perf_counter() - t:.2f} s (sorted: {table.row_keys == sorted(table.row_keys)})")
     t = time.perf_counter()
