@@ -320,8 +320,11 @@ class LiveSession:
 
     def rejudge_all(self) -> None:
         """Judge every run again, changed or not: stalls and endings come with the clock (all
-        but the runs that ended and haven't written since: `Judge.aging`)."""
-        self._announce(self.judge.update_store(self.store, runs=self.judge.aging(self.store)))
+        but the runs that ended and haven't written since: `Judge.aging`). Nothing judged,
+        nothing announced: 30 000 ended runs were redrawn (and sorted) every 30 s for nothing."""
+        judged = self.judge.update_store(self.store, runs=self.judge.aging(self.store))
+        if judged:
+            self._announce(judged)
 
     def refresh_from_store(self) -> None:
         """Judge the runs whose store version moved, now (a store filled by the caller)."""
