@@ -15,7 +15,7 @@ from typing import cast
 
 import numpy as np
 
-from tui.ingest import fast, problems
+from tui.ingest import fast, forked, problems, split
 from tui.ingest.chunk import TagTable
 from tui.ingest.discovery import Discovery, LogdirSpec, is_event_file_name, parse_spec
 from tui.ingest.events import RunDecoder
@@ -97,6 +97,7 @@ class Ingestor:
         self._tags = TagTable()  # every tag read, for grouping points by tag
         self._dir_problems: tuple[Problem, ...] = ()
         self._scanned = False
+        self._polled = False  # the first poll of many files may use a second process
 
     # ---- discovery ---------------------------------------------------------------------------
     def rescan(self) -> list[str]:
@@ -170,6 +171,15 @@ class Ingestor:
         with no_cyclic_gc():  # a first poll of thousands of runs: see no_cyclic_gc
             return self._poll(paths)
 
+    def poll_runs(self, names: Iterable[str]) -> set[str]:
+        """:meth:`poll` for the files of these runs only (known names; others are ignored)."""
+        if not self._scanned:
+            self.rescan()
+        runs = self._runs
+        targets = [f for n in names if n in runs for f in runs[n].files]
+        with no_cyclic_gc():
+            return self._read(targets)
+
     def _poll(self, paths: Iterable[str] | None) -> set[str]:
         if not self._scanned:
             self.rescan()
@@ -186,6 +196,15 @@ class Ingestor:
             runs_order = {name: i for i, name in enumerate(self._runs)}
             targets = sorted({self._files[p] for p in wanted},
                              key=lambda f: (runs_order[f.run], os.path.basename(f.path)))
+        if paths is None and not self._polled and len(targets) >= split.PARALLEL_FILES and forked.available():
+            changed = split.read_split(self, targets, self._runs, self._read)
+        else:
+            changed = self._read(targets)
+        self._polled = True
+        return changed
+
+    def _read(self, targets: list[FileReader]) -> set[str]:
+        """Read the new bytes of these files (in this order); names of runs whose data changed."""
         changed: set[str] = set()
         batch: list[tuple[FileReader, Bytes]] = []
         size = 0
