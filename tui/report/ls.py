@@ -77,6 +77,49 @@ def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict[str,
     }
 
 
+@lru_cache(maxsize=4096)
+def _json_str(text: str) -> str:
+    return json.dumps(text)
+
+
+def run_json_text(snap: RunSnapshot, files: list[FileState], now: float) -> str:
+    """``json.dumps(run_json(snap, files, now), allow_nan=False)``, written directly (for
+    thousands of runs: no dict per tag, the tags' names escaped once).
+
+    Raises:
+        ValueError: a number JSON can't hold (as json.dumps would).
+    """
+    isfinite = math.isfinite
+    tags = []
+    for tag in _tag_order(tuple(snap.series)):
+        s = snap.series[tag]
+        n = s.steps.shape[0]
+        if n:
+            v, w = s.values.item(n - 1), s.wall_times.item(n - 1)
+            tags.append(f'{{"tag": {_json_str(tag)}, "points": {n}, "last_step": {s.steps.item(n - 1)}, '
+                        f'"last_value": {float.__repr__(v) if isfinite(v) else "null"}, '
+                        f'"last_value_text": "{fmt_num(v)}", '
+                        f'"last_wall_time": {float.__repr__(w) if isfinite(w) else "null"}}}')
+        else:
+            tags.append(f'{{"tag": {_json_str(tag)}, "points": 0, "last_step": null, "last_value": null, '
+                        '"last_value_text": null, "last_wall_time": null}')
+    d = json.dumps
+    act = snap.last_activity
+    head = {"run": snap.name, "path": snap.path, "points": snap.points, "last_step": snap.last_step,
+            "last_write": act, "last_write_age_s": None if act is None else round(now - act, 3),
+            "file_version": snap.file_version}
+    rest = {
+        "texts": {k: t.text for k, t in snap.texts.items()},
+        "restarts": [{"tag": r.tag, "step": r.step, "wall_time": r.wall_time, "dropped": r.dropped}
+                     for r in _in_time_order(snap.restarts)],
+        "problems": run_problems(snap),
+        "files": [{"path": f.path, "size": f.size, "offset": f.offset, "records": f.records,
+                   "skipped_records": f.skipped_records, "damaged": f.damaged,
+                   "pending_bytes": f.pending, "missing": f.missing} for f in files],
+    }
+    return f'{d(head, allow_nan=False)[:-1]}, "tags": [{", ".join(tags)}], {d(rest, allow_nan=False)[1:]}'
+
+
 def render_text(runs: list[dict[str, Any]], show_files: bool = False, paint: Paint = NO_PAINT) -> str:
     """The table `tbpeek ls` prints; names, tags, paths and messages from the logdirs are made
     safe for the terminal (`tui.vocab.safe_terminal`); with `paint`, names and problems in
@@ -129,10 +172,13 @@ def _runs(ing: Ingestor, store: Store, names: list[str], now: float) -> list[dic
 def _listing(ing: Ingestor, store: Store, names: list[str], now: float, as_json: bool, show_files: bool,
              paint: Paint) -> str:
     """Read these runs and list them: a JSON array of their objects, or the table's text."""
-    runs = _runs(ing, store, names, now)
     if as_json:
-        return json.dumps(runs, allow_nan=False)
-    return render_text(runs, show_files=show_files, paint=paint)
+        ing.poll_runs(names)
+        states: dict[str, list[FileState]] = {}
+        for f in ing.file_states():
+            states.setdefault(f.run, []).append(f)
+        return f'[{", ".join(run_json_text(store.snapshot(n), states.get(n, []), now) for n in names)}]'
+    return render_text(_runs(ing, store, names, now), show_files=show_files, paint=paint)
 
 
 def _run(args: argparse.Namespace) -> int:
