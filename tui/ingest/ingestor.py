@@ -293,6 +293,11 @@ class Ingestor:
     def runs(self) -> list[str]:
         return list(self._runs)
 
+    def dir_mtimes(self) -> dict[str, int]:
+        """Every local directory under the logdirs, as the last rescan found it: its mtime (ns),
+        stat'ed before it was listed (a change after that shows as a newer mtime)."""
+        return {d: node.sig[1] for tree in self._disc.trees for d, node in tree.walk() if node.sig is not None}
+
     def problems(self) -> list[TreeProblem]:
         """Problems outside any run: directories that can't be listed now."""
         return self._disc.problems()
