@@ -28,7 +28,7 @@ from tui.store import Problem, ProblemKind, Store
 from tui.vocab import is_url
 
 BATCH_FILE = CHUNK  # bytes: files with at most this much new data are read in batches
-BATCH_BYTES = 4 * CHUNK  # bytes per batch
+BATCH_BYTES = 3 << 20  # bytes per batch: the fast path's working set stays near the L2 cache (faster than 8 MiB)
 
 
 @contextmanager

@@ -122,7 +122,13 @@ def check_and_decode(blocks: dict[int, list[Block]], tags: TagTable) -> Decoded:
                 parts += qs
                 groups.append((ln, qs[0].template, sum(q.idx.shape[0] for q in qs)))
         wts = [q.rows[:, :width].view("<u8").T for q in parts]
-        wt: U64 = np.concatenate(wts, axis=1) if len(wts) > 1 else np.ascontiguousarray(wts[0])
+        # One row per word position, C-ordered (the CRC and the field reads go along rows).
+        wt: U64
+        if len(wts) > 1:
+            wt = np.empty((wts[0].shape[0], sum(x.shape[1] for x in wts)), np.uint64)
+            np.concatenate(wts, axis=1, out=wt)
+        else:
+            wt = np.ascontiguousarray(wts[0])
         crcs = [q.rows[:, width:].view("<u4")[:, 0] for q in parts]
         stored = np.concatenate(crcs) if len(crcs) > 1 else crcs[0]
         idx_all: I64 = np.concatenate([q.idx for q in parts]) if len(parts) > 1 else parts[0].idx
