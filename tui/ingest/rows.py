@@ -207,7 +207,15 @@ def _match_rest(wt: U64, width: int, spans: list[tuple[int, int, int]], good: Bo
                 slow_rows.append(remaining[:1])
                 remaining = remaining[1:]
                 continue
-            same = _match(wt, remaining, t, pad)
+            if 4 * remaining.shape[0] >= r1 - r0:
+                # Many left (rows of tags whose names are as long as the block's): compare the
+                # whole span, contiguous, and keep the remaining rows (cheaper than gathering).
+                hit = np.zeros(r1 - r0, bool)
+                hit[remaining - r0] = True
+                hit &= _match(wt, slice(r0, r1), t, pad)
+                same = hit[remaining - r0]
+            else:
+                same = _match(wt, remaining, t, pad)
             tid[remaining[same]] = len(templates)
             templates.append(t)
             remaining = remaining[~same]
