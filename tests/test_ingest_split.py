@@ -168,3 +168,13 @@ def test_ls_split_in_two_prints_what_one_process_prints(tmp_path, monkeypatch, f
     assert out["1", "--files"] == out["2", "--files"]
     runs = json.loads(out["2", "--json"])["runs"]
     assert [r["run"] for r in runs] == sorted([*layouts(), "plugin/run"], key=natural_key)
+
+
+def test_an_ingestor_pickled_before_the_split_existed_still_polls(tmp_path, monkeypatch, forks):
+    _write(tmp_path, {f"a{i}": b"".join(sb3_run(3, i)) for i in range(6)})
+    store = Store()
+    ing = Ingestor(store, [str(tmp_path)])
+    del ing.__dict__["_polled"]  # as unpickled from status's saved state of the last version
+    ing.poll()
+    assert not forks  # taken for polled already: one process
+    assert len(ing.store.series("a0", "time/fps")) == 3

@@ -75,6 +75,8 @@ class Ingestor:
         LogdirError: a logdir doesn't exist or can't be read.
     """
 
+    _polled = True  # (an ingestor pickled by an older tbpeek, without the attribute: polled)
+
     def __init__(self, store: Store, logdirs: list[str]) -> None:
         if not logdirs:
             raise LogdirError("no logdir given")
