@@ -37,7 +37,8 @@ def _store() -> Store:
 def test_the_text_is_json_dumps_of_run_json():
     st = _store()
     snap = st.snapshot("r")
-    files = [FileState("r", "/logs/r/f", 120, 130, 7, 1, "damaged: ü", 10, None)]
+    files = [FileState("r", "/logs/r/f", 120, 130, 7, 1, "damaged: ü", 10, None),
+             FileState("r", "/logs/r/g\u2028\"", 0, 0, 0, 0, None, 0, "event file was deleted")]
     want = json.dumps(run_json(snap, files, 1.8e9), allow_nan=False)
     assert run_json_text(snap, files, 1.8e9) == want
     back = json.loads(want)

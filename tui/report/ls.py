@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from json.encoder import encode_basestring_ascii as _jstr
 import math
 import sys
 import time
@@ -79,7 +80,20 @@ def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict[str,
 
 @lru_cache(maxsize=4096)
 def _json_str(text: str) -> str:
-    return json.dumps(text)
+    return _jstr(text)
+
+
+def _jnum(x: float | None) -> str:
+    """A float as json.dumps writes it (None: null); ValueError for what JSON can't hold."""
+    if x is None:
+        return "null"
+    if not math.isfinite(x):
+        raise ValueError(f"Out of range float values are not JSON compliant: {x!r}")
+    return float.__repr__(float(x))
+
+
+def _jopt(text: str | None) -> str:
+    return "null" if text is None else _jstr(text)
 
 
 def run_json_text(snap: RunSnapshot, files: list[FileState], now: float) -> str:
@@ -103,21 +117,22 @@ def run_json_text(snap: RunSnapshot, files: list[FileState], now: float) -> str:
         else:
             tags.append(f'{{"tag": {_json_str(tag)}, "points": 0, "last_step": null, "last_value": null, '
                         '"last_value_text": null, "last_wall_time": null}')
-    d = json.dumps
     act = snap.last_activity
-    head = {"run": snap.name, "path": snap.path, "points": snap.points, "last_step": snap.last_step,
-            "last_write": act, "last_write_age_s": None if act is None else round(now - act, 3),
-            "file_version": snap.file_version}
-    rest = {
-        "texts": {k: t.text for k, t in snap.texts.items()},
-        "restarts": [{"tag": r.tag, "step": r.step, "wall_time": r.wall_time, "dropped": r.dropped}
-                     for r in _in_time_order(snap.restarts)],
-        "problems": run_problems(snap),
-        "files": [{"path": f.path, "size": f.size, "offset": f.offset, "records": f.records,
-                   "skipped_records": f.skipped_records, "damaged": f.damaged,
-                   "pending_bytes": f.pending, "missing": f.missing} for f in files],
-    }
-    return f'{d(head, allow_nan=False)[:-1]}, "tags": [{", ".join(tags)}], {d(rest, allow_nan=False)[1:]}'
+    step = snap.last_step
+    d = json.dumps
+    restarts = ("[]" if not snap.restarts else
+                d([{"tag": r.tag, "step": r.step, "wall_time": r.wall_time, "dropped": r.dropped}
+                   for r in _in_time_order(snap.restarts)], allow_nan=False))
+    problems = "[]" if not snap.problem_items else d(run_problems(snap), allow_nan=False)
+    texts = "{}" if not snap.texts else d({k: t.text for k, t in snap.texts.items()}, allow_nan=False)
+    fs = ", ".join(f'{{"path": {_jstr(f.path)}, "size": {f.size}, "offset": {f.offset}, "records": {f.records}, '
+                   f'"skipped_records": {f.skipped_records}, "damaged": {_jopt(f.damaged)}, '
+                   f'"pending_bytes": {f.pending}, "missing": {_jopt(f.missing)}}}' for f in files)
+    return (f'{{"run": {_jstr(snap.name)}, "path": {_jstr(snap.path)}, "points": {snap.points}, '
+            f'"last_step": {"null" if step is None else step}, "last_write": {_jnum(act)}, '
+            f'"last_write_age_s": {"null" if act is None else _jnum(round(now - act, 3))}, '
+            f'"file_version": {_jopt(snap.file_version)}, "tags": [{", ".join(tags)}], '
+            f'"texts": {texts}, "restarts": {restarts}, "problems": {problems}, "files": [{fs}]}}')
 
 
 def render_text(runs: list[dict[str, Any]], show_files: bool = False, paint: Paint = NO_PAINT) -> str:
