@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from json.encoder import encode_basestring_ascii as _jstr
 import math
 import sys
 import time
 from functools import lru_cache
+from json.encoder import encode_basestring_ascii as _jstr
 from typing import Any
 
 from tui.ingest import Ingestor, LogdirError, forked, no_cyclic_gc
