@@ -178,3 +178,15 @@ def test_an_ingestor_pickled_before_the_split_existed_still_polls(tmp_path, monk
     ing.poll()
     assert not forks  # taken for polled already: one process
     assert len(ing.store.series("a0", "time/fps")) == 3
+
+
+def test_poll_runs_and_file_states_of_some_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("TBPEEK_WORKERS", "1")
+    _write(tmp_path, {f"a{i}": b"".join(sb3_run(3, i)) for i in range(4)})
+    store = Store()
+    ing = Ingestor(store, [str(tmp_path)])
+    assert ing.poll_runs(["a2", "nope", "a0"]) == {"a0", "a2"}
+    assert [n for n in store.runs() if store.snapshot(n).points] == ["a0", "a2"]  # the others: not read yet
+    states = ing.file_states(["a2", "nope", "a0"])
+    assert [s.run for s in states] == ["a2", "a0"] and all(s.records == 1 + 3 * 6 for s in states)
+    assert {s.run for s in ing.file_states()} == {"a0", "a1", "a2", "a3", "plugin/run"}

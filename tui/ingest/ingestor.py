@@ -288,9 +288,13 @@ class Ingestor:
             return self._dirs[p]
         return self._dirs.get(os.path.dirname(p))
 
-    def file_states(self) -> list[FileState]:
-        """Per event file: run, path, offset, size, records, skipped records, damage."""
-        return [f.state() for run in self._runs.values() for f in run.files]
+    def file_states(self, runs: Iterable[str] | None = None) -> list[FileState]:
+        """Per event file: run, path, offset, size, records, skipped records, damage (of these
+        runs only, if given: known names, in their order)."""
+        if runs is None:
+            return [f.state() for run in self._runs.values() for f in run.files]
+        known = self._runs
+        return [f.state() for name in runs if name in known for f in known[name].files]
 
     def runs(self) -> list[str]:
         return list(self._runs)

@@ -179,7 +179,7 @@ def _runs(ing: Ingestor, store: Store, names: list[str], now: float) -> list[dic
     """Read these runs; their objects (as ``--json`` prints them)."""
     ing.poll_runs(names)
     states: dict[str, list[FileState]] = {}
-    for f in ing.file_states():
+    for f in ing.file_states(names):
         states.setdefault(f.run, []).append(f)
     return [run_json(store.snapshot(name), states.get(name, []), now) for name in names]
 
@@ -190,7 +190,7 @@ def _listing(ing: Ingestor, store: Store, names: list[str], now: float, as_json:
     if as_json:
         ing.poll_runs(names)
         states: dict[str, list[FileState]] = {}
-        for f in ing.file_states():
+        for f in ing.file_states(names):
             states.setdefault(f.run, []).append(f)
         return f'[{", ".join(run_json_text(store.snapshot(n), states.get(n, []), now) for n in names)}]'
     return render_text(_runs(ing, store, names, now), show_files=show_files, paint=paint)
