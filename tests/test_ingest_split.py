@@ -106,6 +106,9 @@ def forks(monkeypatch):
 
     monkeypatch.setattr(forked.Forked, "__init__", init)
     monkeypatch.setattr(split, "PARALLEL_FILES", 4)
+    # Threads other tests left behind (an app's, a watcher's) would keep the worker away; the
+    # worker's code takes none of their locks.
+    monkeypatch.setattr(forked.threading, "active_count", lambda: 1)
     return made
 
 
@@ -190,3 +193,16 @@ def test_poll_runs_and_file_states_of_some_runs(tmp_path, monkeypatch):
     states = ing.file_states(["a2", "nope", "a0"])
     assert [s.run for s in states] == ["a2", "a0"] and all(s.records == 1 + 3 * 6 for s in states)
     assert {s.run for s in ing.file_states()} == {"a0", "a1", "a2", "a3", "plugin/run"}
+
+
+def test_no_worker_beside_other_threads_or_when_told(monkeypatch):
+    import threading
+
+    monkeypatch.delenv("TBPEEK_WORKERS", raising=False)
+    assert forked.available() == (threading.active_count() == 1)
+    monkeypatch.setattr(forked.threading, "active_count", lambda: 2)  # the app's ingest thread, say
+    assert not forked.available()
+    monkeypatch.setattr(forked.threading, "active_count", lambda: 1)
+    assert forked.available()
+    monkeypatch.setenv("TBPEEK_WORKERS", "1")
+    assert not forked.available()
