@@ -206,3 +206,24 @@ def test_no_worker_beside_other_threads_or_when_told(monkeypatch):
     assert forked.available()
     monkeypatch.setenv("TBPEEK_WORKERS", "1")
     assert not forked.available()
+
+
+def test_a_one_shot_read_of_many_files_keeps_freed_memory(tmp_path, monkeypatch):
+    from tui.ingest import memory
+
+    _write(tmp_path, {f"a{i}": b"".join(sb3_run(3, i)) for i in range(6)})
+    monkeypatch.setenv("TBPEEK_WORKERS", "1")
+    monkeypatch.setattr(split, "PARALLEL_FILES", 4)
+    calls = []
+    monkeypatch.setattr(memory, "keep_freed", lambda: calls.append(1) or True)
+    for threads, want in ((2, []), (1, [1])):  # the app (threads) keeps glibc's defaults
+        monkeypatch.setattr(forked.threading, "active_count", lambda threads=threads: threads)
+        Ingestor(Store(), [str(tmp_path)]).poll()
+        assert calls == want
+
+
+def test_keep_freed_asks_once():
+    from tui.ingest import memory
+
+    memory.keep_freed()
+    assert memory._done and memory.keep_freed() is False  # once per process

@@ -28,7 +28,7 @@ try:
 except ImportError:  # not on this platform (and neither is fork)
     fcntl = None
 
-__all__ = ["ChildFailed", "Forked", "available"]
+__all__ = ["ChildFailed", "Forked", "available", "single_threaded"]
 
 _PIPE_SIZE = 1 << 20  # bytes: fewer round trips for a large answer (Linux; best effort)
 
@@ -40,9 +40,14 @@ class ChildFailed(Exception):
 _in_child = False  # a worker forks no workers of its own
 
 
+def single_threaded() -> bool:
+    """No other thread in this process (a command, not the app)."""
+    return threading.active_count() == 1
+
+
 def available() -> bool:
     """Whether a forked worker may be used now."""
-    return (not _in_child and hasattr(os, "fork") and threading.active_count() == 1
+    return (not _in_child and hasattr(os, "fork") and single_threaded()
             and os.environ.get("TBPEEK_WORKERS", "").strip() != "1")
 
 

@@ -15,7 +15,7 @@ from typing import cast
 
 import numpy as np
 
-from tui.ingest import fast, forked, problems, split
+from tui.ingest import fast, forked, memory, problems, split
 from tui.ingest.chunk import TagTable
 from tui.ingest.discovery import Discovery, LogdirSpec, is_event_file_name, parse_spec
 from tui.ingest.events import RunDecoder
@@ -198,7 +198,10 @@ class Ingestor:
             runs_order = {name: i for i, name in enumerate(self._runs)}
             targets = sorted({self._files[p] for p in wanted},
                              key=lambda f: (runs_order[f.run], os.path.basename(f.path)))
-        if paths is None and not self._polled and len(targets) >= split.PARALLEL_FILES and forked.available():
+        first_of_many = paths is None and not self._polled and len(targets) >= split.PARALLEL_FILES
+        if first_of_many and forked.single_threaded():
+            memory.keep_freed()  # a one-shot read of a sweep (an app has threads)
+        if first_of_many and forked.available():
             changed = split.read_split(self, targets, self._runs, self._read)
         else:
             changed = self._read(targets)
