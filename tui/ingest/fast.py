@@ -121,9 +121,12 @@ def _prepare_joined(reads: list[Read], small: list[int], jobs: list[tuple[int, _
     sizes = np.asarray([len(reads[j].buf) for j in small], np.int64)
     ends = np.cumsum(sizes)
     offs = ends - sizes
-    joined = np.empty(int(ends[-1]), np.uint8)
-    for j, o, e in zip(small, offs.tolist(), ends.tolist(), strict=True):
-        joined[o:e] = np.frombuffer(reads[j].buf, np.uint8)
+    arrs = [np.frombuffer(reads[j].buf, np.uint8) for j in small]
+    joined = _adjacent([reads[j].buf for j in small], arrs, int(ends[-1]))
+    if joined is None:
+        joined = np.empty(int(ends[-1]), np.uint8)
+        for a, o, e in zip(arrs, offs.tolist(), ends.tolist(), strict=True):
+            joined[o:e] = a
     ok, starts, lengths, first = chain_many(joined, offs, ends)
     done: list[int] = []
     fl = first.tolist()
@@ -409,6 +412,26 @@ def _group_jobs(jobs: list[_Job], total: int, pieces: list[Piece], tags: TagTabl
         job_.ordered.append(o)
     return rest
 
+
+
+def _adjacent(bufs: list[Buffer], arrs: list[U8], total: int) -> U8 | None:
+    """The buffers as one array without a copy, when they lie end to end in one numpy array
+    (an ingestor reads a batch's files into one buffer, one after the other); else None."""
+    first = bufs[0]
+    base = first.obj if isinstance(first, memoryview) else None
+    if not isinstance(base, np.ndarray) or not base.flags.c_contiguous:
+        return None
+    if any(not isinstance(b, memoryview) or b.obj is not base for b in bufs):
+        return None
+    at = [a.__array_interface__["data"][0] for a in arrs]
+    if any(at[k] + arrs[k].shape[0] != at[k + 1] for k in range(len(at) - 1)):
+        return None
+    whole = base.reshape(-1).view(np.uint8)
+    start = at[0] - whole.__array_interface__["data"][0]
+    if start < 0 or start + total > whole.shape[0]:
+        return None
+    out: U8 = whole[start : start + total]
+    return out
 
 
 def _rows(a: U8, n: int, width: int, at: I64) -> U8:

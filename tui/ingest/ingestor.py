@@ -237,10 +237,11 @@ class Ingestor:
                 if 0 < avail <= BATCH_FILE:
                     if room is None:
                         room = np.empty(BATCH_BYTES + BATCH_FILE + FOOTER, np.uint8).data
+                    before = fr.prefix()  # read into the room just before the data
                     data = fr.read_rest(room[size:])
                     if data is not None:
                         batch.append((fr, data))
-                        size += len(data) + FOOTER  # and the bytes before it, if it read them
+                        size += before + len(data)  # files read whole lie end to end: no copy to join them
                         if size >= BATCH_BYTES:
                             flush()
                         continue
