@@ -1,4 +1,4 @@
-"""The first read of many runs on two cores: half of the runs read in a forked child.
+"""The first read of many runs on two cores: about half of the runs read in a forked child.
 
 The child reads its runs' files exactly as the parent would (the same code), but into a
 :class:`Recorder` instead of the store: it sends back what it would have told the store (the
@@ -83,7 +83,7 @@ def _reader_state(fr: FileReader) -> dict[str, Any]:
 
 def read_split(ing: Any, targets: list[FileReader], runs: Mapping[str, _Run],
                read: Callable[[list[FileReader]], set[str]]) -> set[str]:
-    """``read(targets)`` with the files of the second half of the runs read by a child.
+    """``read(targets)`` with the files of the last runs (55 % of the files) read by a child.
 
     Args:
         ing: the ingestor (its ``store`` attribute is swapped for a recorder in the child).
