@@ -129,7 +129,7 @@ class Ingestor:
                     self._files[path] = fr
                     run.files.append(fr)
                     added = True
-            if added:
+            if added and len(run.files) > 1:
                 run.files.sort(key=lambda f: os.path.basename(f.path))
         for name, run in self._runs.items():
             if name not in present and not run.gone and not self._dir_exists(run):
