@@ -28,13 +28,37 @@ def median(x: np.ndarray) -> float:
 
 
 def median_rows(a: np.ndarray) -> np.ndarray:
-    """Median of each row of a 2-D array (rows of equal length, no NaNs)."""
-    m = a.shape[1]
+    """Median along the last axis (rows of equal length, no NaNs): the same numbers `median`
+    gives for each row (a selection, then the same arithmetic)."""
+    m = a.shape[-1]
     k = m // 2
     if m % 2:
-        return np.partition(a, k, axis=1)[:, k]
-    p = np.partition(a, (k - 1, k), axis=1)
-    return 0.5 * (p[:, k - 1] + p[:, k])
+        return np.partition(a, k, axis=-1)[..., k]
+    p = np.partition(a, (k - 1, k), axis=-1)
+    return 0.5 * (p[..., k - 1] + p[..., k])
+
+
+def quantile_rows(a: np.ndarray, q: float) -> np.ndarray:
+    """`quantiles(row, [q])[0]` for each row of a 2-D array (same arithmetic, all rows at once)."""
+    s = np.sort(a, axis=1)
+    n = s.shape[1]
+    pos = q * (n - 1)
+    lo = int(pos)
+    hi = min(lo + 1, n - 1)
+    return s[:, lo] + (pos - lo) * (s[:, hi] - s[:, lo])
+
+
+def by_length(arrays: Sequence[np.ndarray]) -> list[tuple[list[int], np.ndarray]]:
+    """The arrays grouped by length: (their indices, stacked as the rows of a 2-D array).
+
+    The batched checks compute each statistic once per group, for all its rows (the runs of a
+    sweep have series of equal length); a check of one run is a group of one row.
+    """
+    groups: dict[int, list[int]] = {}
+    for i, a in enumerate(arrays):
+        groups.setdefault(a.shape[0], []).append(i)
+    return [(idx, np.stack([arrays[i] for i in idx]) if len(idx) > 1 else arrays[idx[0]][None, :])
+            for idx in groups.values()]
 
 
 def quantiles(x: np.ndarray, qs: Sequence[float]) -> list[float]:
@@ -107,11 +131,18 @@ def block_medians(x: np.ndarray, blocks: int) -> tuple[np.ndarray, float]:
     """Medians of about `blocks` consecutive equal blocks, and the pooled within-block sd.
 
     A remainder that doesn't fill a block is dropped from the front, so the newest points
-    always count.
+    always count. (`block_medians_rows` for one row.)
     """
-    n = x.shape[0]
+    med, within = block_medians_rows(x[None, :], blocks)
+    return med[0], float(within[0])
+
+
+def block_medians_rows(a: np.ndarray, blocks: int) -> tuple[np.ndarray, np.ndarray]:
+    """`block_medians` of each row of a 2-D array: (medians, one row of blocks per row; the
+    pooled within-block sd of each row)."""
+    rows, n = a.shape
     size = max(1, n // blocks)
     k = n // size
-    b = x[n - k * size:].reshape(k, size)
-    dev = b - b.mean(axis=1, keepdims=True)
-    return median_rows(b), float(np.sqrt((dev * dev).sum() / dev.size))
+    b = a[:, n - k * size:].reshape(rows, k, size)
+    dev = b - b.mean(axis=2, keepdims=True)
+    return median_rows(b), np.sqrt((dev * dev).reshape(rows, k * size).sum(axis=1) / (k * size))
