@@ -8,14 +8,14 @@ verdict timeline of a finished run by judging its prefixes.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from tui.health.checks import judge_explained_variance, judge_kl, judge_reward
+from tui.health.checks import KlItem, judge_explained_variances, judge_kls, judge_reward, judge_rewards
 from tui.health.corroborate import corroborate, is_continuous, kl_target
 from tui.health.growth import judge_growth
 from tui.health.lifecycle import EVIDENCE_AFTER, abnormal_end, judge_life, writer_evidence
@@ -160,7 +160,7 @@ def role_series(snap: RunSnapshot, opts: HealthOptions | None = None) -> dict[st
 
 def judge(snap: RunSnapshot, opts: HealthOptions | None = None, now: float | None = None,
           related: Sequence[RunSnapshot] = ()) -> RunHealth:
-    """Judge a run once.
+    """Judge a run once (`judge_many` with one run).
 
     Args:
         snap: the run.
@@ -171,17 +171,35 @@ def judge(snap: RunSnapshot, opts: HealthOptions | None = None, now: float | Non
             (OpenAI baselines and Rahtz write rewards into a separate subfolder); seed siblings
             tell a run that ended far short of theirs.
     """
+    return judge_many([snap], opts, now, {snap.name: related})[0]
+
+
+def judge_many(snaps: Sequence[RunSnapshot], opts: HealthOptions | None = None, now: float | None = None,
+               related: Mapping[str, Sequence[RunSnapshot]] | None = None) -> list[RunHealth]:
+    """Judge many runs once: the same verdicts as `judge` on each, in the order given, with
+    each statistic computed once for all runs whose series have the same length (a sweep's
+    runs do), so a run costs microseconds, not a millisecond.
+
+    `related`: run name -> its siblings (default: `siblings(snaps)`, the runs beside it).
+    """
     opts = opts or HealthOptions()
     now = time.time() if now is None else now
+    rel = siblings(snaps) if related is None else related
+    sibs = [rel.get(s.name, ()) for s in snaps]
+    th = opts.thresholds
     # The run's life first (cheap), so an ended run is judged once, as a whole.
-    source = _rate_source(snap, roles_of(snap, opts))
-    cache: dict[str, object] = {}
-    writer = _writer(snap, opts, now, cache)
-    life = judge_life(snap, source[1], now, opts.thresholds, opts.mode, writer)
+    sources = [_rate_source(s, roles_of(s, opts)) for s in snaps]
+    caches: list[dict[str, object]] = [{} for _ in snaps]
+    lives = [judge_life(s, src[1], now, th, opts.mode, _writer(s, opts, now, c))
+             for s, src, c in zip(snaps, sources, caches, strict=True)]
     with np.errstate(all="ignore"):
-        shapes = _judge_shapes(snap, opts, related, life is not None and life.kind == "ended", source)
-    shapes.cache.update(cache)
-    return with_liveness(shapes, snap, opts, now, related, judged_life=(life,))
+        shapes = _judge_shapes_many(snaps, opts, sibs, [life is not None and life.kind == "ended" for life in lives],
+                                    sources)
+    out = []
+    for s, sh, c, life, r in zip(snaps, shapes, caches, lives, sibs, strict=True):
+        sh.cache.update(c)
+        out.append(with_liveness(sh, s, opts, now, r, judged_life=(life,)))
+    return out
 
 
 def _writer(snap: RunSnapshot, opts: HealthOptions, now: float, cache: dict[str, object]) -> WriterEvidence | None:
@@ -259,60 +277,84 @@ def judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSn
 
 def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot], final: bool,
                   source: tuple[_Source | None, float | None] | None = None) -> Shapes:
+    return _judge_shapes_many([snap], opts, [related], [final], [source])[0]
+
+
+def _judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, related: Sequence[Sequence[RunSnapshot]],
+                       finals: Sequence[bool], sources: Sequence[tuple[_Source | None, float | None] | None]) -> list[Shapes]:
+    """The clock-free verdicts of many runs: each check's statistics for all runs at once
+    (`judge_rewards`, `judge_kls`, `judge_explained_variances`), the rest run by run."""
     th = opts.thresholds
-    an = _analyse(snap, opts, source)
-    roles, series = an.roles, an.series
-    verdicts: list[Verdict] = []
+    ans = [_analyse(s, opts, src) for s, src in zip(snaps, sources, strict=True)]
+    count = len(snaps)
 
-    context = RewardContext()
-    reward: Verdict | None = None
-    borrowed: list[Verdict] = []
-    if "reward" in series:
-        reward, context = judge_reward(series["reward"], th, final, learning_start(snap, roles))
-        verdicts.append(reward)
-    else:
-        companion = reward_companion(snap, related, opts)
-        if companion is not None:
-            reward, context = judge_reward(companion[1], th, final)
-            borrowed.append(replace(reward, evidence=reward.evidence | {"from_sibling": True}))
+    contexts = [RewardContext()] * count
+    rewards: list[Verdict | None] = [None] * count
+    borrowed: list[list[Verdict]] = [[] for _ in snaps]
+    own = [i for i in range(count) if "reward" in ans[i].series]
+    judged = judge_rewards([(ans[i].series["reward"], finals[i], learning_start(snaps[i], ans[i].roles)) for i in own], th)
+    for i, (v, ctx) in zip(own, judged, strict=True):
+        rewards[i], contexts[i] = v, ctx
+    for i in range(count):
+        if "reward" not in ans[i].series:
+            companion = reward_companion(snaps[i], related[i], opts)
+            if companion is not None:
+                reward, contexts[i] = judge_reward(companion[1], th, finals[i])
+                rewards[i] = reward
+                borrowed[i].append(replace(reward, evidence=reward.evidence | {"from_sibling": True}))
 
-    kl = None
-    if "kl" in series:
-        ksrc = roles.sources["kl"]
-        signed = any("ppo_kl" in t or "old_approx" in t for t in ksrc.tags)
-        target, why = kl_target(snap, roles, series, opts)
-        kl = judge_kl(series["kl"], th, nonnegative=not signed, reference="reference" in ksrc.note,
-                      target=target, target_why=why)
-        verdicts.append(kl)
+    kls: list[Verdict | None] = [None] * count
+    with_kl = [i for i in range(count) if "kl" in ans[i].series]
+    for i, v in zip(with_kl, judge_kls([_kl_item(snaps[i], ans[i], opts) for i in with_kl], th), strict=True):
+        kls[i] = v
+    evs: list[Verdict | None] = [None] * count
+    with_ev = [i for i in range(count) if "explained_variance" in ans[i].series]
+    for i, v in zip(with_ev, judge_explained_variances([ans[i].series["explained_variance"] for i in with_ev], th),
+                    strict=True):
+        evs[i] = v
 
-    if "entropy" in series:
-        H = series["entropy"]
-        scale = _entropy_scale(snap, roles, H.values, opts)
-        if scale is None:
-            bad = ~np.isfinite(H.values)
-            if bad.any():
-                verdicts.append(classify(H, Scale(1.0, None, "initial"), th, context))
-            else:
-                why = is_continuous(snap, H.values) or "its initial level is not above 0"
-                verdicts.append(Verdict("entropy", "healthy", Severity.OK,
-                                        f"continuous actions ({why}): the entropy's shape isn't judged",
-                                        evidence={"points": len(H), "continuous": True}))
-        else:
-            h = Series(H.steps, H.wall_times, H.values / scale.h_max)
-            ent = classify(h, scale, th, context, llm=roles.llm, final=final)
-            verdicts.append(corroborate(ent, H, kl, reward, series.get("learning_rate"), th))
+    out = []
+    for i, snap in enumerate(snaps):
+        an, final = ans[i], finals[i]
+        roles, series = an.roles, an.series
+        verdicts = [v for v in (rewards[i] if not borrowed[i] else None, kls[i]) if v is not None]
+        if "entropy" in series:
+            verdicts.append(_entropy_verdict(snap, an, opts, contexts[i], kls[i], rewards[i], final))
+        tp = judge_rate(series["throughput"], th, an.rate_source) if "throughput" in series else None
+        if evs[i] is not None:
+            verdicts.append(evs[i])
+        verdicts += judge_growth(snap, series, th)
+        order = {m: j for j, m in enumerate(METRIC_ORDER)}
+        verdicts.sort(key=lambda v: order.get(v.metric, 99))
+        health = RunHealth(snap.name, roles.library, verdicts, worst(verdicts), series,
+                           path=snap.path, version=snap.version, usual_gap=an.gap, borrowed=borrowed[i])
+        out.append(Shapes(health, tp, an.gap, final))
+    return out
 
-    tp = judge_rate(series["throughput"], th, an.rate_source) if "throughput" in series else None
 
-    if "explained_variance" in series:
-        verdicts.append(judge_explained_variance(series["explained_variance"], th))
-    verdicts += judge_growth(snap, series, th)
+def _kl_item(snap: RunSnapshot, an: _Analysis, opts: HealthOptions) -> KlItem:
+    ksrc = an.roles.sources["kl"]
+    signed = any("ppo_kl" in t or "old_approx" in t for t in ksrc.tags)
+    target, why = kl_target(snap, an.roles, an.series, opts)
+    return KlItem(an.series["kl"], not signed, "reference" in ksrc.note, target, why)
 
-    order = {m: i for i, m in enumerate(METRIC_ORDER)}
-    verdicts.sort(key=lambda v: order.get(v.metric, 99))
-    health = RunHealth(snap.name, roles.library, verdicts, worst(verdicts), series,
-                       path=snap.path, version=snap.version, usual_gap=an.gap, borrowed=borrowed)
-    return Shapes(health, tp, an.gap, final)
+
+def _entropy_verdict(snap: RunSnapshot, an: _Analysis, opts: HealthOptions, context: RewardContext,
+                     kl: Verdict | None, reward: Verdict | None, final: bool) -> Verdict:
+    th, roles = opts.thresholds, an.roles
+    H = an.series["entropy"]
+    scale = _entropy_scale(snap, roles, H.values, opts)
+    if scale is None:
+        bad = ~np.isfinite(H.values)
+        if bad.any():
+            return classify(H, Scale(1.0, None, "initial"), th, context)
+        why = is_continuous(snap, H.values) or "its initial level is not above 0"
+        return Verdict("entropy", "healthy", Severity.OK,
+                       f"continuous actions ({why}): the entropy's shape isn't judged",
+                       evidence={"points": len(H), "continuous": True})
+    h = Series(H.steps, H.wall_times, H.values / scale.h_max)
+    ent = classify(h, scale, th, context, llm=roles.llm, final=final)
+    return corroborate(ent, H, kl, reward, an.series.get("learning_rate"), th)
 
 
 def reward_companion(snap: RunSnapshot, related: Sequence[RunSnapshot],
