@@ -98,6 +98,10 @@ def _one(store: Store, name: str, path: str, r: int, rng: np.random.Generator) -
             tags["perf/step_time"] = 0.1 * (1 + np.arange(n) / n) + rng.normal(0, 0.001, n)
         if r % 11 == 0:
             tags["system/memory_used"] = 1e9 * (1 + 0.5 * np.arange(n) / n)
+    if r % 13 == 3:  # no reward of its own: a sibling's reward-only directory speaks for it
+        tags = {k: v for k, v in tags.items() if k not in ("eprewmean", "rollout/ep_rew_mean", "charts/episodic_return")}
+    elif r % 13 == 4:  # rewards only (OpenAI baselines and Rahtz write them into a subfolder)
+        tags = {"eprewmean": rew}
     store.ensure_run(name, path)
     for tag, values in tags.items():
         m = n if r % 9 else max(1, n - int(rng.integers(0, 3)))  # now and then, tags of unequal length

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tui.health import HealthOptions, RunHealth, judge, siblings
+from tui.health import HealthOptions, RunHealth, judge_many
 from tui.health.roles import ROLES
 from tui.report.cli_options import add_config, add_fail_on, add_health, add_logdirs
 from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
@@ -129,8 +129,7 @@ def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     now = time.time()
-    related = siblings(snaps)
-    results = [judge(s, opts, now, related[s.name]) for s in snaps]
+    results = judge_many(snaps, opts, now)  # each run beside its siblings; statistics once per batch
     results.sort(key=lambda h: (-(h.worst.severity if h.worst else -1), h.run))
     problems = {s.name: found for s in snaps if (found := run_problems(s))}
     if args.json:

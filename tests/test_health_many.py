@@ -1,0 +1,67 @@
+"""judge_many (the batched path `tbpeek check` uses) gives exactly the verdicts `judge` gives run
+by run: severity, kind, reason text, since, evidence values, the summary and the run state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from health_many import T0, varied_runs, verdict_table
+
+from tui.health import HealthOptions, judge, judge_many, siblings
+from tui.health.checks import KlItem, judge_explained_variances, judge_kls, judge_rewards
+from tui.health.options import Thresholds
+
+RUNS = varied_runs(600, seed=7)
+CASES = [
+    (HealthOptions(), T0 + 30000),  # some live, some stalled, some ended
+    (HealthOptions(), T0 + 1e7),  # all ended: judged as whole lives
+    (HealthOptions(mode="review"), T0 + 30000),
+    (HealthOptions(actions=6), T0 + 5000),
+]
+
+
+def test_the_varied_runs_cover_the_shapes():
+    """The comparison below means something only if the runs reach every kind of verdict."""
+    kinds = {(v["metric"], v["kind"]) for opts, now in CASES
+             for r in verdict_table(judge_many(RUNS, opts, now)) for v in r["verdicts"]}
+    for want in [("entropy", k) for k in ("healthy", "pinned_at_max", "collapsed", "oscillating", "plateau",
+                                           "nonfinite", "spike", "rising", "too_early")] + \
+                [("reward", k) for k in ("improving", "flat", "collapsed", "nonfinite")] + \
+                [("kl", k) for k in ("ok", "negative", "zero", "large")] + \
+                [("explained_variance", k) for k in ("ok", "zero", "negative", "nan")] + \
+                [("throughput", k) for k in ("stalled", "ended", "sudden_drop", "slow_decay", "steady")] + \
+                [("step_time", "growing"), ("memory", "growing")]:
+        assert want in kinds, want
+    assert any(r["borrowed"] for opts, now in CASES[:1] for r in verdict_table(judge_many(RUNS, opts, now)))
+    assert len({len(s.series[next(iter(s.series))]) for s in RUNS}) >= 8  # many lengths: batches and odd shapes
+
+
+@pytest.mark.parametrize("opts,now", CASES)
+def test_judge_many_equals_judge_run_by_run(opts, now):
+    related = siblings(RUNS)
+    one_by_one = verdict_table([judge(s, opts, now, related[s.name]) for s in RUNS])
+    batched = verdict_table(judge_many(RUNS, opts, now))  # siblings found by judge_many itself
+    assert len(batched) == len(RUNS)
+    for a, b in zip(one_by_one, batched, strict=True):
+        assert a == b, a["run"]
+
+
+def test_judge_many_keeps_the_order_and_handles_no_runs():
+    assert judge_many([], HealthOptions(), T0) == []
+    shuffled = list(reversed(RUNS[:50]))
+    assert [h.run for h in judge_many(shuffled, HealthOptions(), T0 + 30000)] == [s.name for s in shuffled]
+
+
+def test_batched_checks_equal_the_checks_of_one_series():
+    """Each batched check against itself with one series: a row's answer never depends on the
+    other rows of its batch (equal lengths, NaN and Inf rows mixed in)."""
+    th = Thresholds()
+    rng = np.random.default_rng(3)
+    vals = [s.series[tag] for s in RUNS for tag in ("rollout/ep_rew_mean", "eprewmean", "charts/episodic_return")
+            if tag in s.series]
+    assert len(vals) > 100
+    items = [(s, bool(rng.integers(0, 2)), None) for s in vals]
+    assert judge_rewards(items, th) == [judge_rewards([it], th)[0] for it in items]
+    kls = [KlItem(s, nonnegative=bool(i % 2), target=0.01 * (i % 3 + 1)) for i, s in enumerate(vals)]
+    assert judge_kls(kls, th) == [judge_kls([k], th)[0] for k in kls]
+    assert judge_explained_variances(vals, th) == [judge_explained_variances([s], th)[0] for s in vals]
