@@ -86,9 +86,14 @@ PRESENT = 60.0  # seconds: a `now` this close to the real clock is the present
 ONE_ACTION_NATS = float(np.log(2.0))  # the smallest discrete policy: 2 actions
 
 
-def _entropy_scale(snap: RunSnapshot, roles: RoleMap, H: np.ndarray, opts: HealthOptions) -> Scale | None:
+def _entropy_scale(snap: RunSnapshot, roles: RoleMap, H: np.ndarray, opts: HealthOptions,
+                   continuous_why: str | None = None) -> Scale | None:
+    """`continuous_why`: `is_continuous(snap, H)`, when the caller has it."""
     src = roles.sources["entropy"]
-    continuous = is_continuous(snap, H) if src.absolute and not roles.llm else None
+    if src.absolute and not roles.llm:
+        continuous = is_continuous(snap, H) if continuous_why is None else continuous_why or None
+    else:
+        continuous = None
     if not roles.llm and src.absolute and continuous is None:
         if opts.actions:
             return Scale(float(np.log(opts.actions)), opts.actions, "actions")
@@ -119,6 +124,14 @@ class _Analysis:
     series: dict[str, Series]
     rate_source: str
     gap: float | None  # usual seconds between writes
+    memo: dict[str, str | None] = field(default_factory=dict, compare=False)
+
+    def continuous(self, snap: RunSnapshot) -> str | None:
+        """`is_continuous` of the run with its entropy (once per run)."""
+        if "continuous" not in self.memo:
+            ent = self.series.get("entropy")
+            self.memo["continuous"] = is_continuous(snap, ent.values if ent is not None else None)
+        return self.memo["continuous"]
 
 
 _Source = tuple[str, np.ndarray, np.ndarray, np.ndarray]
@@ -335,7 +348,7 @@ def _judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, relate
 def _kl_item(snap: RunSnapshot, an: _Analysis, opts: HealthOptions) -> KlItem:
     ksrc = an.roles.sources["kl"]
     signed = any("ppo_kl" in t or "old_approx" in t for t in ksrc.tags)
-    target, why = kl_target(snap, an.roles, an.series, opts)
+    target, why = kl_target(snap, an.roles, an.series, opts, continuous=lambda: an.continuous(snap))
     return KlItem(an.series["kl"], not signed, "reference" in ksrc.note, target, why)
 
 
@@ -343,12 +356,12 @@ def _entropy_verdict(snap: RunSnapshot, an: _Analysis, opts: HealthOptions, cont
                      kl: Verdict | None, reward: Verdict | None, final: bool) -> Verdict:
     th, roles = opts.thresholds, an.roles
     H = an.series["entropy"]
-    scale = _entropy_scale(snap, roles, H.values, opts)
+    scale = _entropy_scale(snap, roles, H.values, opts, an.continuous(snap) or "")
     if scale is None:
         bad = ~np.isfinite(H.values)
         if bad.any():
             return classify(H, Scale(1.0, None, "initial"), th, context)
-        why = is_continuous(snap, H.values) or "its initial level is not above 0"
+        why = an.continuous(snap) or "its initial level is not above 0"
         return Verdict("entropy", "healthy", Severity.OK,
                        f"continuous actions ({why}): the entropy's shape isn't judged",
                        evidence={"points": len(H), "continuous": True})
