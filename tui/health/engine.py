@@ -24,7 +24,7 @@ from tui.health.roles import RoleMap, actions_from_texts, assign_roles, infer_ac
 from tui.health.shapes import RewardContext, Scale, classify
 from tui.health.stats import median
 from tui.health.summary import RunSummary, summarize
-from tui.health.throughput import derive_rate, judge_rate, learning_start, step_source, usual_gap
+from tui.health.throughput import derive_rates, judge_rate, learning_start, step_source, usual_gap
 from tui.health.verdict import Severity, Verdict, worst
 from tui.store import RunSnapshot, Series
 from tui.vocab.writer import WriterEvidence
@@ -154,14 +154,26 @@ def _rate_source(snap: RunSnapshot, roles: RoleMap) -> tuple[_Source | None, flo
 
 def _analyse(snap: RunSnapshot, opts: HealthOptions,
              source: tuple[_Source | None, float | None] | None = None) -> _Analysis:
-    roles = roles_of(snap, opts)
-    out = {role: series_for(snap, src) for role, src in roles.sources.items()}
-    src, gap = source if source is not None else _rate_source(snap, roles)
-    if src:
-        rate = derive_rate(src[1], src[2], opts.thresholds.min_window, src[3], gap=gap)
-        if len(rate):
-            out["throughput"] = rate
-    return _Analysis(roles, {k: v for k, v in out.items() if len(v)}, src[0] if src else "", gap)
+    return _analyse_many([snap], opts, [source])[0]
+
+
+def _analyse_many(snaps: Sequence[RunSnapshot], opts: HealthOptions,
+                  sources: Sequence[tuple[_Source | None, float | None] | None]) -> list[_Analysis]:
+    """Each run's role series, with throughput derived (`derive_rates`: all runs at once)."""
+    roles = [roles_of(s, opts) for s in snaps]
+    srcs = [source if source is not None else _rate_source(s, r) for s, r, source in zip(snaps, roles, sources, strict=True)]
+    with_src = [i for i, (src, _) in enumerate(srcs) if src]
+    rates = derive_rates([(src[1], src[2], src[3], gap) for src, gap in (srcs[i] for i in with_src)],
+                         opts.thresholds.min_window)
+    rate_of = dict(zip(with_src, rates, strict=True))
+    out = []
+    for i, (snap, rm, (src, gap)) in enumerate(zip(snaps, roles, srcs, strict=True)):
+        series = {role: series_for(snap, s) for role, s in rm.sources.items()}
+        rate = rate_of.get(i)
+        if rate is not None and len(rate):
+            series["throughput"] = rate
+        out.append(_Analysis(rm, {k: v for k, v in series.items() if len(v)}, src[0] if src else "", gap))
+    return out
 
 
 def role_series(snap: RunSnapshot, opts: HealthOptions | None = None) -> dict[str, Series]:
@@ -298,7 +310,7 @@ def _judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, relate
     """The clock-free verdicts of many runs: each check's statistics for all runs at once
     (`judge_rewards`, `judge_kls`, `judge_explained_variances`), the rest run by run."""
     th = opts.thresholds
-    ans = [_analyse(s, opts, src) for s, src in zip(snaps, sources, strict=True)]
+    ans = _analyse_many(snaps, opts, sources)
     count = len(snaps)
 
     contexts = [RewardContext()] * count

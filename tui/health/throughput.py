@@ -12,6 +12,7 @@ own write cadence), and differentiates. The collection-only warm-up of off-polic
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -97,31 +98,126 @@ def derive_rate(walls: np.ndarray, counts: np.ndarray, min_window: float = 30.0,
     length however irregular the writes; intervals where the counter went back (a restart)
     are dropped. The result's steps are the run's x-axis step (`xsteps`, default the counter)
     at each interval's end, so the series plots beside the run's other curves.
+    (`derive_rates` with one run.)
     """
-    xsteps = counts if xsteps is None else xsteps.astype(np.float64)
+    return derive_rates([(walls, counts, xsteps, gap)], min_window)[0]
+
+
+RateInput = tuple[np.ndarray, np.ndarray, np.ndarray | None, float | None]  # walls, counts, xsteps, gap
+
+
+def derive_rates(items: Sequence[RateInput], min_window: float = 30.0) -> list[Series]:
+    """`derive_rate` of many runs: runs with the same number of records and intervals are
+    interpolated together (`interp_rows`)."""
+    out: list[Series] = [EMPTY] * len(items)
+    ready: dict[tuple[int, int, bool], list[tuple[int, _Grid]]] = {}
+    for i, grid in enumerate(_prepare_many(items, min_window)):
+        if grid is not None:
+            ready.setdefault((grid[0].shape[0], grid[4], grid[2] is not None), []).append((i, grid))
+    for (n, k, has_x), group in ready.items():
+        chunk = max(1, INTERP_BUDGET // (n * (k + 1)))
+        for c0 in range(0, len(group), chunk):
+            part = group[c0:c0 + chunk]
+            W = np.stack([g[0] for _, g in part])
+            width = np.array([g[3] for _, g in part])
+            grid = W[:, :1] + width[:, None] * np.arange(k + 1)
+            at = interp_rows(grid, W, np.stack([g[1] for _, g in part]))
+            rate = np.diff(at, axis=1) / width[:, None]
+            xs = interp_rows(grid[:, 1:], W, np.stack([g[2] for _, g in part])) if has_x else at[:, 1:]
+            steps = np.round(xs).astype(np.int64)
+            keep = rate >= 0
+            whole = keep.all(axis=1).tolist()
+            for j, (i, _) in enumerate(part):
+                if whole[j]:
+                    out[i] = Series(steps[j], grid[j, 1:], rate[j])
+                else:
+                    out[i] = Series(steps[j][keep[j]], grid[j, 1:][keep[j]], rate[j][keep[j]])
+    return out
+
+
+INTERP_BUDGET = 4_000_000  # comparisons per interp_rows call (rows x grid points x records)
+_Grid = tuple[np.ndarray, np.ndarray, np.ndarray | None, float, int]  # walls, counts, xsteps, width, intervals
+
+
+def _prepare_many(items: Sequence[RateInput], min_window: float) -> list[_Grid | None]:
+    """Each run's records, ready for the grid (finite, in time order), its interval width and
+    count; None: no rate. Runs of equal length whose records need no cleaning are checked
+    together."""
+    out: list[_Grid | None] = [None] * len(items)
+    groups: dict[int, list[int]] = {}
+    for i, (walls, counts, xsteps, gap) in enumerate(items):
+        if gap is not None and walls.shape[0] >= 2 and counts.shape == walls.shape and \
+                (xsteps is None or xsteps.shape == walls.shape):
+            groups.setdefault(walls.shape[0], []).append(i)
+        else:
+            out[i] = _prepare(*items[i], min_window)
+    for idx in groups.values():
+        W = np.stack([items[i][0] for i in idx])
+        C = np.stack([items[i][1] for i in idx])
+        clean = (np.isfinite(W).all(axis=1) & np.isfinite(C).all(axis=1) & (W[:, 1:] >= W[:, :-1]).all(axis=1)).tolist()
+        for i, ok in zip(idx, clean, strict=True):
+            walls, counts, xsteps, gap = items[i]
+            if not ok:
+                out[i] = _prepare(*items[i], min_window)
+                continue
+            out[i] = _grid_of(walls, counts, None if xsteps is None else xsteps.astype(np.float64), gap, min_window)
+    return out
+
+
+def _prepare(walls: np.ndarray, counts: np.ndarray, xsteps: np.ndarray | None, gap: float | None,
+             min_window: float) -> _Grid | None:
+    """One run's records cleaned for the grid: non-finite ones dropped, put in time order."""
+    xs = None if xsteps is None else xsteps.astype(np.float64)
     ok = np.isfinite(walls) & np.isfinite(counts)
     if not ok.all():
-        walls, counts, xsteps = walls[ok], counts[ok], xsteps[ok]
+        walls, counts = walls[ok], counts[ok]
+        xs = None if xs is None else xs[ok]
     if walls.shape[0] < 2:
-        return EMPTY
+        return None
     if np.any(walls[1:] < walls[:-1]):
         order = np.argsort(walls, kind="stable")
-        walls, counts, xsteps = walls[order], counts[order], xsteps[order]
+        walls, counts = walls[order], counts[order]
+        xs = None if xs is None else xs[order]
     if gap is None:
         gap = usual_gap(walls)
+    return _grid_of(walls, counts, xs, gap, min_window)
+
+
+def _grid_of(walls: np.ndarray, counts: np.ndarray, xsteps: np.ndarray | None, gap: float | None,
+             min_window: float) -> _Grid | None:
     span = walls[-1] - walls[0]
     if span <= 0:
-        return EMPTY
+        return None
     width = interval_width(span, gap, min_window)
     k = int(span // width)
     if k < 1:
-        return EMPTY
-    grid = walls[0] + width * np.arange(k + 1)
-    at = np.interp(grid, walls, counts)
-    rate = np.diff(at) / width
-    keep = rate >= 0
-    xs = np.interp(grid[1:], walls, xsteps) if xsteps is not counts else at[1:]
-    return Series(np.round(xs[keep]).astype(np.int64), grid[1:][keep], rate[keep])
+        return None
+    return walls, counts, xsteps, float(width), k
+
+
+def interp_rows(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """``np.interp(x[i], xp[i], fp[i])`` for every row at once, with np.interp's own arithmetic
+    (rows of `xp` in order, finite, at least 2 points; the same numbers to the last bit)."""
+    with np.errstate(divide="ignore", invalid="ignore"):  # equal times: np.interp's own fallbacks below
+        return _interp_rows(x, xp, fp)
+
+
+def _interp_rows(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    n = xp.shape[1]
+    j = (xp[:, None, :] <= x[:, :, None]).sum(axis=2) - 1  # the last record at or before x
+    jj = np.clip(j, 0, n - 2)
+    x0, x1 = np.take_along_axis(xp, jj, axis=1), np.take_along_axis(xp, jj + 1, axis=1)
+    f0, f1 = np.take_along_axis(fp, jj, axis=1), np.take_along_axis(fp, jj + 1, axis=1)
+    slope = (f1 - f0) / (x1 - x0)
+    out = slope * (x - x0) + f0
+    nan = np.isnan(out)
+    if nan.any():  # np.interp: "if we get nan in one direction, try the other"
+        other = slope * (x - x1) + f1
+        other = np.where(np.isnan(other) & (f0 == f1), f0, other)
+        out = np.where(nan, other, out)
+    out = np.where(x0 == x, f0, out)
+    out = np.where(j >= n - 1, fp[:, -1:], out)
+    return np.where(j < 0, fp[:, :1], out)
 
 
 def usual_gap(walls: np.ndarray) -> float | None:
