@@ -24,7 +24,7 @@ from tui.health.roles import RoleMap, actions_from_texts, assign_roles, infer_ac
 from tui.health.shapes import RewardContext, Scale, classify
 from tui.health.stats import median
 from tui.health.summary import RunSummary, summarize
-from tui.health.throughput import derive_rates, judge_rate, learning_start, step_source, usual_gap
+from tui.health.throughput import derive_rates, judge_rates, learning_start, step_source, usual_gap
 from tui.health.verdict import Severity, Verdict, worst
 from tui.store import RunSnapshot, Series
 from tui.vocab.writer import WriterEvidence
@@ -338,6 +338,10 @@ def _judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, relate
                     strict=True):
         evs[i] = v
 
+    with_tp = [i for i in range(count) if "throughput" in ans[i].series]
+    tps = dict(zip(with_tp, judge_rates([(ans[i].series["throughput"], ans[i].rate_source) for i in with_tp], th),
+                   strict=True))
+
     out = []
     for i, snap in enumerate(snaps):
         an, final = ans[i], finals[i]
@@ -345,7 +349,7 @@ def _judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, relate
         verdicts = [v for v in (rewards[i] if not borrowed[i] else None, kls[i]) if v is not None]
         if "entropy" in series:
             verdicts.append(_entropy_verdict(snap, an, opts, contexts[i], kls[i], rewards[i], final))
-        tp = judge_rate(series["throughput"], th, an.rate_source) if "throughput" in series else None
+        tp = tps.get(i)
         if evs[i] is not None:
             verdicts.append(evs[i])
         verdicts += judge_growth(snap, series, th)

@@ -20,7 +20,7 @@ import numpy as np
 
 from tui.health.options import Thresholds
 from tui.health.roles import RoleMap, series_for
-from tui.health.stats import median, spearman
+from tui.health.stats import by_length, median, median_rows, spearman
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
 from tui.vocab.fmt import fmt_span as _dur  # one home for a verdict's spans of time
@@ -231,44 +231,73 @@ def usual_gap(walls: np.ndarray) -> float | None:
 
 
 def judge_rate(rate: Series, th: Thresholds, source: str = "") -> Verdict:
-    """steady / slow_decay / sudden_drop from a derived rate series."""
-    r, t, st = rate.values, rate.wall_times, rate.steps
-    skip = max(2, int(0.05 * r.shape[0]))  # start-up is slow: not a decay
-    r, t, st = r[skip:], t[skip:], st[skip:]
+    """steady / slow_decay / sudden_drop from a derived rate series (`judge_rates` with one)."""
+    return judge_rates([(rate, source)], th)[0]
+
+
+def judge_rates(items: Sequence[tuple[Series, str]], th: Thresholds) -> list[Verdict]:
+    """`judge_rate` of many runs: each statistic once for all rates of equal length."""
+    out: list[Verdict | None] = [None] * len(items)
+    for idx, R in by_length([rate.values for rate, _ in items]):
+        skip = max(2, int(0.05 * R.shape[1]))  # start-up is slow: not a decay
+        feats = _rate_features(R[:, skip:], th)
+        for j, i in enumerate(idx):
+            out[i] = _rate_verdict(*items[i], skip, th, {k: f[j] for k, f in feats.items()})
+    return [v for v in out if v is not None]
+
+
+def _rate_features(R: np.ndarray, th: Thresholds) -> dict[str, list[Any]]:
+    """What `judge_rate` decides on, for each row (rates after the start-up)."""
+    rows, m = R.shape
+    none: list[Any] = [None] * rows
+    if m < 5:
+        return {"now": none, "cand": none, "early": none, "late": none}
+    now = median_rows(R[:, -5:])
+    cand = none
+    if m >= 10:
+        # Candidates from rolling means (cumulative sums: O(m)), confirmed with medians, so an
+        # outlier can neither make nor hide a drop.
+        c = np.concatenate((np.zeros((rows, 1)), np.cumsum(R, axis=1)), axis=1)
+        ks = np.arange(5, m - 4)
+        lens = np.minimum(ks, 20)
+        before_mean = (c[:, ks] - c[:, ks - lens]) / lens
+        after_mean = (c[:, ks + 5] - c[:, ks]) / 5
+        hit = (after_mean <= th.drop_ratio * 1.15 * before_mean) & (now[:, None] <= th.drop_ratio * before_mean * 1.15)
+        cand = [ks[h][:64].tolist() if any_hit else [] for h, any_hit in zip(hit, hit.any(axis=1).tolist(), strict=True)]
+    early = late = none
+    if m >= th.decay_intervals:
+        third = max(1, m // 3)
+        early, late = median_rows(R[:, :third]).tolist(), median_rows(R[:, -third:]).tolist()
+    return {"now": now.tolist(), "cand": cand, "early": early, "late": late}
+
+
+def _rate_verdict(rate: Series, source: str, skip: int, th: Thresholds, f: dict[str, Any]) -> Verdict:
+    """judge_rate's decision for one run, from its row of `_rate_features`."""
+    r, t, st = rate.values[skip:], rate.wall_times[skip:], rate.steps[skip:]
     m = r.shape[0]
     ev: dict[str, Any] = {"source": source, "intervals": int(m)}
     if m < 5:
         return Verdict("throughput", "steady", Severity.OK,
                        f"too early to judge throughput ({m} intervals of the run so far)", evidence=ev)
-    now = float(median(r[-5:]))
+    now = f["now"]
     ev["steps_per_s"] = now
     # Sudden, lasting drop: the first interval whose next 5 have a median <= 0.7x the median of
     # the 20 before, and the run has stayed down since (to now).
     # Before: the (up to) 20 intervals before the candidate, at least 5, so a short run's early
     # drop counts too.
-    if m >= 10:
-        # Candidates from rolling means (cumulative sums: O(m)), confirmed with medians, so an
-        # outlier can neither make nor hide a drop.
-        c = np.concatenate(([0.0], np.cumsum(r)))
-        ks = np.arange(5, m - 4)
-        lens = np.minimum(ks, 20)
-        before_mean = (c[ks] - c[ks - lens]) / lens
-        after_mean = (c[ks + 5] - c[ks]) / 5
-        cand = ks[(after_mean <= th.drop_ratio * 1.15 * before_mean) & (now <= th.drop_ratio * before_mean * 1.15)][:64]
-        for k in cand.tolist():
-            before = median(r[max(0, k - 20):k])
-            after = median(r[k:k + 5])
-            if after <= th.drop_ratio * before and now <= th.drop_ratio * before and median(r[k:]) <= th.drop_ratio * before:
-                ratio = now / before if before > 0 else 0.0
-                sev = Severity.ALARM if ratio <= th.drop_alarm_ratio else Severity.WARN
-                ev.update(before=float(before), after=now, ratio=float(ratio))
-                return Verdict("throughput", "sudden_drop", sev,
-                               f"throughput dropped from {fmt(before)} to {fmt(now)} steps/s "
-                               f"({ratio:.0%}) and has stayed down", int(st[k]),
-                               float(t[k] - (t[1] - t[0])), ev)
-    if m >= th.decay_intervals:
-        third = max(1, m // 3)
-        early, late = float(median(r[:third])), float(median(r[-third:]))
+    for k in f["cand"] or ():
+        before = median(r[max(0, k - 20):k])
+        after = median(r[k:k + 5])
+        if after <= th.drop_ratio * before and now <= th.drop_ratio * before and median(r[k:]) <= th.drop_ratio * before:
+            ratio = now / before if before > 0 else 0.0
+            sev = Severity.ALARM if ratio <= th.drop_alarm_ratio else Severity.WARN
+            ev.update(before=float(before), after=now, ratio=float(ratio))
+            return Verdict("throughput", "sudden_drop", sev,
+                           f"throughput dropped from {fmt(before)} to {fmt(now)} steps/s "
+                           f"({ratio:.0%}) and has stayed down", int(st[k]),
+                           float(t[k] - (t[1] - t[0])), ev)
+    if f["early"] is not None:
+        early, late = f["early"], f["late"]
         ev.update(early=early, late=late)
         # The rank correlation only when the level fell (it is the costlier test).
         rho = spearman(t, r) if early > 0 and late <= th.decay_ratio * early else float("nan")
