@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -30,6 +30,11 @@ from tui.store import RunSnapshot, Series
 from tui.vocab.writer import WriterEvidence
 
 METRIC_ORDER = ("entropy", "reward", "throughput", "kl", "explained_variance", "step_time", "memory")
+_ORDER = {m: i for i, m in enumerate(METRIC_ORDER)}
+
+
+def _in_order(v: Verdict) -> int:
+    return _ORDER.get(v.metric, 99)
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,7 @@ class _Analysis:
     series: dict[str, Series]
     rate_source: str
     gap: float | None  # usual seconds between writes
+    learning_from: float | None  # when learning began (`learning_start`)
     memo: dict[str, str | None] = field(default_factory=dict, compare=False)
 
     def continuous(self, snap: RunSnapshot) -> str | None:
@@ -137,11 +143,15 @@ class _Analysis:
 _Source = tuple[str, np.ndarray, np.ndarray, np.ndarray]
 
 
-def _rate_source(snap: RunSnapshot, roles: RoleMap) -> tuple[_Source | None, float | None]:
-    """(the env-step source throughput is derived from, without an off-policy warm-up; the
-    run's usual seconds between writes)."""
+class _RateSource(NamedTuple):
+    src: _Source | None  # the env-step source throughput is derived from, without an off-policy warm-up
+    gap: float | None  # the run's usual seconds between writes
+    start: float | None  # when learning began (`learning_start`)
+
+
+def _rate_source(snap: RunSnapshot, roles: RoleMap) -> _RateSource:
     src = step_source(snap, roles)
-    start = learning_start(snap, roles) if src else None
+    start = learning_start(snap, roles)
     if src and start is not None and start > src[1][0]:
         keep = src[1] >= start
         if int(keep.sum()) >= 2:
@@ -149,30 +159,30 @@ def _rate_source(snap: RunSnapshot, roles: RoleMap) -> tuple[_Source | None, flo
     gap = usual_gap(src[1]) if src else None
     if gap is None and snap.series:
         gap = usual_gap(max(snap.series.values(), key=len).wall_times)
-    return src, gap
+    return _RateSource(src, gap, start)
 
 
 def _analyse(snap: RunSnapshot, opts: HealthOptions,
-             source: tuple[_Source | None, float | None] | None = None) -> _Analysis:
+             source: _RateSource | None = None) -> _Analysis:
     return _analyse_many([snap], opts, [source])[0]
 
 
 def _analyse_many(snaps: Sequence[RunSnapshot], opts: HealthOptions,
-                  sources: Sequence[tuple[_Source | None, float | None] | None]) -> list[_Analysis]:
+                  sources: Sequence[_RateSource | None]) -> list[_Analysis]:
     """Each run's role series, with throughput derived (`derive_rates`: all runs at once)."""
     roles = [roles_of(s, opts) for s in snaps]
     srcs = [source if source is not None else _rate_source(s, r) for s, r, source in zip(snaps, roles, sources, strict=True)]
-    with_src = [i for i, (src, _) in enumerate(srcs) if src]
-    rates = derive_rates([(src[1], src[2], src[3], gap) for src, gap in (srcs[i] for i in with_src)],
+    with_src = [i for i, rs in enumerate(srcs) if rs.src]
+    rates = derive_rates([(src[1], src[2], src[3], gap) for src, gap, _ in (srcs[i] for i in with_src)],
                          opts.thresholds.min_window)
     rate_of = dict(zip(with_src, rates, strict=True))
     out = []
-    for i, (snap, rm, (src, gap)) in enumerate(zip(snaps, roles, srcs, strict=True)):
+    for i, (snap, rm, (src, gap, start)) in enumerate(zip(snaps, roles, srcs, strict=True)):
         series = {role: series_for(snap, s) for role, s in rm.sources.items()}
         rate = rate_of.get(i)
         if rate is not None and len(rate):
             series["throughput"] = rate
-        out.append(_Analysis(rm, {k: v for k, v in series.items() if len(v)}, src[0] if src else "", gap))
+        out.append(_Analysis(rm, {k: v for k, v in series.items() if len(v)}, src[0] if src else "", gap, start))
     return out
 
 
@@ -215,7 +225,7 @@ def judge_many(snaps: Sequence[RunSnapshot], opts: HealthOptions | None = None, 
     # The run's life first (cheap), so an ended run is judged once, as a whole.
     sources = [_rate_source(s, roles_of(s, opts)) for s in snaps]
     caches: list[dict[str, object]] = [{} for _ in snaps]
-    lives = [judge_life(s, src[1], now, th, opts.mode, _writer(s, opts, now, c))
+    lives = [judge_life(s, src.gap, now, th, opts.mode, _writer(s, opts, now, c))
              for s, src, c in zip(snaps, sources, caches, strict=True)]
     with np.errstate(all="ignore"):
         shapes = _judge_shapes_many(snaps, opts, sibs, [life is not None and life.kind == "ended" for life in lives],
@@ -278,18 +288,19 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
     tp = shapes.rate_verdict
     life = live
     if live is not None and (tp is None or live.severity > tp.severity or tp.kind == "steady"):
-        if tp is not None:
-            live = replace(live, evidence=live.evidence | {"rate": tp.reason})
+        if tp is not None:  # (a Verdict made directly: dataclasses.replace costs more than the judging)
+            live = Verdict(live.metric, live.kind, live.severity, live.reason, live.since_step,
+                           live.since_wall_time, live.evidence | {"rate": tp.reason})
         tp = live
     verdicts = list(shapes.health.verdicts)
     if tp is not None:
         verdicts.append(tp)
-        order = {m: i for i, m in enumerate(METRIC_ORDER)}
-        verdicts.sort(key=lambda v: order.get(v.metric, 99))
+        verdicts.sort(key=_in_order)
     state = life.kind if life is not None and life.kind in ("stalled", "ended") else "live"
     line = summarize(verdicts, shapes.health.borrowed, snap.last_step, final=shapes.final, state=state)
-    return replace(shapes.health, verdicts=verdicts, worst=worst(verdicts), summary=line, state=state,
-                   writer_alive=writer.alive if writer is not None else None)
+    return RunHealth(**(vars(shapes.health) | {  # dataclasses.replace, cheaper
+        "verdicts": verdicts, "worst": worst(verdicts), "summary": line, "state": state,
+        "writer_alive": writer.alive if writer is not None else None}))
 
 
 def judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot] = (),
@@ -301,12 +312,12 @@ def judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSn
 
 
 def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot], final: bool,
-                  source: tuple[_Source | None, float | None] | None = None) -> Shapes:
+                  source: _RateSource | None = None) -> Shapes:
     return _judge_shapes_many([snap], opts, [related], [final], [source])[0]
 
 
 def _judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, related: Sequence[Sequence[RunSnapshot]],
-                       finals: Sequence[bool], sources: Sequence[tuple[_Source | None, float | None] | None]) -> list[Shapes]:
+                       finals: Sequence[bool], sources: Sequence[_RateSource | None]) -> list[Shapes]:
     """The clock-free verdicts of many runs: each check's statistics for all runs at once
     (`judge_rewards`, `judge_kls`, `judge_explained_variances`), the rest run by run."""
     th = opts.thresholds
@@ -317,7 +328,7 @@ def _judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, relate
     rewards: list[Verdict | None] = [None] * count
     borrowed: list[list[Verdict]] = [[] for _ in snaps]
     own = [i for i in range(count) if "reward" in ans[i].series]
-    judged = judge_rewards([(ans[i].series["reward"], finals[i], learning_start(snaps[i], ans[i].roles)) for i in own], th)
+    judged = judge_rewards([(ans[i].series["reward"], finals[i], ans[i].learning_from) for i in own], th)
     for i, (v, ctx) in zip(own, judged, strict=True):
         rewards[i], contexts[i] = v, ctx
     for i in range(count):
@@ -353,8 +364,7 @@ def _judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, relate
         if evs[i] is not None:
             verdicts.append(evs[i])
         verdicts += judge_growth(snap, series, th)
-        order = {m: j for j, m in enumerate(METRIC_ORDER)}
-        verdicts.sort(key=lambda v: order.get(v.metric, 99))
+        verdicts.sort(key=_in_order)
         health = RunHealth(snap.name, roles.library, verdicts, worst(verdicts), series,
                            path=snap.path, version=snap.version, usual_gap=an.gap, borrowed=borrowed[i])
         out.append(Shapes(health, tp, an.gap, final))

@@ -87,10 +87,12 @@ def judge_life(snap: RunSnapshot, gap: float | None, now: float, th: Thresholds,
 def abnormal_end(snap: RunSnapshot, related: Sequence[RunSnapshot]) -> str | None:
     """Why an ended run ended badly, or None: a NaN/Inf among the last points of any tag, or far
     fewer steps than its seed siblings (runs beside it with the same tags) reached."""
-    for tag, s in sorted(snap.series.items()):
-        tail = s.values[-3:]
-        if tail.size and not np.isfinite(tail).all():
-            return f"{tag} was {tail[~np.isfinite(tail)][0]} just before the end"
+    tails = [s.values[-3:] for s in snap.series.values()]
+    if tails and not np.isfinite(np.concatenate(tails)).all():  # one look at every tag's tail first
+        for tag, s in sorted(snap.series.items()):
+            tail = s.values[-3:]
+            if tail.size and not np.isfinite(tail).all():
+                return f"{tag} was {tail[~np.isfinite(tail)][0]} just before the end"
     mine = snap.last_step
     if mine is None:
         return None
