@@ -24,7 +24,7 @@ from tui.health.roles import RoleMap, actions_from_texts, assign_roles, infer_ac
 from tui.health.shapes import RewardContext, Scale, classify
 from tui.health.stats import median
 from tui.health.summary import RunSummary, summarize
-from tui.health.throughput import derive_rates, judge_rates, learning_start, step_source, usual_gap
+from tui.health.throughput import derive_rates, judge_rates, learning_start, step_source, usual_gap, usual_gaps
 from tui.health.verdict import Severity, Verdict, worst
 from tui.store import RunSnapshot, Series
 from tui.vocab.writer import WriterEvidence
@@ -117,9 +117,11 @@ def _entropy_scale(snap: RunSnapshot, roles: RoleMap, H: np.ndarray, opts: Healt
     fin = H[np.isfinite(H)]
     if fin.size == 0:
         return Scale(1.0, None, "initial")  # all non-finite: the check says so before scaling matters
-    h0 = float(median(fin[: min(10, fin.size)]))
-    if h0 <= 0 or continuous is not None:
+    if continuous is not None:
         return None  # continuous actions (differential entropy can be negative): no scale
+    h0 = float(median(fin[: min(10, fin.size)]))
+    if h0 <= 0:
+        return None
     return Scale(h0, None, "initial")
 
 
@@ -150,16 +152,30 @@ class _RateSource(NamedTuple):
 
 
 def _rate_source(snap: RunSnapshot, roles: RoleMap) -> _RateSource:
-    src = step_source(snap, roles)
-    start = learning_start(snap, roles)
-    if src and start is not None and start > src[1][0]:
-        keep = src[1] >= start
-        if int(keep.sum()) >= 2:
-            src = (src[0], src[1][keep], src[2][keep], src[3][keep])
-    gap = usual_gap(src[1]) if src else None
-    if gap is None and snap.series:
-        gap = usual_gap(max(snap.series.values(), key=len).wall_times)
-    return _RateSource(src, gap, start)
+    return _rate_sources([snap], [roles])[0]
+
+
+def _rate_sources(snaps: Sequence[RunSnapshot], roles: Sequence[RoleMap]) -> list[_RateSource]:
+    """Each run's rate source (the usual gaps of all runs at once)."""
+    found = []
+    for snap, rm in zip(snaps, roles, strict=True):
+        src = step_source(snap, rm)
+        start = learning_start(snap, rm)
+        if src and start is not None and start > src[1][0]:
+            keep = src[1] >= start
+            if int(keep.sum()) >= 2:
+                src = (src[0], src[1][keep], src[2][keep], src[3][keep])
+        found.append((src, start))
+    gaps = usual_gaps([src[1] if src else _NO_WALLS for src, _ in found])
+    out = []
+    for snap, (src, start), gap in zip(snaps, found, gaps, strict=True):
+        if gap is None and snap.series:
+            gap = usual_gap(max(snap.series.values(), key=len).wall_times)
+        out.append(_RateSource(src, gap, start))
+    return out
+
+
+_NO_WALLS = np.empty(0, np.float64)
 
 
 def _analyse(snap: RunSnapshot, opts: HealthOptions,
@@ -171,7 +187,9 @@ def _analyse_many(snaps: Sequence[RunSnapshot], opts: HealthOptions,
                   sources: Sequence[_RateSource | None]) -> list[_Analysis]:
     """Each run's role series, with throughput derived (`derive_rates`: all runs at once)."""
     roles = [roles_of(s, opts) for s in snaps]
-    srcs = [source if source is not None else _rate_source(s, r) for s, r, source in zip(snaps, roles, sources, strict=True)]
+    missing = [i for i, source in enumerate(sources) if source is None]
+    found = dict(zip(missing, _rate_sources([snaps[i] for i in missing], [roles[i] for i in missing]), strict=True))
+    srcs = [source if source is not None else found[i] for i, source in enumerate(sources)]
     with_src = [i for i, rs in enumerate(srcs) if rs.src]
     rates = derive_rates([(src[1], src[2], src[3], gap) for src, gap, _ in (srcs[i] for i in with_src)],
                          opts.thresholds.min_window)
@@ -223,7 +241,7 @@ def judge_many(snaps: Sequence[RunSnapshot], opts: HealthOptions | None = None, 
     sibs = [rel.get(s.name, ()) for s in snaps]
     th = opts.thresholds
     # The run's life first (cheap), so an ended run is judged once, as a whole.
-    sources = [_rate_source(s, roles_of(s, opts)) for s in snaps]
+    sources = _rate_sources(snaps, [roles_of(s, opts) for s in snaps])
     caches: list[dict[str, object]] = [{} for _ in snaps]
     lives = [judge_life(s, src.gap, now, th, opts.mode, _writer(s, opts, now, c))
              for s, src, c in zip(snaps, sources, caches, strict=True)]

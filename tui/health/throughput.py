@@ -221,11 +221,28 @@ def _interp_rows(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
 
 
 def usual_gap(walls: np.ndarray) -> float | None:
-    if walls.shape[0] < 2:
-        return None
-    d = np.diff(walls[-257:])  # the recent cadence (cheaper, and what "usual" should mean now)
+    """The run's usual seconds between writes: the median positive gap of its recent records."""
+    return usual_gaps([walls])[0]
+
+
+def usual_gaps(walls: Sequence[np.ndarray]) -> list[float | None]:
+    """`usual_gap` of many runs (runs of equal length whose records are in order: at once)."""
+    out: list[float | None] = [None] * len(walls)
+    for idx, W in by_length([w[-257:] for w in walls]):  # the recent cadence (what "usual" should mean now)
+        if W.shape[1] < 2:
+            continue
+        D = np.diff(W, axis=1)
+        simple = (D > 0).all(axis=1).tolist()
+        med = median_rows(D).tolist() if any(simple) else None
+        for j, i in enumerate(idx):
+            out[i] = med[j] if med is not None and simple[j] else _gap(W[j])
+    return out
+
+
+def _gap(recent: np.ndarray) -> float | None:
+    d = np.diff(recent)
     if (d < 0).any():
-        d = np.diff(np.sort(walls[-257:]))
+        d = np.diff(np.sort(recent))
     d = d[d > 0]
     return float(median(d)) if d.size else None
 
