@@ -118,12 +118,12 @@ def derive_rates(items: Sequence[RateInput], min_window: float = 30.0) -> list[S
         chunk = max(1, INTERP_BUDGET // (n * (k + 1)))
         for c0 in range(0, len(group), chunk):
             part = group[c0:c0 + chunk]
-            W = np.stack([g[0] for _, g in part])
+            W = _stack([g[0] for _, g in part])
             width = np.array([g[3] for _, g in part])
             grid = W[:, :1] + width[:, None] * np.arange(k + 1)
-            at = interp_rows(grid, W, np.stack([g[1] for _, g in part]))
+            at = interp_rows(grid, W, _stack([g[1] for _, g in part]))
             rate = np.diff(at, axis=1) / width[:, None]
-            xs = interp_rows(grid[:, 1:], W, np.stack([g[2] for _, g in part])) if has_x else at[:, 1:]
+            xs = interp_rows(grid[:, 1:], W, _stack([g[2] for _, g in part])) if has_x else at[:, 1:]  # type: ignore[misc]
             steps = np.round(xs).astype(np.int64)
             keep = rate >= 0
             whole = keep.all(axis=1).tolist()
@@ -136,6 +136,7 @@ def derive_rates(items: Sequence[RateInput], min_window: float = 30.0) -> list[S
 
 
 INTERP_BUDGET = 4_000_000  # comparisons per interp_rows call (rows x grid points x records)
+BROADCAST_MAX = 8192  # grid points x records above which a row is interpolated by np.interp
 _Grid = tuple[np.ndarray, np.ndarray, np.ndarray | None, float, int]  # walls, counts, xsteps, width, intervals
 
 
@@ -152,6 +153,9 @@ def _prepare_many(items: Sequence[RateInput], min_window: float) -> list[_Grid |
         else:
             out[i] = _prepare(*items[i], min_window)
     for idx in groups.values():
+        if len(idx) == 1:  # alone: cleaned on its own
+            out[idx[0]] = _prepare(*items[idx[0]], min_window)
+            continue
         W = np.stack([items[i][0] for i in idx])
         C = np.stack([items[i][1] for i in idx])
         clean = (np.isfinite(W).all(axis=1) & np.isfinite(C).all(axis=1) & (W[:, 1:] >= W[:, :-1]).all(axis=1)).tolist()
@@ -162,6 +166,10 @@ def _prepare_many(items: Sequence[RateInput], min_window: float) -> list[_Grid |
                 continue
             out[i] = _grid_of(walls, counts, None if xsteps is None else xsteps.astype(np.float64), gap, min_window)
     return out
+
+
+def _stack(rows: list[np.ndarray]) -> np.ndarray:
+    return rows[0][None, :] if len(rows) == 1 else np.stack(rows)
 
 
 def _prepare(walls: np.ndarray, counts: np.ndarray, xsteps: np.ndarray | None, gap: float | None,
@@ -198,6 +206,11 @@ def _grid_of(walls: np.ndarray, counts: np.ndarray, xsteps: np.ndarray | None, g
 def interp_rows(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
     """``np.interp(x[i], xp[i], fp[i])`` for every row at once, with np.interp's own arithmetic
     (rows of `xp` in order, finite, at least 2 points; the same numbers to the last bit)."""
+    if x.shape[0] == 1:
+        return np.interp(x[0], xp[0], fp[0])[None, :]
+    if x.shape[0] < 8 or x.shape[1] * xp.shape[1] > BROADCAST_MAX:
+        # A few rows, or long ones: np.interp itself (its binary search beats comparing all pairs).
+        return np.stack([np.interp(a, b, c) for a, b, c in zip(x, xp, fp, strict=True)])
     with np.errstate(divide="ignore", invalid="ignore"):  # equal times: np.interp's own fallbacks below
         return _interp_rows(x, xp, fp)
 
@@ -227,6 +240,8 @@ def usual_gap(walls: np.ndarray) -> float | None:
 
 def usual_gaps(walls: Sequence[np.ndarray]) -> list[float | None]:
     """`usual_gap` of many runs (runs of equal length whose records are in order: at once)."""
+    if len(walls) == 1:
+        return [_gap(walls[0][-257:]) if walls[0].shape[0] >= 2 else None]
     out: list[float | None] = [None] * len(walls)
     for idx, W in by_length([w[-257:] for w in walls]):  # the recent cadence (what "usual" should mean now)
         if W.shape[1] < 2:
