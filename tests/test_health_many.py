@@ -65,3 +65,41 @@ def test_batched_checks_equal_the_checks_of_one_series():
     kls = [KlItem(s, nonnegative=bool(i % 2), target=0.01 * (i % 3 + 1)) for i, s in enumerate(vals)]
     assert judge_kls(kls, th) == [judge_kls([k], th)[0] for k in kls]
     assert judge_explained_variances(vals, th) == [judge_explained_variances([s], th)[0] for s in vals]
+
+
+def test_tracker_update_many_equals_update_run_by_run():
+    """The live tracker's batched update (new data, then the clock only, then new data) gives
+    each run the verdicts, summary and history that updating the runs one by one gives."""
+    from dataclasses import replace
+
+    from tui.health import HealthTracker
+
+    runs = RUNS[:200]
+    related = siblings(runs)
+    one, many = HealthTracker(hold=2, clock_every=0), HealthTracker(hold=2, clock_every=0)
+    for k, now in enumerate((T0 + 3000, T0 + 3000 + 500, T0 + 40000)):
+        snaps = runs if k != 2 else [replace(s, version=s.version + 1) for s in runs]
+        a = verdict_table([one.update(s, now, related[s.name]) for s in snaps])
+        b = verdict_table(many.update_many(snaps, now, related))
+        assert a == b
+        for s in snaps:
+            assert one.history(s.name) == many.history(s.name)
+
+
+def test_interp_rows_equals_np_interp_to_the_last_bit():
+    """derive_rates interpolates all runs' counters at once: np.interp's numbers exactly, with
+    repeated times, grid points before, at and after the records, and flat stretches."""
+    from tui.health.throughput import interp_rows
+
+    rng = np.random.default_rng(11)
+    for rows, n, k in ((50, 61, 61), (9, 5, 3), (40, 30, 100), (12, 200, 60)):
+        xp = np.sort(1.7e9 + rng.exponential(5.0, (rows, n)).cumsum(axis=1), axis=1)
+        xp[::3] = np.round(xp[::3])  # repeated times
+        fp = rng.integers(0, 3, (rows, n)).cumsum(axis=1).astype(np.float64)
+        lo, hi = xp[:, :1] - 10, xp[:, -1:] + 10
+        x = np.sort(lo + (hi - lo) * rng.random((rows, k)), axis=1)
+        x[:, 0], x[:, -1] = xp[:, 0], xp[:, -1]  # exactly at the ends
+        x[:, 1] = xp[:, 2]  # exactly at a record
+        got = interp_rows(x, xp, fp)
+        for i in range(rows):
+            assert np.array_equal(got[i], np.interp(x[i], xp[i], fp[i])), (rows, n, k, i)

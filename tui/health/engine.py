@@ -191,7 +191,7 @@ def _analyse_many(snaps: Sequence[RunSnapshot], opts: HealthOptions,
     found = dict(zip(missing, _rate_sources([snaps[i] for i in missing], [roles[i] for i in missing]), strict=True))
     srcs = [source if source is not None else found[i] for i, source in enumerate(sources)]
     with_src = [i for i, rs in enumerate(srcs) if rs.src]
-    rates = derive_rates([(src[1], src[2], src[3], gap) for src, gap, _ in (srcs[i] for i in with_src)],
+    rates = derive_rates([(src[1], src[2], src[3], gap) for src, gap, _ in (srcs[i] for i in with_src) if src],
                          opts.thresholds.min_window)
     rate_of = dict(zip(with_src, rates, strict=True))
     out = []
@@ -324,9 +324,17 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
 def judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot] = (),
                  final: bool = False) -> Shapes:
     """The clock-free part of `judge` (`final`: judge the run as ended, as a whole)."""
+    return judge_shapes_many([snap], opts, [related], [final])[0]
+
+
+def judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions,
+                      related: Sequence[Sequence[RunSnapshot]] | None = None,
+                      finals: Sequence[bool] | None = None) -> list[Shapes]:
+    """`judge_shapes` of many runs at once (`related`, `finals`: per run, in the same order)."""
     # Values near the float limits overflow in variances; the checks see inf/nan and say so.
     with np.errstate(all="ignore"):
-        return _judge_shapes(snap, opts, related, final)
+        return _judge_shapes_many(snaps, opts, related if related is not None else [()] * len(snaps),
+                                  finals if finals is not None else [False] * len(snaps), [None] * len(snaps))
 
 
 def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot], final: bool,
@@ -379,8 +387,9 @@ def _judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, relate
         if "entropy" in series:
             verdicts.append(_entropy_verdict(snap, an, opts, contexts[i], kls[i], rewards[i], final))
         tp = tps.get(i)
-        if evs[i] is not None:
-            verdicts.append(evs[i])
+        ev = evs[i]
+        if ev is not None:
+            verdicts.append(ev)
         verdicts += judge_growth(snap, series, th)
         verdicts.sort(key=_in_order)
         health = RunHealth(snap.name, roles.library, verdicts, worst(verdicts), series,

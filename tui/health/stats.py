@@ -45,7 +45,8 @@ def quantile_rows(a: np.ndarray, q: float) -> np.ndarray:
     pos = q * (n - 1)
     lo = int(pos)
     hi = min(lo + 1, n - 1)
-    return s[:, lo] + (pos - lo) * (s[:, hi] - s[:, lo])
+    out: np.ndarray = s[:, lo] + (pos - lo) * (s[:, hi] - s[:, lo])
+    return out
 
 
 def by_length(arrays: Sequence[np.ndarray]) -> list[tuple[list[int], np.ndarray]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -111,9 +111,9 @@ def derive_rates(items: Sequence[RateInput], min_window: float = 30.0) -> list[S
     interpolated together (`interp_rows`)."""
     out: list[Series] = [EMPTY] * len(items)
     ready: dict[tuple[int, int, bool], list[tuple[int, _Grid]]] = {}
-    for i, grid in enumerate(_prepare_many(items, min_window)):
-        if grid is not None:
-            ready.setdefault((grid[0].shape[0], grid[4], grid[2] is not None), []).append((i, grid))
+    for i, prep in enumerate(_prepare_many(items, min_window)):
+        if prep is not None:
+            ready.setdefault((prep[0].shape[0], prep[4], prep[2] is not None), []).append((i, prep))
     for (n, k, has_x), group in ready.items():
         chunk = max(1, INTERP_BUDGET // (n * (k + 1)))
         for c0 in range(0, len(group), chunk):
@@ -123,7 +123,7 @@ def derive_rates(items: Sequence[RateInput], min_window: float = 30.0) -> list[S
             grid = W[:, :1] + width[:, None] * np.arange(k + 1)
             at = interp_rows(grid, W, _stack([g[1] for _, g in part]))
             rate = np.diff(at, axis=1) / width[:, None]
-            xs = interp_rows(grid[:, 1:], W, _stack([g[2] for _, g in part])) if has_x else at[:, 1:]  # type: ignore[misc]
+            xs = interp_rows(grid[:, 1:], W, _stack([g[2] for _, g in part if g[2] is not None])) if has_x else at[:, 1:]
             steps = np.round(xs).astype(np.int64)
             keep = rate >= 0
             whole = keep.all(axis=1).tolist()
@@ -207,7 +207,8 @@ def interp_rows(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
     """``np.interp(x[i], xp[i], fp[i])`` for every row at once, with np.interp's own arithmetic
     (rows of `xp` in order, finite, at least 2 points; the same numbers to the last bit)."""
     if x.shape[0] == 1:
-        return np.interp(x[0], xp[0], fp[0])[None, :]
+        one: np.ndarray = np.interp(x[0], xp[0], fp[0])
+        return one[None, :]
     if x.shape[0] < 8 or x.shape[1] * xp.shape[1] > BROADCAST_MAX:
         # A few rows, or long ones: np.interp itself (its binary search beats comparing all pairs).
         return np.stack([np.interp(a, b, c) for a, b, c in zip(x, xp, fp, strict=True)])
@@ -247,8 +248,8 @@ def usual_gaps(walls: Sequence[np.ndarray]) -> list[float | None]:
         if W.shape[1] < 2:
             continue
         D = np.diff(W, axis=1)
-        simple = (D > 0).all(axis=1).tolist()
-        med = median_rows(D).tolist() if any(simple) else None
+        simple = cast(list[bool], (D > 0).all(axis=1).tolist())
+        med: list[float] | None = median_rows(D).tolist() if any(simple) else None
         for j, i in enumerate(idx):
             out[i] = med[j] if med is not None and simple[j] else _gap(W[j])
     return out
