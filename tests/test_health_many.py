@@ -84,22 +84,3 @@ def test_tracker_update_many_equals_update_run_by_run():
         assert a == b
         for s in snaps:
             assert one.history(s.name) == many.history(s.name)
-
-
-def test_interp_rows_equals_np_interp_to_the_last_bit():
-    """derive_rates interpolates all runs' counters at once: np.interp's numbers exactly, with
-    repeated times, grid points before, at and after the records, and flat stretches."""
-    from tui.health.throughput import interp_rows
-
-    rng = np.random.default_rng(11)
-    for rows, n, k in ((50, 61, 61), (9, 5, 3), (40, 30, 100), (12, 200, 60)):
-        xp = np.sort(1.7e9 + rng.exponential(5.0, (rows, n)).cumsum(axis=1), axis=1)
-        xp[::3] = np.round(xp[::3])  # repeated times
-        fp = rng.integers(0, 3, (rows, n)).cumsum(axis=1).astype(np.float64)
-        lo, hi = xp[:, :1] - 10, xp[:, -1:] + 10
-        x = np.sort(lo + (hi - lo) * rng.random((rows, k)), axis=1)
-        x[:, 0], x[:, -1] = xp[:, 0], xp[:, -1]  # exactly at the ends
-        x[:, 1] = xp[:, 2]  # exactly at a record
-        got = interp_rows(x, xp, fp)
-        for i in range(rows):
-            assert np.array_equal(got[i], np.interp(x[i], xp[i], fp[i])), (rows, n, k, i)

@@ -135,8 +135,7 @@ def derive_rates(items: Sequence[RateInput], min_window: float = 30.0) -> list[S
     return out
 
 
-INTERP_BUDGET = 4_000_000  # comparisons per interp_rows call (rows x grid points x records)
-BROADCAST_MAX = 8192  # grid points x records above which a row is interpolated by np.interp
+INTERP_BUDGET = 4_000_000  # grid points x records per group handled at once (bounds the memory)
 _Grid = tuple[np.ndarray, np.ndarray, np.ndarray | None, float, int]  # walls, counts, xsteps, width, intervals
 
 
@@ -204,34 +203,12 @@ def _grid_of(walls: np.ndarray, counts: np.ndarray, xsteps: np.ndarray | None, g
 
 
 def interp_rows(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
-    """``np.interp(x[i], xp[i], fp[i])`` for every row at once, with np.interp's own arithmetic
-    (rows of `xp` in order, finite, at least 2 points; the same numbers to the last bit)."""
+    """``np.interp(x[i], xp[i], fp[i])`` for every row (np.interp row by row: measured, its
+    binary search beats any all-rows formulation at a sweep's sizes)."""
     if x.shape[0] == 1:
         one: np.ndarray = np.interp(x[0], xp[0], fp[0])
         return one[None, :]
-    if x.shape[0] < 8 or x.shape[1] * xp.shape[1] > BROADCAST_MAX:
-        # A few rows, or long ones: np.interp itself (its binary search beats comparing all pairs).
-        return np.stack([np.interp(a, b, c) for a, b, c in zip(x, xp, fp, strict=True)])
-    with np.errstate(divide="ignore", invalid="ignore"):  # equal times: np.interp's own fallbacks below
-        return _interp_rows(x, xp, fp)
-
-
-def _interp_rows(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
-    n = xp.shape[1]
-    j = (xp[:, None, :] <= x[:, :, None]).sum(axis=2) - 1  # the last record at or before x
-    jj = np.clip(j, 0, n - 2)
-    x0, x1 = np.take_along_axis(xp, jj, axis=1), np.take_along_axis(xp, jj + 1, axis=1)
-    f0, f1 = np.take_along_axis(fp, jj, axis=1), np.take_along_axis(fp, jj + 1, axis=1)
-    slope = (f1 - f0) / (x1 - x0)
-    out = slope * (x - x0) + f0
-    nan = np.isnan(out)
-    if nan.any():  # np.interp: "if we get nan in one direction, try the other"
-        other = slope * (x - x1) + f1
-        other = np.where(np.isnan(other) & (f0 == f1), f0, other)
-        out = np.where(nan, other, out)
-    out = np.where(x0 == x, f0, out)
-    out = np.where(j >= n - 1, fp[:, -1:], out)
-    return np.where(j < 0, fp[:, :1], out)
+    return np.stack([np.interp(a, b, c) for a, b, c in zip(x, xp, fp, strict=True)])
 
 
 def usual_gap(walls: np.ndarray) -> float | None:
