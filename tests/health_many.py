@@ -61,9 +61,8 @@ def _reward(kind: int, n: int, rng: np.random.Generator) -> np.ndarray:
     return rng.normal(0, 1, n).cumsum()  # a random walk (the bench's sweep)
 
 
-def _one(store: Store, name: str, path: str, r: int, rng: np.random.Generator) -> None:
+def _one(store: Store, name: str, path: str, r: int, rng: np.random.Generator, lib: int) -> None:
     n = LENGTHS[int(rng.integers(0, len(LENGTHS)))]
-    lib = r % 3
     dt = float(rng.choice([1.0, 10.0, 60.0]))
     steps = (np.arange(1, n + 1) * (2048 if lib == 0 else 1)).astype(np.int64)
     walls = T0 + dt * np.arange(n) + rng.normal(0, 0.01 * dt, n)
@@ -109,15 +108,16 @@ def _one(store: Store, name: str, path: str, r: int, rng: np.random.Generator) -
 
 
 def varied_runs(n: int, seed: int = 0) -> list[RunSnapshot]:
-    """`n` runs of varied shapes, in experiments of 1-3 seed siblings (same parent directory)."""
+    """`n` runs of varied shapes, in experiments of 1-3 seed siblings (same parent directory, same
+    library), and now and then 30 (some of them ended far short of the others)."""
     rng = np.random.default_rng(seed)
     store = Store()
     r = 0
     while r < n:
-        seeds = int(rng.integers(1, 4))
+        seeds = int(rng.integers(1, 4)) if r % 50 else 30  # now and then a sweep's directory of many runs
         for s in range(min(seeds, n - r)):
             name = f"exp{r:04d}/seed{s}"
-            _one(store, name, f"/logs/exp{r:04d}/seed{s}", r + s, rng)
+            _one(store, name, f"/logs/exp{r:04d}/seed{s}", r + s, rng, lib=r % 3)  # seeds share a library
         r += seeds
     return store.snapshots()
 

@@ -84,3 +84,27 @@ def test_tracker_update_many_equals_update_run_by_run():
         assert a == b
         for s in snaps:
             assert one.history(s.name) == many.history(s.name)
+
+
+def test_peer_ends_is_the_median_of_the_others_last_steps():
+    """kin.peer_ends reads each run's median of its siblings' last steps off one sorted list:
+    the number `median` of the others gives, for groups of odd and even size, ties, and tag sets."""
+    from health_synth import snapshot
+
+    from tui.health.kin import Others, peer_ends
+    from tui.health.stats import median
+
+    rng = np.random.default_rng(5)
+    for size in (1, 2, 3, 4, 7, 30):
+        group = []
+        for i in range(size):
+            n = int(rng.choice([5, 10, 10, 40]))
+            tags = ("a", "b") if i % 4 else ("a",)
+            group.append(snapshot({t: (np.arange(n) * 7, T0 + np.arange(n), np.zeros(n)) for t in tags},
+                                  name=f"r{i}", path=f"/x/r{i}"))
+        got = peer_ends(group)
+        for j, s in enumerate(group):
+            others = Others(group, j)
+            assert len(others) == size - 1 and s not in list(others)
+            ends = [o.last_step for o in others if set(o.series) == set(s.series)]
+            assert got[j] == ((len(ends), median(np.asarray(ends, dtype=np.float64))) if ends else None)

@@ -18,6 +18,8 @@ import numpy as np
 from tui.health.checks import KlItem, judge_explained_variances, judge_kls, judge_reward, judge_rewards
 from tui.health.corroborate import corroborate, is_continuous, kl_target
 from tui.health.growth import judge_growth
+from tui.health.kin import Others, PeerEnds, peer_ends
+from tui.health.kin import groups as kin_groups
 from tui.health.lifecycle import EVIDENCE_AFTER, abnormal_end, judge_life, writer_evidence
 from tui.health.options import HealthOptions
 from tui.health.roles import RoleMap, actions_from_texts, assign_roles, infer_actions, series_for
@@ -233,12 +235,20 @@ def judge_many(snaps: Sequence[RunSnapshot], opts: HealthOptions | None = None, 
     each statistic computed once for all runs whose series have the same length (a sweep's
     runs do), so a run costs microseconds, not a millisecond.
 
-    `related`: run name -> its siblings (default: `siblings(snaps)`, the runs beside it).
+    `related`: run name -> its siblings (default: the runs beside it among `snaps`, as
+    `siblings` finds them, without listing them per run: `kin`).
     """
     opts = opts or HealthOptions()
     now = time.time() if now is None else now
-    rel = siblings(snaps) if related is None else related
-    sibs = [rel.get(s.name, ()) for s in snaps]
+    sibs: list[Sequence[RunSnapshot]] = [()] * len(snaps)
+    peers: list[PeerEnds | bool | None] = [False] * len(snaps)  # False: found from the siblings, run by run
+    if related is None:  # the runs beside each run, as views of its directory's runs (no pairs listed)
+        for idx in kin_groups(snaps):
+            group = [snaps[i] for i in idx]
+            for j, (i, ends) in enumerate(zip(idx, peer_ends(group), strict=True)):
+                sibs[i], peers[i] = Others(group, j), ends
+    else:
+        sibs = [related.get(s.name, ()) for s in snaps]
     th = opts.thresholds
     # The run's life first (cheap), so an ended run is judged once, as a whole.
     sources = _rate_sources(snaps, [roles_of(s, opts) for s in snaps])
@@ -249,9 +259,9 @@ def judge_many(snaps: Sequence[RunSnapshot], opts: HealthOptions | None = None, 
         shapes = _judge_shapes_many(snaps, opts, sibs, [life is not None and life.kind == "ended" for life in lives],
                                     sources)
     out = []
-    for s, sh, c, life, r in zip(snaps, shapes, caches, lives, sibs, strict=True):
+    for s, sh, c, life, r, p in zip(snaps, shapes, caches, lives, sibs, peers, strict=True):
         sh.cache.update(c)
-        out.append(with_liveness(sh, s, opts, now, r, judged_life=(life,)))
+        out.append(with_liveness(sh, s, opts, now, r, judged_life=(life,), peers=p))
     return out
 
 
@@ -282,7 +292,8 @@ class Shapes:
 
 def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: float,
                   related: Sequence[RunSnapshot] = (),
-                  judged_life: tuple[Verdict | None] | None = None) -> RunHealth:
+                  judged_life: tuple[Verdict | None] | None = None,
+                  peers: PeerEnds | bool | None = False) -> RunHealth:
     """The full judgement at `now`: the data's verdicts plus live / stalled / ended.
 
     The writer process (from the event file names) is asked about once the run has been silent
@@ -299,7 +310,7 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
                 final = judge_shapes(snap, opts, related, final=True)
                 shapes.cache["final"] = final
             shapes = final
-        bad = abnormal_end(snap, related)
+        bad = abnormal_end(snap, related, peers)
         if bad:
             live = replace(live, severity=Severity.WARN, reason=f"{live.reason}; ended badly: {bad}",
                            evidence=live.evidence | {"abnormal": bad})
