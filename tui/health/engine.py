@@ -23,7 +23,7 @@ from tui.health.kin import groups as kin_groups
 from tui.health.lifecycle import EVIDENCE_AFTER, abnormal_end, judge_life, writer_evidence
 from tui.health.options import HealthOptions
 from tui.health.roles import RoleMap, actions_from_texts, assign_roles, infer_actions, series_for
-from tui.health.shapes import RewardContext, Scale, classify
+from tui.health.shapes import EntropyItem, RewardContext, Scale, classify_many
 from tui.health.stats import median
 from tui.health.summary import RunSummary, summarize
 from tui.health.throughput import derive_rates, judge_rates, learning_start, step_source, usual_gap, usual_gaps
@@ -390,13 +390,24 @@ def _judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, relate
     tps = dict(zip(with_tp, judge_rates([(ans[i].series["throughput"], ans[i].rate_source) for i in with_tp], th),
                    strict=True))
 
+    ents: dict[int, Verdict] = {}
+    curves: list[tuple[int, EntropyItem, bool]] = []
+    for i in range(count):
+        if "entropy" in ans[i].series:
+            got = _entropy_item(snaps[i], ans[i], opts, contexts[i], finals[i])
+            if isinstance(got, Verdict):
+                ents[i] = got
+            else:
+                curves.append((i, *got))
+    for (i, _, backed), v in zip(curves, classify_many([c[1] for c in curves], th), strict=True):
+        ents[i] = corroborate(v, ans[i].series["entropy"], kls[i], rewards[i], ans[i].series.get("learning_rate"),
+                              th) if backed else v
+
     out = []
     for i, snap in enumerate(snaps):
         an, final = ans[i], finals[i]
         roles, series = an.roles, an.series
-        verdicts = [v for v in (rewards[i] if not borrowed[i] else None, kls[i]) if v is not None]
-        if "entropy" in series:
-            verdicts.append(_entropy_verdict(snap, an, opts, contexts[i], kls[i], rewards[i], final))
+        verdicts = [v for v in (rewards[i] if not borrowed[i] else None, kls[i], ents.get(i)) if v is not None]
         tp = tps.get(i)
         ev = evs[i]
         if ev is not None:
@@ -416,22 +427,23 @@ def _kl_item(snap: RunSnapshot, an: _Analysis, opts: HealthOptions) -> KlItem:
     return KlItem(an.series["kl"], not signed, "reference" in ksrc.note, target, why)
 
 
-def _entropy_verdict(snap: RunSnapshot, an: _Analysis, opts: HealthOptions, context: RewardContext,
-                     kl: Verdict | None, reward: Verdict | None, final: bool) -> Verdict:
-    th, roles = opts.thresholds, an.roles
+def _entropy_item(snap: RunSnapshot, an: _Analysis, opts: HealthOptions, context: RewardContext,
+                  final: bool) -> Verdict | tuple[EntropyItem, bool]:
+    """The entropy verdict when it needs no shape (continuous actions), else the curve to
+    classify (normalised) and whether other metrics corroborate its verdict."""
+    roles = an.roles
     H = an.series["entropy"]
     scale = _entropy_scale(snap, roles, H.values, opts, an.continuous(snap) or "")
     if scale is None:
         bad = ~np.isfinite(H.values)
         if bad.any():
-            return classify(H, Scale(1.0, None, "initial"), th, context)
+            return EntropyItem(H, Scale(1.0, None, "initial"), context), False
         why = an.continuous(snap) or "its initial level is not above 0"
         return Verdict("entropy", "healthy", Severity.OK,
                        f"continuous actions ({why}): the entropy's shape isn't judged",
                        evidence={"points": len(H), "continuous": True})
     h = Series(H.steps, H.wall_times, H.values / scale.h_max)
-    ent = classify(h, scale, th, context, llm=roles.llm, final=final)
-    return corroborate(ent, H, kl, reward, an.series.get("learning_rate"), th)
+    return EntropyItem(h, scale, context, llm=roles.llm, final=final), True
 
 
 def reward_companion(snap: RunSnapshot, related: Sequence[RunSnapshot],

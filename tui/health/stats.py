@@ -91,15 +91,23 @@ def rolling_mean_sd(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
     Returns arrays of length len(x) - w + 1 (empty when len(x) < w). Uses cumulative sums of
     values centred on the overall mean, which keeps the variance numerically sane.
     """
-    n = x.shape[0]
+    m, sd = rolling_mean_sd_rows(x[None, :], w)
+    return m[0], sd[0]
+
+
+def rolling_mean_sd_rows(a: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """`rolling_mean_sd` of each row of a 2-D array."""
+    rows, n = a.shape
     if n < w or w < 1:
-        return np.empty(0), np.empty(0)
-    c = x - x.mean()
-    s1 = np.concatenate(([0.0], np.cumsum(c)))
-    s2 = np.concatenate(([0.0], np.cumsum(c * c)))
-    m = (s1[w:] - s1[:-w]) / w
-    var = (s2[w:] - s2[:-w]) / w - m * m
-    return m + x.mean(), np.sqrt(np.maximum(var, 0.0))
+        return np.empty((rows, 0)), np.empty((rows, 0))
+    mean = a.mean(axis=1, keepdims=True)
+    c = a - mean
+    zero = np.zeros((rows, 1))
+    s1 = np.concatenate((zero, np.cumsum(c, axis=1)), axis=1)
+    s2 = np.concatenate((zero, np.cumsum(c * c, axis=1)), axis=1)
+    m = (s1[:, w:] - s1[:, :-w]) / w
+    var = (s2[:, w:] - s2[:, :-w]) / w - m * m
+    return m + mean, np.sqrt(np.maximum(var, 0.0))
 
 
 def run_start(cond: np.ndarray) -> int | None:
