@@ -9,7 +9,17 @@ import numpy as np
 
 from tui.health.options import Thresholds
 from tui.health.shapes import RewardContext
-from tui.health.stats import MAD_TO_SD, block_medians_rows, by_length, median, median_rows, quantile_rows, window
+from tui.health.stats import (
+    MAD_TO_SD,
+    Lazy,
+    Row,
+    block_medians_rows,
+    by_length,
+    median,
+    median_rows,
+    quantile_rows,
+    window,
+)
 from tui.health.verdict import Severity, Verdict
 from tui.store import Series
 from tui.vocab.fmt import fmt_value as fmt
@@ -27,11 +37,12 @@ def _nonfinite(metric: str, s: Series, what: str) -> Verdict | None:
 
 
 def rows_of(arrays: Sequence[np.ndarray], min_n: int,
-            features: Callable[[np.ndarray], dict[str, Any]]) -> list[dict[str, Any] | None]:
-    """Per array, its row of `features` (computed once per group of equal length, for all the
-    group's rows), or None when it has fewer than `min_n` points or a non-finite value (the
-    checks' early answers). Every check of one run is this with one array."""
-    out: list[dict[str, Any] | None] = [None] * len(arrays)
+            features: Callable[[np.ndarray], dict[str, Any]]) -> list[Row | None]:
+    """Per array, its row of `features` (each computed once per group of equal length, for all
+    the group's rows; a function among them only when a row asks: `Lazy`), or None when it has
+    fewer than `min_n` points or a non-finite value (the checks' early answers). Every check of
+    one run is this with one array."""
+    out: list[Row | None] = [None] * len(arrays)
     for idx, V in by_length(arrays):
         if V.shape[1] < min_n:
             continue
@@ -41,9 +52,9 @@ def rows_of(arrays: Sequence[np.ndarray], min_n: int,
             if not idx:
                 continue
             V = V[ok]
-        f = features(V)
+        lazy = Lazy(features(V))
         for j, i in enumerate(idx):
-            out[i] = {k: x[j] for k, x in f.items()}
+            out[i] = lazy.row(j)
     return out
 
 
@@ -116,7 +127,7 @@ def _reward_features(V: np.ndarray) -> dict[str, list[Any]]:
 
 
 def _reward_verdict(s: Series, final: bool, learning_from: float | None, th: Thresholds,
-                    f: dict[str, Any]) -> tuple[Verdict, RewardContext]:
+                    f: Row) -> tuple[Verdict, RewardContext]:
     """judge_reward's decision for one run, from its row of `_reward_features`."""
     v = s.values
     n = v.shape[0]
@@ -202,14 +213,14 @@ def judge_kls(items: Sequence[KlItem], th: Thresholds) -> list[Verdict]:
         W = window(n)
         recent = V[:, -W:]
         return {"level": median_rows(recent).tolist(), "zero": np.all(np.abs(recent) <= th.kl_zero, axis=1).tolist(),
-                "q25": quantile_rows(recent, 0.25).tolist(),
-                "early": median_rows(V[:, W:2 * W]).tolist() if n >= 4 * W else [None] * V.shape[0]}
+                "q25": lambda: quantile_rows(recent, 0.25).tolist(),
+                "early": (lambda: median_rows(V[:, W:2 * W]).tolist()) if n >= 4 * W else [None] * V.shape[0]}
 
     return [_kl_verdict(it, th, f) for it, f in zip(items, rows_of([it.s.values for it in items], 5, features),
                                                     strict=True)]
 
 
-def _kl_verdict(it: KlItem, th: Thresholds, f: dict[str, Any] | None) -> Verdict:
+def _kl_verdict(it: KlItem, th: Thresholds, f: Row | None) -> Verdict:
     s, reference, target_why = it.s, it.reference, it.target_why
     if f is None:
         bad = _nonfinite("kl", s, "KL")
@@ -262,12 +273,12 @@ def judge_explained_variances(series: Sequence[Series], th: Thresholds) -> list[
         n = V.shape[1]
         W = window(n)
         return {"zero": (np.all(V[:, -k:] == 0.0, axis=1) if n >= k else np.zeros(V.shape[0], bool)).tolist(),
-                "level": median_rows(V[:, -W:]).tolist(), "q90": quantile_rows(V[:, -2 * W:], 0.9).tolist()}
+                "level": median_rows(V[:, -W:]).tolist(), "q90": lambda: quantile_rows(V[:, -2 * W:], 0.9).tolist()}
 
     return [_ev_verdict(s, th, f) for s, f in zip(series, rows_of([s.values for s in series], 5, features), strict=True)]
 
 
-def _ev_verdict(s: Series, th: Thresholds, f: dict[str, Any] | None) -> Verdict:
+def _ev_verdict(s: Series, th: Thresholds, f: Row | None) -> Verdict:
     n = len(s)
     if f is None:
         bad = _nonfinite("explained_variance", s, "explained variance")

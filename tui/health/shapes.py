@@ -18,6 +18,8 @@ import numpy as np
 from tui.health.options import Thresholds
 from tui.health.stats import (
     MAD_TO_SD,
+    Lazy,
+    Row,
     by_length,
     median,
     median_rows,
@@ -143,22 +145,32 @@ def classify_many(items: Sequence[EntropyItem], th: Thresholds) -> list[Verdict]
         skip = int(th.warmup_frac * n_all) if n_all >= 50 else 0
         ok = np.isfinite(V).all(axis=1)
         rows = [i for i, good in zip(idx, ok.tolist(), strict=True) if good]
-        feats: dict[int, dict[str, Any]] = {}
+        feats: dict[int, Row] = {}
         if rows and n_all - skip >= th.min_points:
-            f = _entropy_features(V[ok][:, skip:] if not ok.all() else V[:, skip:], th)
-            feats = {i: {k: x[j] for k, x in f.items()} for j, i in enumerate(rows)}
+            lazy = Lazy(_entropy_features(V[ok][:, skip:] if not ok.all() else V[:, skip:], th))
+            feats = {i: lazy.row(j) for j, i in enumerate(rows)}
         for i in idx:
             out[i] = _classify_row(items[i], th, feats.get(i))
     return [v for v in out if v is not None]
 
 
-def _entropy_features(h: np.ndarray, th: Thresholds) -> dict[str, list[Any]]:
-    """What `classify` decides on, for each row of `h` (finite, after the warm-up, >= min_points)."""
+def _entropy_features(h: np.ndarray, th: Thresholds) -> dict[str, Any]:
+    """What `classify` decides on, for each row of `h` (finite, after the warm-up, >= min_points);
+    the statistics only some verdicts need are computed when a row first asks (`Lazy`)."""
     rows, n = h.shape
     W = window(n)
-    # Rolling statistics (for "since" and the lowest level) use the raw curve: over W points a
-    # lone spike moves them little.
-    m, s = rolling_mean_sd_rows(h, W)
+    raw = h
+    rolled: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def roll(i: int) -> Callable[[], list[np.ndarray]]:
+        # Rolling statistics (for "since" and the lowest level) use the raw curve: over W
+        # points a lone spike moves them little.
+        def make() -> list[np.ndarray]:
+            if not rolled:
+                rolled.append(rolling_mean_sd_rows(raw, W))
+            return list(rolled[0][i])
+        return make
+
     # The recent 2W points, which decide the state, are despiked (only those: the 7-point
     # running median is the engine's most expensive step).
     tail = min(n, 2 * W + 40)
@@ -168,15 +180,17 @@ def _entropy_features(h: np.ndarray, th: Thresholds) -> dict[str, list[Any]]:
     spikes[:, -tail:] = tail_spikes
     recent = h[:, -W:]
     level = median_rows(recent)
-    return {"h": list(h), "spikes": list(spikes), "m": list(m), "s": list(s),
+    return {"h": list(h), "spikes": list(spikes), "m": roll(0), "s": roll(1),
             "level": level.tolist(), "noise": (1.4826 * median_rows(np.abs(recent - level[:, None]))).tolist(),
             "sd": recent.std(axis=1).tolist(), "h0": median_rows(h[:, : min(W, 10)]).tolist(),
-            "q75": quantile_rows(recent, 0.75).tolist(), "p10": quantile_rows(h[:, -2 * W:], 0.1).tolist(),
-            "p90": quantile_rows(h[:, -2 * W:], 0.9).tolist(), "spiky": spikes[:, -W:].any(axis=1).tolist(),
-            "prev": median_rows(h[:, -2 * W:-W]).tolist() if n >= 2 * W else level.tolist()}
+            "spiky": spikes[:, -W:].any(axis=1).tolist(),
+            "q75": lambda: quantile_rows(recent, 0.75).tolist(),
+            "p10": lambda: quantile_rows(h[:, -2 * W:], 0.1).tolist(),
+            "p90": lambda: quantile_rows(h[:, -2 * W:], 0.9).tolist(),
+            "prev": (lambda: median_rows(h[:, -2 * W:-W]).tolist()) if n >= 2 * W else level.tolist()}
 
 
-def _classify_row(it: EntropyItem, th: Thresholds, f: dict[str, Any] | None) -> Verdict:
+def _classify_row(it: EntropyItem, th: Thresholds, f: Row | None) -> Verdict:
     """classify's decision for one curve, from its row of `_entropy_features` (None: the curve
     has a NaN/Inf, or too few points)."""
     h_series, scale, reward, llm, final = it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +48,36 @@ def quantile_rows(a: np.ndarray, q: float) -> np.ndarray:
     hi = min(lo + 1, n - 1)
     out: np.ndarray = s[:, lo] + (pos - lo) * (s[:, hi] - s[:, lo])
     return out
+
+
+class Lazy:
+    """Statistics of a group of rows (the series of equal length of many runs), by name. A value
+    given as a function is computed the first time any row asks for it, for every row at once:
+    a group of one computes only what its verdict needs, a sweep's group each statistic once."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def get(self, name: str, j: int) -> Any:
+        v = self._values[name]
+        if callable(v):
+            v = self._values[name] = v()
+        return v[j]
+
+    def row(self, j: int) -> Row:
+        return Row(self, j)
+
+
+class Row:
+    """One row's view of a `Lazy` group: ``row["level"]``."""
+
+    __slots__ = ("_group", "_j")
+
+    def __init__(self, group: Lazy, j: int) -> None:
+        self._group, self._j = group, j
+
+    def __getitem__(self, name: str) -> Any:
+        return self._group.get(name, self._j)
 
 
 def by_length(arrays: Sequence[np.ndarray]) -> list[tuple[list[int], np.ndarray]]:

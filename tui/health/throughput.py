@@ -20,7 +20,7 @@ import numpy as np
 
 from tui.health.options import Thresholds
 from tui.health.roles import RoleMap, series_for
-from tui.health.stats import by_length, median, median_rows, spearman
+from tui.health.stats import Lazy, Row, by_length, median, median_rows, spearman
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
 from tui.vocab.fmt import fmt_span as _dur  # one home for a verdict's spans of time
@@ -250,9 +250,9 @@ def judge_rates(items: Sequence[tuple[Series, str]], th: Thresholds) -> list[Ver
     out: list[Verdict | None] = [None] * len(items)
     for idx, R in by_length([rate.values for rate, _ in items]):
         skip = max(2, int(0.05 * R.shape[1]))  # start-up is slow: not a decay
-        feats = _rate_features(R[:, skip:], th)
+        lazy = Lazy(_rate_features(R[:, skip:], th))
         for j, i in enumerate(idx):
-            out[i] = _rate_verdict(*items[i], skip, th, {k: f[j] for k, f in feats.items()})
+            out[i] = _rate_verdict(*items[i], skip, th, lazy.row(j))
     return [v for v in out if v is not None]
 
 
@@ -281,7 +281,7 @@ def _rate_features(R: np.ndarray, th: Thresholds) -> dict[str, list[Any]]:
     return {"now": now.tolist(), "cand": cand, "early": early, "late": late}
 
 
-def _rate_verdict(rate: Series, source: str, skip: int, th: Thresholds, f: dict[str, Any]) -> Verdict:
+def _rate_verdict(rate: Series, source: str, skip: int, th: Thresholds, f: Row) -> Verdict:
     """judge_rate's decision for one run, from its row of `_rate_features`."""
     r, t, st = rate.values[skip:], rate.wall_times[skip:], rate.steps[skip:]
     m = r.shape[0]
