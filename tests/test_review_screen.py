@@ -81,7 +81,7 @@ def _utc(monkeypatch):
 
 
 def _texts(screen) -> list[str]:
-    return [str(w.render()) for w in screen.query(Static)]
+    return [str(w.content) for w in screen.query(Static)]
 
 
 @sync
@@ -163,3 +163,24 @@ async def test_note_screen_keeps_the_text_when_saving_fails(tmp_path):
 
 def test_review_screen_snapshot(snap_compare):
     assert snap_compare(Host(lambda: ReviewScreen(fixed_review())), terminal_size=(100, 44))
+
+
+def test_review_lines_wrap_under_their_own_start():
+    """A long verdict reason continues under the reason, not at the screen's left edge; a line
+    from an event file is shown literally (never markup)."""
+    from rich.console import Console
+
+    from tui.app.screens.review import HangingLines
+
+    reason = "entropy collapsed to 0.02 of max 1.79 since step 120k [bold]not markup[/bold] " * 2
+    lines = HangingLines(["  ▶ ended · 1h 40m", "  verdicts:", f"    ■ alarm entropy collapsed — {reason}"])
+    console = Console(width=50, record=True, color_system=None)
+    console.print(lines)
+    out = console.export_text().rstrip("\n").split("\n")
+    assert out[0] == "  ▶ ended · 1h 40m" and out[1] == "  verdicts:"
+    verdict = out[2:]
+    assert len(verdict) > 2 and verdict[0].startswith("    ■ alarm entropy collapsed")
+    hang = len("    ■ alarm ")
+    assert all(line.startswith(" " * hang) and line[hang] != " " for line in verdict[1:])
+    assert "[bold]not markup[/bold]" in "".join(line.strip() for line in verdict)
+    assert str(lines).split("\n")[2].endswith(reason)

@@ -7,18 +7,22 @@ screen with the result). Colours come from theme variables, so every theme reads
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
 from tui.app.text import markup_escape as escape
 from tui.app.widgets.footer import KeyFooter
 from tui.health.verdict import Severity
-from tui.report.render_common import fmt_date
+from tui.report.render_common import SEVERITY_MARK, fmt_date
 from tui.report.render_text import looks_lines, run_lines
 from tui.report.review_model import Review, RunReview
 
@@ -26,13 +30,40 @@ SEVERITY_VAR = {Severity.OK: "$success", Severity.INFO: "$success", Severity.WAR
                 Severity.ALARM: "$error"}
 
 
-def run_markup(r: RunReview, now: float) -> str:
+# A line's hanging indent: its leading spaces, and a verdict's mark and label ("▲ warn  ").
+_HANG = re.compile(" *(?:[" + "".join(SEVERITY_MARK.values()) + r"] \S+ +)?")
+
+
+class HangingLines:
+    """Lines of plain text (never markup) that wrap under their own start: a long verdict's
+    reason continues below the reason, not at the left edge."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines:
+            m = _HANG.match(line)
+            cut = m.end() if m and m.end() < len(line) else 0
+            if not cut:
+                yield Text(line, overflow="fold")
+                continue
+            grid = Table.grid()
+            grid.add_column(no_wrap=True)
+            grid.add_column(overflow="fold")
+            grid.add_row(Text(line[:cut]), Text(line[cut:]))
+            yield grid
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines)
+
+
+def run_block(r: RunReview, now: float) -> Vertical:
     """One run's block: a coloured badge and name, then the same lines as the text review."""
-    lines = run_lines(r, now)
     var = SEVERITY_VAR[r.worst]
     head = f"[bold reverse {var}] {r.worst.label.upper()} [/] [bold]{escape(r.name)}[/bold]"
-    body = "\n".join(escape(line) for line in lines[1:])
-    return head + "\n" + body
+    return Vertical(Static(head), Static(HangingLines(run_lines(r, now)[1:])),
+                    classes=f"run {r.worst.label}", name=r.name)
 
 
 class ReviewScreen(Screen[None]):
@@ -47,6 +78,7 @@ class ReviewScreen(Screen[None]):
     ReviewScreen { layout: vertical; }
     ReviewScreen #review-head { height: auto; padding: 0 1; background: $boost; }
     ReviewScreen #review-body { height: 1fr; padding: 0 1; }
+    ReviewScreen .run > Static { height: auto; }
     ReviewScreen .run { height: auto; margin: 1 0 0 0; padding: 0 1; border-left: thick $success; }
     ReviewScreen .run.warn { border-left: thick $warning; }
     ReviewScreen .run.alarm { border-left: thick $error; }
@@ -92,12 +124,12 @@ class ReviewScreen(Screen[None]):
         rv = self.review
         body = self.query_one("#review-body", VerticalScroll)
         self.query_one("#review-head", Static).update(self._head())
-        widgets: list[Static] = []
+        widgets: list[Static | Vertical] = []
         runs = rv.visible(self.show_all)
         if not runs:
             widgets.append(Static("No run wrote anything in this period. [dim](a: show all runs)[/dim]",
                                   classes="section"))
-        widgets += [Static(run_markup(r, rv.generated), classes=f"run {r.worst.label}", name=r.name) for r in runs]
+        widgets += [run_block(r, rv.generated) for r in runs]
         if rv.groups:
             lines = ["[bold]Seed groups[/bold]"] + [
                 f"[{SEVERITY_VAR[g.worst]}]{escape(g.label)}[/]  {escape(g.key)}  "
