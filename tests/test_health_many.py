@@ -108,3 +108,12 @@ def test_peer_ends_is_the_median_of_the_others_last_steps():
             assert len(others) == size - 1 and s not in list(others)
             ends = [o.last_step for o in others if set(o.series) == set(s.series)]
             assert got[j] == ((len(ends), median(np.asarray(ends, dtype=np.float64))) if ends else None)
+
+
+def test_tails_finite_of_many_runs_equals_one_by_one():
+    from tui.health.lifecycle import tails_finite
+
+    together = tails_finite(RUNS)
+    assert together == [tails_finite([s])[0] for s in RUNS]
+    assert together == [all(np.isfinite(s.values[-3:]).all() for s in r.series.values()) for r in RUNS]
+    assert False in together and True in together

@@ -20,7 +20,7 @@ from tui.health.corroborate import corroborate, is_continuous, kl_target
 from tui.health.growth import judge_growth
 from tui.health.kin import Others, PeerEnds, peer_ends
 from tui.health.kin import groups as kin_groups
-from tui.health.lifecycle import EVIDENCE_AFTER, abnormal_end, judge_life, writer_evidence
+from tui.health.lifecycle import EVIDENCE_AFTER, abnormal_end, judge_life, tails_finite, writer_evidence
 from tui.health.options import HealthOptions
 from tui.health.roles import RoleMap, actions_from_texts, assign_roles, infer_actions, series_for
 from tui.health.shapes import EntropyItem, RewardContext, Scale, classify_many
@@ -259,9 +259,13 @@ def judge_many(snaps: Sequence[RunSnapshot], opts: HealthOptions | None = None, 
         shapes = _judge_shapes_many(snaps, opts, sibs, [life is not None and life.kind == "ended" for life in lives],
                                     sources)
     out = []
-    for s, sh, c, life, r, p in zip(snaps, shapes, caches, lives, sibs, peers, strict=True):
+    ended = [i for i, life in enumerate(lives) if life is not None and life.kind == "ended"]
+    tails: list[bool | None] = [None] * len(snaps)
+    for i, ok in zip(ended, tails_finite([snaps[i] for i in ended]), strict=True):
+        tails[i] = ok
+    for s, sh, c, life, r, p, t in zip(snaps, shapes, caches, lives, sibs, peers, tails, strict=True):
         sh.cache.update(c)
-        out.append(with_liveness(sh, s, opts, now, r, judged_life=(life,), peers=p))
+        out.append(with_liveness(sh, s, opts, now, r, judged_life=(life,), peers=p, tails_ok=t))
     return out
 
 
@@ -293,7 +297,7 @@ class Shapes:
 def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: float,
                   related: Sequence[RunSnapshot] = (),
                   judged_life: tuple[Verdict | None] | None = None,
-                  peers: PeerEnds | bool | None = False) -> RunHealth:
+                  peers: PeerEnds | bool | None = False, tails_ok: bool | None = None) -> RunHealth:
     """The full judgement at `now`: the data's verdicts plus live / stalled / ended.
 
     The writer process (from the event file names) is asked about once the run has been silent
@@ -310,7 +314,7 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
                 final = judge_shapes(snap, opts, related, final=True)
                 shapes.cache["final"] = final
             shapes = final
-        bad = abnormal_end(snap, related, peers)
+        bad = abnormal_end(snap, related, peers, tails_ok)
         if bad:
             live = replace(live, severity=Severity.WARN, reason=f"{live.reason}; ended badly: {bad}",
                            evidence=live.evidence | {"abnormal": bad})

@@ -84,16 +84,36 @@ def judge_life(snap: RunSnapshot, gap: float | None, now: float, th: Thresholds,
     return Verdict("throughput", "stalled", sev, f"no writes for {_dur(silent)}{times}", None, last_wall, ev)
 
 
-def abnormal_end(snap: RunSnapshot, related: Sequence[RunSnapshot], peers: PeerEnds | bool | None = False) -> str | None:
+TAIL = 3  # points at the end of each tag where a NaN/Inf means the run ended badly
+
+
+def tails_finite(snaps: Sequence[RunSnapshot]) -> list[bool]:
+    """For each run: are the last points of all its tags finite? (All runs' tails in one look.)"""
+    tails = [s.values[-TAIL:] for snap in snaps for s in snap.series.values()]
+    if not tails:
+        return [True] * len(snaps)
+    flat = np.concatenate(tails)
+    ok = np.isfinite(flat)
+    if ok.all():
+        return [True] * len(snaps)
+    # Per run: the span of `flat` its tails fill.
+    sizes = [sum(min(TAIL, len(s)) for s in snap.series.values()) for snap in snaps]
+    ends = np.cumsum(sizes)
+    before = np.concatenate(([0], np.cumsum(~ok)))  # NaN/Inf among the first i values
+    starts = ends - np.asarray(sizes)
+    return [bool(x) for x in before[ends] - before[starts] == 0]
+
+
+def abnormal_end(snap: RunSnapshot, related: Sequence[RunSnapshot], peers: PeerEnds | bool | None = False,
+                 tails_ok: bool | None = None) -> str | None:
     """Why an ended run ended badly, or None: a NaN/Inf among the last points of any tag, or far
     fewer steps than its seed siblings (runs beside it with the same tags) reached.
 
     `peers`: `kin.peer_ends` of the run, when the caller has it for the whole group (False:
-    found from `related` here)."""
-    tails = [s.values[-3:] for s in snap.series.values()]
-    if tails and not np.isfinite(np.concatenate(tails)).all():  # one look at every tag's tail first
+    found from `related` here); `tails_ok`: `tails_finite` of the run, when the caller has it."""
+    if not (tails_finite([snap])[0] if tails_ok is None else tails_ok):
         for tag, s in sorted(snap.series.items()):
-            tail = s.values[-3:]
+            tail = s.values[-TAIL:]
             if tail.size and not np.isfinite(tail).all():
                 return f"{tag} was {tail[~np.isfinite(tail)][0]} just before the end"
     mine = snap.last_step
