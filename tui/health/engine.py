@@ -1,8 +1,11 @@
-"""The health engine: one run snapshot in, one verdict per metric out (stateless).
+"""The health engine: run snapshots in, one verdict per metric out (stateless).
 
-`judge` is what `tbpeek check` and the review call; the live TUI uses `HealthTracker`
-(tracker.py), which adds hysteresis and history on top of it. `replay_history` produces the
-verdict timeline of a finished run by judging its prefixes.
+`judge_many` judges many runs at once (what `tbpeek check` calls): each check computes its
+statistics once for all runs whose series have the same length (the runs of a sweep), then
+decides run by run; `judge` is `judge_many` with one run, so each rule has one home and both
+give the same verdicts. The live TUI uses `HealthTracker` (tracker.py, `update_many` for many
+runs), which adds hysteresis and history on top. `replay_history` produces the verdict
+timeline of a finished run by judging its prefixes.
 """
 
 from __future__ import annotations
