@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tui.health import (
     HealthOptions,
-    engine,
+    analysis,
     judge,
     judge_many,
 )
@@ -88,7 +88,7 @@ def make_runs(n_runs: int, n_points: int, distinct: bool, seed: int = 0) -> list
 
 
 def time_judge(snaps: list[RunSnapshot], opts: HealthOptions, many: bool = False) -> float:
-    engine._roles_cached.cache_clear()
+    analysis._roles_cached.cache_clear()
     now = T0 + 1e6
     t = time.process_time()
     if many:
