@@ -102,9 +102,11 @@ def _one(store: Store, name: str, path: str, r: int, rng: np.random.Generator, l
     elif r % 13 == 4:  # rewards only (OpenAI baselines and Rahtz write them into a subfolder)
         tags = {"eprewmean": rew}
     store.ensure_run(name, path)
+    warmup = n // 4 if r % 19 == 7 else 0  # an off-policy warm-up: rewards before the first update
     for tag, values in tags.items():
         m = n if r % 9 else max(1, n - int(rng.integers(0, 3)))  # now and then, tags of unequal length
-        store.append(name, tag, steps[:m], walls[:m], np.asarray(values, np.float64)[:m])
+        a = 0 if "rew" in tag or "return" in tag or "fps" in tag or "SPS" in tag else min(warmup, m - 1)
+        store.append(name, tag, steps[a:m], walls[a:m], np.asarray(values, np.float64)[a:m])
 
 
 def varied_runs(n: int, seed: int = 0) -> list[RunSnapshot]:

@@ -89,10 +89,16 @@ RewardItem = tuple[Series, bool, float | None]  # (reward, final, learning_from)
 def judge_rewards(items: Sequence[RewardItem], th: Thresholds) -> list[tuple[Verdict, RewardContext]]:
     """`judge_reward` of many runs: the statistics of rewards of equal length computed once for
     all of them (`judge_reward` is this with one run)."""
+    # How many points came before learning began (rewards of the initial policy), for all runs at once.
+    early = [i for i, it in enumerate(items) if it[2] is not None]
+    before: dict[int, int] = {}
+    for idx, walls in by_length([items[i][0].wall_times for i in early]):
+        start = np.array([items[early[k]][2] for k in idx], dtype=np.float64)
+        before.update(zip((early[k] for k in idx), (walls < start[:, None]).sum(axis=1).tolist(), strict=True))
     out: list[tuple[Verdict, RewardContext]] = []
-    for it, f in zip(items, rows_of([it[0].values for it in items], 10, _reward_features), strict=True):
+    for i, (it, f) in enumerate(zip(items, rows_of([it[0].values for it in items], 10, _reward_features), strict=True)):
         if f is not None:
-            out.append(_reward_verdict(*it, th, f))
+            out.append(_reward_verdict(*it, th, f, before.get(i, 0)))
             continue
         bad = _nonfinite("reward", it[0], "the reward")
         n = len(it[0])
@@ -127,24 +133,23 @@ def _reward_features(V: np.ndarray) -> dict[str, list[Any]]:
 
 
 def _reward_verdict(s: Series, final: bool, learning_from: float | None, th: Thresholds,
-                    f: Row) -> tuple[Verdict, RewardContext]:
-    """judge_reward's decision for one run, from its row of `_reward_features`."""
+                    f: Row, n_before: int) -> tuple[Verdict, RewardContext]:
+    """judge_reward's decision for one run, from its row of `_reward_features` (`n_before`:
+    its points written before `learning_from`)."""
     v = s.values
     n = v.shape[0]
     med, smooth = f["med"], f["smooth"]
     size = n // med.shape[0]
     first, last, ibest = min(f["starts"]), f["last"], f["ibest"]
-    if learning_from is not None:
-        before = v[s.wall_times < learning_from]
-        if before.shape[0] >= 3:
-            first = median(before)
-            # Only blocks that end after learning began can hold a gain.
-            off0 = n - med.shape[0] * size
-            ends = s.wall_times[off0 + size * (np.arange(med.shape[0]) + 1) - 1]
-            span = med.shape[0] - smooth.shape[0]  # 2 when smoothed over 3 blocks
-            ranked = np.where(ends[span:] >= learning_from, smooth, -np.inf)
-            if np.isfinite(ranked).any():
-                ibest = int(np.argmax(ranked))
+    if learning_from is not None and n_before >= 3:
+        first = median(v[s.wall_times < learning_from])
+        # Only blocks that end after learning began can hold a gain.
+        off0 = n - med.shape[0] * size
+        ends = s.wall_times[off0 + size * (np.arange(med.shape[0]) + 1) - 1]
+        span = med.shape[0] - smooth.shape[0]  # 2 when smoothed over 3 blocks
+        ranked = np.where(ends[span:] >= learning_from, smooth, -np.inf)
+        if np.isfinite(ranked).any():
+            ibest = int(np.argmax(ranked))
     best = float(smooth[ibest])
     gain = best - first
     within, spread, wander = f["within"], f["spread"], f["wander"]

@@ -56,13 +56,14 @@ class Lazy:
     a group of one computes only what its verdict needs, a sweep's group each statistic once."""
 
     def __init__(self, values: dict[str, Any]) -> None:
-        self._values = values
+        self.made = {k: v for k, v in values.items() if not callable(v)}
+        self._makers = {k: v for k, v in values.items() if callable(v)}
 
     def get(self, name: str, j: int) -> Any:
-        v = self._values[name]
-        if callable(v):
-            v = self._values[name] = v()
-        return v[j]
+        got = self.made.get(name)
+        if got is None:
+            got = self.made[name] = self._makers[name]()
+        return got[j]
 
     def row(self, j: int) -> Row:
         return Row(self, j)
@@ -77,7 +78,10 @@ class Row:
         self._group, self._j = group, j
 
     def __getitem__(self, name: str) -> Any:
-        return self._group.get(name, self._j)
+        try:
+            return self._group.made[name][self._j]
+        except KeyError:
+            return self._group.get(name, self._j)
 
 
 def by_length(arrays: Sequence[np.ndarray]) -> list[tuple[list[int], np.ndarray]]:
