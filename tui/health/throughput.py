@@ -121,9 +121,14 @@ def derive_rates(items: Sequence[RateInput], min_window: float = 30.0) -> list[S
             W = _stack([g[0] for _, g in part])
             width = np.array([g[3] for _, g in part])
             grid = W[:, :1] + width[:, None] * np.arange(k + 1)
-            at = interp_rows(grid, W, _stack([g[1] for _, g in part]))
+            C = _stack([g[1] for _, g in part])
+            at = interp_rows(grid, W, C)
             rate = np.diff(at, axis=1) / width[:, None]
-            xs = interp_rows(grid[:, 1:], W, _stack([g[2] for _, g in part if g[2] is not None])) if has_x else at[:, 1:]
+            xs = at[:, 1:]
+            if has_x:
+                X = _stack([g[2] for _, g in part if g[2] is not None])
+                if not np.array_equal(X, C):  # the x-axis is the counter itself (SB3): the same numbers
+                    xs = interp_rows(grid[:, 1:], W, X)
             steps = np.round(xs).astype(np.int64)
             keep = rate >= 0
             whole = keep.all(axis=1).tolist()
