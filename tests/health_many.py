@@ -137,6 +137,11 @@ def verdict_table(healths) -> list[dict]:
             return "nan"
         return x
 
+    with np.errstate(all="ignore"):  # sums of hostile values overflow: compared as they come
+        return _table(healths, clean)
+
+
+def _table(healths, clean) -> list[dict]:
     return [clean({"run": h.run, "library": h.library, "state": h.state, "usual_gap": h.usual_gap,
                    "summary": h.summary.to_json() if h.summary else None,
                    "worst": h.worst.to_json() if h.worst else None,

@@ -117,3 +117,32 @@ def test_tails_finite_of_many_runs_equals_one_by_one():
     assert together == [tails_finite([s])[0] for s in RUNS]
     assert together == [all(np.isfinite(s.values[-3:]).all() for s in r.series.values()) for r in RUNS]
     assert False in together and True in together
+
+
+def test_judge_many_equals_judge_on_any_input():
+    """Hostile values (NaN, Inf, huge, repeated times, one point) in runs side by side: judge_many
+    gives each run what judge gives it, and never raises."""
+    from health_synth import snapshot
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    values = st.floats(allow_nan=True, allow_infinity=True, width=64)
+    walls = st.floats(min_value=0, max_value=4e9, allow_nan=False)
+    series = st.lists(st.tuples(st.integers(-10, 10**9), walls, values), min_size=1, max_size=80)
+    tags = st.dictionaries(st.sampled_from(["policy_entropy", "eprewmean", "total_timesteps", "approxkl",
+                                            "explained_variance", "fps", "train/entropy_loss"]),
+                           series, min_size=1, max_size=5)
+
+    @settings(max_examples=60, deadline=None)
+    @given(runs=st.lists(tags, min_size=1, max_size=5), copies=st.integers(1, 3),
+           mode=st.sampled_from(["live", "review"]))
+    def check(runs, copies, mode):
+        snaps = [snapshot({t: tuple(zip(*sorted(pts), strict=False)) for t, pts in tags.items()},
+                          name=f"e/r{i}_{c}", path=f"/logs/e/r{i}_{c}")
+                 for i, tags in enumerate(runs) for c in range(copies)]  # copies: equal lengths, batched
+        opts = HealthOptions(mode=mode)
+        related = siblings(snaps)
+        assert verdict_table(judge_many(snaps, opts, 4e9)) == \
+            verdict_table([judge(s, opts, 4e9, related[s.name]) for s in snaps])
+
+    check()
