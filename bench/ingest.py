@@ -15,8 +15,12 @@ Data sets (generated once into ``--data``, default ``$TMPDIR/tbpeek-bench``):
 Readers:
   tbpeek     ``tui.ingest.load`` in-process (every record's length and payload CRC checked)
   ls, check  ``tbpeek ls --json LOGDIR`` and ``tbpeek check LOGDIR`` as whole processes, from
-             spawn to exit, output to a file (as a script would use them); peak RSS of the
-             process. Same checks as tbpeek (check also judges every run).
+             spawn to exit, output to a file (as a script would use them). Same checks as
+             tbpeek (check also judges every run). On many runs they read on two cores: a
+             forked worker reads half of the runs (``tui.ingest.forked``); the CPU time counts
+             both processes, the peak RSS is the larger process's (each holds about its half).
+  ls1        ``ls`` in one process (``TBPEEK_WORKERS=1``): its RSS is all of tbpeek's memory;
+             not in the default ``--tools``.
   EA         ``EventAccumulator(size_guidance={scalars: 0, tensors: 0}).Reload()`` per run
   rust       ``tensorboard_data_server`` (``--reload once --samples-per-plugin scalars=all``,
              its default ``--no-checksum``: unlike tbpeek it checks a record's CRC only when
@@ -321,17 +325,19 @@ def _restep(payload: bytes, step: int) -> bytes:
 def work_cli(command: str, logdir: str) -> dict:
     """``tbpeek ls --json`` / ``tbpeek check`` as a user runs them: spawn to exit, peak RSS."""
     # `python -m tui` from this checkout (what the `tbpeek` script runs, but surely this code).
-    argv = [sys.executable, "-m", "tui"] + (["ls", "--json", logdir] if command == "ls" else ["check", logdir])
+    listing = command in ("ls", "ls1")
+    argv = [sys.executable, "-m", "tui"] + (["ls", "--json", logdir] if listing else ["check", logdir])
+    env = dict(os.environ, TBPEEK_WORKERS="1") if command == "ls1" else None  # ls1: one process
     with tempfile.TemporaryFile() as out:
         t = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, cwd=REPO)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL, cwd=REPO, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         dt = time.perf_counter() - t
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode not in (0, 1):
             raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}")
         points = -1
-        if command == "ls":  # untimed: count what it listed
+        if listing:  # untimed: count what it listed
             out.seek(0)
             points = sum(r["points"] for r in json.load(out)["runs"])
     return {"seconds": dt, "cpu_s": usage.ru_utime + usage.ru_stime, "points": points,
@@ -348,7 +354,7 @@ def _worker(argv: list[str]) -> None:
         res = work_rust(logdir, expected, last_step, checksum=tool == "rust-crc")
     elif tool == "incremental":
         res = work_incremental(logdir)
-    elif tool in ("ls", "check"):
+    elif tool in ("ls", "ls1", "check"):
         res = work_cli(tool, logdir)
     else:
         raise SystemExit(f"unknown tool {tool}")
@@ -365,6 +371,7 @@ def _run_worker(tool: str, logdir: Path, expected: int, last_step: int = 0) -> d
 
 # ---- main ------------------------------------------------------------------------------------
 CHECKS = {"tbpeek": "length + payload CRC, every record", "ls": "length + payload CRC, every record",
+          "ls1": "length + payload CRC, every record",
           "check": "length + payload CRC, every record", "ea": "length + payload CRC, every record",
           "rust": "none (CRC only of records that fail to parse)", "rust-crc": "length + payload CRC, every record"}
 SET_NAMES = {"a": "1 run x 10 tags x 100 000 steps", "b": "100 runs x 10 tags x 1 000 steps",
@@ -390,7 +397,7 @@ def main() -> int:
     sets = datasets(args.data, args.scale, wanted)
 
     def tools_for(name: str) -> list[str]:
-        return [t for t in tools if not (t in ("ls", "check") and name not in ("d", "e"))
+        return [t for t in tools if not (t in ("ls", "ls1", "check") and name not in ("d", "e"))
                 and not (t == "ea" and name == "e")]
 
     results: dict[tuple[str, str], list[dict]] = {}
@@ -413,7 +420,9 @@ def main() -> int:
     print(f"\nmedians of {args.repeats} interleaved runs (scale {args.scale}); time in s, peak RSS in MB; "
           "'/ rust': time over the Rust server's load time in the same run (below 1: faster); "
           "CPU s: the reader's CPU time over the same span, all its threads (steadier than time on a "
-          "shared machine; the Rust server reads runs on several threads)")
+          "shared machine; the Rust server reads runs on several threads; ls and check on many runs "
+          "read half of them in a forked worker: CPU s counts both processes, RSS MB is the larger "
+          "one's; ls1: ls in one process)")
     for name, (_d, expected, _) in sets.items():
         print(f"\n({name}) {SET_NAMES[name]}: {expected} points")
         print(f"  {'reader':<9} {'time s':>8} {'CPU s':>8} {'RSS MB':>8} {'/ rust':>7}  CRC checked")

@@ -280,3 +280,16 @@ def test_a_changed_length_inside_a_predicted_period():
 
                 struct.pack_into("<I", bad, pos + 8, masked_crc(bytes(bad[pos : pos + 8])))
             same(bytes(bad))
+
+
+def test_plain_python_crc32c_agrees_with_the_library():
+    import os as _os
+
+    import crc32c
+
+    from tui.ingest.crc import crc32c_small
+
+    for n in (0, 1, 7, 8, 9, 63, 100, 300):
+        data = _os.urandom(n)
+        assert crc32c_small(data) == crc32c.crc32c(data), n
+    assert crc32c_small(b"123456789") == 0xE3069283  # the CRC-32C check value

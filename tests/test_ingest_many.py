@@ -105,3 +105,18 @@ def test_chain_many_frames_what_it_can_and_leaves_the_rest():
             fr = frame(runs[name], check_crc=False)
             got = (starts[first[k] : first[k + 1]] - int(ends[k] - sizes[k]) + 12).tolist()
             assert got == fr.starts and lengths[first[k] : first[k + 1]].tolist() == fr.lengths, name
+
+
+def test_buffers_end_to_end_in_one_array_are_joined_without_a_copy():
+    from tui.ingest.fast import _adjacent
+
+    room = np.arange(64, dtype=np.uint8)
+    mv = room.data
+    bufs = [mv[4:10], mv[10:30], mv[30:31]]
+    arrs = [np.frombuffer(b, np.uint8) for b in bufs]
+    joined = _adjacent(bufs, arrs, 27)
+    assert joined is not None and np.shares_memory(joined, room) and joined.tolist() == list(range(4, 31))
+    gap = [mv[4:10], mv[14:30]]  # four bytes between them (a prefix read before the second)
+    assert _adjacent(gap, [np.frombuffer(b, np.uint8) for b in gap], 22) is None
+    owned = [bytes(mv[4:10]), bytes(mv[10:30])]
+    assert _adjacent(owned, [np.frombuffer(b, np.uint8) for b in owned], 26) is None

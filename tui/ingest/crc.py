@@ -10,7 +10,6 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-import crc32c as _crc32c
 import numpy as np
 import numpy.typing as npt
 
@@ -40,6 +39,19 @@ def _tables() -> tuple[U32, U32, U32, U32]:
 
 
 TA, TB, TC, TD = _tables()
+# The byte table: the last 16-bit table's entries for a high byte alone (its low byte zero).
+_BYTE: list[int] = TD[::256].tolist()
+
+
+def crc32c_small(data: bytes) -> int:
+    """CRC32C of a few bytes in plain Python (constants of the vectorised check: the
+    ``crc32c`` package is imported only where a record is checked the plain way)."""
+    c = 0xFFFFFFFF
+    table = _BYTE
+    for b in data:
+        c = table[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
 _K: dict[int, int] = {}  # crc32c(zeros(n)): the affine part of CRC32C for n bytes
 
 
@@ -47,7 +59,7 @@ def zeros_crc(n: int) -> int:
     """CRC32C of ``n`` zero bytes (cached)."""
     k = _K.get(n)
     if k is None:
-        k = _K[n] = _crc32c.crc32c(bytes(n))
+        k = _K[n] = crc32c_small(bytes(n))
     return k
 
 
@@ -75,10 +87,10 @@ def header_crc_fix(ln: int, pad: int) -> int:
     if k is not None:
         return k
     head = struct.pack("<Q", ln)
-    c = _crc32c.crc32c(head)
+    c = crc32c_small(head)
     masked = ((((c >> 15) | (c << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
     p = (head + struct.pack("<I", masked))[12 - pad:] if pad else b""
-    k = _FIX[(ln, pad)] = _crc32c.crc32c(p + bytes(ln)) ^ zeros_crc(pad + ln) ^ zeros_crc(ln)
+    k = _FIX[(ln, pad)] = crc32c_small(p + bytes(ln)) ^ zeros_crc(pad + ln) ^ zeros_crc(ln)
     return k
 
 

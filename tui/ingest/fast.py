@@ -21,6 +21,7 @@ path (a test holds it to that).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -120,9 +121,12 @@ def _prepare_joined(reads: list[Read], small: list[int], jobs: list[tuple[int, _
     sizes = np.asarray([len(reads[j].buf) for j in small], np.int64)
     ends = np.cumsum(sizes)
     offs = ends - sizes
-    joined = np.empty(int(ends[-1]), np.uint8)
-    for j, o, e in zip(small, offs.tolist(), ends.tolist(), strict=True):
-        joined[o:e] = np.frombuffer(reads[j].buf, np.uint8)
+    arrs = [np.frombuffer(reads[j].buf, np.uint8) for j in small]
+    joined = _adjacent([reads[j].buf for j in small], arrs, int(ends[-1]))
+    if joined is None:
+        joined = np.empty(int(ends[-1]), np.uint8)
+        for a, o, e in zip(arrs, offs.tolist(), ends.tolist(), strict=True):
+            joined[o:e] = a
     ok, starts, lengths, first = chain_many(joined, offs, ends)
     done: list[int] = []
     fl = first.tolist()
@@ -306,17 +310,67 @@ def _group_jobs(jobs: list[_Job], total: int, pieces: list[Piece], tags: TagTabl
     bounds = np.asarray([job.first for job in jobs] + [total], np.int64)
     mine: list[Piece] = []
     rest: list[Piece] = []
-    for p in pieces:
-        sel = simple[np.searchsorted(bounds, p.idx, side="right") - 1]
-        if sel.all():
-            mine.append(p)
-        elif sel.any():
-            mine.append(p.take(sel))
-            rest.append(p.take(~sel))
-        else:
-            rest.append(p)
+    if simple.all():
+        mine = pieces
+    else:
+        for p in pieces:
+            sel = simple[np.searchsorted(bounds, p.idx, side="right") - 1]
+            if sel.all():
+                mine.append(p)
+            elif sel.any():
+                mine.append(p.take(sel))
+                rest.append(p.take(~sel))
+            else:
+                rest.append(p)
     if not mine:
         return rest
+    # Into record order (scattered by record index: the batch's records are its buffers' in
+    # order), then a stable sort by (buffer, tag): a radix sort of small keys. Records without
+    # a point here (protobuf's, the other buffers') get the largest key: sorted to the end.
+    g = len(tags) + 1
+    top = len(jobs) * g
+    kt = np.uint16 if top < 1 << 16 else np.uint32 if top < 1 << 32 else np.int64
+    key = np.full(total, top, kt)
+    steps = np.empty(total, np.int64)
+    walls = np.empty(total, np.float64)
+    values = np.empty(total, np.float64)
+    job = np.repeat(np.arange(len(jobs), dtype=np.int64), np.diff(bounds))
+    m = 0
+    for p in mine:
+        key[p.idx] = job[p.idx] * g + p.gid
+        steps[p.idx] = p.steps
+        walls[p.idx] = p.walls
+        values[p.idx] = p.values
+        m += p.idx.shape[0]
+    if not m:
+        return pieces
+    order = np.argsort(key, kind="stable")
+    if m < total:
+        order = order[:m]
+    jg = key[order].astype(np.int64)
+    steps, walls, values = steps[order], walls[order], values[order]
+    cuts = np.flatnonzero(jg[1:] != jg[:-1]) + 1
+    starts = [0, *cuts.tolist()]
+    ends = [*cuts.tolist(), m]
+    keys = jg[starts]
+    # Whether a tag's steps go back somewhere inside its stretch (the store checks those).
+    back = np.zeros(m, np.int64)
+    np.cumsum(steps[1:] < steps[:-1], out=back[1:])
+    ordered = (back[np.asarray(ends) - 1] == back[starts]).tolist()
+    names = tags.names
+    # Each buffer's stretches are together (sorted by buffer first): one list per buffer.
+    ks = (keys // g).tolist()
+    ts = (keys % g).tolist()
+    by_job = [0, *(np.flatnonzero(np.diff(keys // g)) + 1).tolist(), len(ks)]
+    for k, job_ in enumerate(jobs):
+        if simple[k]:
+            job_.grouped, job_.ordered = [], []
+    for i, j in itertools.pairwise(by_job):
+        job_ = jobs[ks[i]]
+        job_.grouped = [TagPoints(names[t], steps[a:b], walls[a:b], values[a:b])
+                        for t, a, b in zip(ts[i:j], starts[i:j], ends[i:j], strict=True)]
+        job_.ordered = ordered[i:j]
+    return rest
     # Into record order (scattered by record index: the batch's records are its buffers' in
     # order), then a stable sort by (buffer, tag): a radix sort of small keys.
     g = len(tags) + 1
@@ -358,6 +412,26 @@ def _group_jobs(jobs: list[_Job], total: int, pieces: list[Piece], tags: TagTabl
         job_.ordered.append(o)
     return rest
 
+
+
+def _adjacent(bufs: list[Buffer], arrs: list[U8], total: int) -> U8 | None:
+    """The buffers as one array without a copy, when they lie end to end in one numpy array
+    (an ingestor reads a batch's files into one buffer, one after the other); else None."""
+    first = bufs[0]
+    base = first.obj if isinstance(first, memoryview) else None
+    if not isinstance(base, np.ndarray) or not base.flags.c_contiguous:
+        return None
+    if any(not isinstance(b, memoryview) or b.obj is not base for b in bufs):
+        return None
+    at = [a.__array_interface__["data"][0] for a in arrs]
+    if any(at[k] + arrs[k].shape[0] != at[k + 1] for k in range(len(at) - 1)):
+        return None
+    whole = base.reshape(-1).view(np.uint8)
+    start = at[0] - whole.__array_interface__["data"][0]
+    if start < 0 or start + total > whole.shape[0]:
+        return None
+    out: U8 = whole[start : start + total]
+    return out
 
 
 def _rows(a: U8, n: int, width: int, at: I64) -> U8:

@@ -156,7 +156,7 @@ class FileReader:
         the bytes are read into it and a part of it is returned: a batch reuses one buffer.
         """
         pos = self.offset
-        prefix = FOOTER if pos >= FOOTER and self.tail else 0
+        prefix = self.prefix()
         want = self.size - pos + prefix
         read_into = getattr(self.source, "read_into", None) if into is not None and len(into) >= want else None
         data: Bytes
@@ -170,6 +170,11 @@ class FileReader:
                 return None
             data = data[prefix:]
         return data
+
+    def prefix(self) -> int:
+        """Bytes before the offset that a read takes too (to tell a grown file from a rewritten
+        one): 4, or 0 at the start of the file."""
+        return FOOTER if self.offset >= FOOTER and self.tail else 0
 
     def take(self, store: Store, buf: Bytes, ch: fast.Chunk) -> bool:
         """Account for the chunk ``ch`` made of ``buf`` (from :meth:`read_rest`)."""

@@ -122,7 +122,13 @@ def check_and_decode(blocks: dict[int, list[Block]], tags: TagTable) -> Decoded:
                 parts += qs
                 groups.append((ln, qs[0].template, sum(q.idx.shape[0] for q in qs)))
         wts = [q.rows[:, :width].view("<u8").T for q in parts]
-        wt: U64 = np.concatenate(wts, axis=1) if len(wts) > 1 else np.ascontiguousarray(wts[0])
+        # One row per word position, C-ordered (the CRC and the field reads go along rows).
+        wt: U64
+        if len(wts) > 1:
+            wt = np.empty((wts[0].shape[0], sum(x.shape[1] for x in wts)), np.uint64)
+            np.concatenate(wts, axis=1, out=wt)
+        else:
+            wt = np.ascontiguousarray(wts[0])
         crcs = [q.rows[:, width:].view("<u4")[:, 0] for q in parts]
         stored = np.concatenate(crcs) if len(crcs) > 1 else crcs[0]
         idx_all: I64 = np.concatenate([q.idx for q in parts]) if len(parts) > 1 else parts[0].idx
@@ -201,7 +207,15 @@ def _match_rest(wt: U64, width: int, spans: list[tuple[int, int, int]], good: Bo
                 slow_rows.append(remaining[:1])
                 remaining = remaining[1:]
                 continue
-            same = _match(wt, remaining, t, pad)
+            if 4 * remaining.shape[0] >= r1 - r0:
+                # Many left (rows of tags whose names are as long as the block's): compare the
+                # whole span, contiguous, and keep the remaining rows (cheaper than gathering).
+                hit = np.zeros(r1 - r0, bool)
+                hit[remaining - r0] = True
+                hit &= _match(wt, slice(r0, r1), t, pad)
+                same = hit[remaining - r0]
+            else:
+                same = _match(wt, remaining, t, pad)
             tid[remaining[same]] = len(templates)
             templates.append(t)
             remaining = remaining[~same]

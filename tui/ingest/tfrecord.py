@@ -27,7 +27,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-import crc32c as _crc32c
 import numpy as np
 
 from tui.ingest.crc import TA, TB, u32_at, unmask, zeros_crc
@@ -39,8 +38,17 @@ MAX_RECORD = 256 << 20  # payload bytes: a longer length is damage, not a record
 _MASK_DELTA = 0xA282EAD8
 _Q = struct.Struct("<Q")
 _I = struct.Struct("<I")
-_crc = _crc32c.crc32c
 Bytes = bytes | bytearray | memoryview
+
+
+def _crc(data: Bytes) -> int:
+    """CRC32C (the ``crc32c`` package, imported at the first use: a read that the vectorised
+    path takes whole never needs it, and it costs a start-up 20 ms)."""
+    global _crc
+    from crc32c import crc32c
+
+    _crc = crc32c
+    return crc32c(data)
 
 
 def masked_crc(data: Bytes) -> int:

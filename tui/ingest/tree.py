@@ -17,6 +17,7 @@ not make runs vanish.
 
 from __future__ import annotations
 
+import operator
 import os
 import stat as _stat
 import time
@@ -64,6 +65,9 @@ class FileSig:
     size: int
     mtime_ns: int
     ident: tuple[int, ...] = ()
+
+
+_entry_name = operator.attrgetter("name")
 
 
 @dataclass
@@ -263,7 +267,9 @@ class DirTree:
     def _list(self, d: str, sig: tuple[int, int], old: DirNode | None, ch: TreeChanges, links: set[str],
               root_prefix: str) -> DirNode:
         with os.scandir(d) as it:
-            entries = sorted(it, key=lambda e: e.name)
+            entries = list(it)
+        if len(entries) > 1:
+            entries.sort(key=_entry_name)
         node = DirNode(sig)
         before = old.files if old is not None else {}
         for e in entries:

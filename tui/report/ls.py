@@ -13,14 +13,15 @@ import math
 import sys
 import time
 from functools import lru_cache
+from json.encoder import encode_basestring_ascii as _jstr
 from typing import Any
 
-from tui.ingest import Ingestor, LogdirError, no_cyclic_gc
+from tui.ingest import Ingestor, LogdirError, forked, memory, no_cyclic_gc
 from tui.ingest.reader import FileState
 from tui.report.cli_options import add_logdirs
 from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
 from tui.report.problems import run_problems
-from tui.store import RunSnapshot, Store
+from tui.store import Restart, RunSnapshot, Store
 from tui.vocab import EXIT_OK, EXIT_USAGE, fmt_duration, fmt_num, natural_key, plural, safe_terminal
 
 
@@ -38,6 +39,14 @@ def _age(seconds: float | None) -> str:
 def _tag_order(tags: tuple[str, ...]) -> tuple[str, ...]:
     """Tags in natural order (sorted once per tag set: the runs of a sweep share theirs)."""
     return tuple(sorted(tags, key=natural_key))
+
+
+def _in_time_order(restarts: tuple[Restart, ...]) -> list[Restart] | tuple[Restart, ...]:
+    """Restarts by time (then tag): the same order however the reading went (the tags of one
+    read come in the order the ingest first saw them)."""
+    if len(restarts) < 2:
+        return restarts
+    return sorted(restarts, key=lambda r: (r.wall_time, r.tag, r.step))
 
 
 def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict[str, Any]:
@@ -61,12 +70,69 @@ def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict[str,
         "file_version": snap.file_version, "tags": tags,
         "texts": {k: t.text for k, t in snap.texts.items()},
         "restarts": [{"tag": r.tag, "step": r.step, "wall_time": r.wall_time, "dropped": r.dropped}
-                     for r in snap.restarts],
+                     for r in _in_time_order(snap.restarts)],
         "problems": run_problems(snap),
         "files": [{"path": f.path, "size": f.size, "offset": f.offset, "records": f.records,
                    "skipped_records": f.skipped_records, "damaged": f.damaged,
                    "pending_bytes": f.pending, "missing": f.missing} for f in files],
     }
+
+
+@lru_cache(maxsize=4096)
+def _json_str(text: str) -> str:
+    return _jstr(text)
+
+
+def _jnum(x: float | None) -> str:
+    """A float as json.dumps writes it (None: null); ValueError for what JSON can't hold."""
+    if x is None:
+        return "null"
+    if not math.isfinite(x):
+        raise ValueError(f"Out of range float values are not JSON compliant: {x!r}")
+    return float.__repr__(float(x))
+
+
+def _jopt(text: str | None) -> str:
+    return "null" if text is None else _jstr(text)
+
+
+def run_json_text(snap: RunSnapshot, files: list[FileState], now: float) -> str:
+    """``json.dumps(run_json(snap, files, now), allow_nan=False)``, written directly (for
+    thousands of runs: no dict per tag, the tags' names escaped once).
+
+    Raises:
+        ValueError: a number JSON can't hold (as json.dumps would).
+    """
+    isfinite = math.isfinite
+    tags = []
+    for tag in _tag_order(tuple(snap.series)):
+        s = snap.series[tag]
+        n = s.steps.shape[0]
+        if n:
+            v, w = s.values.item(n - 1), s.wall_times.item(n - 1)
+            tags.append(f'{{"tag": {_json_str(tag)}, "points": {n}, "last_step": {s.steps.item(n - 1)}, '
+                        f'"last_value": {float.__repr__(v) if isfinite(v) else "null"}, '
+                        f'"last_value_text": "{fmt_num(v)}", '
+                        f'"last_wall_time": {float.__repr__(w) if isfinite(w) else "null"}}}')
+        else:
+            tags.append(f'{{"tag": {_json_str(tag)}, "points": 0, "last_step": null, "last_value": null, '
+                        '"last_value_text": null, "last_wall_time": null}')
+    act = snap.last_activity
+    step = snap.last_step
+    d = json.dumps
+    restarts = ("[]" if not snap.restarts else
+                d([{"tag": r.tag, "step": r.step, "wall_time": r.wall_time, "dropped": r.dropped}
+                   for r in _in_time_order(snap.restarts)], allow_nan=False))
+    problems = "[]" if not snap.problem_items else d(run_problems(snap), allow_nan=False)
+    texts = "{}" if not snap.texts else d({k: t.text for k, t in snap.texts.items()}, allow_nan=False)
+    fs = ", ".join(f'{{"path": {_jstr(f.path)}, "size": {f.size}, "offset": {f.offset}, "records": {f.records}, '
+                   f'"skipped_records": {f.skipped_records}, "damaged": {_jopt(f.damaged)}, '
+                   f'"pending_bytes": {f.pending}, "missing": {_jopt(f.missing)}}}' for f in files)
+    return (f'{{"run": {_jstr(snap.name)}, "path": {_jstr(snap.path)}, "points": {snap.points}, '
+            f'"last_step": {"null" if step is None else step}, "last_write": {_jnum(act)}, '
+            f'"last_write_age_s": {"null" if act is None else _jnum(round(now - act, 3))}, '
+            f'"file_version": {_jopt(snap.file_version)}, "tags": [{", ".join(tags)}], '
+            f'"texts": {texts}, "restarts": {restarts}, "problems": {problems}, "files": [{fs}]}}')
 
 
 def render_text(runs: list[dict[str, Any]], show_files: bool = False, paint: Paint = NO_PAINT) -> str:
@@ -106,6 +172,30 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
 
 
+SPLIT_RUNS = 200  # runs: more are read and listed half in a forked worker (tui.ingest.forked)
+
+
+def _runs(ing: Ingestor, store: Store, names: list[str], now: float) -> list[dict[str, Any]]:
+    """Read these runs; their objects (as ``--json`` prints them)."""
+    ing.poll_runs(names)
+    states: dict[str, list[FileState]] = {}
+    for f in ing.file_states(names):
+        states.setdefault(f.run, []).append(f)
+    return [run_json(store.snapshot(name), states.get(name, []), now) for name in names]
+
+
+def _listing(ing: Ingestor, store: Store, names: list[str], now: float, as_json: bool, show_files: bool,
+             paint: Paint) -> str:
+    """Read these runs and list them: a JSON array of their objects, or the table's text."""
+    if as_json:
+        ing.poll_runs(names)
+        states: dict[str, list[FileState]] = {}
+        for f in ing.file_states(names):
+            states.setdefault(f.run, []).append(f)
+        return f'[{", ".join(run_json_text(store.snapshot(n), states.get(n, []), now) for n in names)}]'
+    return render_text(_runs(ing, store, names, now), show_files=show_files, paint=paint)
+
+
 def _run(args: argparse.Namespace) -> int:
     store = Store()
     try:
@@ -114,24 +204,40 @@ def _run(args: argparse.Namespace) -> int:
         print(f"tbpeek ls: {safe_terminal(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     ing.rescan()
-    ing.poll()
+    names = sorted(store.runs(), key=natural_key)
+    if len(names) >= SPLIT_RUNS:
+        memory.keep_freed()  # read once, then exit: freed batches reused, not faulted in again
     now = time.time()
-    states: dict[str, list[FileState]] = {}
-    for f in ing.file_states():
-        states.setdefault(f.run, []).append(f)
-    snaps = sorted(store.snapshots(), key=lambda snap: natural_key(snap.name))
-    runs = [run_json(snap, states.get(snap.name, []), now) for snap in snaps]
+    as_json = args.json
+    pretty = as_json and sys.stdout.isatty()  # indented for a person; compact (and faster) for a program
+    paint = Paint.for_stream(sys.stdout)
+    parts: list[str] = []
+    if not pretty and len(names) >= SPLIT_RUNS and forked.available():
+        # Two halves on two cores: the second half read and listed by a forked worker (if it
+        # fails, here, after the first).
+        cut = len(names) // 2
+        with forked.Forked(lambda: _listing(ing, store, names[cut:], now, as_json, args.files, paint)) as worker:
+            parts.append(_listing(ing, store, names[:cut], now, as_json, args.files, paint))
+            try:
+                parts.append(worker.result())
+            except forked.ChildFailed:
+                parts.append(_listing(ing, store, names[cut:], now, as_json, args.files, paint))
+    elif not pretty:
+        parts.append(_listing(ing, store, names, now, as_json, args.files, paint))
     problems = ing.problems()  # directories that can't be listed: their runs are missing below
-    if args.json:
-        # Indented for a person; compact (and much faster to write) for a program.
-        print(json.dumps({"runs": runs, "problems": [p.to_json() for p in problems]},
-                         indent=2 if sys.stdout.isatty() else None, allow_nan=False))
+    if as_json:
+        if pretty:
+            print(json.dumps({"runs": _runs(ing, store, names, now), "problems": [p.to_json() for p in problems]},
+                             indent=2, allow_nan=False))
+            return EXIT_OK
+        inner = ", ".join(p[1:-1] for p in parts if p != "[]")
+        print(f'{{"runs": [{inner}], "problems": {json.dumps([p.to_json() for p in problems], allow_nan=False)}}}')
         return EXIT_OK
     for p in problems:
         print(f"tbpeek ls: {safe_terminal(p.advice)}", file=sys.stderr)
-    if not runs:
+    if not names:
         print(f"no runs under {safe_terminal(', '.join(args.logdirs))} "
               "(a run is a directory holding files named *tfevents*)", file=sys.stderr)
         return EXIT_OK
-    print(render_text(runs, show_files=args.files, paint=Paint.for_stream(sys.stdout)))
+    print("\n\n".join(p for p in parts if p))
     return EXIT_OK

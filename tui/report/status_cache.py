@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui.vocab import RunState, Severity, StallRule, is_url, run_state, spec_is_url, spec_path
+from tui.vocab import RunState, Severity, StallRule, is_url, run_state, spec_is_url
 
 FORMAT = 5  # 3: runs carry their directory's path; 4: and their summary head and state; 5: only the worst verdict, ended runs unjudged
 REJUDGE_EVERY = 60.0  # seconds: re-judge idle runs so a stall shows up
@@ -184,20 +184,6 @@ def unchanged(summary: Summary, now: float) -> bool:
     return True
 
 
-def _tree_mtimes(logdirs: list[str]) -> dict[str, int]:
-    from tui.ingest.tree import DirTree
-
-    out: dict[str, int] = {}
-    for ld in logdirs:
-        path = spec_path(ld)
-        if is_url(path):
-            continue
-        tree = DirTree(os.path.abspath(os.path.expanduser(path)))
-        tree.scan()
-        out.update((d, node.sig[1]) for d, node in tree.walk() if node.sig is not None)
-    return out
-
-
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
@@ -309,8 +295,8 @@ def refresh_deferred(logdirs: list[str], opts: Any, paths: Paths, key: str, now:
         state = {"format": FORMAT, "key": key, "ingestor": Ingestor(store, list(logdirs)), "store": store,
                  "judged": {}}
     ing, store, judged = state["ingestor"], state["store"], state["judged"]
-    dirs = _tree_mtimes(logdirs)  # before the scan: a change during it is seen next time
     ing.rescan()
+    dirs = ing.dir_mtimes()  # each stat'ed before it was listed: a change during the scan is seen next time
     ing.poll()
     now = time.time() if now is None else now
     after = opts.thresholds.ended_after
