@@ -16,7 +16,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tui.health import HealthOptions, RunHealth, judge_many
+from tui.health import HealthOptions, RunHealth
+from tui.health.parallel import judge_many_split
 from tui.health.roles import ROLES
 from tui.report.cli_options import add_config, add_fail_on, add_health, add_logdirs
 from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
@@ -135,7 +136,8 @@ def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     now = time.time()
-    results = judge_many(snaps, opts, now)  # each run beside its siblings; statistics once per batch
+    # Each run beside its siblings; statistics once per batch; half of the runs on the other core.
+    results = judge_many_split(snaps, opts, now)
     results.sort(key=lambda h: (-(h.worst.severity if h.worst else -1), h.run))
     problems = {s.name: found for s in snaps if (found := run_problems(s))}
     if args.json:
