@@ -4,6 +4,7 @@ a worker that fails costs only time."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 
@@ -133,6 +134,6 @@ def test_check_on_two_cores_prints_what_one_process_prints(tmp_path, monkeypatch
     assert len(forks) >= 1
     assert out["1"] == out["2"]
     assert out["1"][0] in (1, 3)
-    assert out["1"][1].count("\n") > 120
+    assert len(out["1"][1]) > 120 * 100
     if args == ["--json"]:
-        assert '"problems": [\n        {' in out["1"][1]  # the damaged files are reported
+        assert any(r["problems"] for r in json.loads(out["1"][1])["runs"])  # the damaged files are reported
