@@ -56,7 +56,7 @@ def _clean(x: Any) -> Any:
 
 def verdict_json(v: Verdict) -> dict[str, Any]:
     """``_clean(v.to_json())`` without its deep copy first (`_clean` copies as it goes)."""
-    d = _clean(vars(v))
+    d: dict[str, Any] = _clean(vars(v))
     d["severity"] = v.severity.label
     return d
 
