@@ -146,6 +146,17 @@ def kin_of(snaps: Sequence[RunSnapshot], related: Mapping[str, Sequence[RunSnaps
     return sibs, peers
 
 
+def judge_some(snaps: Sequence[RunSnapshot], idx: Sequence[int], opts: HealthOptions | None = None,
+               now: float | None = None) -> list[RunHealth]:
+    """Judge the runs at `idx` among `snaps` (in that order), each beside its siblings among all
+    of `snaps`: what `judge(snaps[i], opts, now, siblings(snaps)[snaps[i].name])` gives for each,
+    in one batch (a cache refreshing the runs that changed)."""
+    opts = opts or HealthOptions()
+    now = time.time() if now is None else now
+    sibs, peers = kin_of(snaps)
+    return judge_with_kin([snaps[i] for i in idx], opts, now, [sibs[i] for i in idx], [peers[i] for i in idx])
+
+
 def judge_with_kin(snaps: Sequence[RunSnapshot], opts: HealthOptions, now: float,
                    sibs: Sequence[Sequence[RunSnapshot]], peers: Sequence[PeerEnds | bool | None]) -> list[RunHealth]:
     """`judge_many` with each run's kin given (`kin_of`, per run in the same order): any part
