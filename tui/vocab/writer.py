@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,6 +134,13 @@ def _system_proc() -> Proc:
 
 
 def this_host() -> str:
+    """This machine's host name (as ``socket.gethostname``; ``os.uname`` spares importing
+    socket, ~7 ms of a command's start)."""
+    uname = getattr(os, "uname", None)
+    if uname is not None:
+        return str(uname().nodename)
+    import socket
+
     return socket.gethostname()
 
 
