@@ -45,7 +45,16 @@ def forks(monkeypatch):
     monkeypatch.setenv("TBPEEK_WORKERS", "2")
     # Threads other tests left behind would keep the worker away; the worker takes none of their locks.
     monkeypatch.setattr(forked.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(parallel, "spare_core", lambda: True)  # whatever the machine's load
     return made
+
+
+def test_spare_core_reads_the_load(monkeypatch):
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    assert parallel.spare_core()
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (2.6, 2.0, 1.0))
+    assert not parallel.spare_core()
 
 
 def _without_roles(healths):
@@ -75,6 +84,11 @@ def test_what_a_run_is_compared_with_crosses_the_cut():
 def test_one_process_when_few_runs_or_no_worker(forks, monkeypatch):
     parallel.judge_many_split(RUNS[:10], HealthOptions(), T0 + 30000)
     assert not forks
+    monkeypatch.setattr(parallel, "spare_core", lambda: False)  # the other cores busy with other work
+    got = parallel.judge_many_split(RUNS, HealthOptions(), T0 + 30000, parallel_runs=2)
+    assert not forks
+    assert _without_roles(got) == _without_roles(judge_many(RUNS, HealthOptions(), T0 + 30000))
+    monkeypatch.setattr(parallel, "spare_core", lambda: True)
     monkeypatch.setenv("TBPEEK_WORKERS", "1")
     got = parallel.judge_many_split(RUNS, HealthOptions(), T0 + 30000, parallel_runs=2)
     assert not forks

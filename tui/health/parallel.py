@@ -11,6 +11,7 @@ store). A child that fails costs only time: the parent then judges that half its
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 
@@ -21,6 +22,18 @@ from tui.store import RunSnapshot
 
 PARALLEL_RUNS = 400  # runs: fewer are judged in one process (a fork costs more than it saves)
 PARENT_SHARE = 0.47  # of the runs: the parent also takes the child's answer (unpickles it)
+
+
+def spare_core() -> bool:
+    """Whether another core is likely idle: the 1-minute load average (this process counted)
+    below the number of cores. On a machine busy with other work a worker adds CPU time (the
+    fork's copied pages, the answer's pickling: about a quarter of the work it takes over)
+    without saving wall time."""
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):  # not on this platform
+        return True
+    return load < (os.cpu_count() or 1)
 
 
 def slim(hs: list[RunHealth]) -> list[RunHealth]:
@@ -36,12 +49,13 @@ def judge_many_split(snaps: Sequence[RunSnapshot], opts: HealthOptions | None = 
                      parallel_runs: int | None = None) -> list[RunHealth]:
     """`judge_many` (in the order given, the same verdicts) with ``roles`` left empty, the last
     runs judged in a forked child when there are ``parallel_runs`` (default `PARALLEL_RUNS`) or
-    more and a worker may be used (`forked.available`)."""
+    more, a worker may be used (`forked.available`) and a core is spare (`spare_core`)."""
     opts = opts or HealthOptions()
     now = time.time() if now is None else now
     sibs, peers = kin_of(snaps, related)
     cut = int(len(snaps) * PARENT_SHARE)
-    if len(snaps) < max(PARALLEL_RUNS if parallel_runs is None else parallel_runs, 2) or not forked.available():
+    few = len(snaps) < max(PARALLEL_RUNS if parallel_runs is None else parallel_runs, 2)
+    if few or not forked.available() or not spare_core():
         return slim(judge_with_kin(snaps, opts, now, sibs, peers))
 
     def theirs() -> list[RunHealth]:
