@@ -96,16 +96,34 @@ def _jopt(text: str | None) -> str:
     return "null" if text is None else _jstr(text)
 
 
-def run_json_text(snap: RunSnapshot, files: list[FileState], now: float) -> str:
-    """``json.dumps(run_json(snap, files, now), allow_nan=False)``, written directly (for
-    thousands of runs: no dict per tag, the tags' names escaped once).
+@lru_cache(maxsize=1024)
+def _tags_format(tags: tuple[str, ...]) -> str:
+    """The JSON of tags that all have points, with a ``%s`` for each number: one ``%`` per run
+    fills them all (the runs of a sweep share their tags)."""
+    return ", ".join(f'{{"tag": {_json_str(tag).replace("%", "%%")}, "points": %s, "last_step": %s, '
+                     '"last_value": %s, "last_value_text": "%s", "last_wall_time": %s}' for tag in tags)
 
-    Raises:
-        ValueError: a number JSON can't hold (as json.dumps would).
-    """
+
+def _tags_text(snap: RunSnapshot) -> str:
+    """The run's ``tags`` array, inside its brackets, as ``run_json`` has it."""
+    order = _tag_order(tuple(snap.series))
+    series = snap.series
     isfinite = math.isfinite
+    args: list[object] = []
+    add = args.extend
+    for tag in order:  # the common case: every tag has points, every number is finite
+        s = series[tag]
+        n = s.steps.shape[0]
+        if not n:
+            break
+        v, w = s.values.item(n - 1), s.wall_times.item(n - 1)
+        if not (isfinite(v) and isfinite(w)):
+            break
+        add((n, s.steps.item(n - 1), v, fmt_num(v), w))  # a float's %s is its repr
+    else:
+        return _tags_format(order) % tuple(args)
     tags = []
-    for tag in _tag_order(tuple(snap.series)):
+    for tag in order:
         s = snap.series[tag]
         n = s.steps.shape[0]
         if n:
@@ -117,6 +135,16 @@ def run_json_text(snap: RunSnapshot, files: list[FileState], now: float) -> str:
         else:
             tags.append(f'{{"tag": {_json_str(tag)}, "points": 0, "last_step": null, "last_value": null, '
                         '"last_value_text": null, "last_wall_time": null}')
+    return ", ".join(tags)
+
+
+def run_json_text(snap: RunSnapshot, files: list[FileState], now: float) -> str:
+    """``json.dumps(run_json(snap, files, now), allow_nan=False)``, written directly (for
+    thousands of runs: no dict per tag, the tags' names escaped once).
+
+    Raises:
+        ValueError: a number JSON can't hold (as json.dumps would).
+    """
     act = snap.last_activity
     step = snap.last_step
     d = json.dumps
@@ -131,7 +159,7 @@ def run_json_text(snap: RunSnapshot, files: list[FileState], now: float) -> str:
     return (f'{{"run": {_jstr(snap.name)}, "path": {_jstr(snap.path)}, "points": {snap.points}, '
             f'"last_step": {"null" if step is None else step}, "last_write": {_jnum(act)}, '
             f'"last_write_age_s": {"null" if act is None else _jnum(round(now - act, 3))}, '
-            f'"file_version": {_jopt(snap.file_version)}, "tags": [{", ".join(tags)}], '
+            f'"file_version": {_jopt(snap.file_version)}, "tags": [{_tags_text(snap)}], '
             f'"texts": {texts}, "restarts": {restarts}, "problems": {problems}, "files": [{fs}]}}')
 
 
