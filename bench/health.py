@@ -3,6 +3,7 @@
     .venv/bin/python bench/health.py                    # the issue's case, 3 repeats
     .venv/bin/python bench/health.py --runs 200 --points 5000 --repeat 5
     .venv/bin/python bench/health.py --profile          # where the time goes
+    .venv/bin/python bench/health.py --runs 3000 --points 61   # a sweep of short runs (issue 13)
 
 Runs are built in memory (RunSnapshots from a Store, as the app holds them) in the shape of
 OpenAI-baselines A2C runs: entropy, reward, a step counter, logged fps, value/policy loss,
@@ -10,8 +11,11 @@ explained variance, KL, learning rate, episode length. They are a mix of healthy
 collapsed, decaying and noisy runs, so every branch of the classifier is exercised. Two
 figures: "shared tags" (all runs use the same tag names, as the runs of one experiment do; the
 role map is cached by tag set) and "distinct tags" (every run has its own tag names, so roles
-are matched afresh for each run: the worst case). Only `judge` is timed, not building the data.
-Figures are CPU seconds (time.process_time), medians of the repeats, and ratios to the target.
+are matched afresh for each run: the worst case). Each is timed twice: `judge` run by run, and
+`judge_many` (all runs at once, as `tbpeek check` judges: each statistic once per group of
+series of equal length), with the per-run cost in µs. Only judging is timed, not building the
+data. Figures are CPU seconds (time.process_time), medians of the repeats, and ratios to the
+target.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tui.health import (
     HealthOptions,
-    engine,
+    analysis,
     judge,
+    judge_many,
 )
 from tui.store import RunSnapshot, Store
 
@@ -82,12 +87,15 @@ def make_runs(n_runs: int, n_points: int, distinct: bool, seed: int = 0) -> list
     return store.snapshots()
 
 
-def time_judge(snaps: list[RunSnapshot], opts: HealthOptions) -> float:
-    engine._roles_cached.cache_clear()
+def time_judge(snaps: list[RunSnapshot], opts: HealthOptions, many: bool = False) -> float:
+    analysis._roles_cached.cache_clear()
     now = T0 + 1e6
     t = time.process_time()
-    for s in snaps:
-        judge(s, opts, now)
+    if many:
+        judge_many(snaps, opts, now, {})
+    else:
+        for s in snaps:
+            judge(s, opts, now)
     return time.process_time() - t
 
 
@@ -100,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     opts = HealthOptions()
     print(f"health engine: {a.runs} runs x 10 tags x {a.points} points, CPU seconds (median of {a.repeat})")
+    import gc
+
+    gc.disable()  # as `tbpeek check` judges (tui.ingest.no_cyclic_gc)
     scale = a.runs * a.points / 1e6  # the target scales with the data
     for label, distinct in (("shared tags", False), ("distinct tags", True)):
         snaps = make_runs(a.runs, a.points, distinct)
@@ -109,13 +120,14 @@ def main(argv: list[str] | None = None) -> int:
             time_judge(snaps, opts)
             prof.disable()
             pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
-        times = [time_judge(snaps, opts) for _ in range(a.repeat)]
         verdicts = sum(len(judge(s, opts, T0 + 1e6).verdicts) for s in snaps)  # same work in both cases
-        med = statistics.median(times)
         target = TARGET * scale
-        print(f"  {label:<14} {med:6.3f} s   ({med / a.runs * 1e3:.2f} ms/run; "
-              f"{med / target:.2f}x the {target:.2f} s target; {verdicts} verdicts; "
-              f"runs: {', '.join(f'{x:.3f}' for x in times)})")
+        for how, many in (("judge", False), ("judge_many", True)):
+            times = [time_judge(snaps, opts, many) for _ in range(a.repeat)]
+            med = statistics.median(times)
+            print(f"  {label:<14} {how:<10} {med:6.3f} s   ({med / a.runs * 1e6:.0f} µs/run; "
+                  f"{med / target:.2f}x the {target:.2f} s target; {verdicts} verdicts; "
+                  f"runs: {', '.join(f'{x:.3f}' for x in times)})")
     print(f"  (machine load average now: {', '.join(f'{x:.1f}' for x in __import__('os').getloadavg())})")
     return 0
 

@@ -143,3 +143,16 @@ def test_check_shows_hostile_names_literally(tmp_path, capsys):
     _, out, err = run_check(capsys, tmp_path)
     assert "run\\x1b]52;c;ZXZpbA==\\x07" in out
     assert not any((ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0 for c in out + err)
+
+
+def test_safe_terminal_fast_path_changes_nothing():
+    """check's output makes every reason safe; printable text skips the work (safe_terminal's
+    fast path): the same text as the escaping itself, for every character in the BMP."""
+    from tui.vocab.safe import _TERMINAL, _format_chars, safe_terminal
+
+    chars = [chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF]
+    for ch in chars:  # each character alone, and inside a printable sentence
+        for piece in (ch, f"reward {ch} -0.5"):
+            assert safe_terminal(piece) == _format_chars(piece.translate(_TERMINAL)), hex(ord(ch))
+    assert sum(safe_terminal(ch) != ch for ch in chars) > 60  # the controls and format characters
+    assert safe_terminal("-3.2 nats") == "-3.2 nats" and safe_terminal("a\x1b[2Jb") == "a\\x1b[2Jb"

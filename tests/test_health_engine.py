@@ -154,8 +154,8 @@ def test_tracker_rechecks_only_liveness_for_an_unchanged_run(monkeypatch):
     from tui.health import tracker as tracker_mod
 
     calls = []
-    real = tracker_mod.judge_shapes
-    monkeypatch.setattr(tracker_mod, "judge_shapes", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = tracker_mod.judge_shapes_many
+    monkeypatch.setattr(tracker_mod, "judge_shapes_many", lambda snaps, *a, **k: calls.extend(snaps) or real(snaps, *a, **k))
     snap = snapshot({"policy_entropy": curve(np.full(100, 1.0), dt=10.0)})
     tr = HealthTracker(clock_every=0)
     last = float(snap.last_wall_time)

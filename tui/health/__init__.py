@@ -2,11 +2,12 @@
 
 Public API::
 
-    from tui.health import HealthOptions, RunHealth, VerdictChange, judge, HealthTracker, role_series
+    from tui.health import HealthOptions, RunHealth, VerdictChange, judge, judge_many, HealthTracker, role_series
+    judge_many(snaps, opts, now)   # many runs at once: the same verdicts as judge on each, cheaper
     health.summary.text   # the run's verdict in one sentence (RunSummary; `summarize` builds one)
 """
 
-from tui.health.engine import RunHealth, VerdictChange, judge, role_series, siblings
+from tui.health.engine import RunHealth, VerdictChange, judge, judge_many, role_series, siblings
 from tui.health.options import HealthOptions, Thresholds
 from tui.health.summary import RunSummary, summarize
 from tui.health.tracker import HealthTracker, prefix, replay_history
@@ -14,5 +15,5 @@ from tui.health.verdict import Severity, Verdict, worst
 
 __all__ = [
     "HealthOptions", "HealthTracker", "RunHealth", "RunSummary", "Severity", "Thresholds", "Verdict", "VerdictChange",
-    "judge", "prefix", "replay_history", "role_series", "siblings", "summarize", "worst",
+    "judge", "judge_many", "prefix", "replay_history", "role_series", "siblings", "summarize", "worst",
 ]

@@ -13,6 +13,7 @@ and the KL target that fits the run.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -49,22 +50,28 @@ def is_continuous(snap: RunSnapshot, H: np.ndarray | None) -> str | None:
 
 
 @lru_cache(maxsize=4096)
+def _target_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(t for t in tags if KL_TARGET_TAG.search(t))
+
+
+@lru_cache(maxsize=4096)
 def _std_tag(tags: tuple[str, ...]) -> str | None:
     return next((t for t in tags if CONTINUOUS_TAG.search(t) and not _NOT_POLICY.search(t)), None)
 
 
-def kl_target(snap: RunSnapshot, roles: RoleMap, series: dict[str, Series], opts: HealthOptions) -> tuple[float, str]:
-    """(target, where it comes from) for the KL size check."""
+def kl_target(snap: RunSnapshot, roles: RoleMap, series: dict[str, Series], opts: HealthOptions,
+              continuous: Callable[[], str | None] | None = None) -> tuple[float, str]:
+    """(target, where it comes from) for the KL size check. `continuous`: the run's
+    `is_continuous`, when the caller has it at hand."""
     if opts.thresholds.kl_target is not None:
         return opts.thresholds.kl_target, "the configured target"
-    for tag in sorted(snap.series):
-        if KL_TARGET_TAG.search(tag):
-            v = snap.series[tag].values
-            v = v[np.isfinite(v)]
-            if v.size and float(v[-1]) > 0:
-                return float(v[-1]), f"the run's own target ({tag})"
+    for tag in _target_tags(tuple(sorted(snap.series))):
+        v = snap.series[tag].values
+        v = v[np.isfinite(v)]
+        if v.size and float(v[-1]) > 0:
+            return float(v[-1]), f"the run's own target ({tag})"
     ent = series.get("entropy")
-    if is_continuous(snap, ent.values if ent is not None else None):
+    if continuous() if continuous is not None else is_continuous(snap, ent.values if ent is not None else None):
         return KL_CONTINUOUS, "the default for continuous policies"
     return KL_DISCRETE, "the default for discrete policies"
 

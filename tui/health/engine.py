@@ -1,35 +1,53 @@
-"""The health engine: one run snapshot in, one verdict per metric out (stateless).
+"""The health engine: run snapshots in, one verdict per metric out (stateless).
 
-`judge` is what `tbpeek check` and the review call; the live TUI uses `HealthTracker`
-(tracker.py), which adds hysteresis and history on top of it. `replay_history` produces the
-verdict timeline of a finished run by judging its prefixes.
+`judge_many` judges many runs at once (what `tbpeek check` calls): each check computes its
+statistics once for all runs whose series have the same length (the runs of a sweep), then
+decides run by run; `judge` is `judge_many` with one run, so each rule has one home and both
+give the same verdicts. The live TUI uses `HealthTracker` (tracker.py, `update_many` for many
+runs), which adds hysteresis and history on top. `replay_history` produces the verdict
+timeline of a finished run by judging its prefixes.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from tui.health.checks import judge_explained_variance, judge_kl, judge_reward
-from tui.health.corroborate import corroborate, is_continuous, kl_target
+from tui.health.analysis import (
+    RateSource,
+    analyse,
+    analyse_many,
+    entropy_item,
+    kl_item,
+    rate_sources,
+    roles_of,
+)
+from tui.health.checks import judge_explained_variances, judge_kls, judge_reward, judge_rewards
+from tui.health.corroborate import corroborate
 from tui.health.growth import judge_growth
-from tui.health.lifecycle import EVIDENCE_AFTER, abnormal_end, judge_life, writer_evidence
+from tui.health.kin import Others, PeerEnds, peer_ends
+from tui.health.kin import groups as kin_groups
+from tui.health.lifecycle import EVIDENCE_AFTER, abnormal_end, judge_life, tails_finite, writer_evidence
 from tui.health.options import HealthOptions
-from tui.health.roles import RoleMap, actions_from_texts, assign_roles, infer_actions, series_for
-from tui.health.shapes import RewardContext, Scale, classify
-from tui.health.stats import median
+from tui.health.roles import series_for
+from tui.health.shapes import EntropyItem, RewardContext, classify_many
 from tui.health.summary import RunSummary, summarize
-from tui.health.throughput import derive_rate, judge_rate, learning_start, step_source, usual_gap
+from tui.health.throughput import judge_rates
 from tui.health.verdict import Severity, Verdict, worst
 from tui.store import RunSnapshot, Series
 from tui.vocab.writer import WriterEvidence
 
+PRESENT = 60.0  # seconds: a `now` this close to the real clock is the present
 METRIC_ORDER = ("entropy", "reward", "throughput", "kl", "explained_variance", "step_time", "memory")
+_ORDER = {m: i for i, m in enumerate(METRIC_ORDER)}
+
+
+def _in_order(v: Verdict) -> int:
+    return _ORDER.get(v.metric, 99)
 
 
 @dataclass(frozen=True)
@@ -72,95 +90,16 @@ class RunHealth:
         return next((v for v in self.verdicts if v.metric == metric), None)
 
 
-@lru_cache(maxsize=4096)
-def _roles_cached(tags: tuple[str, ...], overrides: tuple[tuple[str, str], ...]) -> RoleMap:
-    return assign_roles(list(tags), dict(overrides))
-
-
-def roles_of(snap: RunSnapshot, opts: HealthOptions) -> RoleMap:
-    """The role map of a run (cached by its tag set: runs of one experiment share tags)."""
-    return _roles_cached(tuple(sorted(snap.series)), tuple(sorted(opts.roles.items())))
-
-
-PRESENT = 60.0  # seconds: a `now` this close to the real clock is the present
-ONE_ACTION_NATS = float(np.log(2.0))  # the smallest discrete policy: 2 actions
-
-
-def _entropy_scale(snap: RunSnapshot, roles: RoleMap, H: np.ndarray, opts: HealthOptions) -> Scale | None:
-    src = roles.sources["entropy"]
-    continuous = is_continuous(snap, H) if src.absolute and not roles.llm else None
-    if not roles.llm and src.absolute and continuous is None:
-        if opts.actions:
-            return Scale(float(np.log(opts.actions)), opts.actions, "actions")
-        n = actions_from_texts({k: t.text for k, t in snap.texts.items()})
-        if n and n >= 2:
-            return Scale(float(np.log(n)), n, "texts")
-        n = infer_actions(H)
-        if n:
-            return Scale(float(np.log(n)), n, "inferred")
-        fin = H[np.isfinite(H)]
-        if fin.size and float(fin.max()) < ONE_ACTION_NATS * 0.5:
-            # Never near any uniform policy, not even over 2 actions: dead from the first
-            # logged update (a learning rate far too high). Judged in absolute nats: there is
-            # no initial level worth comparing with.
-            return Scale(ONE_ACTION_NATS, None, "absolute")
-    fin = H[np.isfinite(H)]
-    if fin.size == 0:
-        return Scale(1.0, None, "initial")  # all non-finite: the check says so before scaling matters
-    h0 = float(median(fin[: min(10, fin.size)]))
-    if h0 <= 0 or continuous is not None:
-        return None  # continuous actions (differential entropy can be negative): no scale
-    return Scale(h0, None, "initial")
-
-
-@dataclass(frozen=True)
-class _Analysis:
-    roles: RoleMap
-    series: dict[str, Series]
-    rate_source: str
-    gap: float | None  # usual seconds between writes
-
-
-_Source = tuple[str, np.ndarray, np.ndarray, np.ndarray]
-
-
-def _rate_source(snap: RunSnapshot, roles: RoleMap) -> tuple[_Source | None, float | None]:
-    """(the env-step source throughput is derived from, without an off-policy warm-up; the
-    run's usual seconds between writes)."""
-    src = step_source(snap, roles)
-    start = learning_start(snap, roles) if src else None
-    if src and start is not None and start > src[1][0]:
-        keep = src[1] >= start
-        if int(keep.sum()) >= 2:
-            src = (src[0], src[1][keep], src[2][keep], src[3][keep])
-    gap = usual_gap(src[1]) if src else None
-    if gap is None and snap.series:
-        gap = usual_gap(max(snap.series.values(), key=len).wall_times)
-    return src, gap
-
-
-def _analyse(snap: RunSnapshot, opts: HealthOptions,
-             source: tuple[_Source | None, float | None] | None = None) -> _Analysis:
-    roles = roles_of(snap, opts)
-    out = {role: series_for(snap, src) for role, src in roles.sources.items()}
-    src, gap = source if source is not None else _rate_source(snap, roles)
-    if src:
-        rate = derive_rate(src[1], src[2], opts.thresholds.min_window, src[3], gap=gap)
-        if len(rate):
-            out["throughput"] = rate
-    return _Analysis(roles, {k: v for k, v in out.items() if len(v)}, src[0] if src else "", gap)
-
-
 def role_series(snap: RunSnapshot, opts: HealthOptions | None = None) -> dict[str, Series]:
     """Combined per-role series of a run: entropy as +H, reward (workers combined), throughput
     (derived steps/s, not the logged fps), and every other role the run has (``fps`` is the
     logged value)."""
-    return _analyse(snap, opts or HealthOptions()).series
+    return analyse(snap, opts or HealthOptions()).series
 
 
 def judge(snap: RunSnapshot, opts: HealthOptions | None = None, now: float | None = None,
           related: Sequence[RunSnapshot] = ()) -> RunHealth:
-    """Judge a run once.
+    """Judge a run once (`judge_many` with one run).
 
     Args:
         snap: the run.
@@ -171,17 +110,47 @@ def judge(snap: RunSnapshot, opts: HealthOptions | None = None, now: float | Non
             (OpenAI baselines and Rahtz write rewards into a separate subfolder); seed siblings
             tell a run that ended far short of theirs.
     """
+    return judge_many([snap], opts, now, {snap.name: related})[0]
+
+
+def judge_many(snaps: Sequence[RunSnapshot], opts: HealthOptions | None = None, now: float | None = None,
+               related: Mapping[str, Sequence[RunSnapshot]] | None = None) -> list[RunHealth]:
+    """Judge many runs once: the same verdicts as `judge` on each, in the order given, with
+    each statistic computed once for all runs whose series have the same length (a sweep's
+    runs do), so a run costs microseconds, not a millisecond.
+
+    `related`: run name -> its siblings (default: the runs beside it among `snaps`, as
+    `siblings` finds them, without listing them per run: `kin`).
+    """
     opts = opts or HealthOptions()
     now = time.time() if now is None else now
+    sibs: list[Sequence[RunSnapshot]] = [()] * len(snaps)
+    peers: list[PeerEnds | bool | None] = [False] * len(snaps)  # False: found from the siblings, run by run
+    if related is None:  # the runs beside each run, as views of its directory's runs (no pairs listed)
+        for idx in kin_groups(snaps):
+            group = [snaps[i] for i in idx]
+            for j, (i, ends) in enumerate(zip(idx, peer_ends(group), strict=True)):
+                sibs[i], peers[i] = Others(group, j), ends
+    else:
+        sibs = [related.get(s.name, ()) for s in snaps]
+    th = opts.thresholds
     # The run's life first (cheap), so an ended run is judged once, as a whole.
-    source = _rate_source(snap, roles_of(snap, opts))
-    cache: dict[str, object] = {}
-    writer = _writer(snap, opts, now, cache)
-    life = judge_life(snap, source[1], now, opts.thresholds, opts.mode, writer)
+    sources = rate_sources(snaps, [roles_of(s, opts) for s in snaps])
+    caches: list[dict[str, object]] = [{} for _ in snaps]
+    lives = [judge_life(s, src.gap, now, th, opts.mode, _writer(s, opts, now, c))
+             for s, src, c in zip(snaps, sources, caches, strict=True)]
     with np.errstate(all="ignore"):
-        shapes = _judge_shapes(snap, opts, related, life is not None and life.kind == "ended", source)
-    shapes.cache.update(cache)
-    return with_liveness(shapes, snap, opts, now, related, judged_life=(life,))
+        shapes = _judge_shapes_many(snaps, opts, sibs, [life is not None and life.kind == "ended" for life in lives],
+                                    sources)
+    out = []
+    ended = [i for i, life in enumerate(lives) if life is not None and life.kind == "ended"]
+    tails: list[bool | None] = [None] * len(snaps)
+    for i, ok in zip(ended, tails_finite([snaps[i] for i in ended]), strict=True):
+        tails[i] = ok
+    for s, sh, c, life, r, p, t in zip(snaps, shapes, caches, lives, sibs, peers, tails, strict=True):
+        sh.cache.update(c)
+        out.append(with_liveness(sh, s, opts, now, r, judged_life=(life,), peers=p, tails_ok=t))
+    return out
 
 
 def _writer(snap: RunSnapshot, opts: HealthOptions, now: float, cache: dict[str, object]) -> WriterEvidence | None:
@@ -211,7 +180,8 @@ class Shapes:
 
 def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: float,
                   related: Sequence[RunSnapshot] = (),
-                  judged_life: tuple[Verdict | None] | None = None) -> RunHealth:
+                  judged_life: tuple[Verdict | None] | None = None,
+                  peers: PeerEnds | bool | None = False, tails_ok: bool | None = None) -> RunHealth:
     """The full judgement at `now`: the data's verdicts plus live / stalled / ended.
 
     The writer process (from the event file names) is asked about once the run has been silent
@@ -228,91 +198,114 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
                 final = judge_shapes(snap, opts, related, final=True)
                 shapes.cache["final"] = final
             shapes = final
-        bad = abnormal_end(snap, related)
+        bad = abnormal_end(snap, related, peers, tails_ok)
         if bad:
             live = replace(live, severity=Severity.WARN, reason=f"{live.reason}; ended badly: {bad}",
                            evidence=live.evidence | {"abnormal": bad})
     tp = shapes.rate_verdict
     life = live
     if live is not None and (tp is None or live.severity > tp.severity or tp.kind == "steady"):
-        if tp is not None:
-            live = replace(live, evidence=live.evidence | {"rate": tp.reason})
+        if tp is not None:  # (a Verdict made directly: dataclasses.replace costs more than the judging)
+            live = Verdict(live.metric, live.kind, live.severity, live.reason, live.since_step,
+                           live.since_wall_time, live.evidence | {"rate": tp.reason})
         tp = live
     verdicts = list(shapes.health.verdicts)
     if tp is not None:
         verdicts.append(tp)
-        order = {m: i for i, m in enumerate(METRIC_ORDER)}
-        verdicts.sort(key=lambda v: order.get(v.metric, 99))
+        verdicts.sort(key=_in_order)
     state = life.kind if life is not None and life.kind in ("stalled", "ended") else "live"
     line = summarize(verdicts, shapes.health.borrowed, snap.last_step, final=shapes.final, state=state)
-    return replace(shapes.health, verdicts=verdicts, worst=worst(verdicts), summary=line, state=state,
-                   writer_alive=writer.alive if writer is not None else None)
+    return RunHealth(**(vars(shapes.health) | {  # dataclasses.replace, cheaper
+        "verdicts": verdicts, "worst": worst(verdicts), "summary": line, "state": state,
+        "writer_alive": writer.alive if writer is not None else None}))
 
 
 def judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot] = (),
                  final: bool = False) -> Shapes:
     """The clock-free part of `judge` (`final`: judge the run as ended, as a whole)."""
+    return judge_shapes_many([snap], opts, [related], [final])[0]
+
+
+def judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions,
+                      related: Sequence[Sequence[RunSnapshot]] | None = None,
+                      finals: Sequence[bool] | None = None) -> list[Shapes]:
+    """`judge_shapes` of many runs at once (`related`, `finals`: per run, in the same order)."""
     # Values near the float limits overflow in variances; the checks see inf/nan and say so.
     with np.errstate(all="ignore"):
-        return _judge_shapes(snap, opts, related, final)
+        return _judge_shapes_many(snaps, opts, related if related is not None else [()] * len(snaps),
+                                  finals if finals is not None else [False] * len(snaps), [None] * len(snaps))
 
 
 def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot], final: bool,
-                  source: tuple[_Source | None, float | None] | None = None) -> Shapes:
+                  source: RateSource | None = None) -> Shapes:
+    return _judge_shapes_many([snap], opts, [related], [final], [source])[0]
+
+
+def _judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, related: Sequence[Sequence[RunSnapshot]],
+                       finals: Sequence[bool], sources: Sequence[RateSource | None]) -> list[Shapes]:
+    """The clock-free verdicts of many runs: each check's statistics for all runs at once
+    (`judge_rewards`, `judge_kls`, `judge_explained_variances`), the rest run by run."""
     th = opts.thresholds
-    an = _analyse(snap, opts, source)
-    roles, series = an.roles, an.series
-    verdicts: list[Verdict] = []
+    ans = analyse_many(snaps, opts, sources)
+    count = len(snaps)
 
-    context = RewardContext()
-    reward: Verdict | None = None
-    borrowed: list[Verdict] = []
-    if "reward" in series:
-        reward, context = judge_reward(series["reward"], th, final, learning_start(snap, roles))
-        verdicts.append(reward)
-    else:
-        companion = reward_companion(snap, related, opts)
-        if companion is not None:
-            reward, context = judge_reward(companion[1], th, final)
-            borrowed.append(replace(reward, evidence=reward.evidence | {"from_sibling": True}))
+    contexts = [RewardContext()] * count
+    rewards: list[Verdict | None] = [None] * count
+    borrowed: list[list[Verdict]] = [[] for _ in snaps]
+    own = [i for i in range(count) if "reward" in ans[i].series]
+    judged = judge_rewards([(ans[i].series["reward"], finals[i], ans[i].learning_from) for i in own], th)
+    for i, (v, ctx) in zip(own, judged, strict=True):
+        rewards[i], contexts[i] = v, ctx
+    for i in range(count):
+        if "reward" not in ans[i].series:
+            companion = reward_companion(snaps[i], related[i], opts)
+            if companion is not None:
+                reward, contexts[i] = judge_reward(companion[1], th, finals[i])
+                rewards[i] = reward
+                borrowed[i].append(replace(reward, evidence=reward.evidence | {"from_sibling": True}))
 
-    kl = None
-    if "kl" in series:
-        ksrc = roles.sources["kl"]
-        signed = any("ppo_kl" in t or "old_approx" in t for t in ksrc.tags)
-        target, why = kl_target(snap, roles, series, opts)
-        kl = judge_kl(series["kl"], th, nonnegative=not signed, reference="reference" in ksrc.note,
-                      target=target, target_why=why)
-        verdicts.append(kl)
+    kls: list[Verdict | None] = [None] * count
+    with_kl = [i for i in range(count) if "kl" in ans[i].series]
+    for i, v in zip(with_kl, judge_kls([kl_item(snaps[i], ans[i], opts) for i in with_kl], th), strict=True):
+        kls[i] = v
+    evs: list[Verdict | None] = [None] * count
+    with_ev = [i for i in range(count) if "explained_variance" in ans[i].series]
+    for i, v in zip(with_ev, judge_explained_variances([ans[i].series["explained_variance"] for i in with_ev], th),
+                    strict=True):
+        evs[i] = v
 
-    if "entropy" in series:
-        H = series["entropy"]
-        scale = _entropy_scale(snap, roles, H.values, opts)
-        if scale is None:
-            bad = ~np.isfinite(H.values)
-            if bad.any():
-                verdicts.append(classify(H, Scale(1.0, None, "initial"), th, context))
+    with_tp = [i for i in range(count) if "throughput" in ans[i].series]
+    tps = dict(zip(with_tp, judge_rates([(ans[i].series["throughput"], ans[i].rate_source) for i in with_tp], th),
+                   strict=True))
+
+    ents: dict[int, Verdict] = {}
+    curves: list[tuple[int, EntropyItem, bool]] = []
+    for i in range(count):
+        if "entropy" in ans[i].series:
+            got = entropy_item(snaps[i], ans[i], opts, contexts[i], finals[i])
+            if isinstance(got, Verdict):
+                ents[i] = got
             else:
-                why = is_continuous(snap, H.values) or "its initial level is not above 0"
-                verdicts.append(Verdict("entropy", "healthy", Severity.OK,
-                                        f"continuous actions ({why}): the entropy's shape isn't judged",
-                                        evidence={"points": len(H), "continuous": True}))
-        else:
-            h = Series(H.steps, H.wall_times, H.values / scale.h_max)
-            ent = classify(h, scale, th, context, llm=roles.llm, final=final)
-            verdicts.append(corroborate(ent, H, kl, reward, series.get("learning_rate"), th))
+                curves.append((i, *got))
+    for (i, _, backed), v in zip(curves, classify_many([c[1] for c in curves], th), strict=True):
+        ents[i] = corroborate(v, ans[i].series["entropy"], kls[i], rewards[i], ans[i].series.get("learning_rate"),
+                              th) if backed else v
 
-    tp = judge_rate(series["throughput"], th, an.rate_source) if "throughput" in series else None
-
-    if "explained_variance" in series:
-        verdicts.append(judge_explained_variance(series["explained_variance"], th))
-    verdicts += judge_growth(snap, series, th)
-
-    order = {m: i for i, m in enumerate(METRIC_ORDER)}
-    verdicts.sort(key=lambda v: order.get(v.metric, 99))
-    health = RunHealth(snap.name, roles.library, verdicts, worst(verdicts), series,
-                       path=snap.path, version=snap.version, usual_gap=an.gap, borrowed=borrowed)
-    return Shapes(health, tp, an.gap, final)
+    out = []
+    for i, snap in enumerate(snaps):
+        an, final = ans[i], finals[i]
+        roles, series = an.roles, an.series
+        verdicts = [v for v in (rewards[i] if not borrowed[i] else None, kls[i], ents.get(i)) if v is not None]
+        tp = tps.get(i)
+        ev = evs[i]
+        if ev is not None:
+            verdicts.append(ev)
+        verdicts += judge_growth(snap, series, th)
+        verdicts.sort(key=_in_order)
+        health = RunHealth(snap.name, roles.library, verdicts, worst(verdicts), series,
+                           path=snap.path, version=snap.version, usual_gap=an.gap, borrowed=borrowed[i])
+        out.append(Shapes(health, tp, an.gap, final))
+    return out
 
 
 def reward_companion(snap: RunSnapshot, related: Sequence[RunSnapshot],

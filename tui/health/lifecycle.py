@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tui.health.kin import PeerEnds, peer_ends
 from tui.health.options import Thresholds
-from tui.health.stats import median
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot
 from tui.vocab.fmt import fmt_span as _dur
@@ -84,21 +84,46 @@ def judge_life(snap: RunSnapshot, gap: float | None, now: float, th: Thresholds,
     return Verdict("throughput", "stalled", sev, f"no writes for {_dur(silent)}{times}", None, last_wall, ev)
 
 
-def abnormal_end(snap: RunSnapshot, related: Sequence[RunSnapshot]) -> str | None:
+TAIL = 3  # points at the end of each tag where a NaN/Inf means the run ended badly
+
+
+def tails_finite(snaps: Sequence[RunSnapshot]) -> list[bool]:
+    """For each run: are the last points of all its tags finite? (All runs' tails in one look.)"""
+    tails = [s.values[-TAIL:] for snap in snaps for s in snap.series.values()]
+    if not tails:
+        return [True] * len(snaps)
+    flat = np.concatenate(tails)
+    ok = np.isfinite(flat)
+    if ok.all():
+        return [True] * len(snaps)
+    # Per run: the span of `flat` its tails fill.
+    sizes = [sum(min(TAIL, len(s)) for s in snap.series.values()) for snap in snaps]
+    ends = np.cumsum(sizes)
+    before = np.concatenate(([0], np.cumsum(~ok)))  # NaN/Inf among the first i values
+    starts = ends - np.asarray(sizes)
+    return [bool(x) for x in before[ends] - before[starts] == 0]
+
+
+def abnormal_end(snap: RunSnapshot, related: Sequence[RunSnapshot], peers: PeerEnds | bool | None = False,
+                 tails_ok: bool | None = None) -> str | None:
     """Why an ended run ended badly, or None: a NaN/Inf among the last points of any tag, or far
-    fewer steps than its seed siblings (runs beside it with the same tags) reached."""
-    for tag, s in sorted(snap.series.items()):
-        tail = s.values[-3:]
-        if tail.size and not np.isfinite(tail).all():
-            return f"{tag} was {tail[~np.isfinite(tail)][0]} just before the end"
+    fewer steps than its seed siblings (runs beside it with the same tags) reached.
+
+    `peers`: `kin.peer_ends` of the run, when the caller has it for the whole group (False:
+    found from `related` here); `tails_ok`: `tails_finite` of the run, when the caller has it."""
+    if not (tails_finite([snap])[0] if tails_ok is None else tails_ok):
+        for tag, s in sorted(snap.series.items()):
+            tail = s.values[-TAIL:]
+            if tail.size and not np.isfinite(tail).all():
+                return f"{tag} was {tail[~np.isfinite(tail)][0]} just before the end"
     mine = snap.last_step
     if mine is None:
         return None
-    tags = set(snap.series)
-    ends = [r.last_step for r in related if r.last_step is not None and set(r.series) == tags and r.name != snap.name]
-    if len(ends) >= 1:
-        typical = median(np.asarray(ends, dtype=np.float64))
+    if peers is False:
+        peers = peer_ends([snap, *(r for r in related if r.name != snap.name)])[0]
+    if isinstance(peers, tuple):
+        count, typical = peers
         if mine < SHORT_OF_SIBLINGS * typical:
-            sib = "its sibling" if len(ends) == 1 else f"its {len(ends)} siblings"
+            sib = "its sibling" if count == 1 else f"its {count} siblings"
             return f"far fewer steps than {sib} in {os.path.basename(os.path.dirname(os.path.normpath(snap.path))) or 'its folder'} (median {typical:.0f})"
     return None

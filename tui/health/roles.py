@@ -358,4 +358,8 @@ def snapshot_roles(snap: RunSnapshot, overrides: dict[str, str] | None = None) -
 
 
 def series_for(snap: RunSnapshot, src: RoleSource) -> Series:
+    if len(src.tags) == 1:  # most roles: one tag (what `combine` does with one part, without the lists)
+        s = snap.series.get(src.tags[0])
+        if s is not None and s.steps.shape[0]:
+            return s if src.sign == 1.0 else Series(s.steps, s.wall_times, s.values * src.sign)
     return combine([snap.series[t] for t in src.tags if t in snap.series], src.sign)

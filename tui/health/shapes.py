@@ -9,14 +9,25 @@ the state's condition held on rolling windows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from tui.health.options import Thresholds
-from tui.health.stats import MAD_TO_SD, median, median_rows, quantiles, rolling_mean_sd, run_start, window
+from tui.health.stats import (
+    MAD_TO_SD,
+    Lazy,
+    Row,
+    by_length,
+    median,
+    median_rows,
+    quantile_rows,
+    rolling_mean_sd_rows,
+    run_start,
+    window,
+)
 from tui.health.verdict import Severity, Verdict
 from tui.store import Series
 from tui.vocab.fmt import fmt_span as _dur  # one home for a verdict's spans of time
@@ -53,31 +64,42 @@ def despike(x: np.ndarray, th: Thresholds) -> tuple[np.ndarray, np.ndarray]:
     reflected), so the leading edge of a fast, lasting drop is off the curve but has not
     returned: cleaned, not called a spike.
     """
-    n = x.shape[0]
+    clean, spikes = despike_rows(x[None, :], th)
+    return clean[0], spikes[0]
+
+
+def despike_rows(X: np.ndarray, th: Thresholds) -> tuple[np.ndarray, np.ndarray]:
+    """`despike` of each row of a 2-D array (the running medians of all rows at once)."""
+    rows, n = X.shape
+    nospike = np.zeros((rows, n), bool)
     if n < 7:
-        return x, np.zeros(n, bool)
-    lo, hi = float(x.min()), float(x.max())
-    scale = max(abs(lo), abs(hi), 1.0)
-    if hi - lo <= th.spike_min * scale:
-        return x, np.zeros(n, bool)  # no point can be that far from any median: skip the work
+        return X, nospike
+    lo, hi = X.min(axis=1), X.max(axis=1)
+    scale = np.maximum(np.maximum(np.abs(lo), np.abs(hi)), 1.0)
+    work = hi - lo > th.spike_min * scale  # else no point can be that far from any median: skip the work
+    if not work.any():
+        return X, nospike
     # Reflected ends (np.pad(mode="reflect"), without its overhead): an outlier at an end
     # must not be its own median.
-    pad = np.concatenate((x[3:0:-1], x, x[-2:-5:-1]))
-    # Median of each 7-point window: sorting 7 shifted copies column-wise is cheaper than
-    # partitioning n short rows.
-    med = np.sort(np.stack([pad[i:i + n] for i in range(7)]), axis=0)[3]
-    dev = np.abs(x - med)
+    pad = np.concatenate((X[:, 3:0:-1], X, X[:, -2:-5:-1]), axis=1)
+    # Median of each 7-point window: sorting 7 shifted copies is cheaper than partitioning n short rows.
+    med = np.sort(np.stack([pad[:, i:i + n] for i in range(7)]), axis=0)[3]
+    dev = np.abs(X - med)
     b = 32 if n >= 64 else n
     k = n // b
     # Blocks aligned to the end (the newest points matter most); the oldest remainder joins
     # the first block's estimate.
-    blocks = 1.4826 * median_rows(dev[n - k * b:].reshape(k, b))
-    sigma = np.concatenate([np.full(n - k * b, blocks[0]), np.repeat(blocks, b)])
-    limit = np.maximum(th.spike_sigma * sigma, th.spike_min * scale)
-    off = np.abs(x - med) > limit
-    if not off.any():
-        return x, off
-    return np.where(off, med, x), _returned(x, off, limit)
+    blocks = 1.4826 * median_rows(dev[:, n - k * b:].reshape(rows, k, b))
+    sigma = np.concatenate([np.repeat(blocks[:, :1], n - k * b, axis=1), np.repeat(blocks, b, axis=1)], axis=1)
+    limit = np.maximum(th.spike_sigma * sigma, th.spike_min * scale[:, None])
+    off = (np.abs(X - med) > limit) & work[:, None]
+    hit = off.any(axis=1)
+    if not hit.any():
+        return X, off
+    spikes = nospike
+    for r in np.flatnonzero(hit).tolist():
+        spikes[r] = _returned(X[r], off[r], limit[r])
+    return np.where(off, med, X), spikes
 
 
 def _returned(x: np.ndarray, off: np.ndarray, limit: np.ndarray) -> np.ndarray:
@@ -99,51 +121,108 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
 
     `final`: the run has ended, so it is judged as a whole, whatever its length: a state that
     held for its whole life is a final verdict ("for its whole life", never "yet" or "early").
+    (`classify_many` with one curve.)
     """
-    h_all = h_series.values
-    steps, walls = h_series.steps, h_series.wall_times
-    n_all = h_all.shape[0]
-    bad = ~np.isfinite(h_all)
-    if bad.any():
-        i = int(np.argmax(bad))
-        return Verdict("entropy", "nonfinite", Severity.ALARM,
-                       f"entropy is {h_all[i] * scale.h_max} at step {steps[i]}: the update produced "
-                       f"NaN/Inf ({int(bad.sum())} of {n_all} points)",
-                       int(steps[i]), float(walls[i]), {"nonfinite": int(bad.sum())})
-    skip = int(th.warmup_frac * n_all) if n_all >= 50 else 0
-    h, st, wt = h_all[skip:], steps[skip:], walls[skip:]
-    n = h.shape[0]
-    H = scale.h_max
-    ev: dict[str, Any] = {"points": int(n), "h_max": H, "scale": scale.how}
-    if scale.actions:
-        ev["actions"] = scale.actions
-    if n < th.min_points:
-        return Verdict("entropy", "too_early", Severity.OK,
-                       f"the run ended after {n} entropy points: too short to judge" if final
-                       else f"too early to judge entropy ({n} points)", evidence=ev)
+    return classify_many([EntropyItem(h_series, scale, reward, llm, final)], th)[0]
+
+
+class EntropyItem(NamedTuple):
+    """One run's normalised entropy and what `classify` needs with it."""
+
+    h: Series
+    scale: Scale
+    reward: RewardContext
+    llm: bool = False
+    final: bool = False
+
+
+def classify_many(items: Sequence[EntropyItem], th: Thresholds) -> list[Verdict]:
+    """`classify` of many runs: the statistics of curves of equal length (despiking, levels,
+    quantiles, rolling means) computed once for all of them."""
+    out: list[Verdict | None] = [None] * len(items)
+    for idx, V in by_length([it.h.values for it in items]):
+        n_all = V.shape[1]
+        skip = int(th.warmup_frac * n_all) if n_all >= 50 else 0
+        ok = np.isfinite(V).all(axis=1)
+        rows = [i for i, good in zip(idx, ok.tolist(), strict=True) if good]
+        feats: dict[int, Row] = {}
+        if rows and n_all - skip >= th.min_points:
+            lazy = Lazy(_entropy_features(V[ok][:, skip:] if not ok.all() else V[:, skip:], th))
+            feats = {i: lazy.row(j) for j, i in enumerate(rows)}
+        for i in idx:
+            out[i] = _classify_row(items[i], th, feats.get(i))
+    return [v for v in out if v is not None]
+
+
+def _entropy_features(h: np.ndarray, th: Thresholds) -> dict[str, Any]:
+    """What `classify` decides on, for each row of `h` (finite, after the warm-up, >= min_points);
+    the statistics only some verdicts need are computed when a row first asks (`Lazy`)."""
+    rows, n = h.shape
     W = window(n)
     raw = h
-    rolling: list[tuple[np.ndarray, np.ndarray]] = []
+    rolled: list[tuple[np.ndarray, np.ndarray]] = []
 
-    def roll() -> tuple[np.ndarray, np.ndarray]:
+    def roll(i: int) -> Callable[[], list[np.ndarray]]:
         # Rolling statistics (for "since" and the lowest level) use the raw curve: over W
-        # points a lone spike moves them little. Computed only when a verdict needs them.
-        if not rolling:
-            rolling.append(rolling_mean_sd(raw, W))
-        return rolling[0]
+        # points a lone spike moves them little.
+        def make() -> list[np.ndarray]:
+            if not rolled:
+                rolled.append(rolling_mean_sd_rows(raw, W))
+            return list(rolled[0][i])
+        return make
 
     # The recent 2W points, which decide the state, are despiked (only those: the 7-point
     # running median is the engine's most expensive step).
     tail = min(n, 2 * W + 40)
-    clean, tail_spikes = despike(h[-tail:], th)
-    h = np.concatenate([h[:-tail], clean]) if tail < n else clean
-    spikes = np.zeros(n, bool)
-    spikes[-tail:] = tail_spikes
-    recent = h[-W:]
-    level = median(recent)
-    noise = 1.4826 * median(np.abs(recent - level))
-    sd = float(recent.std())
-    h0 = float(median(h[: min(W, 10)]))
+    clean, tail_spikes = despike_rows(h[:, -tail:], th)
+    h = np.concatenate([h[:, :-tail], clean], axis=1) if tail < n else clean
+    spikes = np.zeros((rows, n), bool)
+    spikes[:, -tail:] = tail_spikes
+    recent = h[:, -W:]
+    level = median_rows(recent)
+    return {"h": list(h), "spikes": list(spikes), "m": roll(0), "s": roll(1),
+            "level": level.tolist(), "noise": (1.4826 * median_rows(np.abs(recent - level[:, None]))).tolist(),
+            "sd": recent.std(axis=1).tolist(), "h0": median_rows(h[:, : min(W, 10)]).tolist(),
+            "spiky": spikes[:, -W:].any(axis=1).tolist(),
+            "q75": lambda: quantile_rows(recent, 0.75).tolist(),
+            "p10": lambda: quantile_rows(h[:, -2 * W:], 0.1).tolist(),
+            "p90": lambda: quantile_rows(h[:, -2 * W:], 0.9).tolist(),
+            "prev": (lambda: median_rows(h[:, -2 * W:-W]).tolist()) if n >= 2 * W else level.tolist()}
+
+
+def _classify_row(it: EntropyItem, th: Thresholds, f: Row | None) -> Verdict:
+    """classify's decision for one curve, from its row of `_entropy_features` (None: the curve
+    has a NaN/Inf, or too few points)."""
+    h_series, scale, reward, llm, final = it
+    h_all = h_series.values
+    steps, walls = h_series.steps, h_series.wall_times
+    n_all = h_all.shape[0]
+    if f is None:
+        bad = ~np.isfinite(h_all)
+        if bad.any():
+            i = int(np.argmax(bad))
+            return Verdict("entropy", "nonfinite", Severity.ALARM,
+                           f"entropy is {h_all[i] * scale.h_max} at step {steps[i]}: the update produced "
+                           f"NaN/Inf ({int(bad.sum())} of {n_all} points)",
+                           int(steps[i]), float(walls[i]), {"nonfinite": int(bad.sum())})
+    skip = int(th.warmup_frac * n_all) if n_all >= 50 else 0
+    st, wt = steps[skip:], walls[skip:]
+    n = n_all - skip
+    H = scale.h_max
+    ev: dict[str, Any] = {"points": int(n), "h_max": H, "scale": scale.how}
+    if scale.actions:
+        ev["actions"] = scale.actions
+    if f is None or n < th.min_points:
+        return Verdict("entropy", "too_early", Severity.OK,
+                       f"the run ended after {n} entropy points: too short to judge" if final
+                       else f"too early to judge entropy ({n} points)", evidence=ev)
+    W = window(n)
+    h, spikes = f["h"], f["spikes"]
+    level, noise, sd, h0 = f["level"], f["noise"], f["sd"], f["h0"]
+
+    def roll() -> tuple[np.ndarray, np.ndarray]:
+        return f["m"], f["s"]
+
     ev.update(level=level, noise=noise, sd=sd, window=W, initial=h0, entropy=level * H)
     end_step, end_wall = int(st[-1]), float(wt[-1])
 
@@ -162,7 +241,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
         of_max = f"{fmt(level * H)} of max {fmt(H)}"
 
     # Collapsed: near zero, sustained over the window.
-    if level <= th.collapsed_level and quantiles(h[-W:], [0.75])[0] <= 2 * th.collapsed_level:
+    if level <= th.collapsed_level and f["q75"] <= 2 * th.collapsed_level:
         ss, sw = since(lambda m, s: m <= 2 * th.collapsed_level)
         early = ss is not None and (ss - st[0]) < 0.2 * max(1, st[-1] - st[0])  # in the first fifth
         first = (ss is not None and ss <= int(st[0])) or scale.how == "absolute"
@@ -187,7 +266,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
         return Verdict("entropy", "collapsed", sev, f"{words}: {why}", ss, sw,
                        ev | {"premature": bool(early or first or reward.improving is False)})
     if n < th.full_points and not final:
-        if spikes[-W:].any():
+        if f["spiky"]:
             return _spike(h, spikes, st, wt, ev)
         return Verdict("entropy", "too_early", Severity.OK,
                        f"entropy {of_max}; too early to judge its shape ({n} points)", evidence=ev)
@@ -237,7 +316,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
     # and forth: count the legs of the local trend's zigzag, each at least as large as the
     # spread the rule asks for (and half the actual spread, and well above the noise); a
     # monotone fall with noise makes one leg, whatever its level crossings.
-    p10, p90 = quantiles(h[-2 * W:], [0.1, 0.9])
+    p10, p90 = f["p10"], f["p90"]
     swing = float(p90 - p10)
     cv = sd / level if level > 0 else 0.0
     ev.update(swing=swing, cv=cv)
@@ -251,7 +330,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
                        f"{'max' if scale.how != 'initial' else 'its start'}): learning rate too high?",
                        int(st[-2 * W if n >= 2 * W else 0]), float(wt[-2 * W if n >= 2 * W else 0]), ev)
 
-    if spikes[-W:].any():
+    if f["spiky"]:
         return _spike(h, spikes, st, wt, ev)
 
     m = roll()[0]
@@ -269,7 +348,7 @@ def classify(h_series: Series, scale: Scale, th: Thresholds, reward: RewardConte
                        f"{' or the reward signal changed' if not llm else ''}", int(st[imin]), float(wt[imin]), ev)
 
     # Plateau at an intermediate level, not moving, tiny variation.
-    prev_level = float(median(h[-2 * W:-W])) if n >= 2 * W else level
+    prev_level = f["prev"]
     if (th.collapsed_level < level < th.plateau_high and abs(level - prev_level) <= th.plateau_change
             and sd <= th.plateau_sd and not reward.improving):
         ss, sw = since(lambda m, s: (m > th.collapsed_level) & (m < th.plateau_high) & (s <= th.plateau_sd))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -28,13 +29,72 @@ def median(x: np.ndarray) -> float:
 
 
 def median_rows(a: np.ndarray) -> np.ndarray:
-    """Median of each row of a 2-D array (rows of equal length, no NaNs)."""
-    m = a.shape[1]
+    """Median along the last axis (rows of equal length, no NaNs): the same numbers `median`
+    gives for each row (a selection, then the same arithmetic)."""
+    m = a.shape[-1]
     k = m // 2
     if m % 2:
-        return np.partition(a, k, axis=1)[:, k]
-    p = np.partition(a, (k - 1, k), axis=1)
-    return 0.5 * (p[:, k - 1] + p[:, k])
+        return np.partition(a, k, axis=-1)[..., k]
+    p = np.partition(a, (k - 1, k), axis=-1)
+    return 0.5 * (p[..., k - 1] + p[..., k])
+
+
+def quantile_rows(a: np.ndarray, q: float) -> np.ndarray:
+    """`quantiles(row, [q])[0]` for each row of a 2-D array (same arithmetic, all rows at once)."""
+    s = np.sort(a, axis=1)
+    n = s.shape[1]
+    pos = q * (n - 1)
+    lo = int(pos)
+    hi = min(lo + 1, n - 1)
+    out: np.ndarray = s[:, lo] + (pos - lo) * (s[:, hi] - s[:, lo])
+    return out
+
+
+class Lazy:
+    """Statistics of a group of rows (the series of equal length of many runs), by name. A value
+    given as a function is computed the first time any row asks for it, for every row at once:
+    a group of one computes only what its verdict needs, a sweep's group each statistic once."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.made = {k: v for k, v in values.items() if not callable(v)}
+        self._makers = {k: v for k, v in values.items() if callable(v)}
+
+    def get(self, name: str, j: int) -> Any:
+        got = self.made.get(name)
+        if got is None:
+            got = self.made[name] = self._makers[name]()
+        return got[j]
+
+    def row(self, j: int) -> Row:
+        return Row(self, j)
+
+
+class Row:
+    """One row's view of a `Lazy` group: ``row["level"]``."""
+
+    __slots__ = ("_group", "_j")
+
+    def __init__(self, group: Lazy, j: int) -> None:
+        self._group, self._j = group, j
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._group.made[name][self._j]
+        except KeyError:
+            return self._group.get(name, self._j)
+
+
+def by_length(arrays: Sequence[np.ndarray]) -> list[tuple[list[int], np.ndarray]]:
+    """The arrays grouped by length: (their indices, stacked as the rows of a 2-D array).
+
+    The batched checks compute each statistic once per group, for all its rows (the runs of a
+    sweep have series of equal length); a check of one run is a group of one row.
+    """
+    groups: dict[int, list[int]] = {}
+    for i, a in enumerate(arrays):
+        groups.setdefault(a.shape[0], []).append(i)
+    return [(idx, np.stack([arrays[i] for i in idx]) if len(idx) > 1 else arrays[idx[0]][None, :])
+            for idx in groups.values()]
 
 
 def quantiles(x: np.ndarray, qs: Sequence[float]) -> list[float]:
@@ -66,15 +126,23 @@ def rolling_mean_sd(x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
     Returns arrays of length len(x) - w + 1 (empty when len(x) < w). Uses cumulative sums of
     values centred on the overall mean, which keeps the variance numerically sane.
     """
-    n = x.shape[0]
+    m, sd = rolling_mean_sd_rows(x[None, :], w)
+    return m[0], sd[0]
+
+
+def rolling_mean_sd_rows(a: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """`rolling_mean_sd` of each row of a 2-D array."""
+    rows, n = a.shape
     if n < w or w < 1:
-        return np.empty(0), np.empty(0)
-    c = x - x.mean()
-    s1 = np.concatenate(([0.0], np.cumsum(c)))
-    s2 = np.concatenate(([0.0], np.cumsum(c * c)))
-    m = (s1[w:] - s1[:-w]) / w
-    var = (s2[w:] - s2[:-w]) / w - m * m
-    return m + x.mean(), np.sqrt(np.maximum(var, 0.0))
+        return np.empty((rows, 0)), np.empty((rows, 0))
+    mean = a.mean(axis=1, keepdims=True)
+    c = a - mean
+    zero = np.zeros((rows, 1))
+    s1 = np.concatenate((zero, np.cumsum(c, axis=1)), axis=1)
+    s2 = np.concatenate((zero, np.cumsum(c * c, axis=1)), axis=1)
+    m = (s1[:, w:] - s1[:, :-w]) / w
+    var = (s2[:, w:] - s2[:, :-w]) / w - m * m
+    return m + mean, np.sqrt(np.maximum(var, 0.0))
 
 
 def run_start(cond: np.ndarray) -> int | None:
@@ -107,11 +175,18 @@ def block_medians(x: np.ndarray, blocks: int) -> tuple[np.ndarray, float]:
     """Medians of about `blocks` consecutive equal blocks, and the pooled within-block sd.
 
     A remainder that doesn't fill a block is dropped from the front, so the newest points
-    always count.
+    always count. (`block_medians_rows` for one row.)
     """
-    n = x.shape[0]
+    med, within = block_medians_rows(x[None, :], blocks)
+    return med[0], float(within[0])
+
+
+def block_medians_rows(a: np.ndarray, blocks: int) -> tuple[np.ndarray, np.ndarray]:
+    """`block_medians` of each row of a 2-D array: (medians, one row of blocks per row; the
+    pooled within-block sd of each row)."""
+    rows, n = a.shape
     size = max(1, n // blocks)
     k = n // size
-    b = x[n - k * size:].reshape(k, size)
-    dev = b - b.mean(axis=1, keepdims=True)
-    return median_rows(b), float(np.sqrt((dev * dev).sum() / dev.size))
+    b = a[:, n - k * size:].reshape(rows, k, size)
+    dev = b - b.mean(axis=2, keepdims=True)
+    return median_rows(b), np.sqrt((dev * dev).reshape(rows, k * size).sum(axis=1) / (k * size))

@@ -12,14 +12,15 @@ own write cadence), and differentiates. The collection-only warm-up of off-polic
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from tui.health.options import Thresholds
 from tui.health.roles import RoleMap, series_for
-from tui.health.stats import median, spearman
+from tui.health.stats import Lazy, Row, by_length, median, median_rows, spearman
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
 from tui.vocab.fmt import fmt_span as _dur  # one home for a verdict's spans of time
@@ -97,82 +98,221 @@ def derive_rate(walls: np.ndarray, counts: np.ndarray, min_window: float = 30.0,
     length however irregular the writes; intervals where the counter went back (a restart)
     are dropped. The result's steps are the run's x-axis step (`xsteps`, default the counter)
     at each interval's end, so the series plots beside the run's other curves.
+    (`derive_rates` with one run.)
     """
-    xsteps = counts if xsteps is None else xsteps.astype(np.float64)
+    return derive_rates([(walls, counts, xsteps, gap)], min_window)[0]
+
+
+RateInput = tuple[np.ndarray, np.ndarray, np.ndarray | None, float | None]  # walls, counts, xsteps, gap
+
+
+def derive_rates(items: Sequence[RateInput], min_window: float = 30.0) -> list[Series]:
+    """`derive_rate` of many runs: runs with the same number of records and intervals are
+    interpolated together (`interp_rows`)."""
+    out: list[Series] = [EMPTY] * len(items)
+    ready: dict[tuple[int, int, bool], list[tuple[int, _Grid]]] = {}
+    for i, prep in enumerate(_prepare_many(items, min_window)):
+        if prep is not None:
+            ready.setdefault((prep[0].shape[0], prep[4], prep[2] is not None), []).append((i, prep))
+    for (n, k, has_x), group in ready.items():
+        chunk = max(1, INTERP_BUDGET // (n * (k + 1)))
+        for c0 in range(0, len(group), chunk):
+            part = group[c0:c0 + chunk]
+            W = _stack([g[0] for _, g in part])
+            width = np.array([g[3] for _, g in part])
+            grid = W[:, :1] + width[:, None] * np.arange(k + 1)
+            C = _stack([g[1] for _, g in part])
+            at = interp_rows(grid, W, C)
+            rate = np.diff(at, axis=1) / width[:, None]
+            xs = at[:, 1:]
+            if has_x:
+                X = _stack([g[2] for _, g in part if g[2] is not None])
+                if not np.array_equal(X, C):  # the x-axis is the counter itself (SB3): the same numbers
+                    xs = interp_rows(grid[:, 1:], W, X)
+            steps = np.round(xs).astype(np.int64)
+            keep = rate >= 0
+            whole = keep.all(axis=1).tolist()
+            for j, (i, _) in enumerate(part):
+                if whole[j]:
+                    out[i] = Series(steps[j], grid[j, 1:], rate[j])
+                else:
+                    out[i] = Series(steps[j][keep[j]], grid[j, 1:][keep[j]], rate[j][keep[j]])
+    return out
+
+
+INTERP_BUDGET = 4_000_000  # grid points x records per group handled at once (bounds the memory)
+_Grid = tuple[np.ndarray, np.ndarray, np.ndarray | None, float, int]  # walls, counts, xsteps, width, intervals
+
+
+def _prepare_many(items: Sequence[RateInput], min_window: float) -> list[_Grid | None]:
+    """Each run's records, ready for the grid (finite, in time order), its interval width and
+    count; None: no rate. Runs of equal length whose records need no cleaning are checked
+    together."""
+    out: list[_Grid | None] = [None] * len(items)
+    groups: dict[int, list[int]] = {}
+    for i, (walls, counts, xsteps, gap) in enumerate(items):
+        if gap is not None and walls.shape[0] >= 2 and counts.shape == walls.shape and \
+                (xsteps is None or xsteps.shape == walls.shape):
+            groups.setdefault(walls.shape[0], []).append(i)
+        else:
+            out[i] = _prepare(*items[i], min_window)
+    for idx in groups.values():
+        if len(idx) == 1:  # alone: cleaned on its own
+            out[idx[0]] = _prepare(*items[idx[0]], min_window)
+            continue
+        W = np.stack([items[i][0] for i in idx])
+        C = np.stack([items[i][1] for i in idx])
+        clean = (np.isfinite(W).all(axis=1) & np.isfinite(C).all(axis=1) & (W[:, 1:] >= W[:, :-1]).all(axis=1)).tolist()
+        for i, ok in zip(idx, clean, strict=True):
+            walls, counts, xsteps, gap = items[i]
+            if not ok:
+                out[i] = _prepare(*items[i], min_window)
+                continue
+            out[i] = _grid_of(walls, counts, None if xsteps is None else xsteps.astype(np.float64), gap, min_window)
+    return out
+
+
+def _stack(rows: list[np.ndarray]) -> np.ndarray:
+    return rows[0][None, :] if len(rows) == 1 else np.stack(rows)
+
+
+def _prepare(walls: np.ndarray, counts: np.ndarray, xsteps: np.ndarray | None, gap: float | None,
+             min_window: float) -> _Grid | None:
+    """One run's records cleaned for the grid: non-finite ones dropped, put in time order."""
+    xs = None if xsteps is None else xsteps.astype(np.float64)
     ok = np.isfinite(walls) & np.isfinite(counts)
     if not ok.all():
-        walls, counts, xsteps = walls[ok], counts[ok], xsteps[ok]
+        walls, counts = walls[ok], counts[ok]
+        xs = None if xs is None else xs[ok]
     if walls.shape[0] < 2:
-        return EMPTY
+        return None
     if np.any(walls[1:] < walls[:-1]):
         order = np.argsort(walls, kind="stable")
-        walls, counts, xsteps = walls[order], counts[order], xsteps[order]
+        walls, counts = walls[order], counts[order]
+        xs = None if xs is None else xs[order]
     if gap is None:
         gap = usual_gap(walls)
+    return _grid_of(walls, counts, xs, gap, min_window)
+
+
+def _grid_of(walls: np.ndarray, counts: np.ndarray, xsteps: np.ndarray | None, gap: float | None,
+             min_window: float) -> _Grid | None:
     span = walls[-1] - walls[0]
     if span <= 0:
-        return EMPTY
+        return None
     width = interval_width(span, gap, min_window)
     k = int(span // width)
     if k < 1:
-        return EMPTY
-    grid = walls[0] + width * np.arange(k + 1)
-    at = np.interp(grid, walls, counts)
-    rate = np.diff(at) / width
-    keep = rate >= 0
-    xs = np.interp(grid[1:], walls, xsteps) if xsteps is not counts else at[1:]
-    return Series(np.round(xs[keep]).astype(np.int64), grid[1:][keep], rate[keep])
+        return None
+    return walls, counts, xsteps, float(width), k
+
+
+def interp_rows(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """``np.interp(x[i], xp[i], fp[i])`` for every row (np.interp row by row: measured, its
+    binary search beats any all-rows formulation at a sweep's sizes)."""
+    if x.shape[0] == 1:
+        one: np.ndarray = np.interp(x[0], xp[0], fp[0])
+        return one[None, :]
+    return np.stack([np.interp(a, b, c) for a, b, c in zip(x, xp, fp, strict=True)])
 
 
 def usual_gap(walls: np.ndarray) -> float | None:
-    if walls.shape[0] < 2:
-        return None
-    d = np.diff(walls[-257:])  # the recent cadence (cheaper, and what "usual" should mean now)
+    """The run's usual seconds between writes: the median positive gap of its recent records."""
+    return usual_gaps([walls])[0]
+
+
+def usual_gaps(walls: Sequence[np.ndarray]) -> list[float | None]:
+    """`usual_gap` of many runs (runs of equal length whose records are in order: at once)."""
+    if len(walls) == 1:
+        return [_gap(walls[0][-257:]) if walls[0].shape[0] >= 2 else None]
+    out: list[float | None] = [None] * len(walls)
+    for idx, W in by_length([w[-257:] for w in walls]):  # the recent cadence (what "usual" should mean now)
+        if W.shape[1] < 2:
+            continue
+        D = np.diff(W, axis=1)
+        simple = cast(list[bool], (D > 0).all(axis=1).tolist())
+        med: list[float] | None = median_rows(D).tolist() if any(simple) else None
+        for j, i in enumerate(idx):
+            out[i] = med[j] if med is not None and simple[j] else _gap(W[j])
+    return out
+
+
+def _gap(recent: np.ndarray) -> float | None:
+    d = np.diff(recent)
     if (d < 0).any():
-        d = np.diff(np.sort(walls[-257:]))
+        d = np.diff(np.sort(recent))
     d = d[d > 0]
     return float(median(d)) if d.size else None
 
 
 def judge_rate(rate: Series, th: Thresholds, source: str = "") -> Verdict:
-    """steady / slow_decay / sudden_drop from a derived rate series."""
-    r, t, st = rate.values, rate.wall_times, rate.steps
-    skip = max(2, int(0.05 * r.shape[0]))  # start-up is slow: not a decay
-    r, t, st = r[skip:], t[skip:], st[skip:]
+    """steady / slow_decay / sudden_drop from a derived rate series (`judge_rates` with one)."""
+    return judge_rates([(rate, source)], th)[0]
+
+
+def judge_rates(items: Sequence[tuple[Series, str]], th: Thresholds) -> list[Verdict]:
+    """`judge_rate` of many runs: each statistic once for all rates of equal length."""
+    out: list[Verdict | None] = [None] * len(items)
+    for idx, R in by_length([rate.values for rate, _ in items]):
+        skip = max(2, int(0.05 * R.shape[1]))  # start-up is slow: not a decay
+        lazy = Lazy(_rate_features(R[:, skip:], th))
+        for j, i in enumerate(idx):
+            out[i] = _rate_verdict(*items[i], skip, th, lazy.row(j))
+    return [v for v in out if v is not None]
+
+
+def _rate_features(R: np.ndarray, th: Thresholds) -> dict[str, list[Any]]:
+    """What `judge_rate` decides on, for each row (rates after the start-up)."""
+    rows, m = R.shape
+    none: list[Any] = [None] * rows
+    if m < 5:
+        return {"now": none, "cand": none, "early": none, "late": none}
+    now = median_rows(R[:, -5:])
+    cand = none
+    if m >= 10:
+        # Candidates from rolling means (cumulative sums: O(m)), confirmed with medians, so an
+        # outlier can neither make nor hide a drop.
+        c = np.concatenate((np.zeros((rows, 1)), np.cumsum(R, axis=1)), axis=1)
+        ks = np.arange(5, m - 4)
+        lens = np.minimum(ks, 20)
+        before_mean = (c[:, ks] - c[:, ks - lens]) / lens
+        after_mean = (c[:, ks + 5] - c[:, ks]) / 5
+        hit = (after_mean <= th.drop_ratio * 1.15 * before_mean) & (now[:, None] <= th.drop_ratio * before_mean * 1.15)
+        cand = [ks[h][:64].tolist() if any_hit else [] for h, any_hit in zip(hit, hit.any(axis=1).tolist(), strict=True)]
+    early = late = none
+    if m >= th.decay_intervals:
+        third = max(1, m // 3)
+        early, late = median_rows(R[:, :third]).tolist(), median_rows(R[:, -third:]).tolist()
+    return {"now": now.tolist(), "cand": cand, "early": early, "late": late}
+
+
+def _rate_verdict(rate: Series, source: str, skip: int, th: Thresholds, f: Row) -> Verdict:
+    """judge_rate's decision for one run, from its row of `_rate_features`."""
+    r, t, st = rate.values[skip:], rate.wall_times[skip:], rate.steps[skip:]
     m = r.shape[0]
     ev: dict[str, Any] = {"source": source, "intervals": int(m)}
     if m < 5:
         return Verdict("throughput", "steady", Severity.OK,
                        f"too early to judge throughput ({m} intervals of the run so far)", evidence=ev)
-    now = float(median(r[-5:]))
+    now = f["now"]
     ev["steps_per_s"] = now
     # Sudden, lasting drop: the first interval whose next 5 have a median <= 0.7x the median of
     # the 20 before, and the run has stayed down since (to now).
     # Before: the (up to) 20 intervals before the candidate, at least 5, so a short run's early
     # drop counts too.
-    if m >= 10:
-        # Candidates from rolling means (cumulative sums: O(m)), confirmed with medians, so an
-        # outlier can neither make nor hide a drop.
-        c = np.concatenate(([0.0], np.cumsum(r)))
-        ks = np.arange(5, m - 4)
-        lens = np.minimum(ks, 20)
-        before_mean = (c[ks] - c[ks - lens]) / lens
-        after_mean = (c[ks + 5] - c[ks]) / 5
-        cand = ks[(after_mean <= th.drop_ratio * 1.15 * before_mean) & (now <= th.drop_ratio * before_mean * 1.15)][:64]
-        for k in cand.tolist():
-            before = median(r[max(0, k - 20):k])
-            after = median(r[k:k + 5])
-            if after <= th.drop_ratio * before and now <= th.drop_ratio * before and median(r[k:]) <= th.drop_ratio * before:
-                ratio = now / before if before > 0 else 0.0
-                sev = Severity.ALARM if ratio <= th.drop_alarm_ratio else Severity.WARN
-                ev.update(before=float(before), after=now, ratio=float(ratio))
-                return Verdict("throughput", "sudden_drop", sev,
-                               f"throughput dropped from {fmt(before)} to {fmt(now)} steps/s "
-                               f"({ratio:.0%}) and has stayed down", int(st[k]),
-                               float(t[k] - (t[1] - t[0])), ev)
-    if m >= th.decay_intervals:
-        third = max(1, m // 3)
-        early, late = float(median(r[:third])), float(median(r[-third:]))
+    for k in f["cand"] or ():
+        before = median(r[max(0, k - 20):k])
+        after = median(r[k:k + 5])
+        if after <= th.drop_ratio * before and now <= th.drop_ratio * before and median(r[k:]) <= th.drop_ratio * before:
+            ratio = now / before if before > 0 else 0.0
+            sev = Severity.ALARM if ratio <= th.drop_alarm_ratio else Severity.WARN
+            ev.update(before=float(before), after=now, ratio=float(ratio))
+            return Verdict("throughput", "sudden_drop", sev,
+                           f"throughput dropped from {fmt(before)} to {fmt(now)} steps/s "
+                           f"({ratio:.0%}) and has stayed down", int(st[k]),
+                           float(t[k] - (t[1] - t[0])), ev)
+    if f["early"] is not None:
+        early, late = f["early"], f["late"]
         ev.update(early=early, late=late)
         # The rank correlation only when the level fell (it is the costlier test).
         rho = spearman(t, r) if early > 0 and late <= th.decay_ratio * early else float("nan")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from tui.health.engine import RunHealth, Shapes, VerdictChange, judge_shapes, with_liveness
+from tui.health.engine import RunHealth, Shapes, VerdictChange, judge_shapes_many, with_liveness
 from tui.health.options import HealthOptions
 from tui.health.summary import summarize
 from tui.health.verdict import Severity, Verdict, worst
@@ -70,15 +70,37 @@ class HealthTracker:
 
     def update(self, snap: RunSnapshot, now: float | None = None,
                related: Sequence[RunSnapshot] = ()) -> RunHealth:
+        return self.update_many([snap], now, {snap.name: related})[0]
+
+    def update_many(self, snaps: Sequence[RunSnapshot], now: float | None = None,
+                    related: Mapping[str, Sequence[RunSnapshot]] | None = None) -> list[RunHealth]:
+        """`update` of many runs: the runs whose data changed are judged together
+        (`judge_shapes_many`: each statistic once for all of them), the same verdicts as one by
+        one. `related`: run name -> its siblings (default: none)."""
         now = time.time() if now is None else now
-        st = self._runs.setdefault(snap.name, _RunState())
-        # Siblings' versions count too: their reward is context for this run's entropy.
-        version = (snap.version, tuple(r.version for r in related))
-        unchanged = st.shapes is not None and version == st.version and snap.version >= 0
+        rel = related or {}
+        todo: list[int] = []
+        states: list[tuple[_RunState, tuple[int, tuple[int, ...]], bool]] = []
+        for i, snap in enumerate(snaps):
+            st = self._runs.setdefault(snap.name, _RunState())
+            # Siblings' versions count too: their reward is context for this run's entropy.
+            version = (snap.version, tuple(r.version for r in rel.get(snap.name, ())))
+            unchanged = st.shapes is not None and version == st.version and snap.version >= 0
+            states.append((st, version, unchanged))
+            if not (unchanged and st.health is not None and now - st.judged_at < self.clock_every) \
+                    and (not unchanged or st.shapes is None):
+                todo.append(i)
+        judged = judge_shapes_many([snaps[i] for i in todo], self.opts,
+                                   [rel.get(snaps[i].name, ()) for i in todo]) if todo else []
+        for i, shapes in zip(todo, judged, strict=True):
+            states[i][0].shapes = shapes
+        return [self._update(snap, now, rel.get(snap.name, ()), *states[i]) for i, snap in enumerate(snaps)]
+
+    def _update(self, snap: RunSnapshot, now: float, related: Sequence[RunSnapshot], st: _RunState,
+                version: tuple[int, tuple[int, ...]], unchanged: bool) -> RunHealth:
         if unchanged and st.health is not None and now - st.judged_at < self.clock_every:
             return st.health
-        if not unchanged or st.shapes is None:
-            st.shapes = judge_shapes(snap, self.opts, related)
+        assert st.shapes is not None  # judged by update_many
         fresh = with_liveness(st.shapes, snap, self.opts, now, related)
         st.version, st.judged_at = version, now
         shown: list[Verdict] = []

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tui.health import HealthOptions, RunHealth, judge, siblings
+from tui.health import HealthOptions, RunHealth, judge_many
 from tui.health.roles import ROLES
 from tui.report.cli_options import add_config, add_fail_on, add_health, add_logdirs
 from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
@@ -34,6 +34,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _clean(x: Any) -> Any:
     """JSON-safe: NaN/Inf become null, numpy scalars become Python numbers."""
+    t = type(x)  # the common plain types first (3 000 runs: 300 000 values)
+    if t is str or t is int or t is bool or x is None:
+        return x
+    if t is float:
+        return x if math.isfinite(x) else None
     if isinstance(x, dict):
         return {str(k): _clean(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
@@ -67,18 +72,19 @@ def render_text(results: list[RunHealth], paint: Paint = NO_PAINT,
     problems = problems or {}
     lines: list[str] = []
     width = max((len(safe_terminal(h.run)) for h in results), default=0)
+    # Each severity's words painted once (3 000 runs: 20 000 verdict lines).
+    heads = {s: paint.severity(f"{s.label.upper():<5}", s) for s in Severity}
+    words = {s: paint.severity(f"{s.label:<5}", s) for s in Severity}
     for h in results:
         w = h.worst
-        sev = f"{w.severity.label.upper():<5}" if w else "-    "
-        if w:
-            sev = paint.severity(sev, w.severity)
+        sev = heads[w.severity] if w else "-    "
         head = f"{w.metric} {w.kind}" if w else "nothing to judge"
         lib = f"  [{h.library}]" if h.library else ""
         lines.append(f"{sev}  {paint(f'{safe_terminal(h.run):<{width}}', NAME_STYLE)}  {head}{safe_terminal(lib)}")
         if h.summary is not None:
             lines.append(f"       {safe_terminal(h.summary.text)}")
-        lines.extend(f"       {paint.severity(f'{v.severity.label:<5}', v.severity)} {v.metric:<18} "
-                     f"{v.kind:<14} {safe_terminal(v.reason)}" for v in h.verdicts)
+        lines.extend(f"       {words[v.severity]} {v.metric:<18} {v.kind:<14} {safe_terminal(v.reason)}"
+                     for v in h.verdicts)
         lines.extend(paint(f"       ! {safe_terminal(p['path'])}: {safe_terminal(p['message'])}", PROBLEM_STYLE)
                      for p in problems.get(h.run, []))
     lines.extend(paint(f"! {safe_terminal(p['message'])}", PROBLEM_STYLE) for p in logdir_problems)
@@ -129,8 +135,7 @@ def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     now = time.time()
-    related = siblings(snaps)
-    results = [judge(s, opts, now, related[s.name]) for s in snaps]
+    results = judge_many(snaps, opts, now)  # each run beside its siblings; statistics once per batch
     results.sort(key=lambda h: (-(h.worst.severity if h.worst else -1), h.run))
     problems = {s.name: found for s in snaps if (found := run_problems(s))}
     if args.json:

@@ -32,6 +32,8 @@ def _format_chars(text: str) -> str:
 def safe_terminal(text: str) -> str:
     r"""`text` with every C0/C1 control character (and DEL) and every invisible format character
     as a visible escape: ``a\x1b[2Jb``, ``\u202e``."""
+    if text.isprintable():  # no control (Cc) or format (Cf) character: nothing to escape (the common case, fast)
+        return text
     return _format_chars(text.translate(_TERMINAL))
 
 

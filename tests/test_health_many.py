@@ -1,0 +1,148 @@
+"""judge_many (the batched path `tbpeek check` uses) gives exactly the verdicts `judge` gives run
+by run: severity, kind, reason text, since, evidence values, the summary and the run state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from health_many import T0, varied_runs, verdict_table
+
+from tui.health import HealthOptions, judge, judge_many, siblings
+from tui.health.checks import KlItem, judge_explained_variances, judge_kls, judge_rewards
+from tui.health.options import Thresholds
+
+RUNS = varied_runs(600, seed=7)
+CASES = [
+    (HealthOptions(), T0 + 30000),  # some live, some stalled, some ended
+    (HealthOptions(), T0 + 1e7),  # all ended: judged as whole lives
+    (HealthOptions(mode="review"), T0 + 30000),
+    (HealthOptions(actions=6), T0 + 5000),
+]
+
+
+def test_the_varied_runs_cover_the_shapes():
+    """The comparison below means something only if the runs reach every kind of verdict."""
+    kinds = {(v["metric"], v["kind"]) for opts, now in CASES
+             for r in verdict_table(judge_many(RUNS, opts, now)) for v in r["verdicts"]}
+    for want in [("entropy", k) for k in ("healthy", "pinned_at_max", "collapsed", "oscillating", "plateau",
+                                           "nonfinite", "spike", "rising", "too_early")] + \
+                [("reward", k) for k in ("improving", "flat", "collapsed", "nonfinite")] + \
+                [("kl", k) for k in ("ok", "negative", "zero", "large")] + \
+                [("explained_variance", k) for k in ("ok", "zero", "negative", "nan")] + \
+                [("throughput", k) for k in ("stalled", "ended", "sudden_drop", "slow_decay", "steady")] + \
+                [("step_time", "growing"), ("memory", "growing")]:
+        assert want in kinds, want
+    assert any(r["borrowed"] for opts, now in CASES[:1] for r in verdict_table(judge_many(RUNS, opts, now)))
+    assert len({len(s.series[next(iter(s.series))]) for s in RUNS}) >= 8  # many lengths: batches and odd shapes
+
+
+@pytest.mark.parametrize("opts,now", CASES)
+def test_judge_many_equals_judge_run_by_run(opts, now):
+    related = siblings(RUNS)
+    one_by_one = verdict_table([judge(s, opts, now, related[s.name]) for s in RUNS])
+    batched = verdict_table(judge_many(RUNS, opts, now))  # siblings found by judge_many itself
+    assert len(batched) == len(RUNS)
+    for a, b in zip(one_by_one, batched, strict=True):
+        assert a == b, a["run"]
+
+
+def test_judge_many_keeps_the_order_and_handles_no_runs():
+    assert judge_many([], HealthOptions(), T0) == []
+    shuffled = list(reversed(RUNS[:50]))
+    assert [h.run for h in judge_many(shuffled, HealthOptions(), T0 + 30000)] == [s.name for s in shuffled]
+
+
+def test_batched_checks_equal_the_checks_of_one_series():
+    """Each batched check against itself with one series: a row's answer never depends on the
+    other rows of its batch (equal lengths, NaN and Inf rows mixed in)."""
+    th = Thresholds()
+    rng = np.random.default_rng(3)
+    vals = [s.series[tag] for s in RUNS for tag in ("rollout/ep_rew_mean", "eprewmean", "charts/episodic_return")
+            if tag in s.series]
+    assert len(vals) > 100
+    items = [(s, bool(rng.integers(0, 2)), None) for s in vals]
+    assert judge_rewards(items, th) == [judge_rewards([it], th)[0] for it in items]
+    kls = [KlItem(s, nonnegative=bool(i % 2), target=0.01 * (i % 3 + 1)) for i, s in enumerate(vals)]
+    assert judge_kls(kls, th) == [judge_kls([k], th)[0] for k in kls]
+    assert judge_explained_variances(vals, th) == [judge_explained_variances([s], th)[0] for s in vals]
+
+
+def test_tracker_update_many_equals_update_run_by_run():
+    """The live tracker's batched update (new data, then the clock only, then new data) gives
+    each run the verdicts, summary and history that updating the runs one by one gives."""
+    from dataclasses import replace
+
+    from tui.health import HealthTracker
+
+    runs = RUNS[:200]
+    related = siblings(runs)
+    one, many = HealthTracker(hold=2, clock_every=0), HealthTracker(hold=2, clock_every=0)
+    for k, now in enumerate((T0 + 3000, T0 + 3000 + 500, T0 + 40000)):
+        snaps = runs if k != 2 else [replace(s, version=s.version + 1) for s in runs]
+        a = verdict_table([one.update(s, now, related[s.name]) for s in snaps])
+        b = verdict_table(many.update_many(snaps, now, related))
+        assert a == b
+        for s in snaps:
+            assert one.history(s.name) == many.history(s.name)
+
+
+def test_peer_ends_is_the_median_of_the_others_last_steps():
+    """kin.peer_ends reads each run's median of its siblings' last steps off one sorted list:
+    the number `median` of the others gives, for groups of odd and even size, ties, and tag sets."""
+    from health_synth import snapshot
+
+    from tui.health.kin import Others, peer_ends
+    from tui.health.stats import median
+
+    rng = np.random.default_rng(5)
+    for size in (1, 2, 3, 4, 7, 30):
+        group = []
+        for i in range(size):
+            n = int(rng.choice([5, 10, 10, 40]))
+            tags = ("a", "b") if i % 4 else ("a",)
+            group.append(snapshot({t: (np.arange(n) * 7, T0 + np.arange(n), np.zeros(n)) for t in tags},
+                                  name=f"r{i}", path=f"/x/r{i}"))
+        got = peer_ends(group)
+        for j, s in enumerate(group):
+            others = Others(group, j)
+            assert len(others) == size - 1 and s not in list(others)
+            ends = [o.last_step for o in others if set(o.series) == set(s.series)]
+            assert got[j] == ((len(ends), median(np.asarray(ends, dtype=np.float64))) if ends else None)
+
+
+def test_tails_finite_of_many_runs_equals_one_by_one():
+    from tui.health.lifecycle import tails_finite
+
+    together = tails_finite(RUNS)
+    assert together == [tails_finite([s])[0] for s in RUNS]
+    assert together == [all(np.isfinite(s.values[-3:]).all() for s in r.series.values()) for r in RUNS]
+    assert False in together and True in together
+
+
+def test_judge_many_equals_judge_on_any_input():
+    """Hostile values (NaN, Inf, huge, repeated times, one point) in runs side by side: judge_many
+    gives each run what judge gives it, and never raises."""
+    from health_synth import snapshot
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    values = st.floats(allow_nan=True, allow_infinity=True, width=64)
+    walls = st.floats(min_value=0, max_value=4e9, allow_nan=False)
+    series = st.lists(st.tuples(st.integers(-10, 10**9), walls, values), min_size=1, max_size=80)
+    tags = st.dictionaries(st.sampled_from(["policy_entropy", "eprewmean", "total_timesteps", "approxkl",
+                                            "explained_variance", "fps", "train/entropy_loss"]),
+                           series, min_size=1, max_size=5)
+
+    @settings(max_examples=60, deadline=None)
+    @given(runs=st.lists(tags, min_size=1, max_size=5), copies=st.integers(1, 3),
+           mode=st.sampled_from(["live", "review"]))
+    def check(runs, copies, mode):
+        snaps = [snapshot({t: tuple(zip(*sorted(pts), strict=False)) for t, pts in tags.items()},
+                          name=f"e/r{i}_{c}", path=f"/logs/e/r{i}_{c}")
+                 for i, tags in enumerate(runs) for c in range(copies)]  # copies: equal lengths, batched
+        opts = HealthOptions(mode=mode)
+        related = siblings(snaps)
+        assert verdict_table(judge_many(snaps, opts, 4e9)) == \
+            verdict_table([judge(s, opts, 4e9, related[s.name]) for s in snaps])
+
+    check()
