@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 
 from tui.ingest.sources import FsspecSource, source_for
-from tui.ingest.tree import EVENT_MARK, DirTree, TreeProblem, is_event_file_name
+from tui.ingest.tree import EVENT_MARK, DirTree, Part, TreeProblem, is_event_file_name
 from tui.vocab import parse_spec as split_spec
 
 __all__ = ["EVENT_MARK", "Discovery", "LogdirSpec", "RunDir", "is_event_file_name", "parse_spec", "prefixes",
@@ -102,14 +102,20 @@ class Discovery:
         self.trees = [DirTree(s.path, src if isinstance(src, FsspecSource) else None)
                       for s, src in zip(specs, self.sources, strict=True)]
 
-    def scan(self) -> list[RunDir]:
-        """All runs now present with their event files (cheap when nothing changed)."""
+    def scan(self, part: Part | None = None) -> list[RunDir]:
+        """All runs now present with their event files (cheap when nothing changed).
+
+        ``part`` (a single local logdir): only the runs of one half of its top-level
+        directories (`DirTree.scan`); the logdir's own run, if any, belongs to the lower half.
+        """
+        if part is not None and len(self.trees) != 1:
+            raise ValueError("a part of a scan needs a single logdir")
         runs: list[RunDir] = []
         for spec, prefix, tree in zip(self.specs, self.prefixes, self.trees, strict=True):
-            tree.scan()
+            tree.scan(part=part)
             root = spec.path
             for path, node in tree.walk():
-                if node.files:
+                if node.files and not (part is not None and part[1] and path == root):
                     rel = "." if path == root else _posix_rel(path[len(root):])
                     runs.append(RunDir(run_name(prefix, rel), path, tuple(node.files)))
         return runs

@@ -68,6 +68,7 @@ class FileSig:
 
 
 _entry_name = operator.attrgetter("name")
+Part = tuple[str, bool]  # (name, upper): one of two halves of the root's subdirectories (DirTree.scan)
 
 
 @dataclass
@@ -152,6 +153,7 @@ class DirTree:
         self.nodes: dict[str, DirNode] = {}
         self.problems: dict[str, TreeProblem] = {}  # directory -> why it can't be listed
         self._order: list[str] = []  # the directories of the last scan, parents first
+        self.links: set[str] = set()  # the symlinked directories the last scan followed (real paths)
 
     # ---- queries -------------------------------------------------------------------------
     def walk(self) -> Iterator[tuple[str, DirNode]]:
@@ -170,16 +172,35 @@ class DirTree:
         return out
 
     # ---- scans ---------------------------------------------------------------------------
-    def scan(self, full: bool = False) -> TreeChanges:
+    def scan(self, full: bool = False, part: Part | None = None) -> TreeChanges:
         """Bring the tree up to date; what changed.
 
         Args:
             full: list every directory, not only those whose signature changed (a safety
                 net for file systems with coarse or cached mtimes, such as NFS).
+            part: local disk only, for a one-shot read in two processes: ``(name, upper)``
+                visits only the root's subdirectories named at or after ``name`` (upper) or
+                before it; the two parts of one name are disjoint and cover the tree. (A later
+                scan without a part forgets the directories this one left out, and lists them
+                again.)
         """
         if self.lister is not None:
+            if part is not None:
+                raise ValueError("a part of a scan is for a local disk")
             return self._scan_listing()
-        return self._scan_local(full)
+        return self._scan_local(full, part)
+
+    def split_point(self, min_dirs: int) -> str | None:
+        """Local disk only: the name that splits the root's subdirectories in two halves (for
+        :meth:`scan`'s ``part``), if it has at least ``min_dirs``; else None."""
+        if self.lister is not None:
+            return None
+        try:
+            with os.scandir(self.root) as it:
+                names = sorted(e.name for e in it if e.is_dir())
+        except OSError:
+            return None
+        return names[len(names) // 2] if len(names) >= max(2, min_dirs) else None
 
     def check_files(self) -> TreeChanges:
         """``stat`` every tracked file (not the directories): which grew, were replaced or vanished.
@@ -202,7 +223,7 @@ class DirTree:
                     ch.changed_files.add(path)
         return ch
 
-    def _scan_local(self, full: bool) -> TreeChanges:
+    def _scan_local(self, full: bool, part: Part | None = None) -> TreeChanges:
         ch = TreeChanges()
         now, racy = self.clock(), self.racy
         nodes, problems = self.nodes, self.problems
@@ -248,13 +269,18 @@ class DirTree:
                 node = old
             order.append(d)
             if node.subdirs:
-                stack.extend(reversed(node.subdirs))
+                subs = node.subdirs
+                if part is not None and d == self.root:
+                    name, upper = part
+                    subs = [s for s in subs if (os.path.basename(s) >= name) == upper]
+                stack.extend(reversed(subs))
         if len(order) != len(nodes):
             for d in [d for d in nodes if d not in visited]:
                 self._drop(d, ch)
         for d in [d for d in problems if d not in visited]:
             del problems[d]  # gone, or no longer under a readable directory
         self._order = order
+        self.links = links
         return ch
 
     def _drop(self, d: str, ch: TreeChanges) -> None:
