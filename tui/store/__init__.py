@@ -347,12 +347,12 @@ class Store:
                 series=series,
                 texts=dict(r.texts),
                 restarts=tuple(r.restarts),
-                problems={k: "; ".join(p.message for p in ps) for k, ps in r.problems.items()},
-                problem_items=tuple(p for ps in r.problems.values() for p in ps),
+                problems={k: "; ".join(p.message for p in ps) for k, ps in r.problems.items()} if r.problems else {},
+                problem_items=tuple(p for ps in r.problems.values() for p in ps) if r.problems else (),
                 file_version=r.file_version,
                 last_write=r.last_write,
                 files=r.files,
-                points=sum(len(s) for s in series.values()),
+                points=sum([s.steps.shape[0] for s in series.values()]),
             )
 
     def snapshots(self) -> list[RunSnapshot]:
