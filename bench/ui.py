@@ -219,8 +219,10 @@ async def redraw_latency(root: Path, runs: list[RunFile] | list[SweepWriter], pr
 
         app._display = display
         for i in range(presses):
-            key = "j" if (i // 10) % 2 == 0 else "k"
             before = table.cursor_row
+            key = "j" if (i // 10) % 2 == 0 else "k"
+            # Rows may reorder meanwhile (the cursor keeps its run): never press into an end.
+            key = "j" if before == 0 else "k" if before >= table.row_count - 1 else key
             frames.clear()
             t0 = time.perf_counter()
             await pilot.press(key)
@@ -236,7 +238,7 @@ async def redraw_latency(root: Path, runs: list[RunFile] | list[SweepWriter], pr
         if company is not None:
             company.stop.set()
             company.join()
-        print(f"  ({'live' if live else 'quiet'}: {table.rebuilds} table rebuilds, "
+        print(f"  ({'live' if live else 'quiet'}: {table.reorders} reorders, {table.rows_built} rows built, "
               f"store version {app.store.version})", file=sys.stderr)
     return samples
 
@@ -260,6 +262,7 @@ async def first_rows(root: Path, runs: int, scroll: bool) -> dict[str, object]:
     app = make_app([str(root)], AppOptions())
     frames: list[tuple[float, int]] = []
     said: list[tuple[float, str]] = []
+    shown: list[tuple[float, int]] = []  # (seconds, rows in the table) per frame
     out: dict[str, object] = {}
     async with app.run_test(size=(120, 40)) as pilot:
         real_display = app._display  # bench only: the app itself uses no private Textual API
@@ -271,10 +274,13 @@ async def first_rows(root: Path, runs: int, scroll: bool) -> dict[str, object]:
             now = time.perf_counter() - t0
             try:
                 table = app.screen.query_one("RunTable")
-                frames.append((now, table.row_count))
                 text = str(app.screen.query_one("#status", Static).render())
             except Exception:  # another screen (the gate) or not composed yet
                 return
+            loading = "reading" in text or "looking" in text
+            # All rows: every run on screen and read (rows come as soon as runs are found).
+            frames.append((now, table.row_count if not loading else min(table.row_count, runs - 1)))
+            shown.append((now, table.row_count))
             if not said or said[-1][1] != text:
                 said.append((now, text))
 
@@ -284,7 +290,7 @@ async def first_rows(root: Path, runs: int, scroll: bool) -> dict[str, object]:
             await pilot.pause(0.05)
             if frames and frames[-1][1] >= runs:
                 break
-        with_rows = [t for t, n in frames if n > 0]
+        with_rows = [t for t, n in shown if n > 0]
         out["first_rows"] = with_rows[0] if with_rows else None
         out["all_rows"] = next((t for t, n in frames if n >= runs), None)
         out["said"] = said
@@ -297,8 +303,31 @@ async def first_rows(root: Path, runs: int, scroll: bool) -> dict[str, object]:
                 await pilot.pause(0.2)
                 moves.append((key, before, table.cursor_row))
             out["scroll"] = moves
+            out["sort_filter"] = await _sort_and_filter(app, pilot, table, runs)
     out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
+
+
+async def _sort_and_filter(app, pilot, table, runs: int) -> list[str]:
+    """Sort (`o`, to "name") and filter (`/lr000`, then esc) with every run loaded: how long
+    until the table shows the new order / rows."""
+    said = []
+    t = time.perf_counter()
+    await pilot.press("o")
+    while table.row_keys != sorted(table.row_keys) and time.perf_counter() - t < 60:
+        await pilot.pause(0.01)
+    said.append(f"sort by name {time.perf_counter() - t:.2f} s (sorted: {table.row_keys == sorted(table.row_keys)})")
+    t = time.perf_counter()
+    await pilot.press("slash", *"lr000", "enter")
+    while table.row_count == runs and time.perf_counter() - t < 60:
+        await pilot.pause(0.01)
+    said.append(f"filter /lr000/ {time.perf_counter() - t:.2f} s ({table.row_count} rows)")
+    t = time.perf_counter()
+    await pilot.press("escape")
+    while table.row_count != runs and time.perf_counter() - t < 60:
+        await pilot.pause(0.01)
+    said.append(f"filter cleared {time.perf_counter() - t:.2f} s ({table.row_count} rows)")
+    return said
 
 
 def _loading_said(said: list[tuple[float, str]]) -> list[str]:
@@ -324,6 +353,7 @@ def sweep_main(a: argparse.Namespace) -> int:
           + ("" if not loading else f": {loading[0]} .. {loading[-1]}"))
     if "scroll" in res:
         print("  scrolling: " + ", ".join(f"{k} {b}->{e}" for k, b, e in res["scroll"]))  # type: ignore[union-attr]
+        print("  " + "; ".join(res["sort_filter"]))  # type: ignore[arg-type]
     if a.sweep_set == "e":
         return 0
     if a.only in (None, "idle"):

@@ -28,7 +28,7 @@ async def test_an_invalid_filter_says_so_in_the_box_and_the_app_keeps_working():
         screen = app.screen
         await pilot.press("slash", *"pong")
         await pilot.pause()
-        assert sorted(screen.table._row_order) == ["pong-collapse", "pong-pinned"]
+        assert sorted(screen.table.row_keys) == ["pong-collapse", "pong-pinned"]
         box = screen.query_one("#filter")
         box.value = "x{99999999999}"  # pasted whole (typed, every prefix is a valid regex)
         await pilot.pause()
@@ -36,11 +36,11 @@ async def test_an_invalid_filter_says_so_in_the_box_and_the_app_keeps_working():
         assert box.has_class("-invalid")
         status = str(screen.query_one("#status").render())
         assert "bad filter regex" in status and "repeat count is too large" in status
-        assert sorted(screen.table._row_order) == ["pong-collapse", "pong-pinned"]  # the last good one stays
+        assert sorted(screen.table.row_keys) == ["pong-collapse", "pong-pinned"]  # the last good one stays
         await pilot.press("ctrl+a", "ctrl+k", *"[/]")  # markup-looking, valid regex: no MarkupError
         await pilot.pause()
         assert not box.has_class("-invalid") and not box.border_title
         await pilot.press("ctrl+a", "ctrl+k", *"seaquest", "enter")
         await pilot.pause()
-        assert list(screen.table._row_order) == ["seaquest-stalled"]
+        assert list(screen.table.row_keys) == ["seaquest-stalled"]
         assert "filter /seaquest/" in str(screen.query_one("#status").render())

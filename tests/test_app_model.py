@@ -127,6 +127,8 @@ def test_summary_counts():
     assert counts == {"healthy": 2, "warn": 1, "alarm": 1}
     assert summary_text(counts, 4, 4) == "4 runs: 2 healthy · 1 warn · 1 alarm"
     assert summary_text(counts, 2, 4).startswith("2/4 runs")
+    many = {"healthy": 2990, "warn": 6, "alarm": 4}
+    assert summary_text(many, 1200, 3000) == "1 200/3 000 runs: 2 990 healthy · 6 warn · 4 alarm"
 
 
 def test_tag_groups_roles_first_then_prefix():

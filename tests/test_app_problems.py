@@ -39,11 +39,11 @@ async def test_a_damaged_file_is_a_badge_on_the_row_and_a_line_in_the_detail(tmp
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: (v := app.judge.view("bad")) is not None and bool(v.problems))
         table = app.screen.table
-        await wait_for(pilot, lambda: "bad" in table.rows and table.get_cell("bad", "name").plain.startswith("! "))
+        await wait_for(pilot, lambda: "bad" in table.row_keys and table.get_cell("bad", "name").plain.startswith("! "))
         assert table.get_cell("bad", "name").plain.startswith("! ")
         assert not table.get_cell("good", "name").plain.startswith("!")
         assert any(m.startswith("bad: ") for m in notices)
-        row = list(table._row_order).index("bad")
+        row = list(table.row_keys).index("bad")
         table.move_cursor(row=row)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
@@ -124,7 +124,7 @@ async def test_an_absurd_record_length_is_a_badge_and_a_line_in_the_detail(tmp_p
     app = make_app([str(logs)], AppOptions(poll=0.2))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: (v := app.judge.view("absurd")) is not None and bool(v.problems))
-        await wait_for(pilot, lambda: "absurd" in app.screen.table.rows and app.screen.table.get_cell("absurd", "name").plain.startswith("! "))
+        await wait_for(pilot, lambda: "absurd" in app.screen.table.row_keys and app.screen.table.get_cell("absurd", "name").plain.startswith("! "))
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
         verdicts = " ".join(str(app.screen.query_one("#verdicts").render()).split())

@@ -63,7 +63,7 @@ async def test_names_step_and_age_fit_and_the_footer_is_whole(size):
         assert header.split()[-2:] == ["step", "age"]  # never off the right edge
         assert len(rows) == len(app.judge.views())
         table = app.screen.query_one("#runs")
-        shown = [table.get_cell(r, "name").plain for r in (row.key.value for row in table.ordered_rows)]
+        shown = [table.get_cell(r, "name").plain for r in table.row_keys]
         assert len(set(shown)) == len(shown)  # no two runs read alike
         assert not any(s.startswith("sub/s…") for s in shown)
         for s in shown:
@@ -230,7 +230,7 @@ async def test_a_run_whose_reward_is_in_a_sibling_directory_gets_its_reward_char
         assert app.judge.reward_source("exp/a2c") == "exp/env"
         assert app.judge.reward_source("exp/env") is None
         table = app.screen.query_one("#runs")
-        table.move_cursor(row=[r.key.value for r in table.ordered_rows].index("exp/a2c"))
+        table.move_cursor(row=table.row_keys.index("exp/a2c"))
         await pilot.press("enter")
         await pilot.pause()
         screen = app.screen
@@ -323,11 +323,11 @@ async def test_untrusted_names_show_literally_in_the_table_and_the_detail():
     async with app.run_test(size=(120, 35)) as pilot:
         await pilot.pause()
         table = app.screen.query_one("#runs")
-        cells = {table.get_cell(r.key.value, "name").plain for r in table.ordered_rows}
+        cells = {table.get_cell(r, "name").plain for r in table.row_keys}
         assert "evil\\x1b]0;pwned\\x07" in cells and "zz[/]" in cells and "[bold red]RUNX[/]" in cells
         text = "\n".join(screen_lines(app))
         assert "\x1b" not in text and "[bold red]RUNX[/]" in text
-        rows = [r.key.value for r in table.ordered_rows]
+        rows = table.row_keys
         table.move_cursor(row=rows.index("zz[/]"))
         await pilot.press("enter")
         await pilot.pause()

@@ -53,3 +53,26 @@ def test_a_run_never_judged_is_aging():
     store = Store()
     store.ensure_run("new", "/logs/new")
     assert Judge(clock=lambda: NOW).aging(store) == ["new"]
+
+
+def test_an_idle_rejudge_of_ended_runs_announces_nothing():
+    """The screens redraw (and sort every row) on each announcement: 30 000 ended runs were
+    redrawn every 30 s while nothing happened."""
+    from tui.live.events import RunsChanged
+    from tui.live.session import LiveSession
+
+    store = Store()
+    store.ensure_run("old", "/logs/old")
+    _write(store, "old", NOW - 3 * DAY)
+    events: list[object] = []
+    session = LiveSession(store, clock=lambda: NOW, emit=events.append)
+    session.refresh_from_store()
+    events.clear()
+    session.rejudge_all()
+    assert not [e for e in events if isinstance(e, RunsChanged)]
+    store.ensure_run("live", "/logs/live")
+    _write(store, "live", NOW - 30)
+    session.refresh_from_store()
+    events.clear()
+    session.rejudge_all()  # a live run ages with the clock: judged again and announced
+    assert [e for e in events if isinstance(e, RunsChanged)]

@@ -222,7 +222,7 @@ async def test_the_overview_shows_the_highlighted_runs_summary_literally():
         table = screen.query_one("#runs")
         line = screen.query_one("#run-summary")
         shown_lines = set()
-        for row, key in enumerate(r.key.value for r in table.ordered_rows):
+        for row, key in enumerate(table.row_keys):
             table.move_cursor(row=row)
             await pilot.pause()
             shown = str(line.render())
@@ -231,7 +231,7 @@ async def test_the_overview_shows_the_highlighted_runs_summary_literally():
         assert len(shown_lines) == 2  # the calm run's line is not the seeds' line
         await pilot.press("g")  # fold the two seeds
         await pilot.pause(0.2)
-        rows = [r.key.value for r in table.ordered_rows]
+        rows = table.row_keys
         group = next(r for r in rows if r != "calm")
         table.move_cursor(row=rows.index(group))
         await pilot.pause()

@@ -18,7 +18,7 @@ def test_fmt_step(step, text):
 
 
 def test_the_app_and_the_review_share_fmt_step():
-    from tui.app.widgets.run_table import fmt_step as app_step  # the overview's step column
+    from tui.app.widgets.run_cells import fmt_step as app_step  # the overview's step column
     from tui.report.render_common import fmt_step as review_step
 
     assert app_step is fmt_step and review_step is fmt_step

@@ -252,7 +252,7 @@ class TbpeekApp(App[int]):
             self._start_budget(self.options.budget)
         self._load_notes()
         if self.session.ingestor is not None:
-            self.session.start_watching()
+            self.session.start_watching(after_first_rows=True)
             self._ingest_loop()
 
     def _start_budget(self, settings: BudgetSettings) -> None:
@@ -331,6 +331,9 @@ class TbpeekApp(App[int]):
     def on_live_update(self, message: LiveUpdate) -> None:
         event = message.event
         self.session.receive(event)
+        changed = getattr(self.screen, "session_changed", None)
+        if callable(changed):
+            changed()
         if isinstance(event, IngestProblem):
             self.notify(event.text, title="Problem reading logs", severity=event.severity, timeout=10)
         elif isinstance(event, WatchModeChanged) and event.reason:

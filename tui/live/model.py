@@ -11,6 +11,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -158,15 +159,16 @@ class RunView:
         """A folded seed group (see `fold_groups`), not a run."""
         return bool(self.members)
 
-    @property
+    @cached_property
     def worst(self) -> Verdict | None:
+        """The most severe verdict (kept: sorting and counting 30 000 rows ask it often)."""
         best: Verdict | None = None
         for v in self.verdicts:
             if best is None or v.severity > best.severity:
                 best = v
         return best
 
-    @property
+    @cached_property
     def severity(self) -> Severity:
         w = self.worst
         return w.severity if w is not None else Severity.OK
@@ -205,17 +207,23 @@ def spark_tuple(s: Series | None, n: int = SPARK_POINTS) -> tuple[float, ...]:
     return tuple(float(x) for x in downsample(s.values, n))
 
 
-def sort_views(views: Iterable[RunView], key: str, now: float) -> list[RunView]:
-    """Sort rows: 'worst' (severity, then name), 'name', or 'age' (most recent first)."""
-    vs = list(views)
+def sort_key(key: str) -> Callable[[RunView], tuple[object, ...]]:
+    """The sort's key function: 'worst' (severity, then problems, then name), 'name', or
+    'age' (most recent write first). A pure function of the view (never of the clock), and a
+    total order (the name breaks ties): `tui.live.order.SortedViews` relies on both."""
     if key == "name":
-        return sorted(vs, key=lambda v: v.name)
+        return lambda v: (v.name,)
     if key == "age":
         # In 10-second buckets (as shown), so live runs don't swap places on every write.
-        return sorted(vs, key=lambda v: (v.last_write is None, -((v.last_write or 0.0) // 10), v.name))
+        return lambda v: (v.last_write is None, -((v.last_write or 0.0) // 10), v.name)
     if key == "worst":
-        return sorted(vs, key=lambda v: (-int(v.severity), -len(v.problems), v.name))
+        return lambda v: (-int(v.severity), -len(v.problems), v.name)
     raise ValueError(f"unknown sort {key!r}: use one of {', '.join(SORTS)}")
+
+
+def sort_views(views: Iterable[RunView], key: str, now: float = 0.0) -> list[RunView]:
+    """Sort rows by `sort_key(key)` (`now` is unused: no sort depends on the clock)."""
+    return sorted(views, key=sort_key(key))
 
 
 def compile_filter(text: str) -> Callable[[str], bool]:
@@ -247,9 +255,15 @@ def summary(views: Iterable[RunView]) -> dict[str, int]:
     return out
 
 
+def thousands(n: int) -> str:
+    """1200 -> '1 200': a space groups thousands in the status line's numbers."""
+    return f"{n:,}".replace(",", " ")
+
+
 def summary_text(counts: dict[str, int], shown: int, total: int) -> str:
-    runs = f"{total} runs" if shown == total else f"{shown}/{total} runs"
-    return f"{runs}: {counts['healthy']} healthy · {counts['warn']} warn · {counts['alarm']} alarm"
+    t = thousands
+    runs = f"{t(total)} runs" if shown == total else f"{t(shown)}/{t(total)} runs"
+    return f"{runs}: {t(counts['healthy'])} healthy · {t(counts['warn'])} warn · {t(counts['alarm'])} alarm"
 
 
 def tag_groups(tags: Iterable[str], first: Sequence[str] = ()) -> list[tuple[str, list[str]]]:

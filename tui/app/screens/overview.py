@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from tui.app.app import TbpeekApp
 from tui.app.text import plain
@@ -20,7 +20,8 @@ from tui.app.widgets.footer import KeyFooter
 from tui.app.widgets.run_table import RunTable
 from tui.groups import SeedGroup
 from tui.live.layout import fit_status
-from tui.live.model import RunView, compile_filter, fold_groups, sort_views, summary, summary_line, summary_text
+from tui.live.model import RunView, compile_filter, fold_groups, summary, summary_line, summary_text
+from tui.live.order import SortedViews
 
 
 class OverviewScreen(Screen[None]):
@@ -61,6 +62,8 @@ class OverviewScreen(Screen[None]):
         self._status_text: str | None = None
         self._run_line: tuple[str, str, int] | None = None  # (text, style, width) of the run-summary line
         self._views_shown: dict[str, RunView] = {}  # row name -> its view, as last drawn
+        self._counts: list[tuple[int, str]] = []  # the status line's counts, as last drawn
+        self._sorter = SortedViews()  # the rows' order, placed again only where views changed
         self.groups: dict[str, SeedGroup] = {}  # folded row name -> its group (when folded)
 
     def compose(self) -> ComposeResult:
@@ -110,8 +113,20 @@ class OverviewScreen(Screen[None]):
         if not self.is_current:
             return  # don't draw behind a modal or the detail screen
         now = self.app.options.clock()
-        if (self._versions() != self._seen or self.app.theme != self._theme_seen
-                or now - self._last_age_check >= 1.0):
+        if self._versions() != self._seen or self.app.theme != self._theme_seen:
+            self.redraw()
+        elif now - self._last_age_check >= 1.0:
+            # Only the clock moved: the order can't have (age sorts by the last write), so
+            # nothing is sorted; the rows on screen whose age reads differently are redrawn.
+            self._last_age_check = now
+            self.table.set_now(now)
+            self._update_status()
+
+    def session_changed(self) -> None:
+        """The session moved (the app calls this on its events). While the table is empty
+        (the first read) draw at once, not on the next tick: the first rows show as soon as
+        they are judged; after that the timer paces the redraws."""
+        if self.is_current and not self.table.row_count and self._versions() != self._seen:
             self.redraw()
 
     def _versions(self) -> tuple[int, int]:
@@ -120,13 +135,12 @@ class OverviewScreen(Screen[None]):
 
     def visible_views(self) -> list[RunView]:
         app = self.app
-        now = app.options.clock()
         views = [v for v in app.judge.views().values() if self._match(v.name)]
         if app.session.view.fold_groups:
             views, self.groups = fold_groups(views, app.seed_pattern())
         else:
             self.groups = {}
-        return sort_views(views, app.session.view.sort, now)
+        return self._sorter.order(views, app.session.view.sort)
 
     def redraw(self) -> int:
         """Bring the table and the status line up to date; returns rows drawn."""
@@ -142,7 +156,8 @@ class OverviewScreen(Screen[None]):
         drawn = self.table.draw_views(views, now, session.view.selected, colors, session.notes.noted_runs())
         self._views_shown = {v.name: v for v in views}
         self._update_run_line()
-        self._update_status(all_views, views)
+        self._counts = self._count_runs(all_views, views)
+        self._update_status()
         return drawn
 
     def _update_run_line(self) -> None:
@@ -159,11 +174,22 @@ class OverviewScreen(Screen[None]):
             line.truncate(self.app.size.width - (0 if self.compact else 2), overflow="ellipsis")
             self.query_one("#run-summary", Static).update(line)
 
-    @on(DataTable.RowHighlighted)
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    @on(RunTable.RunHighlighted)
+    def _row_highlighted(self, event: RunTable.RunHighlighted) -> None:
         self._update_run_line()
 
-    def _update_status(self, all_views: dict[str, RunView], views: list[RunView]) -> None:
+    def _count_runs(self, all_views: dict[str, RunView], views: list[RunView]) -> list[tuple[int, str]]:
+        """The status line's counts ("3 000 runs: 2 990 healthy · …"): once per redraw, not
+        on every tick of the clock."""
+        if self.groups:  # count runs, not rows
+            members = {m for g in self.groups.values() for m in g.members}
+            runs = [v for v in views if not v.is_group] + [all_views[m] for m in members if m in all_views]
+            k = len(self.groups)
+            return [(0, summary_text(summary(runs), len(runs), len(all_views))),
+                    (3, f"{k} seed group{'s' if k != 1 else ''} folded (g)")]
+        return [(0, summary_text(summary(views), len(views), len(all_views)))]
+
+    def _update_status(self) -> None:
         session = self.app.session
         view = session.view
         parts: list[tuple[int, str]] = []  # (rank: the higher, the sooner left out when narrow, text)
@@ -171,14 +197,7 @@ class OverviewScreen(Screen[None]):
             parts.append((0, self.filter_error))
         elif self._filter_text:
             parts.append((0, f"filter /{self._filter_text}/"))
-        if self.groups:  # count runs, not rows
-            members = {m for g in self.groups.values() for m in g.members}
-            runs = [v for v in views if not v.is_group] + [all_views[m] for m in members if m in all_views]
-            parts.append((0, summary_text(summary(runs), len(runs), len(all_views))))
-            k = len(self.groups)
-            parts.append((3, f"{k} seed group{'s' if k != 1 else ''} folded (g)"))
-        else:
-            parts.append((0, summary_text(summary(views), len(views), len(all_views))))
+        parts.extend(self._counts)
         parts.append((4, f"sort: {view.sort}"))
         if view.selected:
             parts.append((2, f"{len(view.selected)} picked"))
@@ -209,16 +228,16 @@ class OverviewScreen(Screen[None]):
 
             self.app.push_screen(DetailScreen(run))
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(RunTable.RunSelected)
+    def _row_selected(self, event: RunTable.RunSelected) -> None:
         event.stop()
         self.action_open_detail()
 
-    @on(DataTable.HeaderSelected)
-    def _header_clicked(self, event: DataTable.HeaderSelected) -> None:
+    @on(RunTable.HeaderClicked)
+    def _header_clicked(self, event: RunTable.HeaderClicked) -> None:
         """Mouse: click "run", "health" or "age" to sort by it."""
         event.stop()
-        key = {"name": "name", "health": "worst", "age": "age", "state": "age"}.get(event.column_key.value or "")
+        key = {"name": "name", "health": "worst", "age": "age", "state": "age"}.get(event.column)
         if key is not None:
             self.app.session.view.set_sort(key)
             self.redraw()
@@ -280,7 +299,7 @@ class OverviewScreen(Screen[None]):
             box = self.query_one("#filter", Input)
             box.set_class(True, "-invalid")
             box.border_title = plain("invalid pattern: the last good filter stays")
-            self._update_status(self.app.judge.views(), self.visible_views())
+            self._update_status()
             return
         self.filter_error = None
         box = self.query_one("#filter", Input)
