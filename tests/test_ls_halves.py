@@ -98,7 +98,7 @@ def test_halves_print_what_one_process_prints(tmp_path, monkeypatch, capsys, set
     names = _write(tmp_path)
     one, one_err, two, two_err = _both(tmp_path, monkeypatch, capsys, args)
     assert len(made) == 1
-    assert any(p is not None and p[1] is False for p in parts)  # the parent scanned its half only
+    assert any(p is not None and p[2] is False for p in parts)  # the parent scanned its half only
     assert two == one
     assert two_err == one_err
     if args[1:] == ["--json"]:
@@ -147,18 +147,41 @@ def test_a_failing_worker_costs_only_time(tmp_path, monkeypatch, capsys, setup, 
     assert (two, two_err) == (one, one_err)
 
 
-def test_split_point_and_parts_cover_the_tree_once(tmp_path):
-    names = _write(tmp_path)
-    store = Store()
-    ing = Ingestor(store, [str(tmp_path)])
-    name = ing.split_point(4)
-    assert name is not None
-    assert Ingestor(Store(), [str(tmp_path)]).split_point(10**6) is None
+@pytest.mark.parametrize("below", ["", "sweep", "sweep/2026/ppo"])
+def test_split_point_and_parts_cover_the_tree_once(tmp_path, below):
+    """The split is at the first directory with several subdirectories (through a chain of
+    single ones); runs along that chain belong to the lower half."""
+    root = tmp_path / "logs"
+    names = [f"{below}/{n}".lstrip("/") if n != "." else (below or ".") for n in _write(root / below)]
+    chain = []
+    for part in below.split("/") if below else []:
+        chain.append(f"{chain[-1]}/{part}" if chain else part)
+    for d in [".", *chain[:-1]]:  # a run in each directory above the split
+        (root / d / FILE).write_bytes(b"".join(sb3_run(2, 60)))
+        names.append(d)
+    split = Ingestor(Store(), [str(root)]).split_point(4)
+    assert split is not None and split[0] == os.path.normpath(root / below)
+    assert Ingestor(Store(), [str(root)]).split_point(10**6) is None
     seen = []
     for upper in (False, True):
         st = Store()
-        Ingestor(st, [str(tmp_path)]).rescan(part=(name, upper))
+        Ingestor(st, [str(root)]).rescan(part=(*split, upper))
         seen.append(set(st.runs()))
     assert not seen[0] & seen[1]
     assert seen[0] | seen[1] == set(names)
-    assert "." in seen[0]
+    assert {".", *chain} <= seen[0]
+    assert seen[1]
+
+
+def test_a_nested_sweep_is_listed_in_halves_as_in_one_process(tmp_path, monkeypatch, capsys, setup):
+    made, parts = setup
+    root = tmp_path / "logs"
+    _write(root / "sweep" / "2026")
+    (root / FILE).write_bytes(b"".join(sb3_run(2, 61)))
+    (root / "sweep" / FILE).write_bytes(b"".join(sb3_run(2, 62)))
+    one, one_err, two, two_err = _both(root, monkeypatch, capsys, ["ls", "--json"])
+    assert len(made) == 1
+    assert any(p is not None and p[0] == str(root / "sweep" / "2026") for p in parts)
+    assert (two, two_err) == (one, one_err)
+    runs = [r["run"] for r in json.loads(two)["runs"]]
+    assert {".", "sweep", "sweep/2026", "sweep/2026/seed10/PPO_1"} <= set(runs)

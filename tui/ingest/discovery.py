@@ -85,6 +85,18 @@ def run_name(prefix: str | None, rel: str) -> str:
     return prefix if rel == "." else f"{prefix}/{rel}"
 
 
+def _above(root: str, d: str) -> set[str]:
+    """The directories from ``root`` down to ``d`` (below it), both included."""
+    out = {root, d}
+    while len(d) > len(root):
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
+        out.add(d)
+    return out
+
+
 @dataclass(frozen=True)
 class RunDir:
     name: str
@@ -105,8 +117,9 @@ class Discovery:
     def scan(self, part: Part | None = None) -> list[RunDir]:
         """All runs now present with their event files (cheap when nothing changed).
 
-        ``part`` (a single local logdir): only the runs of one half of its top-level
-        directories (`DirTree.scan`); the logdir's own run, if any, belongs to the lower half.
+        ``part`` (a single local logdir): only the runs of one half of the tree
+        (`DirTree.scan`); runs in the directories above the split, and in the one it splits,
+        belong to the lower half.
         """
         if part is not None and len(self.trees) != 1:
             raise ValueError("a part of a scan needs a single logdir")
@@ -114,8 +127,9 @@ class Discovery:
         for spec, prefix, tree in zip(self.specs, self.prefixes, self.trees, strict=True):
             tree.scan(part=part)
             root = spec.path
+            above = _above(root, part[0]) if part is not None and part[2] else set()
             for path, node in tree.walk():
-                if node.files and not (part is not None and part[1] and path == root):
+                if node.files and path not in above:
                     rel = "." if path == root else _posix_rel(path[len(root):])
                     runs.append(RunDir(run_name(prefix, rel), path, tuple(node.files)))
         return runs

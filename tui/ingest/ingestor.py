@@ -102,10 +102,11 @@ class Ingestor:
         self._polled = False  # the first poll of many files may use a second process
 
     # ---- discovery ---------------------------------------------------------------------------
-    def split_point(self, min_dirs: int) -> str | None:
-        """For a one-shot read in two processes, of a single local logdir with at least
-        ``min_dirs`` top-level directories: the name that splits them in two halves (each
-        process then scans and reads one, ``rescan(part=(name, upper))``); else None."""
+    def split_point(self, min_dirs: int) -> tuple[str, str] | None:
+        """For a one-shot read in two processes, of a single local logdir whose tree splits
+        into at least ``min_dirs`` directories (`DirTree.split_point`): ``(directory, name)``
+        (each process then scans and reads one half, ``rescan(part=(directory, name,
+        upper))``); else None."""
         if len(self._disc.trees) != 1:
             return None
         return self._disc.trees[0].split_point(min_dirs)
@@ -116,7 +117,7 @@ class Ingestor:
         them once: such a split is not to be used."""
         return {p for tree in self._disc.trees for p in tree.links}
 
-    def rescan(self, part: tuple[str, bool] | None = None) -> list[str]:
+    def rescan(self, part: tuple[str, str, bool] | None = None) -> list[str]:
         """Find new runs and new event files (cheap when nothing changed); new run names.
 
         ``part``: only one half of the runs (see :meth:`split_point`); for a one-shot read.

@@ -68,7 +68,8 @@ class FileSig:
 
 
 _entry_name = operator.attrgetter("name")
-Part = tuple[str, bool]  # (name, upper): one of two halves of the root's subdirectories (DirTree.scan)
+Part = tuple[str, str, bool]  # (directory, name, upper): one of two halves of a tree (DirTree.scan)
+SPLIT_DEPTH = 4  # directories with a single subdirectory gone through to find where a tree splits
 
 
 @dataclass
@@ -178,11 +179,12 @@ class DirTree:
         Args:
             full: list every directory, not only those whose signature changed (a safety
                 net for file systems with coarse or cached mtimes, such as NFS).
-            part: local disk only, for a one-shot read in two processes: ``(name, upper)``
-                visits only the root's subdirectories named at or after ``name`` (upper) or
-                before it; the two parts of one name are disjoint and cover the tree. (A later
-                scan without a part forgets the directories this one left out, and lists them
-                again.)
+            part: local disk only, for a one-shot read in two processes (see
+                :meth:`split_point`): ``(directory, name, upper)`` visits, of that directory's
+                subdirectories, only those named at or after ``name`` (upper) or before it; the
+                two parts of one split are disjoint and cover the tree (the directories above
+                the split are visited by both). A later scan without a part forgets the
+                directories this one left out, and lists them again.
         """
         if self.lister is not None:
             if part is not None:
@@ -190,17 +192,25 @@ class DirTree:
             return self._scan_listing()
         return self._scan_local(full, part)
 
-    def split_point(self, min_dirs: int) -> str | None:
-        """Local disk only: the name that splits the root's subdirectories in two halves (for
-        :meth:`scan`'s ``part``), if it has at least ``min_dirs``; else None."""
+    def split_point(self, min_dirs: int) -> tuple[str, str] | None:
+        """Local disk only: where the tree splits in two halves (for :meth:`scan`'s ``part``):
+        the first directory from the root down with several subdirectories (through a few that
+        hold a single real one, as in ``logs/sweep/<runs>``), and the name that halves them;
+        None where that directory has fewer than ``min_dirs``."""
         if self.lister is not None:
             return None
-        try:
-            with os.scandir(self.root) as it:
-                names = sorted(e.name for e in it if e.is_dir())
-        except OSError:
-            return None
-        return names[len(names) // 2] if len(names) >= max(2, min_dirs) else None
+        d = self.root
+        for _ in range(SPLIT_DEPTH):
+            try:
+                with os.scandir(d) as it:
+                    subs = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in it if e.is_dir())
+            except OSError:
+                return None
+            if len(subs) == 1 and subs[0][1]:  # a real directory (a scan always goes into it)
+                d = os.path.join(d, subs[0][0])
+                continue
+            return (d, subs[len(subs) // 2][0]) if len(subs) >= max(2, min_dirs) else None
+        return None
 
     def check_files(self) -> TreeChanges:
         """``stat`` every tracked file (not the directories): which grew, were replaced or vanished.
@@ -270,8 +280,8 @@ class DirTree:
             order.append(d)
             if node.subdirs:
                 subs = node.subdirs
-                if part is not None and d == self.root:
-                    name, upper = part
+                if part is not None and d == part[0]:
+                    _, name, upper = part
                     subs = [s for s in subs if (os.path.basename(s) >= name) == upper]
                 stack.extend(reversed(subs))
         if len(order) != len(nodes):

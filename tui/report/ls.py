@@ -229,7 +229,7 @@ def _listing(ing: Ingestor, store: Store, names: list[str], now: float, as_json:
 Half = tuple[list[tuple[str, str]], list[TreeProblem], set[str]]
 
 
-def _half(ing: Ingestor, store: Store, part: tuple[str, bool], now: float, as_json: bool, show_files: bool,
+def _half(ing: Ingestor, store: Store, part: tuple[str, str, bool], now: float, as_json: bool, show_files: bool,
           paint: Paint) -> Half:
     """Scan and read one half of the logdir's top-level directories: each run's listing (its
     JSON object, or its block of the table) by name, the directories that can't be listed, and
@@ -248,14 +248,14 @@ def _half(ing: Ingestor, store: Store, part: tuple[str, bool], now: float, as_js
     return items, ing.problems(), ing.followed_links()
 
 
-def _by_halves(ing: Ingestor, store: Store, name: str, now: float, as_json: bool, show_files: bool,
+def _by_halves(ing: Ingestor, store: Store, split: tuple[str, str], now: float, as_json: bool, show_files: bool,
                paint: Paint) -> tuple[list[str], list[TreeProblem]] | None:
     """The listing of a logdir with many top-level directories, scanned and read on two cores:
-    the directories from ``name`` on by a forked worker. Each run's listing, in name order, and
+    the directories from ``split``'s name on by a forked worker. Each run's listing, in name order, and
     the problems; None where the halves can't give what one process would (the worker failed,
     or both followed a link to the same directory): then it is to be read in one process."""
-    with forked.Forked(lambda: _half(ing, store, (name, True), now, as_json, show_files, paint)) as worker:
-        mine = _half(ing, store, (name, False), now, as_json, show_files, paint)
+    with forked.Forked(lambda: _half(ing, store, (*split, True), now, as_json, show_files, paint)) as worker:
+        mine = _half(ing, store, (*split, False), now, as_json, show_files, paint)
         try:
             theirs: Half = worker.result()
         except forked.ChildFailed:
@@ -263,7 +263,9 @@ def _by_halves(ing: Ingestor, store: Store, name: str, now: float, as_json: bool
     if mine[2] & theirs[2]:
         return None
     runs = heapq.merge(mine[0], theirs[0], key=lambda item: (natural_key(item[0]), item[0]))
-    return [text for _, text in runs], sorted(mine[1] + theirs[1], key=lambda p: p.path)
+    # (a directory above the split that can't be listed: both halves saw it, once is what one sees)
+    problems = {p.path: p for p in sorted(mine[1] + theirs[1], key=lambda p: p.path)}
+    return [text for _, text in runs], list(problems.values())
 
 
 def _open(args: argparse.Namespace) -> tuple[Store, Ingestor] | None:
@@ -284,10 +286,10 @@ def _run(args: argparse.Namespace) -> int:
     as_json = args.json
     pretty = as_json and sys.stdout.isatty()  # indented for a person; compact (and faster) for a program
     paint = Paint.for_stream(sys.stdout)
-    name = ing.split_point(SPLIT_RUNS) if not pretty and forked.available() else None
-    if name is not None:  # many top-level directories: scanned and read on two cores
+    split = ing.split_point(SPLIT_RUNS) if not pretty and forked.available() else None
+    if split is not None:  # a tree of many directories: scanned and read on two cores
         memory.keep_freed()  # read once, then exit: freed batches reused, not faulted in again
-        halves = _by_halves(ing, store, name, now, as_json, args.files, paint)
+        halves = _by_halves(ing, store, split, now, as_json, args.files, paint)
         if halves is not None:
             return _print(args, *halves)
         opened = _open(args)  # read it all here, from the start
