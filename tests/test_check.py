@@ -156,3 +156,28 @@ def test_safe_terminal_fast_path_changes_nothing():
             assert safe_terminal(piece) == _format_chars(piece.translate(_TERMINAL)), hex(ord(ch))
     assert sum(safe_terminal(ch) != ch for ch in chars) > 60  # the controls and format characters
     assert safe_terminal("-3.2 nats") == "-3.2 nats" and safe_terminal("a\x1b[2Jb") == "a\\x1b[2Jb"
+
+
+def test_verdict_json_equals_the_verdicts_own_json():
+    """check --json writes each verdict without a deep copy first: the same dict as
+    `_clean(v.to_json())` for every kind of verdict (NaN / numpy numbers / nested evidence)."""
+    from dataclasses import dataclass
+
+    from health_many import T0, varied_runs
+
+    from tui.health import HealthOptions, Severity, Verdict, judge_many
+    from tui.report.check import _clean, verdict_json
+
+    verdicts = [v for h in judge_many(varied_runs(150, seed=2), HealthOptions(), T0 + 1e7) for v in h.verdicts]
+    assert len({(v.metric, v.kind) for v in verdicts}) > 15
+
+    @dataclass
+    class Inner:
+        x: float
+        y: tuple
+
+    verdicts.append(Verdict("kl", "odd", Severity.WARN, "r", 3, 1.5,
+                            {"nested": {"a": [np.float32(1.5), (1, float("nan"))]}, "dc": Inner(np.inf, (np.int64(2),))}))
+    for v in verdicts:
+        assert verdict_json(v) == _clean(v.to_json())
+    assert verdict_json(verdicts[-1])["evidence"]["dc"] == {"x": None, "y": [2]}

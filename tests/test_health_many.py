@@ -146,3 +146,15 @@ def test_judge_many_equals_judge_on_any_input():
             verdict_table([judge(s, opts, 4e9, related[s.name]) for s in snaps])
 
     check()
+
+
+def test_judge_some_equals_judge_beside_all_siblings():
+    """A cache's refresh judges only some runs, each beside its siblings among all runs."""
+    from tui.health.engine import judge_some
+
+    opts, now = CASES[1]  # all ended: abnormal ends compare with every sibling, judged or not
+    related = siblings(RUNS)
+    idx = list(range(0, len(RUNS), 3))
+    want = verdict_table([judge(RUNS[i], opts, now, related[RUNS[i].name]) for i in idx])
+    assert verdict_table(judge_some(RUNS, idx, opts, now)) == want
+    assert judge_some(RUNS, [], opts, now) == []

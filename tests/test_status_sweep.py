@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from test_status import REPO, status, write_run
 
-import tui.health
+import tui.health.engine
 from tui.report import status as status_mod
 from tui.report.status_cache import FORMAT, Paths, _load_state, load_summary
 
@@ -28,15 +28,15 @@ DAY = 86400.0
 
 @pytest.fixture()
 def judged(monkeypatch) -> list[str]:
-    """The names of the runs judged (tui.health.judge, instrumented)."""
+    """The names of the runs judged (tui.health.engine.judge_some, the cache's batch, instrumented)."""
     names: list[str] = []
-    real = tui.health.judge
+    real = tui.health.engine.judge_some
 
-    def spy(snap, *a, **k):
-        names.append(snap.name)
-        return real(snap, *a, **k)
+    def spy(snaps, idx, *a, **k):
+        names.extend(snaps[i].name for i in idx)
+        return real(snaps, idx, *a, **k)
 
-    monkeypatch.setattr(tui.health, "judge", spy)
+    monkeypatch.setattr(tui.health.engine, "judge_some", spy)
     return names
 
 

@@ -4,6 +4,8 @@ Public API::
 
     from tui.health import HealthOptions, RunHealth, VerdictChange, judge, judge_many, HealthTracker, role_series
     judge_many(snaps, opts, now)   # many runs at once: the same verdicts as judge on each, cheaper
+    tui.health.parallel.judge_many_split(snaps, opts, now)   # the same, half in a forked worker (roles left out)
+    tui.health.engine.judge_some(snaps, idx, opts, now)      # the runs at idx, beside their siblings among all
     health.summary.text   # the run's verdict in one sentence (RunSummary; `summarize` builds one)
 """
 

@@ -124,8 +124,18 @@ def judge_many(snaps: Sequence[RunSnapshot], opts: HealthOptions | None = None, 
     """
     opts = opts or HealthOptions()
     now = time.time() if now is None else now
+    sibs, peers = kin_of(snaps, related)
+    return judge_with_kin(snaps, opts, now, sibs, peers)
+
+
+Kin = tuple[list[Sequence[RunSnapshot]], list[PeerEnds | bool | None]]
+
+
+def kin_of(snaps: Sequence[RunSnapshot], related: Mapping[str, Sequence[RunSnapshot]] | None = None) -> Kin:
+    """Each run's siblings and its seed siblings' ends (False: found from the siblings, run by
+    run): what `judge_many` compares a run with, `related` as there."""
     sibs: list[Sequence[RunSnapshot]] = [()] * len(snaps)
-    peers: list[PeerEnds | bool | None] = [False] * len(snaps)  # False: found from the siblings, run by run
+    peers: list[PeerEnds | bool | None] = [False] * len(snaps)
     if related is None:  # the runs beside each run, as views of its directory's runs (no pairs listed)
         for idx in kin_groups(snaps):
             group = [snaps[i] for i in idx]
@@ -133,6 +143,24 @@ def judge_many(snaps: Sequence[RunSnapshot], opts: HealthOptions | None = None, 
                 sibs[i], peers[i] = Others(group, j), ends
     else:
         sibs = [related.get(s.name, ()) for s in snaps]
+    return sibs, peers
+
+
+def judge_some(snaps: Sequence[RunSnapshot], idx: Sequence[int], opts: HealthOptions | None = None,
+               now: float | None = None) -> list[RunHealth]:
+    """Judge the runs at `idx` among `snaps` (in that order), each beside its siblings among all
+    of `snaps`: what `judge(snaps[i], opts, now, siblings(snaps)[snaps[i].name])` gives for each,
+    in one batch (a cache refreshing the runs that changed)."""
+    opts = opts or HealthOptions()
+    now = time.time() if now is None else now
+    sibs, peers = kin_of(snaps)
+    return judge_with_kin([snaps[i] for i in idx], opts, now, [sibs[i] for i in idx], [peers[i] for i in idx])
+
+
+def judge_with_kin(snaps: Sequence[RunSnapshot], opts: HealthOptions, now: float,
+                   sibs: Sequence[Sequence[RunSnapshot]], peers: Sequence[PeerEnds | bool | None]) -> list[RunHealth]:
+    """`judge_many` with each run's kin given (`kin_of`, per run in the same order): any part
+    of a batch judged this way gives the same verdicts as the whole batch."""
     th = opts.thresholds
     # The run's life first (cheap), so an ended run is judged once, as a whole.
     sources = rate_sources(snaps, [roles_of(s, opts) for s in snaps])

@@ -90,6 +90,8 @@ def by_length(arrays: Sequence[np.ndarray]) -> list[tuple[list[int], np.ndarray]
     The batched checks compute each statistic once per group, for all its rows (the runs of a
     sweep have series of equal length); a check of one run is a group of one row.
     """
+    if len(arrays) == 1:  # one run: one group of one row
+        return [([0], arrays[0][None, :])]
     groups: dict[int, list[int]] = {}
     for i, a in enumerate(arrays):
         groups.setdefault(a.shape[0], []).append(i)

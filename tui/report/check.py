@@ -14,14 +14,16 @@ import math
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, is_dataclass
 from typing import Any
 
-from tui.health import HealthOptions, RunHealth, judge_many
+from tui.health import HealthOptions, RunHealth
+from tui.health.parallel import judge_many_split
 from tui.health.roles import ROLES
 from tui.report.cli_options import add_config, add_fail_on, add_health, add_logdirs
 from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
 from tui.report.problems import is_damage, run_problems
-from tui.vocab import EXIT_DAMAGED, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Severity, plural, safe_terminal
+from tui.vocab import EXIT_DAMAGED, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Severity, Verdict, plural, safe_terminal
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -43,11 +45,20 @@ def _clean(x: Any) -> Any:
         return {str(k): _clean(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return [_clean(v) for v in x]
+    if is_dataclass(x) and not isinstance(x, type):  # as Verdict.to_json's asdict would give it
+        return _clean(asdict(x))
     if hasattr(x, "item") and not isinstance(x, (str, bytes)):
         x = x.item()
     if isinstance(x, float) and not math.isfinite(x):
         return None
     return x
+
+
+def verdict_json(v: Verdict) -> dict[str, Any]:
+    """``_clean(v.to_json())`` without its deep copy first (`_clean` copies as it goes)."""
+    d: dict[str, Any] = _clean(vars(v))
+    d["severity"] = v.severity.label
+    return d
 
 
 def to_json(results: list[RunHealth], problems: Mapping[str, list[dict[str, Any]]] | None = None,
@@ -58,7 +69,7 @@ def to_json(results: list[RunHealth], problems: Mapping[str, list[dict[str, Any]
     return {"runs": [
         {"run": h.run, "path": h.path, "library": h.library,
          "summary": h.summary.to_json() if h.summary else None,
-         "verdicts": [_clean(v.to_json()) for v in h.verdicts],
+         "verdicts": [verdict_json(v) for v in h.verdicts],
          "problems": problems.get(h.run, [])}
         for h in results], "problems": list(logdir_problems)}
 
@@ -135,11 +146,13 @@ def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     now = time.time()
-    results = judge_many(snaps, opts, now)  # each run beside its siblings; statistics once per batch
+    # Each run beside its siblings; statistics once per batch; half of the runs on the other core.
+    results = judge_many_split(snaps, opts, now)
     results.sort(key=lambda h: (-(h.worst.severity if h.worst else -1), h.run))
     problems = {s.name: found for s in snaps if (found := run_problems(s))}
     if args.json:
-        print(json.dumps(to_json(results, problems, logdir_problems), indent=2, allow_nan=False))
+        pretty = sys.stdout.isatty()  # indented for a person; compact (and faster) for a program
+        print(json.dumps(to_json(results, problems, logdir_problems), indent=2 if pretty else None, allow_nan=False))
     else:
         print(render_text(results, Paint.for_stream(sys.stdout), problems, logdir_problems))
     threshold = Severity.parse(args.fail_on)

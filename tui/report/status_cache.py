@@ -285,7 +285,7 @@ def refresh_deferred(logdirs: list[str], opts: Any, paths: Paths, key: str, now:
         tui.ingest.LogdirError: a logdir doesn't exist or can't be read.
         OSError: the state directory can't be written.
     """
-    from tui.health import judge, siblings
+    from tui.health.engine import judge_some
     from tui.ingest import Ingestor
     from tui.store import Store
 
@@ -301,9 +301,9 @@ def refresh_deferred(logdirs: list[str], opts: Any, paths: Paths, key: str, now:
     now = time.time() if now is None else now
     after = opts.thresholds.ended_after
     snaps = store.snapshots()
-    related: dict[str, Any] | None = None
     fresh: dict[str, RunSummary] = {}
-    for snap in snaps:
+    todo: list[tuple[int, RunSummary]] = []  # the runs to judge, judged at once below
+    for i, snap in enumerate(snaps):
         if not is_url(snap.path) and not os.path.isdir(snap.path):
             continue  # the run's directory was deleted: its verdicts are no answer any more
         prev = judged.get(snap.name)
@@ -313,14 +313,14 @@ def refresh_deferred(logdirs: list[str], opts: Any, paths: Paths, key: str, now:
             continue
         run = RunSummary(snap.name, snap.version, now, [], snap.last_activity, snap.path, "", "ended")
         if not run.ended(now, after):
-            if related is None:
-                related = siblings(snaps)
-            h = judge(snap, opts, now, related[snap.name])
-            worst = max(h.verdicts, key=lambda v: v.severity, default=None)  # the first of the worst
-            if worst is not None:  # the line and the exit code need only the worst
-                run.verdicts = [(worst.metric, worst.kind, worst.severity, worst.reason)]
-            run.head, run.state = (h.summary.head if h.summary else ""), h.state
+            todo.append((i, run))
         fresh[snap.name] = run
+    # Each run beside its siblings among all runs (as judge(snap, related=siblings(snaps)) would).
+    for (_, run), h in zip(todo, judge_some(snaps, [i for i, _ in todo], opts, now) if todo else [], strict=True):
+        worst = max(h.verdicts, key=lambda v: v.severity, default=None)  # the first of the worst
+        if worst is not None:  # the line and the exit code need only the worst
+            run.verdicts = [(worst.metric, worst.kind, worst.severity, worst.reason)]
+        run.head, run.state = (h.summary.head if h.summary else ""), h.state
     state["judged"] = fresh
     files = {fs.path: fs.size for fs in ing.file_states() if not fs.missing}
     summary = Summary(key=key, logdirs=list(logdirs), computed_at=now, runs=list(fresh.values()),
