@@ -135,8 +135,11 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="tbpeek-bench-status-"))
     data = Path(a.data) if a.data else tmp / "runs"
     state = tmp / "state"
-    env = {**os.environ, "TBPEEK_STATE_DIR": str(state), "TBPEEK_CONFIG_DIR": str(tmp / "config"),
-           "PYTHONPATH": str(REPO)}
+    sys.path.insert(0, str(REPO / "bench"))
+    from ingest import cli_env  # tbpeek's bytecode compiled, as pip leaves an install
+
+    env = cli_env({"TBPEEK_STATE_DIR": str(state), "TBPEEK_CONFIG_DIR": str(tmp / "config"),
+                   "PYTHONPATH": str(REPO)})
     try:
         t = time.perf_counter()
         if a.sweep:

@@ -11,6 +11,7 @@ import pytest
 from tui.ingest.reader import FileState
 from tui.report.ls import run_json, run_json_text
 from tui.store import Problem, ProblemKind, Store
+from tui.vocab import natural_key
 
 NAMES = ["loss", 'q"uote\\back', "ünï/cødé", "ctl\x1b[31m\x00", "", "a" * 300, "tab\there"]
 VALUES = [0.0, -0.0, 1.5, -2.25e-12, 3.0e300, 1 / 3, 7.0, float("nan"), float("inf"), float("-inf"), -1e7]
@@ -58,3 +59,25 @@ def test_an_empty_run_and_a_bad_number():
         json.dumps(run_json(snap, [], 0.0), allow_nan=False)
     with pytest.raises(ValueError):
         run_json_text(snap, [], 0.0)
+
+
+@pytest.mark.parametrize("last", [0.25, -0.0, 1e-300, -3.5e300, 123456789.0, float("nan"), float("inf")])
+def test_runs_sharing_their_tags_one_format_per_run(last):
+    """The common case (every tag has points, every number finite) fills one cached format per
+    tag set; a non-finite number or a tag without points takes the tag-by-tag way: the same
+    text either way, and a tag's name with ``%`` or quotes in it stays literal."""
+    st = Store()
+    tags = ["100% done", 'say "%s"', "%(x)d", "plain", "rollout/ep_rew_mean"]
+    for r in ("a", "b", "c"):
+        st.ensure_run(r, f"/logs/{r}")
+        for k, tag in enumerate(tags):
+            st.append(r, tag, [1, 2 ** 40 + k], [1.7e9, 1.7e9 + 0.1 * k], [0.5, last if r != "a" else k / 7])
+    st.ensure_run("d", "/logs/d")
+    st.append("d", "x", [1], [1.7e9], [1.0])
+    st.append("d", "x", [0], [1.7e9], [2.0])  # a restart ...
+    st.append("d", "y", [3], [1.7e9], [last])
+    for r in ("a", "b", "c", "d"):
+        snap = st.snapshot(r)
+        want = json.dumps(run_json(snap, [], 1.8e9), allow_nan=False)
+        assert run_json_text(snap, [], 1.8e9) == want
+        assert [t["tag"] for t in json.loads(want)["tags"]] == sorted(snap.series, key=natural_key)

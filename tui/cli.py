@@ -17,6 +17,11 @@ import sys
 import tui
 from tui.vocab import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, is_url, safe_terminal, spec_path
 
+# tbpeek does no linear algebra: numpy's OpenBLAS would start a thread per core at import
+# (tens of milliseconds of CPU on every command) for nothing. One, unless the user set it.
+# (Set here, before any subcommand imports numpy.)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "watch": ("tui.app.cli", "watch logdirs live in the terminal UI (the default)"),

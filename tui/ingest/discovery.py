@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 
 from tui.ingest.sources import FsspecSource, source_for
-from tui.ingest.tree import EVENT_MARK, DirTree, TreeProblem, is_event_file_name
+from tui.ingest.tree import EVENT_MARK, DirTree, Part, TreeProblem, is_event_file_name
 from tui.vocab import parse_spec as split_spec
 
 __all__ = ["EVENT_MARK", "Discovery", "LogdirSpec", "RunDir", "is_event_file_name", "parse_spec", "prefixes",
@@ -85,6 +85,18 @@ def run_name(prefix: str | None, rel: str) -> str:
     return prefix if rel == "." else f"{prefix}/{rel}"
 
 
+def _above(root: str, d: str) -> set[str]:
+    """The directories from ``root`` down to ``d`` (below it), both included."""
+    out = {root, d}
+    while len(d) > len(root):
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
+        out.add(d)
+    return out
+
+
 @dataclass(frozen=True)
 class RunDir:
     name: str
@@ -102,14 +114,22 @@ class Discovery:
         self.trees = [DirTree(s.path, src if isinstance(src, FsspecSource) else None)
                       for s, src in zip(specs, self.sources, strict=True)]
 
-    def scan(self) -> list[RunDir]:
-        """All runs now present with their event files (cheap when nothing changed)."""
+    def scan(self, part: Part | None = None) -> list[RunDir]:
+        """All runs now present with their event files (cheap when nothing changed).
+
+        ``part`` (a single local logdir): only the runs of one half of the tree
+        (`DirTree.scan`); runs in the directories above the split, and in the one it splits,
+        belong to the lower half.
+        """
+        if part is not None and len(self.trees) != 1:
+            raise ValueError("a part of a scan needs a single logdir")
         runs: list[RunDir] = []
         for spec, prefix, tree in zip(self.specs, self.prefixes, self.trees, strict=True):
-            tree.scan()
+            tree.scan(part=part)
             root = spec.path
+            above = _above(root, part[0]) if part is not None and part[2] else set()
             for path, node in tree.walk():
-                if node.files:
+                if node.files and path not in above:
                     rel = "." if path == root else _posix_rel(path[len(root):])
                     runs.append(RunDir(run_name(prefix, rel), path, tuple(node.files)))
         return runs

@@ -102,12 +102,30 @@ class Ingestor:
         self._polled = False  # the first poll of many files may use a second process
 
     # ---- discovery ---------------------------------------------------------------------------
-    def rescan(self) -> list[str]:
-        """Find new runs and new event files (cheap when nothing changed); new run names."""
+    def split_point(self, min_dirs: int) -> tuple[str, str] | None:
+        """For a one-shot read in two processes, of a single local logdir whose tree splits
+        into at least ``min_dirs`` directories (`DirTree.split_point`): ``(directory, name)``
+        (each process then scans and reads one half, ``rescan(part=(directory, name,
+        upper))``); else None."""
+        if len(self._disc.trees) != 1:
+            return None
+        return self._disc.trees[0].split_point(min_dirs)
+
+    def followed_links(self) -> set[str]:
+        """The symlinked directories the last scan followed (their real paths). Two halves of a
+        split scan that followed the same one would list its runs twice, where one scan lists
+        them once: such a split is not to be used."""
+        return {p for tree in self._disc.trees for p in tree.links}
+
+    def rescan(self, part: tuple[str, str, bool] | None = None) -> list[str]:
+        """Find new runs and new event files (cheap when nothing changed); new run names.
+
+        ``part``: only one half of the runs (see :meth:`split_point`); for a one-shot read.
+        """
         self._scanned = True
         new: list[str] = []
         present: set[str] = set()
-        for rd in self._disc.scan():
+        for rd in self._disc.scan(part):
             present.add(rd.name)
             run = self._runs.get(rd.name)
             if run is None:

@@ -26,6 +26,10 @@ PREFETCH_OBJECT = 2 << 20  # bytes of one object fetched ahead at most (the read
 PREFETCH_TOTAL = 64 << 20  # bytes fetched ahead per poll at most
 
 
+_PREADV = hasattr(os, "preadv")
+_O_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
 @dataclass(frozen=True)
 class Stat:
     size: int
@@ -69,6 +73,18 @@ class LocalSource:
     @staticmethod
     def read_into(path: str, offset: int, out: memoryview) -> int:
         """Read up to ``len(out)`` bytes from ``offset`` into ``out``; how many were read."""
+        if _PREADV:  # thousands of small files: open, one pread, close (no file object, no seek)
+            fd = os.open(path, _O_READ)
+            try:
+                got, n = 0, len(out)
+                while got < n:
+                    k = os.preadv(fd, [out[got:]], offset + got)
+                    if not k:
+                        break
+                    got += k
+                return got
+            finally:
+                os.close(fd)
         with open(path, "rb", buffering=0) as f:
             f.seek(offset)
             got = 0

@@ -68,6 +68,8 @@ class FileSig:
 
 
 _entry_name = operator.attrgetter("name")
+Part = tuple[str, str, bool]  # (directory, name, upper): one of two halves of a tree (DirTree.scan)
+SPLIT_DEPTH = 4  # directories with a single subdirectory gone through to find where a tree splits
 
 
 @dataclass
@@ -152,6 +154,7 @@ class DirTree:
         self.nodes: dict[str, DirNode] = {}
         self.problems: dict[str, TreeProblem] = {}  # directory -> why it can't be listed
         self._order: list[str] = []  # the directories of the last scan, parents first
+        self.links: set[str] = set()  # the symlinked directories the last scan followed (real paths)
 
     # ---- queries -------------------------------------------------------------------------
     def walk(self) -> Iterator[tuple[str, DirNode]]:
@@ -170,16 +173,44 @@ class DirTree:
         return out
 
     # ---- scans ---------------------------------------------------------------------------
-    def scan(self, full: bool = False) -> TreeChanges:
+    def scan(self, full: bool = False, part: Part | None = None) -> TreeChanges:
         """Bring the tree up to date; what changed.
 
         Args:
             full: list every directory, not only those whose signature changed (a safety
                 net for file systems with coarse or cached mtimes, such as NFS).
+            part: local disk only, for a one-shot read in two processes (see
+                :meth:`split_point`): ``(directory, name, upper)`` visits, of that directory's
+                subdirectories, only those named at or after ``name`` (upper) or before it; the
+                two parts of one split are disjoint and cover the tree (the directories above
+                the split are visited by both). A later scan without a part forgets the
+                directories this one left out, and lists them again.
         """
         if self.lister is not None:
+            if part is not None:
+                raise ValueError("a part of a scan is for a local disk")
             return self._scan_listing()
-        return self._scan_local(full)
+        return self._scan_local(full, part)
+
+    def split_point(self, min_dirs: int) -> tuple[str, str] | None:
+        """Local disk only: where the tree splits in two halves (for :meth:`scan`'s ``part``):
+        the first directory from the root down with several subdirectories (through a few that
+        hold a single real one, as in ``logs/sweep/<runs>``), and the name that halves them;
+        None where that directory has fewer than ``min_dirs``."""
+        if self.lister is not None:
+            return None
+        d = self.root
+        for _ in range(SPLIT_DEPTH):
+            try:
+                with os.scandir(d) as it:
+                    subs = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in it if e.is_dir())
+            except OSError:
+                return None
+            if len(subs) == 1 and subs[0][1]:  # a real directory (a scan always goes into it)
+                d = os.path.join(d, subs[0][0])
+                continue
+            return (d, subs[len(subs) // 2][0]) if len(subs) >= max(2, min_dirs) else None
+        return None
 
     def check_files(self) -> TreeChanges:
         """``stat`` every tracked file (not the directories): which grew, were replaced or vanished.
@@ -202,7 +233,7 @@ class DirTree:
                     ch.changed_files.add(path)
         return ch
 
-    def _scan_local(self, full: bool) -> TreeChanges:
+    def _scan_local(self, full: bool, part: Part | None = None) -> TreeChanges:
         ch = TreeChanges()
         now, racy = self.clock(), self.racy
         nodes, problems = self.nodes, self.problems
@@ -248,13 +279,18 @@ class DirTree:
                 node = old
             order.append(d)
             if node.subdirs:
-                stack.extend(reversed(node.subdirs))
+                subs = node.subdirs
+                if part is not None and d == part[0]:
+                    _, name, upper = part
+                    subs = [s for s in subs if (os.path.basename(s) >= name) == upper]
+                stack.extend(reversed(subs))
         if len(order) != len(nodes):
             for d in [d for d in nodes if d not in visited]:
                 self._drop(d, ch)
         for d in [d for d in problems if d not in visited]:
             del problems[d]  # gone, or no longer under a readable directory
         self._order = order
+        self.links = links
         return ch
 
     def _drop(self, d: str, ch: TreeChanges) -> None:

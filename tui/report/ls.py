@@ -8,6 +8,7 @@ doesn't exist or can't be read.
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import math
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 
 from tui.ingest import Ingestor, LogdirError, forked, memory, no_cyclic_gc
 from tui.ingest.reader import FileState
+from tui.ingest.tree import TreeProblem
 from tui.report.cli_options import add_logdirs
 from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
 from tui.report.problems import run_problems
@@ -96,16 +98,34 @@ def _jopt(text: str | None) -> str:
     return "null" if text is None else _jstr(text)
 
 
-def run_json_text(snap: RunSnapshot, files: list[FileState], now: float) -> str:
-    """``json.dumps(run_json(snap, files, now), allow_nan=False)``, written directly (for
-    thousands of runs: no dict per tag, the tags' names escaped once).
+@lru_cache(maxsize=1024)
+def _tags_format(tags: tuple[str, ...]) -> str:
+    """The JSON of tags that all have points, with a ``%s`` for each number: one ``%`` per run
+    fills them all (the runs of a sweep share their tags)."""
+    return ", ".join(f'{{"tag": {_json_str(tag).replace("%", "%%")}, "points": %s, "last_step": %s, '
+                     '"last_value": %s, "last_value_text": "%s", "last_wall_time": %s}' for tag in tags)
 
-    Raises:
-        ValueError: a number JSON can't hold (as json.dumps would).
-    """
+
+def _tags_text(snap: RunSnapshot) -> str:
+    """The run's ``tags`` array, inside its brackets, as ``run_json`` has it."""
+    order = _tag_order(tuple(snap.series))
+    series = snap.series
     isfinite = math.isfinite
+    args: list[object] = []
+    add = args.extend
+    for tag in order:  # the common case: every tag has points, every number is finite
+        s = series[tag]
+        n = s.steps.shape[0]
+        if not n:
+            break
+        v, w = s.values.item(n - 1), s.wall_times.item(n - 1)
+        if not (isfinite(v) and isfinite(w)):
+            break
+        add((n, s.steps.item(n - 1), v, fmt_num(v), w))  # a float's %s is its repr
+    else:
+        return _tags_format(order) % tuple(args)
     tags = []
-    for tag in _tag_order(tuple(snap.series)):
+    for tag in order:
         s = snap.series[tag]
         n = s.steps.shape[0]
         if n:
@@ -117,6 +137,16 @@ def run_json_text(snap: RunSnapshot, files: list[FileState], now: float) -> str:
         else:
             tags.append(f'{{"tag": {_json_str(tag)}, "points": 0, "last_step": null, "last_value": null, '
                         '"last_value_text": null, "last_wall_time": null}')
+    return ", ".join(tags)
+
+
+def run_json_text(snap: RunSnapshot, files: list[FileState], now: float) -> str:
+    """``json.dumps(run_json(snap, files, now), allow_nan=False)``, written directly (for
+    thousands of runs: no dict per tag, the tags' names escaped once).
+
+    Raises:
+        ValueError: a number JSON can't hold (as json.dumps would).
+    """
     act = snap.last_activity
     step = snap.last_step
     d = json.dumps
@@ -131,7 +161,7 @@ def run_json_text(snap: RunSnapshot, files: list[FileState], now: float) -> str:
     return (f'{{"run": {_jstr(snap.name)}, "path": {_jstr(snap.path)}, "points": {snap.points}, '
             f'"last_step": {"null" if step is None else step}, "last_write": {_jnum(act)}, '
             f'"last_write_age_s": {"null" if act is None else _jnum(round(now - act, 3))}, '
-            f'"file_version": {_jopt(snap.file_version)}, "tags": [{", ".join(tags)}], '
+            f'"file_version": {_jopt(snap.file_version)}, "tags": [{_tags_text(snap)}], '
             f'"texts": {texts}, "restarts": {restarts}, "problems": {problems}, "files": [{fs}]}}')
 
 
@@ -196,21 +226,80 @@ def _listing(ing: Ingestor, store: Store, names: list[str], now: float, as_json:
     return render_text(_runs(ing, store, names, now), show_files=show_files, paint=paint)
 
 
-def _run(args: argparse.Namespace) -> int:
+Half = tuple[list[tuple[str, str]], list[TreeProblem], set[str]]
+
+
+def _half(ing: Ingestor, store: Store, part: tuple[str, str, bool], now: float, as_json: bool, show_files: bool,
+          paint: Paint) -> Half:
+    """Scan and read one half of the logdir's top-level directories: each run's listing (its
+    JSON object, or its block of the table) by name, the directories that can't be listed, and
+    the symlinked directories followed."""
+    ing.rescan(part=part)
+    names = sorted(store.runs(), key=natural_key)
+    ing.poll_runs(names)
+    states: dict[str, list[FileState]] = {}
+    for f in ing.file_states(names):
+        states.setdefault(f.run, []).append(f)
+    if as_json:
+        items = [(n, run_json_text(store.snapshot(n), states.get(n, []), now)) for n in names]
+    else:
+        items = [(n, render_text([run_json(store.snapshot(n), states.get(n, []), now)], show_files=show_files,
+                                 paint=paint)) for n in names]
+    return items, ing.problems(), ing.followed_links()
+
+
+def _by_halves(ing: Ingestor, store: Store, split: tuple[str, str], now: float, as_json: bool, show_files: bool,
+               paint: Paint) -> tuple[list[str], list[TreeProblem]] | None:
+    """The listing of a logdir with many top-level directories, scanned and read on two cores:
+    the directories from ``split``'s name on by a forked worker. Each run's listing, in name order, and
+    the problems; None where the halves can't give what one process would (the worker failed,
+    or both followed a link to the same directory): then it is to be read in one process."""
+    with forked.Forked(lambda: _half(ing, store, (*split, True), now, as_json, show_files, paint)) as worker:
+        mine = _half(ing, store, (*split, False), now, as_json, show_files, paint)
+        try:
+            theirs: Half = worker.result()
+        except forked.ChildFailed:
+            return None
+    if mine[2] & theirs[2]:
+        return None
+    runs = heapq.merge(mine[0], theirs[0], key=lambda item: (natural_key(item[0]), item[0]))
+    # (a directory above the split that can't be listed: both halves saw it, once is what one sees)
+    problems = {p.path: p for p in sorted(mine[1] + theirs[1], key=lambda p: p.path)}
+    return [text for _, text in runs], list(problems.values())
+
+
+def _open(args: argparse.Namespace) -> tuple[Store, Ingestor] | None:
     store = Store()
     try:
-        ing = Ingestor(store, args.logdirs)
+        return store, Ingestor(store, args.logdirs)
     except LogdirError as e:
         print(f"tbpeek ls: {safe_terminal(str(e))}", file=sys.stderr)
+        return None
+
+
+def _run(args: argparse.Namespace) -> int:
+    opened = _open(args)
+    if opened is None:
         return EXIT_USAGE
-    ing.rescan()
-    names = sorted(store.runs(), key=natural_key)
-    if len(names) >= SPLIT_RUNS:
-        memory.keep_freed()  # read once, then exit: freed batches reused, not faulted in again
+    store, ing = opened
     now = time.time()
     as_json = args.json
     pretty = as_json and sys.stdout.isatty()  # indented for a person; compact (and faster) for a program
     paint = Paint.for_stream(sys.stdout)
+    split = ing.split_point(SPLIT_RUNS) if not pretty and forked.available() else None
+    if split is not None:  # a tree of many directories: scanned and read on two cores
+        memory.keep_freed()  # read once, then exit: freed batches reused, not faulted in again
+        halves = _by_halves(ing, store, split, now, as_json, args.files, paint)
+        if halves is not None:
+            return _print(args, *halves)
+        opened = _open(args)  # read it all here, from the start
+        if opened is None:
+            return EXIT_USAGE
+        store, ing = opened
+    ing.rescan()
+    names = sorted(store.runs(), key=natural_key)
+    if len(names) >= SPLIT_RUNS:
+        memory.keep_freed()  # read once, then exit: freed batches reused, not faulted in again
     parts: list[str] = []
     if not pretty and len(names) >= SPLIT_RUNS and forked.available():
         # Two halves on two cores: the second half read and listed by a forked worker (if it
@@ -230,14 +319,22 @@ def _run(args: argparse.Namespace) -> int:
             print(json.dumps({"runs": _runs(ing, store, names, now), "problems": [p.to_json() for p in problems]},
                              indent=2, allow_nan=False))
             return EXIT_OK
-        inner = ", ".join(p[1:-1] for p in parts if p != "[]")
+        return _print(args, [p[1:-1] for p in parts if p != "[]"], problems)
+    return _print(args, [p for p in parts if p], problems)
+
+
+def _print(args: argparse.Namespace, parts: list[str], problems: list[TreeProblem]) -> int:
+    """Print the listing: ``parts`` are runs' JSON objects (several to a part, comma-separated)
+    or blocks of the table, in order."""
+    if args.json:
+        inner = ", ".join(parts)
         print(f'{{"runs": [{inner}], "problems": {json.dumps([p.to_json() for p in problems], allow_nan=False)}}}')
         return EXIT_OK
     for p in problems:
         print(f"tbpeek ls: {safe_terminal(p.advice)}", file=sys.stderr)
-    if not names:
+    if not parts:
         print(f"no runs under {safe_terminal(', '.join(args.logdirs))} "
               "(a run is a directory holding files named *tfevents*)", file=sys.stderr)
         return EXIT_OK
-    print("\n\n".join(p for p in parts if p))
+    print("\n\n".join(parts))
     return EXIT_OK

@@ -215,7 +215,10 @@ class Store:
         (the first read of a run): their arrays are taken as they are. The rest is returned."""
         rest: list[tuple[str, object, object, object]] = []
         stride8 = (8,)
-        i64, f64 = np.dtype(np.int64), np.dtype(np.float64)
+        # (numpy's built-in dtypes are singletons: an ``is`` that fails only sends the item to
+        # the general path, which checks and converts.)
+        i64, f64, nd = np.dtype(np.int64), np.dtype(np.float64), np.ndarray
+        adopted = TagBuffer.adopted
         with self._lock:
             r = self._runs.get(run)
             if r is None:
@@ -223,11 +226,11 @@ class Store:
             tags, mp = r.tags, self.max_points
             for item, known in zip(batch, ordered, strict=True):
                 tag, s, w, v = item
-                if (known and tag not in tags and type(s) is np.ndarray and type(w) is np.ndarray
-                        and type(v) is np.ndarray and s.dtype == i64 and w.dtype == f64 and v.dtype == f64
-                        and s.strides == w.strides == v.strides == stride8 and s.shape == w.shape == v.shape
-                        and s.shape[0]):
-                    tags[tag] = TagBuffer.adopted(mp, s, w, v)
+                if (known and type(s) is nd and type(w) is nd and type(v) is nd and s.dtype is i64
+                        and w.dtype is f64 and v.dtype is f64 and tag not in tags
+                        and s.strides == stride8 and w.strides == stride8 and v.strides == stride8
+                        and 0 < s.shape[0] == w.shape[0] == v.shape[0]):
+                    tags[tag] = adopted(mp, s, w, v)
                 else:
                     rest.append(item)
             if len(rest) < len(ordered):
@@ -344,12 +347,12 @@ class Store:
                 series=series,
                 texts=dict(r.texts),
                 restarts=tuple(r.restarts),
-                problems={k: "; ".join(p.message for p in ps) for k, ps in r.problems.items()},
-                problem_items=tuple(p for ps in r.problems.values() for p in ps),
+                problems={k: "; ".join(p.message for p in ps) for k, ps in r.problems.items()} if r.problems else {},
+                problem_items=tuple(p for ps in r.problems.values() for p in ps) if r.problems else (),
                 file_version=r.file_version,
                 last_write=r.last_write,
                 files=r.files,
-                points=sum(len(s) for s in series.values()),
+                points=sum([s.steps.shape[0] for s in series.values()]),
             )
 
     def snapshots(self) -> list[RunSnapshot]:

@@ -84,8 +84,9 @@ class TagBuffer:
     def adopted(cls, max_points: int, steps: np.ndarray, walls: np.ndarray, values: np.ndarray) -> TagBuffer:
         """A buffer holding these (contiguous, 1-D, ordered) arrays as its points, no copy."""
         buf = cls.__new__(cls)
-        buf.max_points, buf.steps, buf.walls, buf.values, buf.n = max_points, steps, walls, values, steps.shape[0]
-        if buf.n > max_points:
+        n = buf.n = steps.shape[0]
+        buf.max_points, buf.steps, buf.walls, buf.values = max_points, steps, walls, values
+        if n > max_points:
             buf._fold()
         return buf
 
