@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from tui.health import HealthOptions, HealthTracker, RunHealth, VerdictChange
 from tui.health.engine import reward_companion
-from tui.health.kin import Others
+from tui.health.kin import Others, experiment_size_ok
 from tui.health.verdict import Verdict
 from tui.live.model import RunView, spark_tuple
 from tui.store import RunSnapshot, Series, Store
 
 SPARK_ROLES = ("entropy", "reward", "throughput")
-MAX_SIBLINGS = 8  # more runs under one parent is a flat logdir of experiments, not one's subfolders
 
 
 def entropy_bounds(verdicts: Iterable[Verdict], values: Iterable[float]) -> dict[str, tuple[float, float]]:
@@ -122,7 +121,7 @@ class Judge:
         """Judge `runs` (default: those whose version changed), all at once; returns the runs
         judged.
 
-        A run's siblings are the runs of its directory (up to `MAX_SIBLINGS`), each run's as a
+        A run's siblings are the runs of its directory (none in a directory too full to be one experiment: `tui.health.kin`), each run's as a
         view of its directory's snapshots (`kin.Others`): no list of siblings per run, and each
         run's snapshot taken once however many runs share it."""
         versions = store.versions()
@@ -145,7 +144,7 @@ class Judge:
         for name in names:
             parent = _parent(store, name)
             sibs = by_parent.get(parent, [])
-            if len(sibs) < 2 or len(sibs) > MAX_SIBLINGS + 1:
+            if len(sibs) < 2 or not experiment_size_ok(len(sibs)):
                 continue
             group = groups.get(parent)
             if group is None:
@@ -223,4 +222,4 @@ def _parent(store: Store, name: str) -> str:
 def _siblings(store: Store, name: str, by_parent: dict[str, list[str]]) -> list[str]:
     """The runs beside `name` (sibling directories), none in a flat logdir of many runs."""
     sibs = by_parent.get(_parent(store, name), [])
-    return [r for r in sibs if r != name] if len(sibs) <= MAX_SIBLINGS + 1 else []
+    return [r for r in sibs if r != name] if experiment_size_ok(len(sibs)) else []
