@@ -115,6 +115,16 @@ def test_halves_print_what_one_process_prints(tmp_path, monkeypatch, capsys, set
         assert f"  {'logs':<43}  " in two[1]
 
 
+def test_halves_in_colour_print_what_one_process_prints(tmp_path, monkeypatch, capsys, setup):
+    made, _ = setup
+    monkeypatch.setattr(check.Paint, "for_stream", classmethod(lambda cls, stream: cls(True)))
+    _nested(tmp_path)
+    one, two = _both(tmp_path, monkeypatch, capsys, [])
+    assert len(made) == 1
+    assert two == one
+    assert "\x1b[" in one[1]
+
+
 @pytest.mark.parametrize("fail_on,severity", [("alarm", "alarm"), ("warn", "warn")])
 def test_exit_code_from_the_workers_half(tmp_path, monkeypatch, capsys, setup, fail_on, severity):
     """Verdicts at ``--fail-on`` in the worker's half only: the exit code still says so."""
