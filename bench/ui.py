@@ -31,7 +31,11 @@ and its cache (``--sweep-data``). Targets (issue 13):
 5. **Keypress → redraw** on the sweep (a copy), with 30 of its runs written a dump a second
    (8 tags, SB3 style) so the watcher and worker are busy; target p95 ≤ 50 ms.
 
-    .venv/bin/python bench/ui.py --sweep [--sweep-set d|e] [--sweep-data DIR]
+    .venv/bin/python bench/ui.py --sweep [--sweep-set d|e] [--sweep-data DIR] [--layout sb3|cleanrl]
+
+``--layout cleanrl`` reads the same event files laid out as CleanRL writes a sweep, every run
+in one ``runs/`` directory (hard links made once beside the set): thousands of runs share one
+parent directory.
 
 Numbers on a shared machine are noisy; compare ratios and run twice.
 """
@@ -243,14 +247,30 @@ async def redraw_latency(root: Path, runs: list[RunFile] | list[SweepWriter], pr
     return samples
 
 
-def _sweep(root: Path, name: str) -> tuple[Path, int, int]:
-    """bench/ingest.py's set `name`, generated once under `root`: (logdir, runs, points per tag)."""
+def _sweep(root: Path, name: str, layout: str = "sb3") -> tuple[Path, int, int]:
+    """bench/ingest.py's set `name`, generated once under `root`: (logdir, runs, points per tag).
+    `layout` "cleanrl": the same event files, every run in one directory (``runs/<name>``, as
+    CleanRL writes them), hard links made once beside the set (a copy where links fail)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from ingest import SB3_TAGS, datasets
 
     logdir, points, _ = datasets(root, 1.0, [name])[name]
-    runs = sum(1 for _ in logdir.glob("*/PPO_1"))
-    return logdir, runs, points // (runs * len(SB3_TAGS))
+    runs = sorted(logdir.glob("*/PPO_1"))
+    per_tag = points // (len(runs) * len(SB3_TAGS))
+    if layout != "cleanrl":
+        return logdir, len(runs), per_tag
+    flat = logdir.parent / f"{logdir.name}-cleanrl" / "runs"
+    if not (flat.parent / "done").exists():
+        shutil.rmtree(flat.parent, ignore_errors=True)
+        for run in runs:
+            (flat / run.parent.name).mkdir(parents=True)
+            for f in run.iterdir():
+                try:
+                    (flat / run.parent.name / f.name).hardlink_to(f)
+                except OSError:
+                    shutil.copy2(f, flat / run.parent.name / f.name)
+        (flat.parent / "done").touch()
+    return flat, len(runs), per_tag
 
 
 async def first_rows(root: Path, runs: int, scroll: bool) -> dict[str, object]:
@@ -335,8 +355,9 @@ def _loading_said(said: list[tuple[float, str]]) -> list[str]:
 
 
 def sweep_main(a: argparse.Namespace) -> int:
-    root, runs, points = _sweep(a.sweep_data, a.sweep_set)
-    print(f"sweep: bench/ingest.py set ({a.sweep_set}): {runs} runs x 8 tags x {points} points, {root}")
+    root, runs, points = _sweep(a.sweep_data, a.sweep_set, a.layout)
+    print(f"sweep: bench/ingest.py set ({a.sweep_set}): {runs} runs x 8 tags x {points} points, "
+          f"{a.layout} layout, {root}")
     t = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import tui.app.app"], check=True,
                    cwd=Path(__file__).resolve().parents[1])
@@ -397,6 +418,8 @@ def main() -> int:
     p.add_argument("--sweep-set", choices=("d", "e"), default="d", help="d: 3 000 runs; e: 30 000 runs")
     p.add_argument("--sweep-data", type=Path, default=Path(tempfile.gettempdir()) / "tbpeek-bench",
                    help="where the sweep is generated once (bench/ingest.py's --data)")
+    p.add_argument("--layout", choices=("sb3", "cleanrl"), default="sb3",
+                   help="sb3: <exp>/PPO_1 (a directory per run's experiment); cleanrl: every run in runs/")
     a = p.parse_args()
     if a.sweep:
         return sweep_main(a)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from health_many import T0, varied_runs, verdict_table
+from health_many import T0, _one, varied_runs, verdict_table
 
 from tui.health import HealthOptions, judge, judge_many, siblings
 from tui.health.checks import KlItem, judge_explained_variances, judge_kls, judge_rewards
@@ -158,3 +158,38 @@ def test_judge_some_equals_judge_beside_all_siblings():
     want = verdict_table([judge(RUNS[i], opts, now, related[RUNS[i].name]) for i in idx])
     assert verdict_table(judge_some(RUNS, idx, opts, now)) == want
     assert judge_some(RUNS, [], opts, now) == []
+
+
+def test_a_directory_of_many_runs_is_not_one_experiment_in_every_command():
+    """The one rule for siblings (`tui.health.kin`): runs in a directory of a few runs are seed
+    siblings (one that ended far short of the others says so); a flat directory of many runs
+    (CleanRL's ``runs/<name>``) holds many experiments, and its runs are judged alone: by
+    `siblings` (review), `judge_many` (check), `judge_some` (status) and the app's Judge alike."""
+    from tui.health.engine import judge_some
+    from tui.health.kin import MAX_SIBLINGS
+    from tui.live.views import Judge
+    from tui.store import Store
+
+    store = Store()
+    for d, k in (("exp", 3), ("runs", MAX_SIBLINGS + 4)):
+        for s in range(k):  # the same run, k times
+            _one(store, f"{d}/seed{s}", f"/logs/{d}/seed{s}", 7, np.random.default_rng(3), lib=0)
+        full = store.snapshot(f"{d}/seed0")
+        store.ensure_run(f"{d}/short", f"/logs/{d}/short")
+        for tag, ser in full.series.items():
+            store.append(f"{d}/short", tag, ser.steps[:3], ser.wall_times[:3], ser.values[:3])
+    snaps = store.snapshots()
+    names = [s.name for s in snaps]
+    opts, now = HealthOptions(mode="review"), T0 + 1e7
+
+    def short(healths) -> set[str]:
+        return {n for n, h in zip(names, healths, strict=True)
+                if any("far fewer steps than" in v.reason for v in h.verdicts)}
+
+    assert short(judge_many(snaps, opts, now)) == {"exp/short"}
+    assert short(judge_some(snaps, range(len(snaps)), opts, now)) == {"exp/short"}
+    assert siblings(snaps)["runs/short"] == [] and len(siblings(snaps)["exp/short"]) == 3
+    judge = Judge(opts, clock=lambda: now)
+    judge.update_store(store)
+    views = judge.views()
+    assert {n for n in names if any("far fewer steps than" in v.reason for v in views[n].verdicts)} == {"exp/short"}

@@ -387,3 +387,29 @@ def test_stopped_before_the_background_start_began_watches_nothing(tmp_path):
     gate.set()
     t.join(WAIT)
     assert not t.is_alive() and not w.running and rec.calls == 0
+
+
+def test_stop_does_not_wait_for_the_watches_being_placed(tmp_path):
+    """Quitting while watchdog still places the watches of a big logdir (seconds at 30 000
+    runs) returns at once; the setup, once done, stops what it started."""
+    from watchdog.observers import Observer
+
+    (tmp_path / "run").mkdir()
+    rec, gate = Recorder(), threading.Event()
+
+    def slow():  # the setup lasts until the test ends it (longer than the test waits for stop)
+        gate.wait(3 * WAIT)
+        return Observer()
+
+    w = Watcher([str(tmp_path)], rec, observer_factory=slow)
+    t = w.start_in_background()
+    stopper = threading.Thread(target=w.stop)
+    try:
+        stopper.start()
+        stopper.join(WAIT)
+        assert not stopper.is_alive() and not gate.is_set(), "stop waited for the setup"
+    finally:
+        gate.set()
+    t.join(WAIT)
+    stopper.join(WAIT)
+    assert not t.is_alive() and not w.running and rec.calls == 0

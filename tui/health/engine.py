@@ -360,11 +360,11 @@ def _span(snap: RunSnapshot) -> tuple[float | None, float | None]:
 
 
 def siblings(snaps: Sequence[RunSnapshot]) -> dict[str, list[RunSnapshot]]:
-    """For each run, the other runs in the same parent directory (one experiment's subfolders)."""
-    import os
-
-    by_parent: dict[str, list[RunSnapshot]] = {}
-    for s in snaps:
-        by_parent.setdefault(os.path.dirname(os.path.normpath(s.path)), []).append(s)
-    return {s.name: [o for o in by_parent[os.path.dirname(os.path.normpath(s.path))] if o.name != s.name]
-            for s in snaps}
+    """For each run, the other runs in the same parent directory (one experiment's subfolders;
+    none in a directory of too many runs to be one experiment: `kin.groups`)."""
+    out: dict[str, list[RunSnapshot]] = {}
+    for idx in kin_groups(snaps):
+        group = [snaps[i] for i in idx]
+        for s in group:
+            out[s.name] = [o for o in group if o.name != s.name]
+    return out

@@ -18,6 +18,16 @@ import numpy as np
 
 from tui.store import RunSnapshot
 
+MAX_SIBLINGS = 8
+"""A run has at most this many siblings: a directory of more runs is a flat logdir of many
+experiments (CleanRL's ``runs/<name>``), not one experiment's seeds, and its runs are judged
+alone. The one rule for every command and the app."""
+
+
+def experiment_size_ok(n: int) -> bool:
+    """Whether ``n`` runs in one directory can be one experiment's runs (each other's siblings)."""
+    return n <= MAX_SIBLINGS + 1
+
 
 def parent_of(snap: RunSnapshot) -> str:
     return os.path.dirname(os.path.normpath(snap.path))
@@ -53,11 +63,15 @@ class Others(Sequence[RunSnapshot]):
 
 
 def groups(snaps: Sequence[RunSnapshot]) -> list[list[int]]:
-    """Indices of the runs in each parent directory."""
+    """Indices of the runs in each parent directory (each run of a directory too full to be one
+    experiment alone: `experiment_size_ok`)."""
     by_parent: dict[str, list[int]] = {}
     for i, s in enumerate(snaps):
         by_parent.setdefault(parent_of(s), []).append(i)
-    return list(by_parent.values())
+    out: list[list[int]] = []
+    for idx in by_parent.values():
+        out.extend([idx] if experiment_size_ok(len(idx)) else [[i] for i in idx])
+    return out
 
 
 PeerEnds = tuple[int, float]  # (how many siblings with the same tags have a last step, their median last step)

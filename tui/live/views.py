@@ -10,16 +10,16 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from tui.health import HealthOptions, HealthTracker, RunHealth, VerdictChange
 from tui.health.engine import reward_companion
+from tui.health.kin import Others, experiment_size_ok
 from tui.health.verdict import Verdict
 from tui.live.model import RunView, spark_tuple
 from tui.store import RunSnapshot, Series, Store
 
 SPARK_ROLES = ("entropy", "reward", "throughput")
-MAX_SIBLINGS = 8  # more runs under one parent is a flat logdir of experiments, not one's subfolders
 
 
 def entropy_bounds(verdicts: Iterable[Verdict], values: Iterable[float]) -> dict[str, tuple[float, float]]:
@@ -60,7 +60,36 @@ class Judge:
             related: runs of the same experiment (sibling directories: rewards are often
                 logged in a run of their own).
         """
-        health = self.tracker.update(snap, now=self.clock(), related=related)
+        return self.update_many([snap], {snap.name: related})[0]
+
+    def update_many(self, snaps: Sequence[RunSnapshot],
+                    related: Mapping[str, Sequence[RunSnapshot]] | None = None) -> list[RunView]:
+        """`update` of many runs at once: judged together (`HealthTracker.update_many`: each
+        statistic once for all of them), then a view each; the same views as one by one.
+
+        Args:
+            snaps: the runs (names unique).
+            related: run name -> its siblings (default: none).
+        """
+        rel = related or {}
+        healths = self.tracker.update_many(snaps, now=self.clock(), related=rel)
+        built = [self._view(snap, health, rel.get(snap.name, ())) for snap, health in zip(snaps, healths, strict=True)]
+        with self._lock:
+            for snap, health, (view, roles, source) in zip(snaps, healths, built, strict=True):
+                self._views[snap.name] = view
+                self._roles[snap.name] = roles
+                self._health[snap.name] = health
+                self._judged_data[snap.name] = (snap.version, tuple(r.version for r in rel.get(snap.name, ())))
+                if source is None:
+                    self._reward_from.pop(snap.name, None)
+                else:
+                    self._reward_from[snap.name] = source
+        return [view for view, _, _ in built]
+
+    def _view(self, snap: RunSnapshot, health: RunHealth,
+              related: Sequence[RunSnapshot]) -> tuple[RunView, dict[str, Series], str | None]:
+        """The run's view of its judgement: (view, role series, the sibling its reward is read
+        from or None)."""
         verdicts = tuple(health.verdicts)
         roles = dict(health.roles)
         source = None
@@ -70,8 +99,6 @@ class Judge:
             companion = reward_companion(snap, related, self.options)
             if companion is not None:
                 source, roles["reward"] = companion
-        library = health.library
-        last_write = snap.last_activity
         spark = {r: spark_tuple(roles.get(r)) for r in SPARK_ROLES}
         view = RunView(
             name=snap.name,
@@ -80,27 +107,23 @@ class Judge:
             spark=spark,
             spark_bounds=entropy_bounds(verdicts, spark.get("entropy", ())),
             last_step=snap.last_step,
-            last_write=last_write,
+            last_write=snap.last_activity,
             problems=dict(snap.problems),
-            library=library,
+            library=health.library,
             usual_gap=health.usual_gap,
             state=health.state,
             writer_alive=health.writer_alive,
             summary=health.summary,
         )
-        with self._lock:
-            self._views[snap.name] = view
-            self._roles[snap.name] = roles
-            self._health[snap.name] = health
-            self._judged_data[snap.name] = (snap.version, tuple(r.version for r in related))
-            if source is None:
-                self._reward_from.pop(snap.name, None)
-            else:
-                self._reward_from[snap.name] = source
-        return view
+        return view, roles, source
 
     def update_store(self, store: Store, runs: list[str] | None = None) -> list[str]:
-        """Judge `runs` (default: those whose version changed); returns the runs judged."""
+        """Judge `runs` (default: those whose version changed), all at once; returns the runs
+        judged.
+
+        A run's siblings are the runs of its directory (none in a directory too full to be one experiment: `tui.health.kin`), each run's as a
+        view of its directory's snapshots (`kin.Others`): no list of siblings per run, and each
+        run's snapshot taken once however many runs share it."""
         versions = store.versions()
         names = runs if runs is not None else [
             r for r, v in versions.items() if (self._views.get(r) is None or self._views[r].version != v)]
@@ -108,9 +131,26 @@ class Judge:
         if not names:
             return names
         by_parent = self._by_parent(store, versions)
+        taken: dict[str, RunSnapshot] = {}
+
+        def snap_of(run: str) -> RunSnapshot:
+            s = taken.get(run)
+            if s is None:
+                s = taken[run] = store.snapshot(run)
+            return s
+
+        groups: dict[str, list[RunSnapshot]] = {}  # parent directory -> its runs' snapshots
+        related: dict[str, Sequence[RunSnapshot]] = {}
         for name in names:
-            related = [store.snapshot(r) for r in _siblings(store, name, by_parent)]
-            self.update(store.snapshot(name), related)
+            parent = _parent(store, name)
+            sibs = by_parent.get(parent, [])
+            if len(sibs) < 2 or not experiment_size_ok(len(sibs)):
+                continue
+            group = groups.get(parent)
+            if group is None:
+                group = groups[parent] = [snap_of(r) for r in sibs]
+            related[name] = Others(group, sibs.index(name))
+        self.update_many([snap_of(n) for n in dict.fromkeys(names)], related)
         return names
 
     def aging(self, store: Store) -> list[str]:
@@ -171,11 +211,15 @@ class Judge:
 def _by_parent(store: Store, versions: dict[str, int]) -> dict[str, list[str]]:
     by_parent: dict[str, list[str]] = {}
     for r in versions:
-        by_parent.setdefault(os.path.dirname(os.path.normpath(store.path(r))), []).append(r)
+        by_parent.setdefault(_parent(store, r), []).append(r)
     return by_parent
+
+
+def _parent(store: Store, name: str) -> str:
+    return os.path.dirname(os.path.normpath(store.path(name)))
 
 
 def _siblings(store: Store, name: str, by_parent: dict[str, list[str]]) -> list[str]:
     """The runs beside `name` (sibling directories), none in a flat logdir of many runs."""
-    sibs = by_parent.get(os.path.dirname(os.path.normpath(store.path(name))), [])
-    return [r for r in sibs if r != name] if len(sibs) <= MAX_SIBLINGS + 1 else []
+    sibs = by_parent.get(_parent(store, name), [])
+    return [r for r in sibs if r != name] if experiment_size_ok(len(sibs)) else []

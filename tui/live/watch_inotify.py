@@ -8,13 +8,16 @@ limit ``ENOSPC``): `InotifyWatcher.start` then raises `InotifyUnavailable` with 
 what to do about it. The watch limit can also be hit later, as new run directories appear;
 watchdog skips such directories silently, so the watcher counts its process's inotify watches
 against the directories it should watch, and hands the reason to ``on_limit`` (the
-`tui.live.watcher.Watcher` then switches to polling).
+`tui.live.watcher.Watcher` then switches to polling). When the kernel's event queue overflows
+(events lost; watchdog only logs it and re-adds its watches), the watcher asks for a rescan,
+which reads every file: nothing written meanwhile is missed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import sys
 import threading
@@ -32,6 +35,7 @@ ObserverFactory = Callable[[], "BaseObserver"]  # makes the watchdog observer (t
 
 DEBOUNCE = 0.03  # seconds to gather a burst of events (one flush = several writes)
 MAINTENANCE = 1.0  # seconds between checks of missing logdirs and the watch count
+WATCHDOG_LOG = "watchdog.observers"  # watchdog's observers log a queue overflow here (inotify_c, inotify)
 
 
 class InotifyUnavailable(Exception):
@@ -125,6 +129,19 @@ class _Handler:
             self._w.mark(dirty, rescan=rescan)
 
 
+class _Overflow(logging.Handler):
+    """Hears watchdog say that the kernel's inotify queue overflowed (events were lost: its only
+    sign of it, a warning in its log), and asks the watcher for a rescan, so nothing is missed."""
+
+    def __init__(self, watcher: InotifyWatcher) -> None:
+        super().__init__(logging.WARNING)
+        self._w = watcher
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "queue overflow" in str(record.msg).lower():
+            self._w.overflowed()
+
+
 class InotifyWatcher(WatcherBase):
     """Watch by native notifications.
 
@@ -153,6 +170,8 @@ class InotifyWatcher(WatcherBase):
         self._missing: set[str] = set()
         self._dir_created = False
         self._next_maint = 0.0
+        self._overflow = _Overflow(self)
+        self.overflows = 0  # times the kernel's queue overflowed (each answered by a rescan)
 
     # ---- setting up ----------------------------------------------------------------------
     def _setup(self) -> None:
@@ -170,6 +189,7 @@ class InotifyWatcher(WatcherBase):
         if type(observer).__name__ == "PollingObserver":
             raise InotifyUnavailable(f"no native file notifications on this platform; {every}")
         self._observer = observer
+        logging.getLogger(WATCHDOG_LOG).addHandler(self._overflow)
         try:
             for root in self.paths:
                 if os.path.isdir(root):
@@ -212,6 +232,7 @@ class InotifyWatcher(WatcherBase):
         self._stop_observer()
 
     def _stop_observer(self) -> None:
+        logging.getLogger(WATCHDOG_LOG).removeHandler(self._overflow)
         obs, self._observer = self._observer, None
         if obs is None:
             return
@@ -238,6 +259,15 @@ class InotifyWatcher(WatcherBase):
         """A directory appeared, vanished or moved (watchdog's thread): rescan; count watches."""
         with self._cond:
             self._dir_created |= created
+        self.mark((), rescan=True)
+
+    def overflowed(self) -> None:
+        """The kernel dropped events (watchdog's thread): rescan and read every file, as after a
+        directory change (watchdog re-adds the watches itself)."""
+        with self._cond:
+            self.overflows += 1
+            self._dir_created = True
+        log.warning("tbpeek watcher: the inotify queue overflowed; rescanning the logdirs")
         self.mark((), rescan=True)
 
     # ---- the thread ----------------------------------------------------------------------

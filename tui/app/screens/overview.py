@@ -126,7 +126,8 @@ class OverviewScreen(Screen[None]):
         """The session moved (the app calls this on its events). While the table is empty
         (the first read) draw at once, not on the next tick: the first rows show as soon as
         they are judged; after that the timer paces the redraws."""
-        if self.is_current and not self.table.row_count and self._versions() != self._seen:
+        table = next(iter(self.query(RunTable)), None)  # None: the app is closing, its widgets gone
+        if self.is_current and table is not None and not table.row_count and self._versions() != self._seen:
             self.redraw()
 
     def _versions(self) -> tuple[int, int]:
