@@ -149,22 +149,27 @@ def test_exit_code_from_the_workers_half(tmp_path, monkeypatch, capsys, setup, f
     assert not any(line.startswith((severity.upper(), "ALARM")) for line in lower)
 
 
-def test_a_flat_sweep_is_checked_in_one_scan(tmp_path, monkeypatch, capsys, setup):
-    """``runs/<name>``: every run is a sibling of every other: no halves."""
+def test_a_flat_sweep_is_checked_in_halves(tmp_path, monkeypatch, capsys, setup):
+    """``runs/<name>``: a directory too full to be one experiment, its runs judged alone (in each
+    half as in the whole): halves as for a nested tree."""
     made, parts = setup
-    flat = [s for s in RUNS if s.name.endswith("seed0")][:40]
+    flat = [s for s in RUNS if s.name.endswith(("seed0", "seed1"))][:60]
     _write_runs(tmp_path, flat)
     for s in flat:
         os.replace(tmp_path / s.path.lstrip("/"), tmp_path / s.name.replace("/", "-"))
-    one, two = _both(tmp_path, monkeypatch, capsys, ["--json"])
-    assert not made  # (too few runs for the judging split)
-    assert all(p is None for p in parts)
-    assert two == one
-    assert len(json.loads(one[1])["runs"]) == len(flat)
+    for args in (["--json"], []):
+        made.clear()
+        one, two = _both(tmp_path, monkeypatch, capsys, args)
+        assert len(made) == 1
+        assert parts[-1] is not None and parts[-1][2] is False
+        assert two == one
+    assert len(json.loads(_both(tmp_path, monkeypatch, capsys, ["--json"])[0][1])["runs"]) == len(flat)
 
 
 def test_siblings_on_both_sides_of_the_split_fall_back(tmp_path, monkeypatch, capsys, setup):
-    """Flat runs on both sides of a nested directory at the split: the halves are not used."""
+    """19 runs in one directory, 9 below the split (alone: one experiment's seeds, siblings), 10
+    above it: the halves would judge the 9 together, one process judges all 19 alone (too many
+    to be one experiment). The halves are not used."""
     made, parts = setup
     picked = [s for s in RUNS if s.name.endswith("seed0")][:20]
     _write_runs(tmp_path, picked)
@@ -175,6 +180,7 @@ def test_siblings_on_both_sides_of_the_split_fall_back(tmp_path, monkeypatch, ca
     os.replace(tmp_path / "a0" / "events.out.tfevents.1700000000.host.1.0",
                tmp_path / "m" / "PPO_1" / "events.out.tfevents.1700000000.host.1.0")
     os.rmdir(tmp_path / "a0")
+    assert Ingestor(Store(), [str(tmp_path)]).split_point(4) == (str(tmp_path), "m")
     one, two = _both(tmp_path, monkeypatch, capsys, [])
     assert len(made) == 1
     assert any(p is not None for p in parts) and parts[-1] is None  # halves tried, then one scan

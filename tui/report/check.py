@@ -12,20 +12,19 @@ import argparse
 import heapq
 import json
 import math
-import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from operator import itemgetter
 from typing import Any, NamedTuple
 
 from tui.health import HealthOptions, RunHealth, judge_many
-from tui.health.kin import parent_of
+from tui.health.kin import experiment_size_ok, parent_of
 from tui.health.parallel import judge_many_split, slim
 from tui.health.roles import ROLES
 from tui.ingest import Ingestor, LogdirError, forked, memory
-from tui.ingest.discovery import is_event_file_name
 from tui.ingest.tree import TreeProblem
 from tui.report.cli_options import add_config, add_fail_on, add_health, add_logdirs
 from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
@@ -173,7 +172,7 @@ class _Half(NamedTuple):
     damage: bool  # any damage (not only unreadable files)
     problems: list[TreeProblem]
     links: set[str]  # symlinked directories followed
-    parents: set[str]  # the runs' parent directories (their siblings' home)
+    parents: dict[str, int]  # the runs' parent directories (their siblings' home): how many runs in each
 
 
 def _order(h: RunHealth) -> tuple[int, str]:
@@ -197,26 +196,23 @@ def _half(ing: Ingestor, store: Store, part: tuple[str, str, bool], opts: Health
     top = max((int(v.severity) for h in results for v in h.verdicts), default=-1)
     damage = any(is_damage(p) for found in problems.values() for p in found)
     return _Half(items, _counts(results), top, len(problems), damage, ing.problems(), ing.followed_links(),
-                 {parent_of(s) for s in snaps})
+                 dict(Counter(parent_of(s) for s in snaps)))
 
 
-def _flat(split: tuple[str, str]) -> bool:
-    """Whether the directory the upper half starts with is a run itself (event files in it): then
-    the runs of the split directory (a flat sweep, ``runs/<name>``) are most likely siblings
-    across the halves, and the halves would be of no use."""
-    try:
-        with os.scandir(os.path.join(*split)) as it:
-            return any(is_event_file_name(e.name) for e in it)
-    except OSError:
-        return False
+def _apart(mine: _Half, theirs: _Half) -> bool:
+    """Whether each half judged its runs as one process does: every directory with runs in
+    both halves is too full to be one experiment in each (`experiment_size_ok`: a flat sweep,
+    ``runs/<name>``), so its runs are judged alone in each half as in the whole."""
+    return all(not experiment_size_ok(mine.parents[d]) and not experiment_size_ok(theirs.parents[d])
+               for d in mine.parents.keys() & theirs.parents.keys())
 
 
 def _by_halves(ing: Ingestor, store: Store, split: tuple[str, str], opts: HealthOptions, now: float,
                as_json: bool, paint: Paint) -> tuple[_Half, _Half] | None:
     """The check of a tree of many directories on two cores: the directories from ``split``'s
     name on scanned, read and judged by a forked worker. Both halves' checks; None where they
-    can't give what one process would (the worker failed, a directory has runs in both halves:
-    siblings judged apart, or both followed a link to the same directory, or no runs)."""
+    can't give what one process would (the worker failed, siblings on both sides of the split
+    (`_apart`), both followed a link to the same directory, no runs)."""
     with forked.Forked(lambda: _half(ing, store, (*split, True), opts, now, as_json, paint)) as worker:
         try:
             mine = _half(ing, store, (*split, False), opts, now, as_json, paint)
@@ -226,7 +222,7 @@ def _by_halves(ing: Ingestor, store: Store, split: tuple[str, str], opts: Health
             theirs: _Half = worker.result()
         except forked.ChildFailed:
             return None
-    if mine.links & theirs.links or mine.parents & theirs.parents or not (mine.items or theirs.items):
+    if mine.links & theirs.links or not _apart(mine, theirs) or not (mine.items or theirs.items):
         return None
     return mine, theirs
 
@@ -274,7 +270,7 @@ def _run(args: argparse.Namespace) -> int:
     paint = Paint.for_stream(sys.stdout)
     pretty = args.json and sys.stdout.isatty()  # indented for a person; compact (and faster) for a program
     split = ing.split_point(SPLIT_RUNS) if not pretty and forked.available() else None
-    if split is not None and not _flat(split):  # a tree of many directories: checked on two cores
+    if split is not None:  # a tree of many directories: checked on two cores
         memory.keep_freed()  # read once, then exit: freed batches reused, not faulted in again
         halves = _by_halves(ing, store, split, opts, time.time(), args.json, paint)
         if halves is not None:
