@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import re
 import shutil
@@ -13,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from eventfiles import Writer
+from testing import write_known_run
 
 from tui.cli import main
 from tui.config import Config, ConfigError, load_config
@@ -28,18 +27,7 @@ HUGE = "x{99999999999}"
 
 
 def write_run(d: Path, kind: str = "healthy", n: int = 120, end: float | None = None) -> None:
-    """A run whose verdict is known: "healthy" (ok) or "collapse" (entropy collapsed: alarm)."""
-    end = time.time() if end is None else end
-    t0 = end - n * 10
-    with Writer(d) as w:
-        for i in range(n):
-            wall = t0 + i * 10
-            if kind == "collapse":
-                h, r = math.log(6) * max(0.001, math.exp(-i / 10)), -21 + math.sin(i)
-            else:
-                h, r = math.log(6) * (0.6 + 0.4 * math.exp(-i / 80)) + 0.02 * math.sin(i), i / 10 + math.sin(i)
-            w.scalar("losses/entropy", h, i * 2048, wall)
-            w.scalar("charts/episodic_return", r, i * 2048, wall)
+    write_known_run(d, kind, n, end=end, suffix="")
 
 
 # ---- 12.8 / 12.11: one compile helper for user regexes ------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from eventfiles import Writer
+from testing import write_known_run
 
 from tui.cli import main
 from tui.looks.log import Look, append_look
@@ -24,19 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def write_run(d: Path, kind: str, n: int = 200, start: int = 0, end: float | None = None) -> None:
-    """A run whose verdict is known: "healthy" (ok) or "collapse" (entropy collapsed: alarm)."""
-    end = time.time() if end is None else end
-    t0 = end - (start + n) * 10
-    with Writer(d, suffix=f".{start}") as w:
-        for i in range(start, start + n):
-            wall = t0 + i * 10
-            if kind == "collapse":
-                h, r = math.log(6) * max(0.001, math.exp(-i / 10)), -21 + math.sin(i)
-            else:
-                h, r = math.log(6) * (0.6 + 0.4 * math.exp(-i / 80)) + 0.02 * math.sin(i), i / 10 + math.sin(i)
-            w.scalar("losses/entropy", h, i * 2048, wall)
-            w.scalar("charts/episodic_return", r, i * 2048, wall)
-            w.scalar("charts/SPS", 2000 + 10 * math.sin(i), i * 2048, wall)
+    write_known_run(d, kind, n, start, end, sps=True)
 
 
 @pytest.fixture()

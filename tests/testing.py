@@ -1,9 +1,13 @@
-"""Small helpers shared by the tests: a fake clock, and running pilot tests without a plugin."""
+"""Small helpers shared by the tests: a fake clock, runs whose verdict is known, and running
+pilot tests without a plugin."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import math
+import time
+from pathlib import Path
 
 
 class Clock:
@@ -38,3 +42,26 @@ async def wait_for(pilot, cond, tries: int = 200) -> bool:
             return True
     assert cond(), "condition never held"
     return True
+
+
+def write_known_run(d: Path, kind: str = "healthy", n: int = 120, start: int = 0, end: float | None = None,
+                    sps: bool = False, suffix: str | None = None) -> None:
+    """A run whose verdict is known: "healthy" (ok) or "collapse" (entropy collapsed: alarm),
+    CleanRL's tags, a point every 10 s ending at `end` (default now); points `start` to
+    `start + n` in a file of its own (name suffix: `suffix`, default ``.<start>``); `sps`: a steady
+    ``charts/SPS`` too."""
+    from eventfiles import Writer
+
+    end = time.time() if end is None else end
+    t0 = end - (start + n) * 10
+    with Writer(d, suffix=f".{start}" if suffix is None else suffix) as w:
+        for i in range(start, start + n):
+            wall = t0 + i * 10
+            if kind == "collapse":
+                h, r = math.log(6) * max(0.001, math.exp(-i / 10)), -21 + math.sin(i)
+            else:
+                h, r = math.log(6) * (0.6 + 0.4 * math.exp(-i / 80)) + 0.02 * math.sin(i), i / 10 + math.sin(i)
+            w.scalar("losses/entropy", h, i * 2048, wall)
+            w.scalar("charts/episodic_return", r, i * 2048, wall)
+            if sps:
+                w.scalar("charts/SPS", 2000 + 10 * math.sin(i), i * 2048, wall)
