@@ -49,12 +49,16 @@ def forks(monkeypatch):
     return made
 
 
-def test_spare_core_reads_the_load(monkeypatch):
+@pytest.mark.parametrize("text,spare", [("1.9 2.4 2.6 1/97 3173\n", True),  # busy a minute ago, idle now
+                                        ("0.1 0.2 0.3 2/97 3173\n", False),  # another thread runnable now
+                                        ("garbled\n", True)])
+def test_spare_core_reads_the_runnable_threads_now(tmp_path, monkeypatch, text, spare):
+    (tmp_path / "loadavg").write_text(text)
+    monkeypatch.setattr(parallel, "LOADAVG", str(tmp_path / "loadavg"))
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    assert parallel.spare_core() is spare
+    monkeypatch.setattr(parallel, "LOADAVG", str(tmp_path / "absent"))
     assert parallel.spare_core()
-    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (2.6, 2.0, 1.0))
-    assert not parallel.spare_core()
 
 
 def _without_roles(healths):

@@ -21,19 +21,23 @@ from tui.ingest import forked
 from tui.store import RunSnapshot
 
 PARALLEL_RUNS = 400  # runs: fewer are judged in one process (a fork costs more than it saves)
+LOADAVG = "/proc/loadavg"  # its 4th field: threads runnable now / threads in all
 PARENT_SHARE = 0.47  # of the runs: the parent also takes the child's answer (unpickles it)
 
 
 def spare_core() -> bool:
-    """Whether another core is likely idle: the 1-minute load average (this process counted)
-    below the number of cores. On a machine busy with other work a worker adds CPU time (the
-    fork's copied pages, the answer's pickling: about a quarter of the work it takes over)
-    without saving wall time."""
+    """Whether another core is idle now: fewer threads runnable this instant (this one counted)
+    than cores, as the kernel counts them (Linux's ``/proc/loadavg``; elsewhere: yes). On a
+    machine busy with other work a worker adds CPU time (the fork's copied pages, the answer's
+    pickling: about a quarter of the work it takes over) without saving wall time. Not the
+    1-minute load average: that still counts work that ended seconds ago (a benchmark's previous
+    commands) and would keep the worker away from a machine idle now."""
     try:
-        load = os.getloadavg()[0]
-    except (OSError, AttributeError):  # not on this platform
+        with open(LOADAVG, encoding="ascii") as f:
+            running = int(f.read().split()[3].partition("/")[0])
+    except (OSError, ValueError, IndexError):  # not on this platform
         return True
-    return load < (os.cpu_count() or 1)
+    return running < (os.cpu_count() or 1)
 
 
 def slim(hs: list[RunHealth]) -> list[RunHealth]:

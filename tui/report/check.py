@@ -9,20 +9,27 @@ or I/O error (a logdir that doesn't exist, a bad ``--role``, an unreadable confi
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import math
 import sys
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, is_dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
-from tui.health import HealthOptions, RunHealth
-from tui.health.parallel import judge_many_split
+from tui.health import HealthOptions, RunHealth, judge_many
+from tui.health.kin import experiment_size_ok, parent_of
+from tui.health.parallel import judge_many_split, slim
 from tui.health.roles import ROLES
+from tui.ingest import Ingestor, LogdirError, forked, memory
+from tui.ingest.tree import TreeProblem
 from tui.report.cli_options import add_config, add_fail_on, add_health, add_logdirs
 from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
 from tui.report.problems import is_damage, run_problems
+from tui.store import Store
 from tui.vocab import EXIT_DAMAGED, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Severity, Verdict, plural, safe_terminal
 
 
@@ -66,12 +73,69 @@ def to_json(results: list[RunHealth], problems: Mapping[str, list[dict[str, Any]
     """``check --json``: per run its verdicts and problems; ``problems`` at the top for
     directories that couldn't be listed (runs inside them are missing)."""
     problems = problems or {}
-    return {"runs": [
-        {"run": h.run, "path": h.path, "library": h.library,
-         "summary": h.summary.to_json() if h.summary else None,
-         "verdicts": [verdict_json(v) for v in h.verdicts],
-         "problems": problems.get(h.run, [])}
-        for h in results], "problems": list(logdir_problems)}
+    return {"runs": [_run_json(h, problems.get(h.run, [])) for h in results], "problems": list(logdir_problems)}
+
+
+def _run_json(h: RunHealth, found: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"run": h.run, "path": h.path, "library": h.library,
+            "summary": h.summary.to_json() if h.summary else None,
+            "verdicts": [verdict_json(v) for v in h.verdicts], "problems": found}
+
+
+def _heads(paint: Paint) -> tuple[dict[Severity, str], dict[Severity, str]]:
+    """Each severity's words as a run's first line and its verdicts' lines have them, painted
+    once (3 000 runs: 20 000 verdict lines)."""
+    return ({s: paint.severity(f"{s.label.upper():<5}", s) for s in Severity},
+            {s: paint.severity(f"{s.label:<5}", s) for s in Severity})
+
+
+Block = tuple[str, str, str, str]  # a run's summary: severity words, name (safe), rest of the first line, lines under it
+
+
+def _block(h: RunHealth, found: Sequence[dict[str, Any]], paint: Paint,
+           heads: tuple[dict[Severity, str], dict[Severity, str]]) -> Block:
+    """A run's part of the summary, but for its name's padding (the widest name's, of all runs)."""
+    w = h.worst
+    sev = heads[0][w.severity] if w else "-    "
+    head = f"{w.metric} {w.kind}" if w else "nothing to judge"
+    lib = f"  [{h.library}]" if h.library else ""
+    words = heads[1]
+    lines: list[str] = []
+    if h.summary is not None:
+        lines.append(f"       {safe_terminal(h.summary.text)}")
+    lines.extend(f"       {words[v.severity]} {v.metric:<18} {v.kind:<14} {safe_terminal(v.reason)}"
+                 for v in h.verdicts)
+    lines.extend(paint(f"       ! {safe_terminal(p['path'])}: {safe_terminal(p['message'])}", PROBLEM_STYLE)
+                 for p in found)
+    return sev, safe_terminal(h.run), f"  {head}{safe_terminal(lib)}", "\n".join(lines)
+
+
+def _join(blocks: Sequence[Block], paint: Paint) -> list[str]:
+    """The runs' blocks as printed, names padded to the widest."""
+    width = max((len(b[1]) for b in blocks), default=0)
+    return [f"{sev}  {paint(f'{name:<{width}}', NAME_STYLE)}{first}" + (f"\n{rest}" if rest else "")
+            for sev, name, first, rest in blocks]
+
+
+def _tail(counts: Mapping[Severity, int], runs: int, damaged: int, logdir_problems: Sequence[dict[str, Any]],
+          paint: Paint) -> list[str]:
+    """The summary's last lines: directories that can't be listed, then the tally (``counts``:
+    runs by their worst verdict's severity; ``damaged``: runs with damaged or unreadable data)."""
+    lines = [paint(f"! {safe_terminal(p['message'])}", PROBLEM_STYLE) for p in logdir_problems]
+    tally = ", ".join(paint.severity(f"{n} {s.label}", s) for s, n in sorted(counts.items(), reverse=True) if n)
+    extra = f"; {plural(damaged, 'run')} with damaged or unreadable data" if damaged else ""
+    if logdir_problems:
+        extra += f"; {plural(len(logdir_problems), 'directory', 'directories')} not readable"
+    lines.append(f"{plural(runs, 'run')}: {tally or 'nothing judged'}{extra}")
+    return lines
+
+
+def _counts(results: Sequence[RunHealth]) -> dict[Severity, int]:
+    counts = dict.fromkeys(Severity, 0)
+    for h in results:
+        if h.worst:
+            counts[h.worst.severity] += 1
+    return counts
 
 
 def render_text(results: list[RunHealth], paint: Paint = NO_PAINT,
@@ -81,31 +145,10 @@ def render_text(results: list[RunHealth], paint: Paint = NO_PAINT,
     problems under it and unlistable directories at the end (``!``); with `paint`, severities
     in colour (always in words too)."""
     problems = problems or {}
-    lines: list[str] = []
-    width = max((len(safe_terminal(h.run)) for h in results), default=0)
-    # Each severity's words painted once (3 000 runs: 20 000 verdict lines).
-    heads = {s: paint.severity(f"{s.label.upper():<5}", s) for s in Severity}
-    words = {s: paint.severity(f"{s.label:<5}", s) for s in Severity}
-    for h in results:
-        w = h.worst
-        sev = heads[w.severity] if w else "-    "
-        head = f"{w.metric} {w.kind}" if w else "nothing to judge"
-        lib = f"  [{h.library}]" if h.library else ""
-        lines.append(f"{sev}  {paint(f'{safe_terminal(h.run):<{width}}', NAME_STYLE)}  {head}{safe_terminal(lib)}")
-        if h.summary is not None:
-            lines.append(f"       {safe_terminal(h.summary.text)}")
-        lines.extend(f"       {words[v.severity]} {v.metric:<18} {v.kind:<14} {safe_terminal(v.reason)}"
-                     for v in h.verdicts)
-        lines.extend(paint(f"       ! {safe_terminal(p['path'])}: {safe_terminal(p['message'])}", PROBLEM_STYLE)
-                     for p in problems.get(h.run, []))
-    lines.extend(paint(f"! {safe_terminal(p['message'])}", PROBLEM_STYLE) for p in logdir_problems)
-    counts = {s: sum(1 for h in results if h.worst and h.worst.severity == s) for s in Severity}
-    tally = ", ".join(paint.severity(f"{n} {s.label}", s) for s, n in sorted(counts.items(), reverse=True) if n)
+    heads = _heads(paint)
+    lines = _join([_block(h, problems.get(h.run, ()), paint, heads) for h in results], paint)
     damaged = sum(1 for h in results if problems.get(h.run))
-    extra = f"; {plural(damaged, 'run')} with damaged or unreadable data" if damaged else ""
-    if logdir_problems:
-        extra += f"; {plural(len(logdir_problems), 'directory', 'directories')} not readable"
-    lines.append(f"{plural(len(results), 'run')}: {tally or 'nothing judged'}{extra}")
+    lines += _tail(_counts(results), len(results), damaged, logdir_problems, paint)
     return "\n".join(lines)
 
 
@@ -114,6 +157,101 @@ def run(args: argparse.Namespace) -> int:
 
     with no_cyclic_gc():  # judging thousands of runs makes no cycles: see no_cyclic_gc
         return _run(args)
+
+
+SPLIT_RUNS = 200  # directories where the tree splits: more are scanned, read and judged in two halves
+
+
+class _Half(NamedTuple):
+    """One half's check: its runs' output in the order printed (sort key, JSON text or `Block`)
+    and what the summary and the exit code need of them."""
+    items: list[tuple[tuple[int, str], Any]]
+    counts: dict[Severity, int]  # runs by their worst verdict's severity
+    top: int  # the highest severity of any verdict (-1: none)
+    damaged: int  # runs with damaged or unreadable data
+    damage: bool  # any damage (not only unreadable files)
+    problems: list[TreeProblem]
+    links: set[str]  # symlinked directories followed
+    parents: dict[str, int]  # the runs' parent directories (their siblings' home): how many runs in each
+
+
+def _order(h: RunHealth) -> tuple[int, str]:
+    """Worst first, then by name: the order `tbpeek check` prints runs in."""
+    return (-(h.worst.severity if h.worst else -1), h.run)
+
+
+def _half(ing: Ingestor, store: Store, part: tuple[str, str, bool], opts: HealthOptions, now: float, as_json: bool,
+          paint: Paint) -> _Half:
+    """Scan, read and judge one half of the tree (each run beside its siblings: all in this half)."""
+    ing.rescan(part=part)
+    ing.poll_runs(store.runs())
+    snaps = store.snapshots()
+    results = slim(judge_many(snaps, opts, now))
+    problems = {s.name: found for s in snaps if (found := run_problems(s))}
+    heads = _heads(paint)
+    items: list[tuple[tuple[int, str], Any]] = [
+        (_order(h), json.dumps(_run_json(h, problems.get(h.run, [])), allow_nan=False) if as_json
+         else _block(h, problems.get(h.run, ()), paint, heads)) for h in results]
+    items.sort(key=itemgetter(0))
+    top = max((int(v.severity) for h in results for v in h.verdicts), default=-1)
+    damage = any(is_damage(p) for found in problems.values() for p in found)
+    return _Half(items, _counts(results), top, len(problems), damage, ing.problems(), ing.followed_links(),
+                 dict(Counter(parent_of(s) for s in snaps)))
+
+
+def _apart(mine: _Half, theirs: _Half) -> bool:
+    """Whether each half judged its runs as one process does: every directory with runs in
+    both halves is too full to be one experiment in each (`experiment_size_ok`: a flat sweep,
+    ``runs/<name>``), so its runs are judged alone in each half as in the whole."""
+    return all(not experiment_size_ok(mine.parents[d]) and not experiment_size_ok(theirs.parents[d])
+               for d in mine.parents.keys() & theirs.parents.keys())
+
+
+def _by_halves(ing: Ingestor, store: Store, split: tuple[str, str], opts: HealthOptions, now: float,
+               as_json: bool, paint: Paint) -> tuple[_Half, _Half] | None:
+    """The check of a tree of many directories on two cores: the directories from ``split``'s
+    name on scanned, read and judged by a forked worker. Both halves' checks; None where they
+    can't give what one process would (the worker failed, siblings on both sides of the split
+    (`_apart`), both followed a link to the same directory, no runs)."""
+    with forked.Forked(lambda: _half(ing, store, (*split, True), opts, now, as_json, paint)) as worker:
+        try:
+            mine = _half(ing, store, (*split, False), opts, now, as_json, paint)
+        except LogdirError:
+            return None  # (said again by the read in one process)
+        try:
+            theirs: _Half = worker.result()
+        except forked.ChildFailed:
+            return None
+    if mine.links & theirs.links or not _apart(mine, theirs) or not (mine.items or theirs.items):
+        return None
+    return mine, theirs
+
+
+def _print_halves(args: argparse.Namespace, halves: tuple[_Half, _Half], paint: Paint) -> int:
+    """Print the check from its halves as one process prints it; the exit code."""
+    mine, theirs = halves
+    runs = [x for _, x in heapq.merge(mine.items, theirs.items, key=itemgetter(0))]
+    # (a directory above the split that can't be listed: both halves saw it, once is what one sees)
+    logdir_problems = [p.to_json() for p in
+                       {p.path: p for p in sorted(mine.problems + theirs.problems, key=lambda p: p.path)}.values()]
+    if args.json:
+        print(f'{{"runs": [{", ".join(runs)}], "problems": {json.dumps(logdir_problems, allow_nan=False)}}}')
+    else:
+        counts = {s: mine.counts[s] + theirs.counts[s] for s in Severity}
+        print("\n".join(_join(runs, paint) + _tail(counts, len(runs), mine.damaged + theirs.damaged,
+                                                   logdir_problems, paint)))
+    if max(mine.top, theirs.top) >= Severity.parse(args.fail_on):
+        return EXIT_PROBLEM
+    return EXIT_DAMAGED if logdir_problems or mine.damage or theirs.damage else EXIT_OK
+
+
+def _open(args: argparse.Namespace) -> tuple[Store, Ingestor] | None:
+    store = Store()
+    try:
+        return store, Ingestor(store, list(args.logdirs))
+    except LogdirError as e:
+        print(f"tbpeek check: {safe_terminal(str(e))}", file=sys.stderr)
+        return None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -125,12 +263,23 @@ def _run(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as e:
         print(f"tbpeek check: {safe_terminal(str(e))}", file=sys.stderr)
         return EXIT_USAGE
-    from tui.ingest import Ingestor, LogdirError
-    from tui.store import Store
-
-    store = Store()
+    opened = _open(args)
+    if opened is None:
+        return EXIT_USAGE
+    store, ing = opened
+    paint = Paint.for_stream(sys.stdout)
+    pretty = args.json and sys.stdout.isatty()  # indented for a person; compact (and faster) for a program
+    split = ing.split_point(SPLIT_RUNS) if not pretty and forked.available() else None
+    if split is not None:  # a tree of many directories: checked on two cores
+        memory.keep_freed()  # read once, then exit: freed batches reused, not faulted in again
+        halves = _by_halves(ing, store, split, opts, time.time(), args.json, paint)
+        if halves is not None:
+            return _print_halves(args, halves, paint)
+        opened = _open(args)  # read it all here, from the start
+        if opened is None:
+            return EXIT_USAGE
+        store, ing = opened
     try:
-        ing = Ingestor(store, list(args.logdirs))
         ing.rescan()
         ing.poll()
     except LogdirError as e:
@@ -151,10 +300,9 @@ def _run(args: argparse.Namespace) -> int:
     results.sort(key=lambda h: (-(h.worst.severity if h.worst else -1), h.run))
     problems = {s.name: found for s in snaps if (found := run_problems(s))}
     if args.json:
-        pretty = sys.stdout.isatty()  # indented for a person; compact (and faster) for a program
         print(json.dumps(to_json(results, problems, logdir_problems), indent=2 if pretty else None, allow_nan=False))
     else:
-        print(render_text(results, Paint.for_stream(sys.stdout), problems, logdir_problems))
+        print(render_text(results, paint, problems, logdir_problems))
     threshold = Severity.parse(args.fail_on)
     if any(v.severity >= threshold for h in results for v in h.verdicts):
         return EXIT_PROBLEM
