@@ -63,10 +63,11 @@ def fmt_value(x: float, digits: int = 3) -> str:
     ax = abs(x)
     if ax != 0 and (ax >= 1e6 or ax < 1e-3):
         return f"{x:.{digits - 1}e}"
-    rounded = float(f"{x:.{digits}g}")
+    text = f"{x:.{digits}g}"
+    rounded = float(text)
     if abs(rounded) >= 10 ** digits:
         return f"{rounded:.0f}"
-    return f"{x:.{digits}g}"
+    return text
 
 
 def fmt_span(seconds: float) -> str:
