@@ -86,6 +86,136 @@ def test_tracker_update_many_equals_update_run_by_run():
             assert one.history(s.name) == many.history(s.name)
 
 
+class _OneAtATime:
+    """The tracker as it was before `update_many` judged lives first: `with_liveness` finds each
+    run's end itself and judges its final shapes alone (the reference the batch must equal)."""
+
+    @staticmethod
+    def make(**kw):
+        from tui.health import HealthTracker
+
+        class OneAtATime(HealthTracker):
+            def _lives(self, snaps, now, rel, states):
+                return [None] * len(snaps)
+
+        return OneAtATime(**kw)
+
+
+# (mode, [(now, new data?)]): runs that end under way, end between two updates with no new data
+# (the clock alone), are all ended from the start, and gain data after they ended.
+ENDING = [
+    ("live", [(T0 + 3000, False), (T0 + 1e7, False), (T0 + 1e7 + 5, False), (T0 + 2e7, True)]),
+    ("live", [(T0 + 1e7, False), (T0 + 1e7 + 60, False), (T0 + 1e7 + 90, True)]),
+    ("review", [(T0 + 3000, False), (T0 + 30000, False), (T0 + 1e7, True), (T0 + 1e7 + 1, False)]),
+    ("review", [(T0 + 1e7, False), (T0 + 1e7 + 1, True)]),
+]
+
+
+@pytest.mark.parametrize("mode,steps", ENDING)
+def test_tracker_update_many_of_ended_runs_equals_update_one_at_a_time(mode, steps):
+    """update_many judges the lives first and the ended runs' final shapes in one batch: the
+    verdicts, summaries, states and histories equal both `update` run by run and the tracker
+    that judged each ended run alone (`with_liveness` finding the end itself), whether the runs
+    ended before the first update, under way, or between two updates of unchanged data."""
+    from dataclasses import replace
+
+    from tui.health import HealthTracker
+    from tui.health.engine import Shapes
+
+    runs = RUNS[:150]
+    related = siblings(runs)
+    opts = HealthOptions(mode=mode)
+    one = HealthTracker(opts, hold=2, clock_every=0)
+    ref = _OneAtATime.make(opts=opts, hold=2, clock_every=0)
+    many = HealthTracker(opts, hold=2, clock_every=0)
+    snaps, states = runs, set()
+    for now, new_data in steps:
+        if new_data:
+            snaps = [replace(s, version=s.version + 1) for s in snaps]
+        a = verdict_table([one.update(s, now, related[s.name]) for s in snaps])
+        r = verdict_table(ref.update_many(snaps, now, related))
+        b = verdict_table(many.update_many(snaps, now, related))
+        assert a == r
+        assert b == r
+        states |= {row["state"] for row in b}
+        for s in snaps:
+            assert one.history(s.name) == ref.history(s.name) == many.history(s.name), s.name
+        for s, row in zip(snaps, b, strict=True):  # the batch left the final shapes where with_liveness looks
+            sh = many._runs[s.name].shapes
+            if row["state"] == "ended":
+                assert sh.final or isinstance(sh.cache.get("final"), Shapes)
+                mine, theirs = sh.cache.get("final", sh), ref._runs[s.name].shapes.cache.get("final", sh)
+                assert verdict_table([mine.health]) == verdict_table([theirs.health])
+                assert (mine.rate_verdict, mine.gap, mine.final) == (theirs.rate_verdict, theirs.gap, theirs.final)
+    assert "ended" in states and (states - {"ended"} or steps[0][0] >= T0 + 1e7)
+
+
+def test_tracker_update_many_with_writer_evidence_equals_one_at_a_time(tmp_path):
+    """Judged at the present in live mode, the writer process speaks (its PID in the event
+    file's name): a live writer keeps a silent run stalled, an exited one ends it, no evidence
+    leaves the clock to decide. The batch asks the same evidence, kept in the same cache, and
+    gives what judging each ended run alone gives, now and on the clock alone a moment later."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from dataclasses import replace
+
+    from tui.health import HealthTracker
+    from tui.vocab.writer import this_host
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    pids = [os.getpid(), int(gone.stdout)]
+    runs = []
+    for i, s in enumerate(RUNS[:90]):
+        d = tmp_path / f"r{i}"
+        d.mkdir()
+        host = this_host() if i % 3 else "some-other-host"
+        f = d / f"events.out.tfevents.{int(time.time())}.{host}.{pids[i % 2]}.0"
+        f.write_bytes(b"")
+        runs.append(replace(s, path=str(d), files=(str(f),)))
+    related = siblings(runs)
+    opts = HealthOptions()
+    ref = _OneAtATime.make(opts=opts, hold=2, clock_every=0)
+    many = HealthTracker(opts, hold=2, clock_every=0)
+    states = set()
+    for _ in range(2):  # new data, then the clock alone
+        now = time.time()
+        r = verdict_table(ref.update_many(runs, now, related))
+        b = verdict_table(many.update_many(runs, now, related))
+        assert b == r
+        states |= {row["state"] for row in b}
+        for s in runs:
+            assert ref.history(s.name) == many.history(s.name), s.name
+    assert {"ended", "stalled"} <= states
+    alive = [h.writer_alive for h in many.update_many(runs, time.time(), related)]
+    assert True in alive and False in alive and None in alive
+
+
+def test_tracker_update_many_judges_ended_runs_final_shapes_once_in_one_batch(monkeypatch):
+    """All runs ended: their final shapes come from one `judge_shapes_many` call (not one per
+    run), and an update on the clock alone judges nothing again."""
+    from tui.health import HealthTracker, tracker
+
+    calls = []
+    real = tracker.judge_shapes_many
+
+    def spy(snaps, opts, related=None, finals=None):
+        calls.append((len(snaps), tuple(finals or ())))
+        return real(snaps, opts, related, finals)
+
+    monkeypatch.setattr(tracker, "judge_shapes_many", spy)
+    runs = RUNS[:60]
+    t = HealthTracker(hold=2, clock_every=0)
+    got = t.update_many(runs, T0 + 1e7, siblings(runs))
+    assert all(h.state == "ended" for h in got)
+    assert calls == [(60, ()), (60, (True,) * 60)]
+    calls.clear()
+    t.update_many(runs, T0 + 1e7 + 10, siblings(runs))
+    assert calls == []
+
+
 def test_peer_ends_is_the_median_of_the_others_last_steps():
     """kin.peer_ends reads each run's median of its siblings' last steps off one sorted list:
     the number `median` of the others gives, for groups of odd and even size, ties, and tag sets."""

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from tui.health.engine import RunHealth, Shapes, VerdictChange, judge_shapes_many, with_liveness
+from tui.health.engine import RunHealth, Shapes, VerdictChange, _writer, judge_shapes_many, with_liveness
+from tui.health.lifecycle import judge_life
 from tui.health.options import HealthOptions
 from tui.health.summary import summarize
 from tui.health.verdict import Severity, Verdict, worst
@@ -87,21 +88,51 @@ class HealthTracker:
             version = (snap.version, tuple(r.version for r in rel.get(snap.name, ())))
             unchanged = st.shapes is not None and version == st.version and snap.version >= 0
             states.append((st, version, unchanged))
-            if not (unchanged and st.health is not None and now - st.judged_at < self.clock_every) \
-                    and (not unchanged or st.shapes is None):
+            if not self._recent(st, unchanged, now) and (not unchanged or st.shapes is None):
                 todo.append(i)
         judged = judge_shapes_many([snaps[i] for i in todo], self.opts,
                                    [rel.get(snaps[i].name, ()) for i in todo]) if todo else []
         for i, shapes in zip(todo, judged, strict=True):
             states[i][0].shapes = shapes
-        return [self._update(snap, now, rel.get(snap.name, ()), *states[i]) for i, snap in enumerate(snaps)]
+        lives = self._lives(snaps, now, rel, states)
+        return [self._update(snap, now, rel.get(snap.name, ()), *states[i], lives[i]) for i, snap in enumerate(snaps)]
+
+    def _recent(self, st: _RunState, unchanged: bool, now: float) -> bool:
+        """The run's last health still stands: its data unchanged, its clock checked lately."""
+        return unchanged and st.health is not None and now - st.judged_at < self.clock_every
+
+    def _lives(self, snaps: Sequence[RunSnapshot], now: float, rel: Mapping[str, Sequence[RunSnapshot]],
+               states: Sequence[tuple[_RunState, tuple[int, tuple[int, ...]], bool]]) -> list[tuple[Verdict | None] | None]:
+        """Each re-judged run's life at `now` (as `with_liveness` judges it: its gap, its writer
+        evidence cached in its shapes), and the final shapes of the runs that have ended, judged
+        together (`judge_shapes_many`), kept where `with_liveness` looks for them."""
+        lives: list[tuple[Verdict | None] | None] = [None] * len(snaps)
+        ended: list[int] = []
+        for i, (snap, (st, _, unchanged)) in enumerate(zip(snaps, states, strict=True)):
+            sh = st.shapes
+            if sh is None or self._recent(st, unchanged, now):
+                continue  # not judged again now (`_update` returns its last health)
+            life = judge_life(snap, sh.gap, now, self.opts.thresholds, self.opts.mode,
+                              _writer(snap, self.opts, now, sh.cache))
+            lives[i] = (life,)
+            if life is not None and life.kind == "ended" and not sh.final and not isinstance(sh.cache.get("final"), Shapes):
+                ended.append(i)
+        finals = judge_shapes_many([snaps[i] for i in ended], self.opts, [rel.get(snaps[i].name, ()) for i in ended],
+                                   [True] * len(ended)) if ended else []
+        for i, final in zip(ended, finals, strict=True):
+            shapes = states[i][0].shapes
+            assert shapes is not None
+            shapes.cache["final"] = final
+        return lives
 
     def _update(self, snap: RunSnapshot, now: float, related: Sequence[RunSnapshot], st: _RunState,
-                version: tuple[int, tuple[int, ...]], unchanged: bool) -> RunHealth:
-        if unchanged and st.health is not None and now - st.judged_at < self.clock_every:
+                version: tuple[int, tuple[int, ...]], unchanged: bool,
+                life: tuple[Verdict | None] | None = None) -> RunHealth:
+        if self._recent(st, unchanged, now):
+            assert st.health is not None
             return st.health
         assert st.shapes is not None  # judged by update_many
-        fresh = with_liveness(st.shapes, snap, self.opts, now, related)
+        fresh = with_liveness(st.shapes, snap, self.opts, now, related, judged_life=life)
         st.version, st.judged_at = version, now
         shown: list[Verdict] = []
         # An ended run's verdicts are final judgements of a whole life, not readings of noise.
