@@ -12,10 +12,11 @@ import os
 import pytest
 from health_many import T0, varied_runs
 from test_health_parallel import _write_runs
+from testing import count_forks, unlistable_and_scans
 
 from tui import cli
 from tui.health import parallel
-from tui.ingest import Ingestor, forked, split, tree
+from tui.ingest import Ingestor, split
 from tui.report import check
 from tui.store import Store
 
@@ -28,35 +29,12 @@ RUNS = varied_runs(150, seed=3)  # experiments of 1-3 seed siblings (and one of 
 @pytest.fixture
 def setup(monkeypatch):
     """Small trees split; forks counted; the scans' parts seen; one directory can't be listed."""
-    made: list[object] = []
-    real = forked.Forked.__init__
-
-    def init(self, fn):
-        made.append(fn)
-        real(self, fn)
-
-    monkeypatch.setattr(forked.Forked, "__init__", init)
-    monkeypatch.setattr(forked.threading, "active_count", lambda: 1)  # threads other tests left
+    made = count_forks(monkeypatch)
     monkeypatch.setattr(check, "SPLIT_RUNS", 4)
     monkeypatch.setattr(split, "PARALLEL_FILES", 10**9)  # (the fallback's read in one process)
     monkeypatch.setattr(parallel, "spare_core", lambda: True)
     monkeypatch.setattr("time.time", lambda: T0 + 100)  # ok, info, warn and alarm runs
-    real_scandir = tree.os.scandir
-
-    def scandir(path):
-        if os.path.basename(os.fspath(path)) == UNLISTABLE:
-            raise PermissionError(13, "Permission denied", os.fspath(path))
-        return real_scandir(path)
-
-    monkeypatch.setattr(tree.os, "scandir", scandir)
-    parts: list[object] = []
-    real_rescan = Ingestor.rescan
-
-    def rescan(self, part=None):
-        parts.append(part)
-        return real_rescan(self, part)
-
-    monkeypatch.setattr(Ingestor, "rescan", rescan)
+    parts = unlistable_and_scans(monkeypatch, UNLISTABLE)
     return made, parts
 
 

@@ -13,6 +13,7 @@ import pytest
 from eventfiles import scalar_event
 from health_many import T0, varied_runs, verdict_table
 from tensorboard.compat.proto import event_pb2
+from testing import count_forks
 
 from tui import cli
 from tui.health import HealthOptions, judge_many, parallel
@@ -34,17 +35,8 @@ CASES = [
 @pytest.fixture
 def forks(monkeypatch):
     """Counts the workers forked (so a test knows the split really happened)."""
-    made = []
-    real = forked.Forked.__init__
-
-    def init(self, fn):
-        made.append(fn)
-        real(self, fn)
-
-    monkeypatch.setattr(forked.Forked, "__init__", init)
+    made = count_forks(monkeypatch)
     monkeypatch.setenv("TBPEEK_WORKERS", "2")
-    # Threads other tests left behind would keep the worker away; the worker takes none of their locks.
-    monkeypatch.setattr(forked.threading, "active_count", lambda: 1)
     monkeypatch.setattr(parallel, "spare_core", lambda: True)  # whatever the machine's load
     return made
 

@@ -13,6 +13,7 @@ import pytest
 from eventfiles import scalar_event
 from tensorboard.compat.proto import event_pb2
 from test_ingest_many import FILE, layouts, sb3_run
+from testing import count_forks
 
 from tui import cli
 from tui.ingest import Ingestor, forked, split
@@ -97,18 +98,8 @@ def _read(root, monkeypatch, workers: str) -> list[dict]:
 @pytest.fixture
 def forks(monkeypatch):
     """Counts the workers forked (so a test knows the split really happened)."""
-    made = []
-    real = forked.Forked.__init__
-
-    def init(self, fn):
-        made.append(fn)
-        real(self, fn)
-
-    monkeypatch.setattr(forked.Forked, "__init__", init)
+    made = count_forks(monkeypatch)
     monkeypatch.setattr(split, "PARALLEL_FILES", 4)
-    # Threads other tests left behind (an app's, a watcher's) would keep the worker away; the
-    # worker's code takes none of their locks.
-    monkeypatch.setattr(forked.threading, "active_count", lambda: 1)
     return made
 
 

@@ -12,9 +12,10 @@ import os
 import pytest
 from eventfiles import text_event
 from test_ingest_many import FILE, layouts, sb3_run
+from testing import count_forks, unlistable_and_scans
 
 from tui import cli
-from tui.ingest import Ingestor, forked, split, tree
+from tui.ingest import Ingestor, split
 from tui.ingest.tfrecord import encode_record
 from tui.report import ls
 from tui.store import Store
@@ -50,34 +51,11 @@ def _write(root) -> list[str]:
 @pytest.fixture
 def setup(monkeypatch):
     """Many top-level directories for a small test; forks counted; the halves' own scans seen."""
-    made: list[object] = []
-    real = forked.Forked.__init__
-
-    def init(self, fn):
-        made.append(fn)
-        real(self, fn)
-
-    monkeypatch.setattr(forked.Forked, "__init__", init)
-    monkeypatch.setattr(forked.threading, "active_count", lambda: 1)  # threads other tests left
+    made = count_forks(monkeypatch)
     monkeypatch.setattr(ls, "SPLIT_RUNS", 4)
     monkeypatch.setattr(split, "PARALLEL_FILES", 10**9)
     monkeypatch.setattr("time.time", lambda: 1.8e9)
-    real_scandir = tree.os.scandir
-
-    def scandir(path):
-        if os.path.basename(os.fspath(path)) == UNLISTABLE:
-            raise PermissionError(13, "Permission denied", os.fspath(path))
-        return real_scandir(path)
-
-    monkeypatch.setattr(tree.os, "scandir", scandir)
-    parts: list[object] = []
-    real_rescan = Ingestor.rescan
-
-    def rescan(self, part=None):
-        parts.append(part)
-        return real_rescan(self, part)
-
-    monkeypatch.setattr(Ingestor, "rescan", rescan)
+    parts = unlistable_and_scans(monkeypatch, UNLISTABLE)
     return made, parts
 
 

@@ -65,3 +65,47 @@ def write_known_run(d: Path, kind: str = "healthy", n: int = 120, start: int = 0
             w.scalar("charts/episodic_return", r, i * 2048, wall)
             if sps:
                 w.scalar("charts/SPS", 2000 + 10 * math.sin(i), i * 2048, wall)
+
+
+def count_forks(monkeypatch) -> list[object]:
+    """The functions given to forked workers, appended as each worker starts (so a test knows a
+    split really happened). Threads other tests left behind (an app's, a watcher's) would keep
+    the worker away: they are not counted (the worker's code takes none of their locks)."""
+    from tui.ingest import forked
+
+    made: list[object] = []
+    real = forked.Forked.__init__
+
+    def init(self, fn):
+        made.append(fn)
+        real(self, fn)
+
+    monkeypatch.setattr(forked.Forked, "__init__", init)
+    monkeypatch.setattr(forked.threading, "active_count", lambda: 1)
+    return made
+
+
+def unlistable_and_scans(monkeypatch, unlistable: str) -> list[object]:
+    """Directories named `unlistable` can't be listed (permission denied); returns the list each
+    `Ingestor.rescan`'s ``part`` is appended to (which halves were scanned)."""
+    import os
+
+    from tui.ingest import Ingestor, tree
+
+    real_scandir = tree.os.scandir
+
+    def scandir(path):
+        if os.path.basename(os.fspath(path)) == unlistable:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(tree.os, "scandir", scandir)
+    parts: list[object] = []
+    real_rescan = Ingestor.rescan
+
+    def rescan(self, part=None):
+        parts.append(part)
+        return real_rescan(self, part)
+
+    monkeypatch.setattr(Ingestor, "rescan", rescan)
+    return parts
