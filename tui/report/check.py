@@ -28,6 +28,7 @@ from tui.ingest import Ingestor, LogdirError, forked, memory
 from tui.ingest.tree import TreeProblem
 from tui.report.cli_options import add_config, add_fail_on, add_health, add_logdirs
 from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
+from tui.report.halves import in_halves, merged_problems
 from tui.report.problems import is_damage, run_problems
 from tui.store import Store
 from tui.vocab import EXIT_DAMAGED, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, Severity, Verdict, plural, safe_terminal
@@ -213,15 +214,13 @@ def _by_halves(ing: Ingestor, store: Store, split: tuple[str, str], opts: Health
     name on scanned, read and judged by a forked worker. Both halves' checks; None where they
     can't give what one process would (the worker failed, siblings on both sides of the split
     (`_apart`), both followed a link to the same directory, no runs)."""
-    with forked.Forked(lambda: _half(ing, store, (*split, True), opts, now, as_json, paint)) as worker:
-        try:
-            mine = _half(ing, store, (*split, False), opts, now, as_json, paint)
-        except LogdirError:
-            return None  # (said again by the read in one process)
-        try:
-            theirs: _Half = worker.result()
-        except forked.ChildFailed:
-            return None
+    try:
+        halves = in_halves(lambda upper: _half(ing, store, (*split, upper), opts, now, as_json, paint))
+    except LogdirError:
+        return None  # (said again by the read in one process)
+    if halves is None:
+        return None
+    mine, theirs = halves
     if mine.links & theirs.links or not _apart(mine, theirs) or not (mine.items or theirs.items):
         return None
     return mine, theirs
@@ -231,9 +230,7 @@ def _print_halves(args: argparse.Namespace, halves: tuple[_Half, _Half], paint: 
     """Print the check from its halves as one process prints it; the exit code."""
     mine, theirs = halves
     runs = [x for _, x in heapq.merge(mine.items, theirs.items, key=itemgetter(0))]
-    # (a directory above the split that can't be listed: both halves saw it, once is what one sees)
-    logdir_problems = [p.to_json() for p in
-                       {p.path: p for p in sorted(mine.problems + theirs.problems, key=lambda p: p.path)}.values()]
+    logdir_problems = [p.to_json() for p in merged_problems(mine.problems, theirs.problems)]
     if args.json:
         print(f'{{"runs": [{", ".join(runs)}], "problems": {json.dumps(logdir_problems, allow_nan=False)}}}')
     else:
@@ -297,7 +294,7 @@ def _run(args: argparse.Namespace) -> int:
     now = time.time()
     # Each run beside its siblings; statistics once per batch; half of the runs on the other core.
     results = judge_many_split(snaps, opts, now)
-    results.sort(key=lambda h: (-(h.worst.severity if h.worst else -1), h.run))
+    results.sort(key=_order)
     problems = {s.name: found for s in snaps if (found := run_problems(s))}
     if args.json:
         print(json.dumps(to_json(results, problems, logdir_problems), indent=2 if pretty else None, allow_nan=False))

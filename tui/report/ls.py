@@ -22,6 +22,7 @@ from tui.ingest.reader import FileState
 from tui.ingest.tree import TreeProblem
 from tui.report.cli_options import add_logdirs
 from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
+from tui.report.halves import in_halves, merged_problems
 from tui.report.problems import run_problems
 from tui.store import Restart, RunSnapshot, Store
 from tui.vocab import EXIT_OK, EXIT_USAGE, fmt_duration, fmt_num, natural_key, plural, safe_terminal
@@ -254,18 +255,14 @@ def _by_halves(ing: Ingestor, store: Store, split: tuple[str, str], now: float, 
     the directories from ``split``'s name on by a forked worker. Each run's listing, in name order, and
     the problems; None where the halves can't give what one process would (the worker failed,
     or both followed a link to the same directory): then it is to be read in one process."""
-    with forked.Forked(lambda: _half(ing, store, (*split, True), now, as_json, show_files, paint)) as worker:
-        mine = _half(ing, store, (*split, False), now, as_json, show_files, paint)
-        try:
-            theirs: Half = worker.result()
-        except forked.ChildFailed:
-            return None
+    halves = in_halves(lambda upper: _half(ing, store, (*split, upper), now, as_json, show_files, paint))
+    if halves is None:
+        return None
+    mine, theirs = halves
     if mine[2] & theirs[2]:
         return None
     runs = heapq.merge(mine[0], theirs[0], key=lambda item: (natural_key(item[0]), item[0]))
-    # (a directory above the split that can't be listed: both halves saw it, once is what one sees)
-    problems = {p.path: p for p in sorted(mine[1] + theirs[1], key=lambda p: p.path)}
-    return [text for _, text in runs], list(problems.values())
+    return [text for _, text in runs], merged_problems(mine[1], theirs[1])
 
 
 def _open(args: argparse.Namespace) -> tuple[Store, Ingestor] | None:
