@@ -12,7 +12,7 @@ import os
 import pytest
 from health_many import T0, varied_runs
 from test_health_parallel import _write_runs
-from testing import count_forks, unlistable_and_scans
+from testing import break_worker, count_forks, unlistable_and_scans
 
 from tui import cli
 from tui.health import parallel
@@ -170,17 +170,7 @@ def test_siblings_on_both_sides_of_the_split_fall_back(tmp_path, monkeypatch, ca
 def test_a_failing_worker_costs_only_time(tmp_path, monkeypatch, capsys, setup, how):
     made, parts = setup
     _nested(tmp_path)
-    parent = os.getpid()
-    real_half = check._half
-
-    def half(*a, **k):
-        if os.getpid() != parent:
-            if how == "raise":
-                raise RuntimeError("worker broke")
-            os._exit(3)
-        return real_half(*a, **k)
-
-    monkeypatch.setattr(check, "_half", half)
+    break_worker(monkeypatch, check, how)
     monkeypatch.setattr(parallel, "PARALLEL_RUNS", 4)  # (the fallback's judging split: today's path)
     one, two = _both(tmp_path, monkeypatch, capsys, ["--json"])
     assert len(made) == 2  # the halves (the worker failed), then judging split after one scan

@@ -12,7 +12,7 @@ import os
 import pytest
 from eventfiles import text_event
 from test_ingest_many import FILE, layouts, sb3_run
-from testing import count_forks, unlistable_and_scans
+from testing import break_worker, count_forks, unlistable_and_scans
 
 from tui import cli
 from tui.ingest import Ingestor, split
@@ -109,17 +109,7 @@ def test_a_link_both_halves_follow_is_listed_once(tmp_path, monkeypatch, capsys,
 def test_a_failing_worker_costs_only_time(tmp_path, monkeypatch, capsys, setup, how):
     made, _ = setup
     _write(tmp_path)
-    parent = os.getpid()
-    real_half = ls._half
-
-    def half(*a, **k):
-        if os.getpid() != parent:
-            if how == "raise":
-                raise RuntimeError("worker broke")
-            os._exit(3)
-        return real_half(*a, **k)
-
-    monkeypatch.setattr(ls, "_half", half)
+    break_worker(monkeypatch, ls, how)
     one, one_err, two, two_err = _both(tmp_path, monkeypatch, capsys, ["ls", "--json"])
     assert len(made) == 2  # the halves (the worker failed), then the read after one scan
     assert (two, two_err) == (one, one_err)

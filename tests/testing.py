@@ -109,3 +109,21 @@ def unlistable_and_scans(monkeypatch, unlistable: str) -> list[object]:
 
     monkeypatch.setattr(Ingestor, "rescan", rescan)
     return parts
+
+
+def break_worker(monkeypatch, module, how: str) -> None:
+    """`module._half` fails in a forked worker (``how``: "raise" an exception, or "exit" the
+    process at once) and works in this process."""
+    import os
+
+    parent = os.getpid()
+    real_half = module._half
+
+    def half(*a, **k):
+        if os.getpid() != parent:
+            if how == "raise":
+                raise RuntimeError("worker broke")
+            os._exit(3)
+        return real_half(*a, **k)
+
+    monkeypatch.setattr(module, "_half", half)
