@@ -165,7 +165,7 @@ def judge_with_kin(snaps: Sequence[RunSnapshot], opts: HealthOptions, now: float
     # The run's life first (cheap), so an ended run is judged once, as a whole.
     sources = rate_sources(snaps, [roles_of(s, opts) for s in snaps])
     caches: list[dict[str, object]] = [{} for _ in snaps]
-    lives = [judge_life(s, src.gap, now, th, opts.mode, _writer(s, opts, now, c))
+    lives = [judge_life(s, src.gap, now, th, opts.mode, writer_at(s, opts, now, c))
              for s, src, c in zip(snaps, sources, caches, strict=True)]
     with np.errstate(all="ignore"):
         shapes = _judge_shapes_many(snaps, opts, sibs, [life is not None and life.kind == "ended" for life in lives],
@@ -181,7 +181,7 @@ def judge_with_kin(snaps: Sequence[RunSnapshot], opts: HealthOptions, now: float
     return out
 
 
-def _writer(snap: RunSnapshot, opts: HealthOptions, now: float, cache: dict[str, object]) -> WriterEvidence | None:
+def writer_at(snap: RunSnapshot, opts: HealthOptions, now: float, cache: dict[str, object]) -> WriterEvidence | None:
     """The writer evidence when it can speak: live mode, the run silent a little while, and
     `now` the present. The process table tells about the present only: judging at another
     moment (a replay, a test's clock) leaves the clock to decide. Review mode asks about
@@ -215,7 +215,7 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
     The writer process (from the event file names) is asked about once the run has been silent
     for a little while; an ended run is judged again as a whole (final verdicts), once.
     """
-    writer = _writer(snap, opts, now, shapes.cache)
+    writer = writer_at(snap, opts, now, shapes.cache)
     # `judged_life`: (judge_life's verdict,) when the caller has just judged it, at this `now`
     # with this gap and writer (`judge` does).
     live = judged_life[0] if judged_life is not None else judge_life(snap, shapes.gap, now, opts.thresholds, opts.mode, writer)

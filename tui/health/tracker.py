@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from tui.health.engine import RunHealth, Shapes, VerdictChange, _writer, judge_shapes_many, with_liveness
+from tui.health.engine import RunHealth, Shapes, VerdictChange, judge_shapes_many, with_liveness, writer_at
 from tui.health.lifecycle import judge_life
 from tui.health.options import HealthOptions
 from tui.health.summary import summarize
@@ -113,7 +113,7 @@ class HealthTracker:
             if sh is None or self._recent(st, unchanged, now):
                 continue  # not judged again now (`_update` returns its last health)
             life = judge_life(snap, sh.gap, now, self.opts.thresholds, self.opts.mode,
-                              _writer(snap, self.opts, now, sh.cache))
+                              writer_at(snap, self.opts, now, sh.cache))
             lives[i] = (life,)
             if life is not None and life.kind == "ended" and not sh.final and not isinstance(sh.cache.get("final"), Shapes):
                 ended.append(i)
