@@ -16,10 +16,10 @@ import numpy as np
 from tui.health.checks import KlItem
 from tui.health.corroborate import is_continuous, kl_target
 from tui.health.options import HealthOptions
-from tui.health.roles import RoleMap, actions_from_texts, assign_roles, infer_actions, series_for
+from tui.health.roles import RoleMap, RoleSource, actions_from_texts, assign_roles, infer_actions, series_for, tag_set
 from tui.health.shapes import EntropyItem, RewardContext, Scale
 from tui.health.stats import median
-from tui.health.throughput import derive_rates, learning_start, step_source, usual_gap, usual_gaps
+from tui.health.throughput import derive_rates, learning_start, learning_tags, step_source, usual_gap, usual_gaps
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
 
@@ -29,9 +29,32 @@ def _roles_cached(tags: tuple[str, ...], overrides: tuple[tuple[str, str], ...])
     return assign_roles(list(tags), dict(overrides))
 
 
+class Plan(NamedTuple):
+    """What a run's tag set decides, the same for every run with those tags: its roles, where
+    each role's series comes from (the one tag of a role read as written, else None: `series_for`),
+    and the tags whose first records tell when learning began (`learning_tags`)."""
+
+    roles: RoleMap
+    picks: tuple[tuple[str, str | None, RoleSource], ...]
+    learning: tuple[str, ...]
+
+
+@lru_cache(maxsize=4096)
+def _plan_cached(tags: tuple[str, ...], overrides: tuple[tuple[str, str], ...]) -> Plan:
+    rm = _roles_cached(tags, overrides)
+    picks = tuple((role, src.tags[0] if len(src.tags) == 1 and src.sign == 1.0 else None, src)
+                  for role, src in rm.sources.items())
+    return Plan(rm, picks, learning_tags(rm, tags))
+
+
+def plan_of(snap: RunSnapshot, opts: HealthOptions) -> Plan:
+    """The run's `Plan` (cached by its tag set: runs of one experiment share tags)."""
+    return _plan_cached(tag_set(snap), tuple(sorted(opts.roles.items())) if opts.roles else ())
+
+
 def roles_of(snap: RunSnapshot, opts: HealthOptions) -> RoleMap:
     """The role map of a run (cached by its tag set: runs of one experiment share tags)."""
-    return _roles_cached(tuple(sorted(snap.series)), tuple(sorted(opts.roles.items())))
+    return plan_of(snap, opts).roles
 
 
 ONE_ACTION_NATS = float(np.log(2.0))  # the smallest discrete policy: 2 actions
@@ -101,12 +124,17 @@ def rate_source(snap: RunSnapshot, roles: RoleMap) -> RateSource:
     return rate_sources([snap], [roles])[0]
 
 
-def rate_sources(snaps: Sequence[RunSnapshot], roles: Sequence[RoleMap]) -> list[RateSource]:
-    """Each run's rate source (the usual gaps of all runs at once)."""
+def rate_sources(snaps: Sequence[RunSnapshot], roles: Sequence[RoleMap | Plan]) -> list[RateSource]:
+    """Each run's rate source (the usual gaps of all runs at once); `roles`: each run's role
+    map, or its `Plan` (which knows its learning tags)."""
     found = []
     for snap, rm in zip(snaps, roles, strict=True):
+        if isinstance(rm, Plan):
+            rm, tags = rm.roles, rm.learning
+        else:
+            tags = None
         src = step_source(snap, rm)
-        start = learning_start(snap, rm)
+        start = learning_start(snap, rm, tags)
         if src and start is not None and start > src[1][0]:
             keep = src[1] >= start
             if int(keep.sum()) >= 2:
@@ -132,21 +160,29 @@ def analyse(snap: RunSnapshot, opts: HealthOptions,
 def analyse_many(snaps: Sequence[RunSnapshot], opts: HealthOptions,
                   sources: Sequence[RateSource | None]) -> list[Analysis]:
     """Each run's role series, with throughput derived (`derive_rates`: all runs at once)."""
-    roles = [roles_of(s, opts) for s in snaps]
+    plans = [plan_of(s, opts) for s in snaps]
     missing = [i for i, source in enumerate(sources) if source is None]
-    found = dict(zip(missing, rate_sources([snaps[i] for i in missing], [roles[i] for i in missing]), strict=True))
+    found = dict(zip(missing, rate_sources([snaps[i] for i in missing], [plans[i] for i in missing]), strict=True))
     srcs = [source if source is not None else found[i] for i, source in enumerate(sources)]
     with_src = [i for i, rs in enumerate(srcs) if rs.src]
     rates = derive_rates([(src[1], src[2], src[3], gap) for src, gap, _ in (srcs[i] for i in with_src) if src],
                          opts.thresholds.min_window)
     rate_of = dict(zip(with_src, rates, strict=True))
     out = []
-    for i, (snap, rm, (src, gap, start)) in enumerate(zip(snaps, roles, srcs, strict=True)):
-        series = {role: series_for(snap, s) for role, s in rm.sources.items()}
+    for i, (snap, plan, (src, gap, start)) in enumerate(zip(snaps, plans, srcs, strict=True)):
+        ser = snap.series
+        series: dict[str, Series] = {}
+        for role, tag, rsrc in plan.picks:  # the role series that have points
+            if tag is None:
+                s = series_for(snap, rsrc)
+                if len(s):
+                    series[role] = s
+            elif (s := ser.get(tag)) is not None and s.steps.shape[0]:  # `series_for` of one tag
+                series[role] = s
         rate = rate_of.get(i)
         if rate is not None and len(rate):
             series["throughput"] = rate
-        out.append(Analysis(rm, {k: v for k, v in series.items() if len(v)}, src[0] if src else "", gap, start))
+        out.append(Analysis(plan.roles, series, src[0] if src else "", gap, start))
     return out
 
 

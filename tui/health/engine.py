@@ -11,6 +11,7 @@ timeline of a finished run by judging its prefixes.
 from __future__ import annotations
 
 import time
+from bisect import insort
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,6 +24,7 @@ from tui.health.analysis import (
     analyse_many,
     entropy_item,
     kl_item,
+    plan_of,
     rate_sources,
     roles_of,
 )
@@ -138,6 +140,9 @@ def kin_of(snaps: Sequence[RunSnapshot], related: Mapping[str, Sequence[RunSnaps
     peers: list[PeerEnds | bool | None] = [False] * len(snaps)
     if related is None:  # the runs beside each run, as views of its directory's runs (no pairs listed)
         for idx in kin_groups(snaps):
+            if len(idx) == 1:  # alone in its directory: no siblings, no seed siblings' ends
+                peers[idx[0]] = None
+                continue
             group = [snaps[i] for i in idx]
             for j, (i, ends) in enumerate(zip(idx, peer_ends(group), strict=True)):
                 sibs[i], peers[i] = Others(group, j), ends
@@ -163,10 +168,10 @@ def judge_with_kin(snaps: Sequence[RunSnapshot], opts: HealthOptions, now: float
     of a batch judged this way gives the same verdicts as the whole batch."""
     th = opts.thresholds
     # The run's life first (cheap), so an ended run is judged once, as a whole.
-    sources = rate_sources(snaps, [roles_of(s, opts) for s in snaps])
+    sources = rate_sources(snaps, [plan_of(s, opts) for s in snaps])
     caches: list[dict[str, object]] = [{} for _ in snaps]
-    lives = [judge_life(s, src.gap, now, th, opts.mode, writer_at(s, opts, now, c))
-             for s, src, c in zip(snaps, sources, caches, strict=True)]
+    writers = [writer_at(s, opts, now, c) for s, c in zip(snaps, caches, strict=True)]
+    lives = [judge_life(s, src.gap, now, th, opts.mode, w) for s, src, w in zip(snaps, sources, writers, strict=True)]
     with np.errstate(all="ignore"):
         shapes = _judge_shapes_many(snaps, opts, sibs, [life is not None and life.kind == "ended" for life in lives],
                                     sources)
@@ -175,9 +180,9 @@ def judge_with_kin(snaps: Sequence[RunSnapshot], opts: HealthOptions, now: float
     tails: list[bool | None] = [None] * len(snaps)
     for i, ok in zip(ended, tails_finite([snaps[i] for i in ended]), strict=True):
         tails[i] = ok
-    for s, sh, c, life, r, p, t in zip(snaps, shapes, caches, lives, sibs, peers, tails, strict=True):
+    for s, sh, c, life, w, r, p, t in zip(snaps, shapes, caches, lives, writers, sibs, peers, tails, strict=True):
         sh.cache.update(c)
-        out.append(with_liveness(sh, s, opts, now, r, judged_life=(life,), peers=p, tails_ok=t))
+        out.append(with_liveness(sh, s, opts, now, r, judged_life=(life, w), peers=p, tails_ok=t))
     return out
 
 
@@ -208,16 +213,17 @@ class Shapes:
 
 def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: float,
                   related: Sequence[RunSnapshot] = (),
-                  judged_life: tuple[Verdict | None] | None = None,
+                  judged_life: tuple[Verdict | None] | tuple[Verdict | None, WriterEvidence | None] | None = None,
                   peers: PeerEnds | bool | None = False, tails_ok: bool | None = None) -> RunHealth:
     """The full judgement at `now`: the data's verdicts plus live / stalled / ended.
 
     The writer process (from the event file names) is asked about once the run has been silent
     for a little while; an ended run is judged again as a whole (final verdicts), once.
     """
-    writer = writer_at(snap, opts, now, shapes.cache)
     # `judged_life`: (judge_life's verdict,) when the caller has just judged it, at this `now`
-    # with this gap and writer (`judge` does).
+    # with this gap and writer (`judge` does), and (verdict, writer_at's evidence) with the writer.
+    writer = judged_life[1] if judged_life is not None and len(judged_life) == 2 else \
+        writer_at(snap, opts, now, shapes.cache)
     live = judged_life[0] if judged_life is not None else judge_life(snap, shapes.gap, now, opts.thresholds, opts.mode, writer)
     if live is not None and live.kind == "ended":
         if not shapes.final:
@@ -237,15 +243,15 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
             live = Verdict(live.metric, live.kind, live.severity, live.reason, live.since_step,
                            live.since_wall_time, live.evidence | {"rate": tp.reason})
         tp = live
-    verdicts = list(shapes.health.verdicts)
-    if tp is not None:
-        verdicts.append(tp)
-        verdicts.sort(key=_in_order)
+    h = shapes.health
+    verdicts = list(h.verdicts)
+    if tp is not None:  # among the others, in METRIC_ORDER (theirs are: `_judge_shapes_many` sorts them)
+        insort(verdicts, tp, key=_in_order)
     state = life.kind if life is not None and life.kind in ("stalled", "ended") else "live"
-    line = summarize(verdicts, shapes.health.borrowed, snap.last_step, final=shapes.final, state=state)
-    return RunHealth(**(vars(shapes.health) | {  # dataclasses.replace, cheaper
-        "verdicts": verdicts, "worst": worst(verdicts), "summary": line, "state": state,
-        "writer_alive": writer.alive if writer is not None else None}))
+    line = summarize(verdicts, h.borrowed, snap.last_step, final=shapes.final, state=state)
+    return RunHealth(h.run, h.library, verdicts, worst(verdicts), h.roles, history=h.history, path=h.path,  # replace()
+                     version=h.version, usual_gap=h.usual_gap, borrowed=h.borrowed, summary=line, state=state,
+                     writer_alive=writer.alive if writer is not None else None)
 
 
 def judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot] = (),

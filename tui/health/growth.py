@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from tui.health.options import Thresholds
+from tui.health.roles import tag_set
 from tui.health.stats import median, spearman
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
@@ -31,7 +32,7 @@ _NOT = re.compile(r"(?i)throughput|tokens|fps|per_sec|/min$|/mean_free|free")  #
 
 def growth_tags(snap: RunSnapshot) -> dict[str, list[str]]:
     """metric ("step_time" / "memory") -> the run's tags that measure it."""
-    return {k: list(v) for k, v in _growth_tags(tuple(sorted(snap.series))).items()}
+    return {k: list(v) for k, v in _growth_tags(tag_set(snap)).items()}
 
 
 @lru_cache(maxsize=4096)

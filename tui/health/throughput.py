@@ -12,7 +12,7 @@ own write cadence), and differentiates. The collection-only warm-up of off-polic
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any, cast
 
@@ -70,14 +70,22 @@ def _update_tag(tag: str) -> bool:
     return UPDATE_TAG.search(tag) is not None
 
 
-def learning_start(snap: RunSnapshot, roles: RoleMap) -> float | None:
+def learning_start(snap: RunSnapshot, roles: RoleMap, tags: Sequence[str] | None = None) -> float | None:
     """When the run's training updates began: the first record of its update-side tags (losses,
     entropy, KL…), or None when it has none. Before that, an off-policy learner only collects
-    (DQN runs ~20x faster before `learning_starts`): that is a warm-up, not its throughput."""
-    tags = {t for role in UPDATE_ROLES if role in roles.sources for t in roles.sources[role].tags}
-    tags |= {t for t in snap.series if _update_tag(t)}
-    firsts = [float(snap.series[t].wall_times[0]) for t in tags if t in snap.series and len(snap.series[t])]
+    (DQN runs ~20x faster before `learning_starts`): that is a warm-up, not its throughput.
+    `tags`: `learning_tags` of the run, when the caller has them (they depend on its tag set only)."""
+    ser = snap.series
+    firsts = [s.wall_times.item(0) for t in (learning_tags(roles, ser) if tags is None else tags)
+              if (s := ser.get(t)) is not None and s.steps.shape[0]]
     return min(firsts) if firsts else None
+
+
+def learning_tags(roles: RoleMap, tags: Iterable[str]) -> tuple[str, ...]:
+    """The update-side tags among a run's `tags` and its roles' (`learning_start` reads their first records)."""
+    found = {t for role in UPDATE_ROLES if role in roles.sources for t in roles.sources[role].tags}
+    found |= {t for t in tags if _update_tag(t)}
+    return tuple(found)
 
 
 def interval_width(span: float, gap: float | None, min_window: float) -> float:
