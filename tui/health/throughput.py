@@ -91,11 +91,16 @@ def learning_tags(roles: RoleMap, tags: Iterable[str]) -> tuple[str, ...]:
 def interval_width(span: float, gap: float | None, min_window: float) -> float:
     """Seconds per derived-rate interval: `min_window` (30 s) for long runs, span / 50 for short
     ones (a 150 s run gets 3 s intervals, so a sudden drop after 27 s shows), never below
-    the run's own write gap, never more than MAX_INTERVALS."""
-    width = max(min(min_window, span / TARGET_INTERVALS), gap or 0.0)
-    if width <= 0:
-        width = min_window
-    return max(width, span / MAX_INTERVALS)
+    the run's own write gap, never more than MAX_INTERVALS (`interval_widths` of one run)."""
+    return float(interval_widths(np.array([span], np.float64), np.array([gap or 0.0]), min_window)[0])
+
+
+def interval_widths(span: np.ndarray, gap: np.ndarray, min_window: float) -> np.ndarray:
+    """`interval_width` of many runs (`gap`: 0 where unknown)."""
+    width = np.maximum(np.minimum(min_window, span / TARGET_INTERVALS), gap)
+    width[width <= 0] = min_window
+    out: np.ndarray = np.maximum(width, span / MAX_INTERVALS)
+    return out
 
 
 def derive_rate(walls: np.ndarray, counts: np.ndarray, min_window: float = 30.0,
@@ -118,29 +123,21 @@ def derive_rates(items: Sequence[RateInput], min_window: float = 30.0) -> list[S
     """`derive_rate` of many runs: runs with the same number of records and intervals are
     interpolated together (`interp_rows`)."""
     out: list[Series] = [EMPTY] * len(items)
-    ready: dict[tuple[int, int, bool], list[tuple[int, _Grid]]] = {}
-    for i, prep in enumerate(_prepare_many(items, min_window)):
-        if prep is not None:
-            ready.setdefault((prep[0].shape[0], prep[4], prep[2] is not None), []).append((i, prep))
-    for (n, k, has_x), group in ready.items():
-        chunk = max(1, INTERP_BUDGET // (n * (k + 1)))
-        for c0 in range(0, len(group), chunk):
-            part = group[c0:c0 + chunk]
-            W = _stack([g[0] for _, g in part])
-            width = np.array([g[3] for _, g in part])
-            grid = W[:, :1] + width[:, None] * np.arange(k + 1)
-            C = _stack([g[1] for _, g in part])
-            at = interp_rows(grid, W, C)
-            rate = np.diff(at, axis=1) / width[:, None]
+    for idx, W, C, X, width, k in _grids(items, min_window):
+        chunk = max(1, INTERP_BUDGET // (W.shape[1] * (k + 1)))
+        for c0 in range(0, len(idx), chunk):
+            part = slice(c0, c0 + chunk)
+            Wp, Cp, wd = W[part], C[part], width[part]
+            grid = Wp[:, :1] + wd[:, None] * np.arange(k + 1)
+            at = interp_rows(grid, Wp, Cp)
+            rate = np.diff(at, axis=1) / wd[:, None]
             xs = at[:, 1:]
-            if has_x:
-                X = _stack([g[2] for _, g in part if g[2] is not None])
-                if not np.array_equal(X, C):  # the x-axis is the counter itself (SB3): the same numbers
-                    xs = interp_rows(grid[:, 1:], W, X)
+            if X is not None and not np.array_equal(X[part], Cp):  # the x-axis is the counter itself (SB3): the same numbers
+                xs = interp_rows(grid[:, 1:], Wp, X[part])
             steps = np.round(xs).astype(np.int64)
             keep = rate >= 0
             whole = keep.all(axis=1).tolist()
-            for j, (i, _) in enumerate(part):
+            for j, i in enumerate(idx[part]):
                 if whole[j]:
                     out[i] = Series(steps[j], grid[j, 1:], rate[j])
                 else:
@@ -150,38 +147,54 @@ def derive_rates(items: Sequence[RateInput], min_window: float = 30.0) -> list[S
 
 INTERP_BUDGET = 4_000_000  # grid points x records per group handled at once (bounds the memory)
 _Grid = tuple[np.ndarray, np.ndarray, np.ndarray | None, float, int]  # walls, counts, xsteps, width, intervals
+# Runs whose grids are made together: (their indices, walls, counts and x-axis steps (float) as
+# rows, interval widths, intervals).
+_Grids = tuple[list[int], np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, int]
 
 
-def _prepare_many(items: Sequence[RateInput], min_window: float) -> list[_Grid | None]:
-    """Each run's records, ready for the grid (finite, in time order), its interval width and
-    count; None: no rate. Runs of equal length whose records need no cleaning are checked
-    together."""
-    out: list[_Grid | None] = [None] * len(items)
-    groups: dict[int, list[int]] = {}
+def _grids(items: Sequence[RateInput], min_window: float) -> list[_Grids]:
+    """The runs' records, ready for the grid (finite, in time order), with their interval widths
+    and counts, in groups of runs with as many records and intervals (runs without a rate: in
+    none). Runs of equal length whose records need no cleaning are checked and sized together;
+    the others are cleaned one by one (`_prepare`)."""
+    out: list[_Grids] = []
+    lengths: dict[int, list[int]] = {}
+    alone: list[int] = []
     for i, (walls, counts, xsteps, gap) in enumerate(items):
         if gap is not None and walls.shape[0] >= 2 and counts.shape == walls.shape and \
                 (xsteps is None or xsteps.shape == walls.shape):
-            groups.setdefault(walls.shape[0], []).append(i)
+            lengths.setdefault(walls.shape[0], []).append(i)
         else:
-            out[i] = _prepare(*items[i], min_window)
-    for idx in groups.values():
+            alone.append(i)
+    for idx in lengths.values():
         if len(idx) == 1:  # alone: cleaned on its own
-            out[idx[0]] = _prepare(*items[idx[0]], min_window)
+            alone.append(idx[0])
             continue
         W = np.stack([items[i][0] for i in idx])
         C = np.stack([items[i][1] for i in idx])
-        clean = (np.isfinite(W).all(axis=1) & np.isfinite(C).all(axis=1) & (W[:, 1:] >= W[:, :-1]).all(axis=1)).tolist()
-        for i, ok in zip(idx, clean, strict=True):
-            walls, counts, xsteps, gap = items[i]
-            if not ok:
-                out[i] = _prepare(*items[i], min_window)
-                continue
-            out[i] = _grid_of(walls, counts, None if xsteps is None else xsteps.astype(np.float64), gap, min_window)
+        clean = np.isfinite(W).all(axis=1) & np.isfinite(C).all(axis=1) & (W[:, 1:] >= W[:, :-1]).all(axis=1)
+        with np.errstate(all="ignore"):  # (rows not clean are cleaned alone)
+            span = W[:, -1] - W[:, 0]
+            width = interval_widths(span, np.array([items[i][3] for i in idx], np.float64), min_window)
+            k = span // width
+            ks = np.where(clean & (span > 0) & (k >= 1), k, 0).astype(np.int64).tolist()  # 0: no grid, or cleaned alone
+        same: dict[tuple[int, bool], list[int]] = {}
+        for j, (i, kj, ok) in enumerate(zip(idx, ks, clean.tolist(), strict=True)):
+            if kj:
+                same.setdefault((kj, items[i][2] is not None), []).append(j)
+            elif not ok:
+                alone.append(i)
+        for (kj, has_x), js in same.items():
+            rows = np.asarray(js) if len(js) < len(idx) else slice(None)
+            X = np.stack([items[idx[j]][2] for j in js]).astype(np.float64) if has_x else None  # type: ignore[misc]
+            out.append(([idx[j] for j in js], W[rows], C[rows], X, width[rows], kj))
+    for i in alone:
+        prep = _prepare(*items[i], min_window)
+        if prep is not None:
+            walls, counts, xs, w, kj = prep
+            out.append(([i], walls[None, :], counts[None, :], None if xs is None else xs[None, :],
+                        np.array([w]), kj))
     return out
-
-
-def _stack(rows: list[np.ndarray]) -> np.ndarray:
-    return rows[0][None, :] if len(rows) == 1 else np.stack(rows)
 
 
 def _prepare(walls: np.ndarray, counts: np.ndarray, xsteps: np.ndarray | None, gap: float | None,
@@ -200,11 +213,6 @@ def _prepare(walls: np.ndarray, counts: np.ndarray, xsteps: np.ndarray | None, g
         xs = None if xs is None else xs[order]
     if gap is None:
         gap = usual_gap(walls)
-    return _grid_of(walls, counts, xs, gap, min_window)
-
-
-def _grid_of(walls: np.ndarray, counts: np.ndarray, xsteps: np.ndarray | None, gap: float | None,
-             min_window: float) -> _Grid | None:
     span = walls[-1] - walls[0]
     if span <= 0:
         return None
@@ -212,7 +220,7 @@ def _grid_of(walls: np.ndarray, counts: np.ndarray, xsteps: np.ndarray | None, g
     k = int(span // width)
     if k < 1:
         return None
-    return walls, counts, xsteps, float(width), k
+    return walls, counts, xs, width, k
 
 
 def interp_rows(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
