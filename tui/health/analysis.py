@@ -18,7 +18,7 @@ from tui.health.corroborate import is_continuous, kl_target
 from tui.health.options import HealthOptions
 from tui.health.roles import RoleMap, RoleSource, actions_from_texts, assign_roles, infer_actions, series_for, tag_set
 from tui.health.shapes import EntropyItem, RewardContext, Scale
-from tui.health.stats import median
+from tui.health.stats import by_length, median
 from tui.health.throughput import derive_rates, learning_start, learning_tags, step_source, usual_gap, usual_gaps
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
@@ -61,8 +61,9 @@ ONE_ACTION_NATS = float(np.log(2.0))  # the smallest discrete policy: 2 actions
 
 
 def entropy_scale(snap: RunSnapshot, roles: RoleMap, H: np.ndarray, opts: HealthOptions,
-                   continuous_why: str | None = None) -> Scale | None:
-    """`continuous_why`: `is_continuous(snap, H)`, when the caller has it."""
+                   continuous_why: str | None = None, lowest: float | None = None) -> Scale | None:
+    """`continuous_why`: `is_continuous(snap, H)`, when the caller has it; `lowest`: H's smallest
+    finite value (inf: none), when the caller has it."""
     src = roles.sources["entropy"]
     if src.absolute and not roles.llm:
         continuous = is_continuous(snap, H) if continuous_why is None else continuous_why or None
@@ -83,6 +84,8 @@ def entropy_scale(snap: RunSnapshot, roles: RoleMap, H: np.ndarray, opts: Health
             # logged update (a learning rate far too high). Judged in absolute nats: there is
             # no initial level worth comparing with.
             return Scale(ONE_ACTION_NATS, None, "absolute")
+    if continuous is not None and lowest is not None:  # what the lines below find, known without a look at H
+        return None if lowest < float("inf") else Scale(1.0, None, "initial")
     fin = H[np.isfinite(H)]
     if fin.size == 0:
         return Scale(1.0, None, "initial")  # all non-finite: the check says so before scaling matters
@@ -101,13 +104,16 @@ class Analysis:
     rate_source: str
     gap: float | None  # usual seconds between writes
     learning_from: float | None  # when learning began (`learning_start`)
+    entropy_finite: tuple[float, bool] | None = None  # the entropy's smallest finite value (inf: none), all finite?
     memo: dict[str, str | None] = field(default_factory=dict, compare=False)
 
     def continuous(self, snap: RunSnapshot) -> str | None:
         """`is_continuous` of the run with its entropy (once per run)."""
         if "continuous" not in self.memo:
             ent = self.series.get("entropy")
-            self.memo["continuous"] = is_continuous(snap, ent.values if ent is not None else None)
+            fin = self.entropy_finite
+            self.memo["continuous"] = is_continuous(snap, ent.values if ent is not None else None,
+                                                    fin[0] if fin is not None else None)
         return self.memo["continuous"]
 
 
@@ -168,8 +174,8 @@ def analyse_many(snaps: Sequence[RunSnapshot], opts: HealthOptions,
     rates = derive_rates([(src[1], src[2], src[3], gap) for src, gap, _ in (srcs[i] for i in with_src) if src],
                          opts.thresholds.min_window)
     rate_of = dict(zip(with_src, rates, strict=True))
-    out = []
-    for i, (snap, plan, (src, gap, start)) in enumerate(zip(snaps, plans, srcs, strict=True)):
+    found_series: list[dict[str, Series]] = []
+    for i, (snap, plan) in enumerate(zip(snaps, plans, strict=True)):
         ser = snap.series
         series: dict[str, Series] = {}
         for role, tag, rsrc in plan.picks:  # the role series that have points
@@ -182,7 +188,25 @@ def analyse_many(snaps: Sequence[RunSnapshot], opts: HealthOptions,
         rate = rate_of.get(i)
         if rate is not None and len(rate):
             series["throughput"] = rate
-        out.append(Analysis(plan.roles, series, src[0] if src else "", gap, start))
+        found_series.append(series)
+    return [Analysis(plan.roles, series, src[0] if src else "", gap, start, fin)
+            for plan, series, (src, gap, start), fin in zip(plans, found_series, srcs, _entropy_finite(found_series),
+                                                            strict=True)]
+
+
+def _entropy_finite(found: Sequence[dict[str, Series]]) -> list[tuple[float, bool] | None]:
+    """For each run's series: its entropy's smallest finite value (inf: none) and whether all are
+    finite (None: no entropy, or a run alone: its checks look themselves), for runs of equal
+    length at once."""
+    out: list[tuple[float, bool] | None] = [None] * len(found)
+    ents = [i for i, series in enumerate(found) if "entropy" in series]
+    if len(ents) < 2:
+        return out
+    for idx, H in by_length([found[i]["entropy"].values for i in ents]):
+        ok = np.isfinite(H)
+        for j, low, whole in zip(idx, np.where(ok, H, np.inf).min(axis=1).tolist(), ok.all(axis=1).tolist(),
+                                 strict=True):
+            out[ents[j]] = (low, whole)
     return out
 
 
@@ -199,10 +223,10 @@ def entropy_item(snap: RunSnapshot, an: Analysis, opts: HealthOptions, context: 
     classify (normalised) and whether other metrics corroborate its verdict."""
     roles = an.roles
     H = an.series["entropy"]
-    scale = entropy_scale(snap, roles, H.values, opts, an.continuous(snap) or "")
+    fin = an.entropy_finite
+    scale = entropy_scale(snap, roles, H.values, opts, an.continuous(snap) or "", fin[0] if fin is not None else None)
     if scale is None:
-        bad = ~np.isfinite(H.values)
-        if bad.any():
+        if not fin[1] if fin is not None else not np.isfinite(H.values).all():
             return EntropyItem(H, Scale(1.0, None, "initial"), context), False
         why = an.continuous(snap) or "its initial level is not above 0"
         return Verdict("entropy", "healthy", Severity.OK,

@@ -130,11 +130,17 @@ def _reward_features(V: np.ndarray) -> dict[str, list[Any]]:
         wander = MAD_TO_SD * median_rows(np.abs(d - median_rows(d)[:, None])) / np.sqrt(2.0)
     else:
         wander = np.zeros(rows)
-    return {"med": list(med), "smooth": list(smooth), "within": within.tolist(),
-            "starts": list(zip(smooth[:, 0].tolist(), med[:, 0].tolist(), head.tolist(), strict=True)),
-            "last": med[:, -1].tolist(), "ibest": np.argmax(smooth, axis=1).tolist(),
-            "spread": (np.max(V, axis=1) - np.min(V, axis=1)).tolist(), "wander": wander.tolist(),
+    # One row's numbers in one tuple (a run's verdict reads them all).
+    return {"all": list(zip(med, smooth, within.tolist(),
+                            zip(smooth[:, 0].tolist(), med[:, 0].tolist(), head.tolist(), strict=True),
+                            med[:, -1].tolist(), np.argmax(smooth, axis=1).tolist(),
+                            (np.max(V, axis=1) - np.min(V, axis=1)).tolist(), wander.tolist(), strict=True)),
             "steps": [d.shape[1]] * rows}
+
+
+_FLAT = RewardContext(improving=False, fell_back=False)
+_IMPROVING = RewardContext(improving=True, fell_back=False)
+_FELL_BACK = RewardContext(improving=True, fell_back=True)
 
 
 def _reward_verdict(s: Series, final: bool, learning_from: float | None, th: Thresholds,
@@ -143,9 +149,9 @@ def _reward_verdict(s: Series, final: bool, learning_from: float | None, th: Thr
     its points written before `learning_from`)."""
     v = s.values
     n = v.shape[0]
-    med, smooth = f["med"], f["smooth"]
+    med, smooth, within, starts, last, ibest, spread, wander = f["all"]
     size = n // med.shape[0]
-    first, last, ibest = min(f["starts"]), f["last"], f["ibest"]
+    first = min(starts)
     if learning_from is not None and n_before >= 3:
         first = median(v[s.wall_times < learning_from])
         # Only blocks that end after learning began can hold a gain.
@@ -157,7 +163,6 @@ def _reward_verdict(s: Series, final: bool, learning_from: float | None, th: Thr
             ibest = int(np.argmax(ranked))
     best = float(smooth[ibest])
     gain = best - first
-    within, spread, wander = f["within"], f["spread"], f["wander"]
     ev = {"first": first, "best": best, "last": last, "gain": gain, "within_sd": within,
           "wander_sd": wander, "spread": spread, "points": n}
     real = (gain > 0 and gain >= th.reward_gain_sd * within and gain >= th.reward_gain_range * spread
@@ -168,13 +173,13 @@ def _reward_verdict(s: Series, final: bool, learning_from: float | None, th: Thr
         if final:
             return (Verdict("reward", "flat", Severity.WARN,
                             f"reward never improved: flat around {fmt(last)} over {n} points "
-                            f"(best block {fmt(best)}, start {fmt(first)})", int(s.steps[0]),
-                            float(s.wall_times[0]), ev | {"final": True}),
-                    RewardContext(improving=False, fell_back=False))
+                            f"(best block {fmt(best)}, start {fmt(first)})", s.steps.item(0),
+                            s.wall_times.item(0), ev | {"final": True}),
+                    _FLAT)
         return (Verdict("reward", "flat", Severity.INFO,
                         f"reward flat around {fmt(last)} (best block {fmt(best)}, start {fmt(first)}): "
-                        "no real improvement yet", int(s.steps[0]), float(s.wall_times[0]), ev),
-                RewardContext(improving=False, fell_back=False))
+                        "no real improvement yet", s.steps.item(0), s.wall_times.item(0), ev),
+                _FLAT)
     kept = last - first
     # A collapse (an alarm) needs the wander measured (>= 5 blocks, about 25 points): on fewer,
     # a rise and fall may be the first few episodes' noise.
@@ -184,11 +189,11 @@ def _reward_verdict(s: Series, final: bool, learning_from: float | None, th: Thr
         return (Verdict("reward", "collapsed", Severity.ALARM if kept <= 0.2 * gain else Severity.WARN,
                         f"reward rose from {fmt(first)} to {fmt(best)}, then fell back to {fmt(last)} "
                         f"(gave back {1 - kept / gain:.0%} of the gain)", int(s.steps[j]), float(s.wall_times[j]), ev),
-                RewardContext(improving=True, fell_back=True))
+                _FELL_BACK)
     return (Verdict("reward", "improving", Severity.OK,
                     f"reward rose from {fmt(first)} to {fmt(last)}" + (f" (best {fmt(best)})" if best > last else ""),
                     None, None, ev),
-            RewardContext(improving=True, fell_back=False))
+            _IMPROVING)
 
 
 def judge_kl(s: Series, th: Thresholds, nonnegative: bool = True, reference: bool = False,

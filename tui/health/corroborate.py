@@ -33,13 +33,15 @@ CONTINUOUS_TAG = re.compile(r"(?i)(^|/)(log_?std|std|action_std)$")
 _NOT_POLICY = re.compile(r"(?i)reward|return|score|length|len")
 
 
-def is_continuous(snap: RunSnapshot, H: np.ndarray | None) -> str | None:
+def is_continuous(snap: RunSnapshot, H: np.ndarray | None, lowest: float | None = None) -> str | None:
     """Why this run's policy looks continuous (a Gaussian's entropy may sit at or below 0 nats),
     or None: clearly negative entropy values, a std / log_std tag, or a Box action space in the
-    run's text summaries."""
+    run's text summaries. `lowest`: H's smallest finite value (inf: none), when the caller has it."""
     if H is not None:
-        fin = H[np.isfinite(H)]
-        if fin.size and float(fin.min()) < -0.05:  # float noise around 0 is not a negative entropy
+        if lowest is None:
+            fin = H[np.isfinite(H)]
+            lowest = float(fin.min()) if fin.size else float("inf")
+        if lowest < -0.05:  # float noise around 0 is not a negative entropy
             return "entropy goes below 0"
     tag = _std_tag(tag_set(snap))
     if tag is not None:
