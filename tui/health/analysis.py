@@ -97,7 +97,7 @@ def entropy_scale(snap: RunSnapshot, roles: RoleMap, H: np.ndarray, opts: Health
     return Scale(h0, None, "initial")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Analysis:
     roles: RoleMap
     series: dict[str, Series]

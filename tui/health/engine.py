@@ -169,8 +169,7 @@ def judge_with_kin(snaps: Sequence[RunSnapshot], opts: HealthOptions, now: float
     th = opts.thresholds
     # The run's life first (cheap), so an ended run is judged once, as a whole.
     sources = rate_sources(snaps, [plan_of(s, opts) for s in snaps])
-    caches: list[dict[str, object]] = [{} for _ in snaps]
-    writers = [writer_at(s, opts, now, c) for s, c in zip(snaps, caches, strict=True)]
+    writers = [writer_at(s, opts, now, {}) for s in snaps]
     lives = [judge_life(s, src.gap, now, th, opts.mode, w) for s, src, w in zip(snaps, sources, writers, strict=True)]
     with np.errstate(all="ignore"):
         shapes = _judge_shapes_many(snaps, opts, sibs, [life is not None and life.kind == "ended" for life in lives],
@@ -180,8 +179,7 @@ def judge_with_kin(snaps: Sequence[RunSnapshot], opts: HealthOptions, now: float
     tails: list[bool | None] = [None] * len(snaps)
     for i, ok in zip(ended, tails_finite([snaps[i] for i in ended]), strict=True):
         tails[i] = ok
-    for s, sh, c, life, w, r, p, t in zip(snaps, shapes, caches, lives, writers, sibs, peers, tails, strict=True):
-        sh.cache.update(c)
+    for s, sh, life, w, r, p, t in zip(snaps, shapes, lives, writers, sibs, peers, tails, strict=True):
         out.append(with_liveness(sh, s, opts, now, r, judged_life=(life, w), peers=p, tails_ok=t))
     return out
 
@@ -329,13 +327,13 @@ def _judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, relate
     for i, snap in enumerate(snaps):
         an, final = ans[i], finals[i]
         roles, series = an.roles, an.series
-        verdicts = [v for v in (rewards[i] if not borrowed[i] else None, kls[i], ents.get(i)) if v is not None]
+        # In METRIC_ORDER (entropy, reward, kl, explained_variance), then the growth verdicts.
+        verdicts = [v for v in (ents.get(i), rewards[i] if not borrowed[i] else None, kls[i], evs[i]) if v is not None]
         tp = tps.get(i)
-        ev = evs[i]
-        if ev is not None:
-            verdicts.append(ev)
-        verdicts += judge_growth(snap, series, th)
-        verdicts.sort(key=_in_order)
+        grown = judge_growth(snap, series, th)
+        if grown:
+            verdicts += grown
+            verdicts.sort(key=_in_order)
         health = RunHealth(snap.name, roles.library, verdicts, worst(verdicts), series,
                            path=snap.path, version=snap.version, usual_gap=an.gap, borrowed=borrowed[i])
         out.append(Shapes(health, tp, an.gap, final))

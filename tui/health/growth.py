@@ -75,7 +75,7 @@ def judge_growing(metric: str, tag: str, s: Series, th: Thresholds) -> Verdict |
 def judge_growth(snap: RunSnapshot, series: dict[str, Series], th: Thresholds) -> list[Verdict]:
     """One verdict per metric (step_time, memory) the run logs: the worst-growing tag, or ok."""
     out: list[Verdict] = []
-    tags = growth_tags(snap)
+    tags = _growth_tags(tag_set(snap))
     if "step_time" not in tags and "step_time" in series:
         out.append(judge_growing("step_time", "step time", series["step_time"], th)
                    or Verdict("step_time", "steady", Severity.OK, "step time steady"))
@@ -86,5 +86,5 @@ def judge_growth(snap: RunSnapshot, series: dict[str, Series], th: Thresholds) -
         else:
             out.append(Verdict(metric, "steady", Severity.OK,
                                f"{'step time' if metric == 'step_time' else 'memory'} steady ({len(names)} tag"
-                               f"{'s' if len(names) != 1 else ''})", evidence={"tags": names}))
+                               f"{'s' if len(names) != 1 else ''})", evidence={"tags": list(names)}))
     return out

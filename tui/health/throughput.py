@@ -32,7 +32,8 @@ EMPTY = Series(np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.fl
 
 
 def step_source(snap: RunSnapshot, roles: RoleMap) -> tuple[str, np.ndarray, np.ndarray, np.ndarray] | None:
-    """(description, wall times, env-step counts, x-axis steps) throughput is derived from, or None.
+    """(description, wall times, env-step counts, x-axis steps) throughput is derived from, or None
+    (the counts are the x-axis steps themselves, integers, when they are a tag's steps).
 
     The step-counter tag's values when there is one; else the x-axis of the entropy tag, else
     of the longest tag that isn't an episode statistic (per-episode tags are indexed by episode
@@ -46,7 +47,7 @@ def step_source(snap: RunSnapshot, roles: RoleMap) -> tuple[str, np.ndarray, np.
     ent = roles.sources.get("entropy")
     if ent is not None and ent.tags[0] in snap.series and len(snap.series[ent.tags[0]]) >= 2:
         s = snap.series[ent.tags[0]]
-        return f"steps of {ent.tags[0]}", s.wall_times, s.steps.astype(np.float64), s.steps
+        return f"steps of {ent.tags[0]}", s.wall_times, s.steps, s.steps
     episodic: set[str] = set()
     for role in ("reward", "episode_length"):
         src = roles.sources.get(role)
@@ -56,7 +57,7 @@ def step_source(snap: RunSnapshot, roles: RoleMap) -> tuple[str, np.ndarray, np.
     if best is None or len(snap.series[best]) < 2:
         return None
     s = snap.series[best]
-    return f"steps of {best}", s.wall_times, s.steps.astype(np.float64), s.steps
+    return f"steps of {best}", s.wall_times, s.steps, s.steps
 
 
 UPDATE_TAG = re.compile(r"(?i)(^|/)(loss|n_updates)$|_loss$|(^|/)losses/")
@@ -147,7 +148,7 @@ def derive_rates(items: Sequence[RateInput], min_window: float = 30.0) -> list[S
 
 INTERP_BUDGET = 4_000_000  # grid points x records per group handled at once (bounds the memory)
 _Grid = tuple[np.ndarray, np.ndarray, np.ndarray | None, float, int]  # walls, counts, xsteps, width, intervals
-# Runs whose grids are made together: (their indices, walls, counts and x-axis steps (float) as
+# Runs whose grids are made together: (their indices, walls, counts and x-axis steps as
 # rows, interval widths, intervals).
 _Grids = tuple[list[int], np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, int]
 
@@ -186,7 +187,7 @@ def _grids(items: Sequence[RateInput], min_window: float) -> list[_Grids]:
                 alone.append(i)
         for (kj, has_x), js in same.items():
             rows = np.asarray(js) if len(js) < len(idx) else slice(None)
-            X = np.stack([items[idx[j]][2] for j in js]).astype(np.float64) if has_x else None  # type: ignore[misc]
+            X = np.stack([items[idx[j]][2] for j in js]) if has_x else None  # type: ignore[misc]
             out.append(([idx[j] for j in js], W[rows], C[rows], X, width[rows], kj))
     for i in alone:
         prep = _prepare(*items[i], min_window)
