@@ -210,9 +210,15 @@ def _entropy_finite(found: Sequence[dict[str, Series]]) -> list[tuple[float, boo
     return out
 
 
+@lru_cache(maxsize=4096)
+def _signed_kl(tags: tuple[str, ...]) -> bool:
+    """Whether a KL estimator of these tags may be negative (PPO's own ppo_kl, old_approx_kl)."""
+    return any("ppo_kl" in t or "old_approx" in t for t in tags)
+
+
 def kl_item(snap: RunSnapshot, an: Analysis, opts: HealthOptions) -> KlItem:
     ksrc = an.roles.sources["kl"]
-    signed = any("ppo_kl" in t or "old_approx" in t for t in ksrc.tags)
+    signed = _signed_kl(ksrc.tags)
     target, why = kl_target(snap, an.roles, an.series, opts, continuous=lambda: an.continuous(snap))
     return KlItem(an.series["kl"], not signed, "reference" in ksrc.note, target, why)
 
