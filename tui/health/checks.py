@@ -254,16 +254,16 @@ def _kl_verdict(it: KlItem, th: Thresholds, f: Row | None) -> Verdict:
     if it.nonnegative and level < -1e-6:
         return Verdict("kl", "negative", Severity.ALARM,
                        f"KL is negative ({fmt(level)}) with a non-negative estimator: a bug in the loss or logging",
-                       int(s.steps[-W]), float(s.wall_times[-W]), ev)
+                       s.steps.item(-W), s.wall_times.item(-W), ev)
     if f["zero"]:
         return Verdict("kl", "zero", Severity.WARN,
                        f"KL has been 0 for the last {W} points: the policy is not being updated",
-                       int(s.steps[-W]), float(s.wall_times[-W]), ev)
+                       s.steps.item(-W), s.wall_times.item(-W), ev)
     if not reference and level > 2 * target and f["q25"] > 2 * target:
         whose = f" ({target_why})" if target_why else ""
         return Verdict("kl", "large", Severity.WARN,
                        f"KL {fmt(level)} is above 2x the target {fmt(target)}{whose} for {W} points: "
-                       "steps too large?", int(s.steps[-W]), float(s.wall_times[-W]), ev)
+                       "steps too large?", s.steps.item(-W), s.wall_times.item(-W), ev)
     if not reference and n >= 4 * W:
         early = f["early"]
         ev["early"] = early
@@ -307,7 +307,7 @@ def _ev_verdict(s: Series, th: Thresholds, f: Row | None) -> Verdict:
     if f["zero"]:
         return Verdict("explained_variance", "zero", Severity.WARN,
                        f"explained variance exactly 0 for the last {k} points: a dead value head?",
-                       int(s.steps[-k]), float(s.wall_times[-k]), ev)
+                       s.steps.item(-k), s.wall_times.item(-k), ev)
     W = window(n)
     level = f["level"]
     ev.update(level=level, window=W)
@@ -315,5 +315,5 @@ def _ev_verdict(s: Series, th: Thresholds, f: Row | None) -> Verdict:
     if n >= 30 and level < 0 and f["q90"] < 0:
         return Verdict("explained_variance", "negative", Severity.WARN,
                        f"explained variance {fmt(level)} (negative for the last {2 * W} points): the value "
-                       "function predicts worse than a constant", int(s.steps[-2 * W]), float(s.wall_times[-2 * W]), ev)
+                       "function predicts worse than a constant", s.steps.item(-2 * W), s.wall_times.item(-2 * W), ev)
     return Verdict("explained_variance", "ok", Severity.OK, f"explained variance {fmt(level)}", None, None, ev)

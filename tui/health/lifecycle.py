@@ -80,7 +80,7 @@ def judge_life(snap: RunSnapshot, gap: float | None, now: float, th: Thresholds,
     g = gap or 0.0
     ev: dict[str, object] = {"silent_s": silent, "usual_gap_s": g, "last_write": last_wall, "basis": lv.basis}
     if writer is not None and writer.pid is not None:
-        ev.update(writer_pid=writer.pid, writer=writer.reason)
+        ev["writer_pid"], ev["writer"] = writer.pid, writer.reason
     step = snap.last_step
     at = f" at step {step}" if step is not None else ""
     if lv.state is RunState.ENDED:

@@ -137,8 +137,10 @@ def summarize(verdicts: Sequence[Verdict], borrowed: Sequence[Verdict] = (), las
         head, text = w.severity.label, w.reason
         told.add(w.metric)
 
-    extra = [v for v in everything if v.severity >= _WARN and v.metric not in told]
-    if extra:
-        top = max(extra, key=lambda v: v.severity)
+    top = None  # the first of the most severe warnings or alarms the sentence doesn't tell yet
+    for v in everything:
+        if v.severity >= _WARN and v.metric not in told and (top is None or v.severity > top.severity):
+            top = v
+    if top is not None:
         text += f"; but {top.reason}"
     return RunSummary(sev, head, f"{head}: {text}", state)

@@ -20,7 +20,7 @@ import numpy as np
 
 from tui.health.options import Thresholds
 from tui.health.roles import RoleMap, series_for
-from tui.health.stats import Lazy, Row, by_length, median, median_rows, spearman
+from tui.health.stats import Lazy, Row, as_rows, by_length, median, median_rows, spearman
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
 from tui.vocab.fmt import fmt_span as _dur  # one home for a verdict's spans of time
@@ -171,8 +171,8 @@ def _grids(items: Sequence[RateInput], min_window: float) -> list[_Grids]:
         if len(idx) == 1:  # alone: cleaned on its own
             alone.append(idx[0])
             continue
-        W = np.stack([items[i][0] for i in idx])
-        C = np.stack([items[i][1] for i in idx])
+        W = as_rows([items[i][0] for i in idx])
+        C = as_rows([items[i][1] for i in idx])
         clean = np.isfinite(W).all(axis=1) & np.isfinite(C).all(axis=1) & (W[:, 1:] >= W[:, :-1]).all(axis=1)
         with np.errstate(all="ignore"):  # (rows not clean are cleaned alone)
             span = W[:, -1] - W[:, 0]
@@ -187,7 +187,7 @@ def _grids(items: Sequence[RateInput], min_window: float) -> list[_Grids]:
                 alone.append(i)
         for (kj, has_x), js in same.items():
             rows = np.asarray(js) if len(js) < len(idx) else slice(None)
-            X = np.stack([items[idx[j]][2] for j in js]) if has_x else None  # type: ignore[misc]
+            X = as_rows([items[idx[j]][2] for j in js]) if has_x else None  # type: ignore[misc]
             out.append(([idx[j] for j in js], W[rows], C[rows], X, width[rows], kj))
     for i in alone:
         prep = _prepare(*items[i], min_window)
@@ -230,7 +230,7 @@ def interp_rows(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
     if x.shape[0] == 1:
         one: np.ndarray = np.interp(x[0], xp[0], fp[0])
         return one[None, :]
-    return np.stack([np.interp(a, b, c) for a, b, c in zip(x, xp, fp, strict=True)])
+    return as_rows([np.interp(a, b, c) for a, b, c in zip(x, xp, fp, strict=True)])
 
 
 def usual_gap(walls: np.ndarray) -> float | None:
@@ -305,7 +305,7 @@ def _rate_features(R: np.ndarray, th: Thresholds) -> dict[str, list[Any]]:
 
 def _rate_verdict(rate: Series, source: str, skip: int, th: Thresholds, f: Row) -> Verdict:
     """judge_rate's decision for one run, from its row of `_rate_features`."""
-    r, t, st = rate.values[skip:], rate.wall_times[skip:], rate.steps[skip:]
+    r = rate.values[skip:]  # (the times and steps after the start-up: sliced where they are read)
     m = r.shape[0]
     ev: dict[str, Any] = {"source": source, "intervals": int(m)}
     if m < 5:
@@ -324,6 +324,7 @@ def _rate_verdict(rate: Series, source: str, skip: int, th: Thresholds, f: Row) 
             ratio = now / before if before > 0 else 0.0
             sev = Severity.ALARM if ratio <= th.drop_alarm_ratio else Severity.WARN
             ev.update(before=float(before), after=now, ratio=float(ratio))
+            t, st = rate.wall_times[skip:], rate.steps[skip:]
             return Verdict("throughput", "sudden_drop", sev,
                            f"throughput dropped from {fmt(before)} to {fmt(now)} steps/s "
                            f"({ratio:.0%}) and has stayed down", int(st[k]),
@@ -332,15 +333,15 @@ def _rate_verdict(rate: Series, source: str, skip: int, th: Thresholds, f: Row) 
         early, late = f["early"], f["late"]
         ev.update(early=early, late=late)
         # The rank correlation only when the level fell (it is the costlier test).
-        rho = spearman(t, r) if early > 0 and late <= th.decay_ratio * early else float("nan")
+        rho = spearman(rate.wall_times[skip:], r) if early > 0 and late <= th.decay_ratio * early else float("nan")
         if rho <= th.decay_rho:
             ev["rho"] = rho
             return Verdict("throughput", "slow_decay", Severity.WARN,
                            f"throughput decays slowly: {fmt(early)} -> {fmt(late)} steps/s "
                            f"({late / early - 1:+.0%}, Spearman {rho:.2f}) - a leak or a threading bug?",
-                           int(st[0]), float(t[0]), ev)
+                           rate.steps.item(skip), rate.wall_times.item(skip), ev)
     return Verdict("throughput", "steady", Severity.OK, f"throughput steady at {fmt(now)} steps/s",
-                   int(st[0]), float(t[0]), ev)
+                   rate.steps.item(skip), rate.wall_times.item(skip), ev)
 
 
 def judge_liveness(last_wall: float | None, gap: float | None, now: float, th: Thresholds,
