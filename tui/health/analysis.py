@@ -181,12 +181,12 @@ def analyse_many(snaps: Sequence[RunSnapshot], opts: HealthOptions,
         for role, tag, rsrc in plan.picks:  # the role series that have points
             if tag is None:
                 s = series_for(snap, rsrc)
-                if len(s):
+                if s.steps.shape[0]:
                     series[role] = s
             elif (s := ser.get(tag)) is not None and s.steps.shape[0]:  # `series_for` of one tag
                 series[role] = s
         rate = rate_of.get(i)
-        if rate is not None and len(rate):
+        if rate is not None and rate.steps.shape[0]:
             series["throughput"] = rate
         found_series.append(series)
     return [Analysis(plan.roles, series, src[0] if src else "", gap, start, fin)
@@ -237,6 +237,6 @@ def entropy_item(snap: RunSnapshot, an: Analysis, opts: HealthOptions, context: 
         why = an.continuous(snap) or "its initial level is not above 0"
         return Verdict("entropy", "healthy", Severity.OK,
                        f"continuous actions ({why}): the entropy's shape isn't judged",
-                       evidence={"points": len(H), "continuous": True})
+                       evidence={"points": H.steps.shape[0], "continuous": True})
     h = Series(H.steps, H.wall_times, H.values / scale.h_max)
     return EntropyItem(h, scale, context, llm=roles.llm, final=final), True

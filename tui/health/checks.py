@@ -59,7 +59,7 @@ def rows_of(arrays: Sequence[np.ndarray], min_n: int,
             V = V[ok]
         lazy = Lazy(features(V))
         for j, i in enumerate(idx):
-            out[i] = lazy.row(j)
+            out[i] = Row(lazy, j)
     return out
 
 
@@ -241,7 +241,7 @@ def _kl_verdict(it: KlItem, th: Thresholds, f: Row | None) -> Verdict:
         bad = _nonfinite("kl", s, "KL")
         if bad is not None:
             return bad
-    n = len(s)
+    n = s.steps.shape[0]
     target = it.target if it.target is not None else th.kl_target if th.kl_target is not None else 0.01
     ev: dict[str, Any] = {"points": n, "target": target}
     if target_why:
@@ -294,7 +294,7 @@ def judge_explained_variances(series: Sequence[Series], th: Thresholds) -> list[
 
 
 def _ev_verdict(s: Series, th: Thresholds, f: Row | None) -> Verdict:
-    n = len(s)
+    n = s.steps.shape[0]
     if f is None:
         bad = _nonfinite("explained_variance", s, "explained variance")
         if bad is not None:
