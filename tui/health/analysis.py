@@ -134,11 +134,8 @@ def rate_sources(snaps: Sequence[RunSnapshot], roles: Sequence[RoleMap | Plan]) 
     """Each run's rate source (the usual gaps of all runs at once); `roles`: each run's role
     map, or its `Plan` (which knows its learning tags)."""
     found = []
-    for snap, rm in zip(snaps, roles, strict=True):
-        if isinstance(rm, Plan):
-            rm, tags = rm.roles, rm.learning
-        else:
-            tags = None
+    for snap, given in zip(snaps, roles, strict=True):
+        rm, tags = (given.roles, given.learning) if isinstance(given, Plan) else (given, None)
         src = step_source(snap, rm)
         start = learning_start(snap, rm, tags)
         if src and start is not None and start > src[1][0]:
@@ -180,9 +177,9 @@ def analyse_many(snaps: Sequence[RunSnapshot], opts: HealthOptions,
         series: dict[str, Series] = {}
         for role, tag, rsrc in plan.picks:  # the role series that have points
             if tag is None:
-                s = series_for(snap, rsrc)
-                if s.steps.shape[0]:
-                    series[role] = s
+                combined = series_for(snap, rsrc)
+                if combined.steps.shape[0]:
+                    series[role] = combined
             elif (s := ser.get(tag)) is not None and s.steps.shape[0]:  # `series_for` of one tag
                 series[role] = s
         rate = rate_of.get(i)

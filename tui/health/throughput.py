@@ -137,7 +137,7 @@ def derive_rates(items: Sequence[RateInput], min_window: float = 30.0) -> list[S
                 xs = interp_rows(grid[:, 1:], Wp, X[part])
             steps = np.round(xs).astype(np.int64)
             keep = rate >= 0
-            whole = keep.all(axis=1).tolist()
+            whole = cast(list[bool], keep.all(axis=1).tolist())
             for j, i in enumerate(idx[part]):
                 if whole[j]:
                     out[i] = Series(steps[j], grid[j, 1:], rate[j])
@@ -187,7 +187,7 @@ def _grids(items: Sequence[RateInput], min_window: float) -> list[_Grids]:
                 alone.append(i)
         for (kj, has_x), js in same.items():
             rows = np.asarray(js) if len(js) < len(idx) else slice(None)
-            X = as_rows([items[idx[j]][2] for j in js]) if has_x else None  # type: ignore[misc]
+            X = as_rows([x for j in js if (x := items[idx[j]][2]) is not None]) if has_x else None
             out.append(([idx[j] for j in js], W[rows], C[rows], X, width[rows], kj))
     for i in alone:
         prep = _prepare(*items[i], min_window)
