@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -27,8 +28,8 @@ from numpy.typing import ArrayLike
 from tui.store.buffer import BUCKET, EMPTY_SERIES, Series, TagBuffer, capacity
 from tui.store.problems import Problem, ProblemKind
 
-__all__ = ["DEFAULT_MAX_POINTS", "EMPTY_SERIES", "Problem", "ProblemKind", "Restart", "RunSnapshot", "Series",
-           "Store", "Text", "last_write_time"]
+__all__ = ["DEFAULT_MAX_POINTS", "EMPTY_SERIES", "Problem", "ProblemKind", "Restart", "RunEnds", "RunSnapshot",
+           "Series", "Store", "TagEnd", "Text", "last_write_time"]
 
 DEFAULT_MAX_POINTS = 100_000
 
@@ -85,8 +86,7 @@ class RunSnapshot:
     # A snapshot never changes: what is derived from its series is computed once, when asked.
     @cached_property
     def last_wall_time(self) -> float | None:
-        ends = [float(s.wall_times[-1]) for s in self.series.values() if s.steps.shape[0]]
-        return max(ends) if ends else None
+        return _newest([float(s.wall_times[-1]) for s in self.series.values() if s.steps.shape[0]])
 
     @cached_property
     def last_activity(self) -> float | None:
@@ -95,8 +95,60 @@ class RunSnapshot:
 
     @cached_property
     def last_step(self) -> int | None:
-        ends = [int(s.steps[-1]) for s in self.series.values() if s.steps.shape[0]]
-        return max(ends) if ends else None
+        return _newest([int(s.steps[-1]) for s in self.series.values() if s.steps.shape[0]])
+
+
+TagEnd = tuple[int, int, float, float]
+"""A tag's point count and its last point: ``(points, step, value, wall_time)``."""
+
+
+class RunEnds(NamedTuple):
+    """What a listing needs of a run (`Store.ends`): each tag's point count and last point,
+    without its points (no arrays, no views: for thousands of runs at once). Its last step,
+    wall time and activity follow the same rules as `RunSnapshot`'s."""
+
+    name: str
+    path: str
+    version: int
+    ends: dict[str, TagEnd | None]  # tag -> its end; None for a tag without points (all dropped by a restart)
+    texts: dict[str, Text]
+    restarts: tuple[Restart, ...]
+    problem_items: tuple[Problem, ...]
+    file_version: str | None
+    last_write: float | None  # newest event file's mtime (epoch seconds), if known
+    points: int
+
+    @property
+    def last_wall_time(self) -> float | None:
+        return _newest([e[3] for e in self.ends.values() if e is not None])
+
+    @property
+    def last_activity(self) -> float | None:
+        """When the run last wrote, as far as tbpeek can tell (see `last_write_time`)."""
+        return last_write_time(self.last_write, self.last_wall_time)
+
+    @property
+    def last_step(self) -> int | None:
+        return _newest([e[1] for e in self.ends.values() if e is not None])
+
+    @classmethod
+    def of(cls, snap: RunSnapshot) -> RunEnds:
+        """The ends of a snapshot's series (what `Store.ends` gives for the store at its version)."""
+        ends: dict[str, TagEnd | None] = {}
+        for tag, s in snap.series.items():
+            n = s.steps.shape[0]
+            ends[tag] = (n, s.steps.item(n - 1), s.values.item(n - 1), s.wall_times.item(n - 1)) if n else None
+        return cls(snap.name, snap.path, snap.version, ends, snap.texts, snap.restarts, snap.problem_items,
+                   snap.file_version, snap.last_write, snap.points)
+
+
+_T = TypeVar("_T", int, float)
+
+
+def _newest(ends: list[_T]) -> _T | None:
+    """A run's last step (or wall time): the largest of its tags' last ones, in the store's
+    order of tags (a NaN wall time compares as max() has it); None when no tag has points."""
+    return max(ends) if ends else None
 
 
 @dataclass
@@ -354,6 +406,20 @@ class Store:
                 files=r.files,
                 points=sum([s.steps.shape[0] for s in series.values()]),
             )
+
+    def ends(self, runs: Iterable[str]) -> list[RunEnds]:
+        """What a listing needs of each of these runs (`RunEnds`): their tags' point counts and
+        last points, read from the buffers directly (no views, no snapshot)."""
+        out = []
+        with self._lock:
+            every = self._runs
+            for name in runs:
+                r = every[name]
+                ends = {tag: buf.end() for tag, buf in r.tags.items()}
+                out.append(RunEnds(r.name, r.path, r.version, ends, dict(r.texts), tuple(r.restarts),
+                                   tuple(p for ps in r.problems.values() for p in ps) if r.problems else (),
+                                   r.file_version, r.last_write, sum([e[0] for e in ends.values() if e is not None])))
+        return out
 
     def snapshots(self) -> list[RunSnapshot]:
         return [self.snapshot(name) for name in self.runs()]

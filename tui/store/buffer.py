@@ -68,6 +68,14 @@ class TagBuffer:
     def last_step(self) -> int | None:
         return int(self.steps[self.n - 1]) if self.n else None
 
+    def end(self) -> tuple[int, int, float, float] | None:
+        """``(points, last step, last value, last wall time)``, as Python numbers; None when empty."""
+        n = self.n
+        if not n:
+            return None
+        i = n - 1
+        return n, self.steps.item(i), self.values.item(i), self.walls.item(i)
+
     def _replace(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray, extra: int = 0) -> None:
         """Swap in fresh arrays (readers holding old views keep the old, unchanged data)."""
         n = steps.shape[0]
