@@ -189,8 +189,9 @@ def render_text(runs: list[dict[str, Any]], show_files: bool = False, paint: Pai
             w = max(len(t(tag["tag"])) for tag in r["tags"])
             w = max(w, 3)
             lines.append(f"  {'TAG':<{w}}  {'POINTS':>8}  {'LAST STEP':>10}  LAST VALUE")
-            lines.extend(f"  {t(tag['tag']):<{w}}  {tag['points']:>8}  {tag['last_step']:>10}  "
-                         f"{tag['last_value_text']}" for tag in r["tags"])
+            lines.extend(f"  {t(tag['tag']):<{w}}  {tag['points']:>8}  "  # (no points: every one dropped by a restart)
+                         f"{'-' if tag['last_step'] is None else tag['last_step']:>10}  "
+                         f"{tag['last_value_text'] or '-'}" for tag in r["tags"])
         lines.extend(paint(f"  ! {t(p['path'])}: {t(p['message'])}", PROBLEM_STYLE) for p in r["problems"])
         if r["restarts"]:
             n = len(r["restarts"])
