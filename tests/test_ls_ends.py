@@ -90,7 +90,7 @@ FILES = [FileState("r", "/logs/r/f", 120, 130, 7, 1, "damaged: ü", 10, None),
 def test_ends_list_what_the_snapshots_listed():
     st = _varied()
     names = sorted(st.runs(), key=natural_key)
-    ends = st.ends(names)
+    ends = list(st.ends(names))
     assert [e.name for e in ends] == names
     for e in ends:
         snap = st.snapshot(e.name)
@@ -132,4 +132,4 @@ def test_ends_are_frozen_at_the_time_they_were_taken():
     assert before.ends == {"t": (2, 2, 0.25, 2.0)} and before.texts == {}
     assert after.ends == {"t": (3, 3, 0.125, 3.0)} and after.points == 3 and after.version > before.version
     with pytest.raises(KeyError):
-        st.ends(["nope"])
+        list(st.ends(["nope"]))

@@ -17,7 +17,7 @@ never disappears from a chart, however old.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import NamedTuple, TypeVar
@@ -407,19 +407,22 @@ class Store:
                 points=sum([s.steps.shape[0] for s in series.values()]),
             )
 
-    def ends(self, runs: Iterable[str]) -> list[RunEnds]:
-        """What a listing needs of each of these runs (`RunEnds`): their tags' point counts and
-        last points, read from the buffers directly (no views, no snapshot)."""
-        out = []
-        with self._lock:
-            every = self._runs
-            for name in runs:
+    def ends(self, runs: Iterable[str]) -> Iterator[RunEnds]:
+        """What a listing needs of each of these runs (`RunEnds`), one at a time: their tags'
+        point counts and last points, read from the buffers directly (no views, no snapshot).
+
+        Raises:
+            KeyError: a run the store doesn't have (when its turn comes).
+        """
+        lock, every = self._lock, self._runs
+        for name in runs:
+            with lock:
                 r = every[name]
                 ends = {tag: buf.end() for tag, buf in r.tags.items()}
-                out.append(RunEnds(r.name, r.path, r.version, ends, dict(r.texts), tuple(r.restarts),
-                                   tuple(p for ps in r.problems.values() for p in ps) if r.problems else (),
-                                   r.file_version, r.last_write, sum([e[0] for e in ends.values() if e is not None])))
-        return out
+                e = RunEnds(r.name, r.path, r.version, ends, dict(r.texts), tuple(r.restarts),
+                            tuple(p for ps in r.problems.values() for p in ps) if r.problems else (),
+                            r.file_version, r.last_write, sum([x[0] for x in ends.values() if x is not None]))
+            yield e
 
     def snapshots(self) -> list[RunSnapshot]:
         return [self.snapshot(name) for name in self.runs()]
