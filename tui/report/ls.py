@@ -13,8 +13,10 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _jstr
+from operator import itemgetter
 from typing import Any
 
 from tui.ingest import Ingestor, LogdirError, forked, memory, no_cyclic_gc
@@ -105,23 +107,30 @@ def _jopt(text: str | None) -> str:
     return "null" if text is None else _jstr(text)
 
 
+_TagsPlan = tuple[tuple[str, ...], Callable[[dict[str, TagEnd | None]], tuple[TagEnd | None, ...]], str]
+
+
 @lru_cache(maxsize=1024)
-def _tags_format(tags: tuple[str, ...]) -> str:
-    """The JSON of tags that all have points, with a ``%s`` for each number: one ``%`` per run
-    fills them all (the runs of a sweep share their tags)."""
-    return ", ".join(f'{{"tag": {_json_str(tag).replace("%", "%%")}, "points": %s, "last_step": %s, '
-                     '"last_value": %s, "last_value_text": "%s", "last_wall_time": %s}' for tag in tags)
+def _tags_plan(tags: tuple[str, ...]) -> _TagsPlan:
+    """For a set of tags (the runs of a sweep share theirs): their order, a getter of their ends
+    in that order, and the JSON of tags that all have points with a ``%s`` for each number (one
+    ``%`` per run fills them all)."""
+    order = _tag_order(tags)
+    text = ", ".join(f'{{"tag": {_json_str(tag).replace("%", "%%")}, "points": %s, "last_step": %s, '
+                     '"last_value": %s, "last_value_text": "%s", "last_wall_time": %s}' for tag in order)
+    if len(order) > 1:
+        return order, itemgetter(*order), text
+    return order, lambda ends: tuple([ends[t] for t in order]), text
 
 
 def _tags_text(ends: dict[str, TagEnd | None]) -> str:
     """The run's ``tags`` array, inside its brackets, as ``run_json`` has it."""
-    order = _tag_order(tuple(ends))
+    order, get, text = _tags_plan(tuple(ends))
     isfinite = math.isfinite
     args: list[object] = []
     add = args.extend
     last_w, last_wr = 0.0, "0.0"  # the tags of one summary share their wall time: written once
-    for tag in order:  # the common case: every tag has points, every number is finite
-        end = ends[tag]
+    for end in get(ends):  # the common case: every tag has points, every number is finite
         if end is None:
             break
         n, step, v, w = end
@@ -131,7 +140,7 @@ def _tags_text(ends: dict[str, TagEnd | None]) -> str:
             last_w, last_wr = w, repr(w)
         add((n, step, v, fmt_num(v), last_wr))  # a float's %s is its repr
     else:
-        return _tags_format(order) % tuple(args)
+        return text % tuple(args)
     tags = []
     for tag in order:
         end = ends[tag]

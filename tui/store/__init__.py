@@ -104,8 +104,8 @@ TagEnd = tuple[int, int, float, float]
 
 class RunEnds(NamedTuple):
     """What a listing needs of a run (`Store.ends`): each tag's point count and last point,
-    without its points (no arrays, no views: for thousands of runs at once). Its last step,
-    wall time and activity follow the same rules as `RunSnapshot`'s."""
+    without its points (no arrays, no views: for thousands of runs at once). Its points, last
+    step, wall time and activity follow the same rules as `RunSnapshot`'s."""
 
     name: str
     path: str
@@ -117,19 +117,13 @@ class RunEnds(NamedTuple):
     file_version: str | None
     last_write: float | None  # newest event file's mtime (epoch seconds), if known
     points: int
-
-    @property
-    def last_wall_time(self) -> float | None:
-        return _newest([e[3] for e in self.ends.values() if e is not None])
+    last_step: int | None
+    last_wall_time: float | None
 
     @property
     def last_activity(self) -> float | None:
         """When the run last wrote, as far as tbpeek can tell (see `last_write_time`)."""
         return last_write_time(self.last_write, self.last_wall_time)
-
-    @property
-    def last_step(self) -> int | None:
-        return _newest([e[1] for e in self.ends.values() if e is not None])
 
     @classmethod
     def of(cls, snap: RunSnapshot) -> RunEnds:
@@ -139,16 +133,28 @@ class RunEnds(NamedTuple):
             n = s.steps.shape[0]
             ends[tag] = (n, s.steps.item(n - 1), s.values.item(n - 1), s.wall_times.item(n - 1)) if n else None
         return cls(snap.name, snap.path, snap.version, ends, snap.texts, snap.restarts, snap.problem_items,
-                   snap.file_version, snap.last_write, snap.points)
+                   snap.file_version, snap.last_write, snap.points, snap.last_step, snap.last_wall_time)
 
 
 _T = TypeVar("_T", int, float)
 
 
-def _newest(ends: list[_T]) -> _T | None:
+def _newest(ends: Sequence[_T]) -> _T | None:
     """A run's last step (or wall time): the largest of its tags' last ones, in the store's
     order of tags (a NaN wall time compares as max() has it); None when no tag has points."""
     return max(ends) if ends else None
+
+
+def _totals(ends: dict[str, TagEnd | None]) -> tuple[int, int | None, float | None]:
+    """A run's points, last step and last wall time (`_newest`) from its tags' ends."""
+    try:  # the tags' columns, in the store's order of tags
+        points, steps, _, walls = zip(*ends.values())  # noqa: B905 (each end has four)
+    except (TypeError, ValueError):  # a tag without points (None), or no tags
+        have = [e for e in ends.values() if e is not None]
+        if not have:
+            return 0, None, None
+        points, steps, _, walls = zip(*have)  # noqa: B905
+    return sum(points), _newest(steps), _newest(walls)
 
 
 @dataclass
@@ -419,10 +425,11 @@ class Store:
             with lock:
                 r = every[name]
                 ends = {tag: buf.end() for tag, buf in r.tags.items()}
-                e = RunEnds(r.name, r.path, r.version, ends, dict(r.texts), tuple(r.restarts),
-                            tuple(p for ps in r.problems.values() for p in ps) if r.problems else (),
-                            r.file_version, r.last_write, sum([x[0] for x in ends.values() if x is not None]))
-            yield e
+                texts, restarts = dict(r.texts), tuple(r.restarts)
+                problems = tuple(p for ps in r.problems.values() for p in ps) if r.problems else ()
+                path, version, file_version, last_write = r.path, r.version, r.file_version, r.last_write
+            yield RunEnds(name, path, version, ends, texts, restarts, problems, file_version, last_write,
+                          *_totals(ends))
 
     def snapshots(self) -> list[RunSnapshot]:
         return [self.snapshot(name) for name in self.runs()]
