@@ -163,23 +163,34 @@ def run_json_text(run: RunEnds | RunSnapshot, files: list[FileState], now: float
     Raises:
         ValueError: a number JSON can't hold (as json.dumps would).
     """
-    e = _ends(run)
+    e = run if type(run) is RunEnds else _ends(run)
     act = e.last_activity
     step = e.last_step
+    if act is None:
+        write = age = "null"
+    else:
+        write, age = _jnum(act), _jnum(round(now - act, 3))
+    extra = ('"texts": {}, "restarts": [], "problems": []' if not (e.texts or e.restarts or e.problem_items) else
+             _extra_text(e))
+    fs = ", ".join([f'{{"path": {_jstr(f.path)}, "size": {f.size}, "offset": {f.offset}, "records": {f.records}, '
+                    f'"skipped_records": {f.skipped_records}, "damaged": {_jopt(f.damaged)}, '
+                    f'"pending_bytes": {f.pending}, "missing": {_jopt(f.missing)}}}' for f in files])
+    fv = e.file_version
+    return (f'{{"run": {_jstr(e.name)}, "path": {_jstr(e.path)}, "points": {e.points}, '
+            f'"last_step": {"null" if step is None else step}, "last_write": {write}, "last_write_age_s": {age}, '
+            f'"file_version": {"null" if fv is None else _jstr(fv)}, "tags": [{_tags_text(e.ends)}], '
+            f'{extra}, "files": [{fs}]}}')
+
+
+def _extra_text(e: RunEnds) -> str:
+    """The run's texts, restarts and problems, as ``run_json`` has them."""
     d = json.dumps
     restarts = ("[]" if not e.restarts else
                 d([{"tag": r.tag, "step": r.step, "wall_time": r.wall_time, "dropped": r.dropped}
                    for r in _in_time_order(e.restarts)], allow_nan=False))
     problems = "[]" if not e.problem_items else d(run_problems(e), allow_nan=False)
     texts = "{}" if not e.texts else d({k: t.text for k, t in e.texts.items()}, allow_nan=False)
-    fs = ", ".join(f'{{"path": {_jstr(f.path)}, "size": {f.size}, "offset": {f.offset}, "records": {f.records}, '
-                   f'"skipped_records": {f.skipped_records}, "damaged": {_jopt(f.damaged)}, '
-                   f'"pending_bytes": {f.pending}, "missing": {_jopt(f.missing)}}}' for f in files)
-    return (f'{{"run": {_jstr(e.name)}, "path": {_jstr(e.path)}, "points": {e.points}, '
-            f'"last_step": {"null" if step is None else step}, "last_write": {_jnum(act)}, '
-            f'"last_write_age_s": {"null" if act is None else _jnum(round(now - act, 3))}, '
-            f'"file_version": {_jopt(e.file_version)}, "tags": [{_tags_text(e.ends)}], '
-            f'"texts": {texts}, "restarts": {restarts}, "problems": {problems}, "files": [{fs}]}}')
+    return f'"texts": {texts}, "restarts": {restarts}, "problems": {problems}'
 
 
 def render_text(runs: list[dict[str, Any]], show_files: bool = False, paint: Paint = NO_PAINT) -> str:

@@ -420,11 +420,11 @@ class Store:
         Raises:
             KeyError: a run the store doesn't have (when its turn comes).
         """
-        lock, every = self._lock, self._runs
+        lock, every, tag_ends = self._lock, self._runs, TagBuffer.ends
         for name in runs:
             with lock:
                 r = every[name]
-                ends = {tag: buf.end() for tag, buf in r.tags.items()}
+                ends = tag_ends(r.tags)
                 texts, restarts = dict(r.texts), tuple(r.restarts)
                 problems = tuple(p for ps in r.problems.values() for p in ps) if r.problems else ()
                 path, version, file_version, last_write = r.path, r.version, r.file_version, r.last_write

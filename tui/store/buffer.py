@@ -68,13 +68,19 @@ class TagBuffer:
     def last_step(self) -> int | None:
         return int(self.steps[self.n - 1]) if self.n else None
 
-    def end(self) -> tuple[int, int, float, float] | None:
-        """``(points, last step, last value, last wall time)``, as Python numbers; None when empty."""
-        n = self.n
-        if not n:
-            return None
-        i = n - 1
-        return n, self.steps.item(i), self.values.item(i), self.walls.item(i)
+    @staticmethod
+    def ends(bufs: dict[str, TagBuffer]) -> dict[str, tuple[int, int, float, float] | None]:
+        """Each tag's ``(points, last step, last value, last wall time)``, as Python numbers;
+        None for an empty one (one loop for a run's tags: a listing reads thousands of runs)."""
+        out: dict[str, tuple[int, int, float, float] | None] = {}
+        for tag, b in bufs.items():
+            n = b.n
+            if n:
+                i = n - 1
+                out[tag] = (n, b.steps.item(i), b.values.item(i), b.walls.item(i))
+            else:
+                out[tag] = None
+        return out
 
     def _replace(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray, extra: int = 0) -> None:
         """Swap in fresh arrays (readers holding old views keep the old, unchanged data)."""
