@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import Any
 
 import pytest
+from eventfiles import Writer
 
+from tui.cli import main
 from tui.ingest.reader import FileState
 from tui.report.ls import render_text, run_json, run_json_text
 from tui.store import Problem, ProblemKind, RunEnds, RunSnapshot, Store
@@ -133,3 +136,45 @@ def test_ends_are_frozen_at_the_time_they_were_taken():
     assert after.ends == {"t": (3, 3, 0.125, 3.0)} and after.points == 3 and after.version > before.version
     with pytest.raises(KeyError):
         list(st.ends(["nope"]))
+
+
+def _logdir(root) -> None:
+    with Writer(root / "a run \x1b[31m") as w:
+        for s in range(30):
+            w.scalar("loss", 1.0 / (s + 1), s, 1e9 + s)
+            w.scalar("q\"uote/100%", float("nan") if s == 29 else s * 1e-7, s, 1e9 + s)
+        for s in range(5):  # the writer restarted from step 5
+            w.scalar("loss", -float(s), 5 + s, 1e9 + 40 + s)
+        w.text("hparams", "lr: 0.1 \x1b[2J")
+    with Writer(root / "b") as w:
+        w.scalars("x", [(s, float("inf") if s == 4 else 2.5, 1e9 + s) for s in range(5)])
+    (f,) = (root / "b").iterdir()
+    f.write_bytes(f.read_bytes() + b"\x01" * 16)  # damaged from there
+
+
+def test_the_printed_listings_agree(tmp_path, monkeypatch, capsys):
+    """``ls --json`` for a program (compact), for a person (indented: a terminal) and the
+    table: the same runs, the indented one exactly ``json.dumps(..., indent=2)`` of the compact."""
+    _logdir(tmp_path)
+    assert main(["ls", "--json", str(tmp_path)]) == 0
+    compact = capsys.readouterr().out
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["ls", "--json", str(tmp_path)]) == 0
+    pretty = capsys.readouterr().out
+    monkeypatch.undo()
+    back = json.loads(compact)
+    for r in back["runs"]:
+        r["last_write_age_s"] = None  # (the two listings ran at different times)
+    again = json.loads(pretty)
+    for r in again["runs"]:
+        r["last_write_age_s"] = None
+    assert back == again and pretty.rstrip("\n") == json.dumps(json.loads(pretty), indent=2)
+    runs = {r["run"]: r for r in back["runs"]}
+    a = runs["a run \x1b[31m"]
+    assert [(t["tag"], t["points"], t["last_value_text"]) for t in a["tags"]] == [
+        ("loss", 10, "-4"), ("q\"uote/100%", 30, "nan")]
+    assert a["restarts"] and a["texts"] == {"hparams": "lr: 0.1 \x1b[2J"} and a["last_step"] == 29
+    assert runs["b"]["tags"][0]["last_value"] is None and runs["b"]["problems"]
+    assert main(["ls", str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    assert "\x1b" not in table and "-4" in table and "nan" in table and "restart" in table
