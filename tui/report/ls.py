@@ -163,7 +163,7 @@ def run_json_text(run: RunEnds | RunSnapshot, files: list[FileState], now: float
     Raises:
         ValueError: a number JSON can't hold (as json.dumps would).
     """
-    e = run if type(run) is RunEnds else _ends(run)
+    e = _ends(run)
     act = e.last_activity
     step = e.last_step
     if act is None:

@@ -25,7 +25,7 @@ from typing import NamedTuple, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike
 
-from tui.store.buffer import BUCKET, EMPTY_SERIES, Series, TagBuffer, capacity
+from tui.store.buffer import BUCKET, EMPTY_SERIES, Series, TagBuffer, TagEnd, capacity
 from tui.store.problems import Problem, ProblemKind
 
 __all__ = ["DEFAULT_MAX_POINTS", "EMPTY_SERIES", "Problem", "ProblemKind", "Restart", "RunEnds", "RunSnapshot",
@@ -98,10 +98,6 @@ class RunSnapshot:
         return _newest([int(s.steps[-1]) for s in self.series.values() if s.steps.shape[0]])
 
 
-TagEnd = tuple[int, int, float, float]
-"""A tag's point count and its last point: ``(points, step, value, wall_time)``."""
-
-
 class RunEnds(NamedTuple):
     """What a listing needs of a run (`Store.ends`): each tag's point count and last point,
     without its points (no arrays, no views: for thousands of runs at once). Its points, last
@@ -110,7 +106,7 @@ class RunEnds(NamedTuple):
     name: str
     path: str
     version: int
-    ends: dict[str, TagEnd | None]  # tag -> its end; None for a tag without points (all dropped by a restart)
+    ends: dict[str, TagEnd | None]  # tag -> its end; None for a tag without points
     texts: dict[str, Text]
     restarts: tuple[Restart, ...]
     problem_items: tuple[Problem, ...]
