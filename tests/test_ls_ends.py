@@ -17,7 +17,7 @@ from eventfiles import Writer
 from tui.cli import main
 from tui.ingest.reader import FileState
 from tui.report.ls import render_text, run_json, run_json_text
-from tui.store import Problem, ProblemKind, RunEnds, RunSnapshot, Store
+from tui.store import Problem, ProblemKind, RunEnds, RunSnapshot, Store, last_write_time
 from tui.store.buffer import TagBuffer
 from tui.vocab import fmt_num, natural_key
 
@@ -178,3 +178,15 @@ def test_the_printed_listings_agree(tmp_path, monkeypatch, capsys):
     assert main(["ls", str(tmp_path)]) == 0
     table = capsys.readouterr().out
     assert "\x1b" not in table and "-4" in table and "nan" in table and "restart" in table
+
+
+def test_last_write_time_is_the_older_of_what_is_known():
+    """The rule as it was written (a list of what is known, its min), for every pair, NaN too."""
+    def plain(mtime, wall):
+        known = [t for t in (mtime, wall) if t is not None]
+        return min(known) if known else None
+
+    some = [None, 0.0, -0.0, 1.7e9, 1.7e9 + 1, math.nan, math.inf, -math.inf]
+    for a in some:
+        for b in some:
+            assert repr(last_write_time(a, b)) == repr(plain(a, b)), (a, b)

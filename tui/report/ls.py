@@ -103,10 +103,6 @@ def _jnum(x: float | None) -> str:
     return float.__repr__(float(x))
 
 
-def _jopt(text: str | None) -> str:
-    return "null" if text is None else _jstr(text)
-
-
 _TagsPlan = tuple[tuple[str, ...], Callable[[dict[str, TagEnd | None]], tuple[TagEnd | None, ...]], str]
 
 
@@ -173,8 +169,9 @@ def run_json_text(run: RunEnds | RunSnapshot, files: list[FileState], now: float
     extra = ('"texts": {}, "restarts": [], "problems": []' if not (e.texts or e.restarts or e.problem_items) else
              _extra_text(e))
     fs = ", ".join([f'{{"path": {_jstr(f.path)}, "size": {f.size}, "offset": {f.offset}, "records": {f.records}, '
-                    f'"skipped_records": {f.skipped_records}, "damaged": {_jopt(f.damaged)}, '
-                    f'"pending_bytes": {f.pending}, "missing": {_jopt(f.missing)}}}' for f in files])
+                    f'"skipped_records": {f.skipped_records}, '
+                    f'"damaged": {"null" if f.damaged is None else _jstr(f.damaged)}, "pending_bytes": {f.pending}, '
+                    f'"missing": {"null" if f.missing is None else _jstr(f.missing)}}}' for f in files])
     fv = e.file_version
     return (f'{{"run": {_jstr(e.name)}, "path": {_jstr(e.path)}, "points": {e.points}, '
             f'"last_step": {"null" if step is None else step}, "last_write": {write}, "last_write_age_s": {age}, '

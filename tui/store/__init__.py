@@ -58,8 +58,9 @@ def last_write_time(mtime: float | None, wall: float | None) -> float | None:
     clock runs ahead has future wall times but honest local mtimes. The older one is right in
     both cases, and for a live run on one machine they agree.
     """
-    known = [t for t in (mtime, wall) if t is not None]
-    return min(known) if known else None
+    if mtime is None or wall is None:
+        return wall if mtime is None else mtime
+    return min(mtime, wall)
 
 
 @dataclass(frozen=True)
