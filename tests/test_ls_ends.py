@@ -6,6 +6,7 @@ hostile names."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -16,7 +17,7 @@ from eventfiles import Writer
 
 from tui.cli import main
 from tui.ingest.reader import FileState
-from tui.report.ls import render_text, run_json, run_json_text
+from tui.report.ls import _print, render_text, run_json, run_json_text
 from tui.store import Problem, ProblemKind, RunEnds, RunSnapshot, Store, last_write_time
 from tui.store.buffer import TagBuffer
 from tui.vocab import fmt_num, natural_key
@@ -190,3 +191,12 @@ def test_last_write_time_is_the_older_of_what_is_known():
     for a in some:
         for b in some:
             assert repr(last_write_time(a, b)) == repr(plain(a, b)), (a, b)
+
+
+@pytest.mark.parametrize("parts", [[], ["{\"run\": \"a\"}"], ["{\"run\": \"a\"}", "{\"run\": \"b\"}, {\"run\": \"c\"}"]])
+def test_the_listing_is_written_a_part_at_a_time_as_one_string_would_be(parts, capsys):
+    assert _print(argparse.Namespace(json=True, logdirs=["x"]), parts, []) == 0
+    assert capsys.readouterr().out == '{"runs": [' + ", ".join(parts) + '], "problems": []}\n'
+    assert _print(argparse.Namespace(json=False, logdirs=["x"]), parts, []) == 0
+    out = capsys.readouterr()
+    assert out.out == ("\n\n".join(parts) + "\n" if parts else "") and ("no runs under x" in out.err) == (not parts)

@@ -349,8 +349,8 @@ def _print(args: argparse.Namespace, parts: list[str], problems: list[TreeProble
     """Print the listing: ``parts`` are runs' JSON objects (several to a part, comma-separated)
     or blocks of the table, in order."""
     if args.json:
-        inner = ", ".join(parts)
-        print(f'{{"runs": [{inner}], "problems": {json.dumps([p.to_json() for p in problems], allow_nan=False)}}}')
+        tail = f'], "problems": {json.dumps([p.to_json() for p in problems], allow_nan=False)}}}\n'
+        _write_joined('{"runs": [', parts, ", ", tail)
         return EXIT_OK
     for p in problems:
         print(f"tbpeek ls: {safe_terminal(p.advice)}", file=sys.stderr)
@@ -358,5 +358,18 @@ def _print(args: argparse.Namespace, parts: list[str], problems: list[TreeProble
         print(f"no runs under {safe_terminal(', '.join(args.logdirs))} "
               "(a run is a directory holding files named *tfevents*)", file=sys.stderr)
         return EXIT_OK
-    print("\n\n".join(parts))
+    _write_joined("", parts, "\n\n", "\n")
     return EXIT_OK
+
+
+def _write_joined(head: str, parts: list[str], sep: str, tail: str) -> None:
+    """Write ``head + sep.join(parts) + tail`` to stdout a part at a time: thousands of runs'
+    listings are never copied into one string (nor encoded at once), which would double or
+    triple the peak memory of ``ls`` at its end."""
+    write = sys.stdout.write
+    write(head)
+    for i, part in enumerate(parts):
+        if i:
+            write(sep)
+        write(part)
+    write(tail)
