@@ -1,0 +1,39 @@
+"""Start-up of the commands: what they import (every module costs each run's serial start-up)
+and that the cheaper ways give the same results."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+from tui.cli import _columns, build_parser
+
+
+@pytest.mark.parametrize("columns", ["40", "80", "133", "", "x", "-5"])
+@pytest.mark.parametrize("command", ["ls", "check", "watch"])
+def test_help_is_what_the_stock_formatter_prints(command, columns, monkeypatch):
+    monkeypatch.setenv("COLUMNS", columns)
+    top = build_parser(command)
+    sub = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    ours = (top.format_help(), sub.format_help())
+    top.formatter_class = sub.formatter_class = argparse.HelpFormatter
+    assert ours == (top.format_help(), sub.format_help())
+
+
+@pytest.mark.parametrize("columns", ["57", "", "0", "wide"])
+def test_the_width_is_shutils(columns, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("COLUMNS", columns)
+    assert _columns() == shutil.get_terminal_size().columns
+
+
+def test_ls_starts_without_shutil():
+    """argparse's stock formatter imports shutil (and bz2, lzma) for the terminal's width."""
+    code = ("import sys; import tui.cli; tui.cli.build_parser('ls').parse_args(['ls', '--json', '.']);"
+            "print('shutil' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
