@@ -4,6 +4,7 @@ and that the cheaper ways give the same results."""
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 
@@ -31,9 +32,26 @@ def test_the_width_is_shutils(columns, monkeypatch):
     assert _columns() == shutil.get_terminal_size().columns
 
 
-def test_ls_starts_without_shutil():
-    """argparse's stock formatter imports shutil (and bz2, lzma) for the terminal's width."""
-    code = ("import sys; import tui.cli; tui.cli.build_parser('ls').parse_args(['ls', '--json', '.']);"
-            "print('shutil' in sys.modules)")
+def test_the_run_state_names_are_the_rules_own():
+    import tui.vocab
+    from tui.vocab import runstate
+
+    lazy = tui.vocab._RUNSTATE
+    assert lazy <= set(tui.vocab.__all__)
+    for name in lazy:
+        assert getattr(tui.vocab, name) is getattr(runstate, name)
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = tui.vocab.no_such_name
+
+
+def _modules_at_ls_start() -> set[str]:
+    """The modules imported by the time `tbpeek ls` has parsed its arguments and imported its
+    module (a subprocess: this one has imported everything)."""
+    code = ("import sys, json; import tui.cli; tui.cli.build_parser('ls').parse_args(['ls', '--json', '.']);"
+            "import tui.report.ls; print(json.dumps(sorted(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"
+    return set(json.loads(out))
+
+
+def test_ls_starts_without_what_it_never_uses():
+    assert not {"tui.vocab.runstate", "shutil"} & _modules_at_ls_start()
