@@ -8,13 +8,15 @@ bytes, are checked column by column with 16-bit lookup tables (8 bytes per step)
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
-U32 = npt.NDArray[np.uint32]
-U64 = npt.NDArray[np.uint64]
+if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
+    import numpy.typing as npt
+
+    U32 = npt.NDArray[np.uint32]
+    U64 = npt.NDArray[np.uint64]
 
 MASK_DELTA = np.uint32(0xA282EAD8)
 

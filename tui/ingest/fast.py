@@ -24,9 +24,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 from tui.ingest.chain import MAX_FAST_LEN, chain, chain_many
 from tui.ingest.chunk import Buffer, Chunk, Read, TagPoints, TagTable, group, process_plain
@@ -37,8 +37,11 @@ from tui.ingest.tfrecord import FOOTER, HEADER, Frames, frame, masked_crc
 
 __all__ = ["MIN_FAST", "Chunk", "Read", "TagTable", "process", "process_many", "process_plain"]
 
-I64 = npt.NDArray[np.int64]
-U8 = npt.NDArray[np.uint8]
+if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
+    import numpy.typing as npt
+
+    I64 = npt.NDArray[np.int64]
+    U8 = npt.NDArray[np.uint8]
 
 MIN_FAST = 4096  # bytes: below this the plain path is as fast and simpler (for a buffer alone)
 MAX_JOINED = 1 << 18  # bytes: buffers up to this size are framed together, however many

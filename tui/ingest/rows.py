@@ -16,22 +16,24 @@ payload length (:class:`Block`). Then:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
 from tui.ingest.chunk import TagTable
 from tui.ingest.crc import crc_linear_t, header_crc_fix, unmask
 from tui.ingest.templates import Template, template_for
 
-I64 = npt.NDArray[np.int64]
-I32 = npt.NDArray[np.int32]
-F64 = npt.NDArray[np.float64]
-U8 = npt.NDArray[np.uint8]
-U64 = npt.NDArray[np.uint64]
-Bools = npt.NDArray[np.bool_]
-Rows = slice | I64  # rows (columns of the transposed words) to read
+if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
+    import numpy.typing as npt
+
+    I64 = npt.NDArray[np.int64]
+    I32 = npt.NDArray[np.int32]
+    F64 = npt.NDArray[np.float64]
+    U8 = npt.NDArray[np.uint8]
+    U64 = npt.NDArray[np.uint64]
+    Bools = npt.NDArray[np.bool_]
+    Rows = slice | I64  # rows (columns of the transposed words) to read
 
 MAX_TEMPLATES = 8  # per payload length and row block; rows beyond that go to protobuf
 

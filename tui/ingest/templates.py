@@ -9,11 +9,14 @@ template's decode to the same fields at the same places.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
-U64 = npt.NDArray[np.uint64]
+if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
+    import numpy.typing as npt
+
+    U64 = npt.NDArray[np.uint64]
 
 
 @dataclass

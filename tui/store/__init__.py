@@ -20,12 +20,15 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from tui.store.buffer import BUCKET, EMPTY_SERIES, Series, TagBuffer, capacity
 from tui.store.problems import Problem, ProblemKind
+
+if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
+    from numpy.typing import ArrayLike
 
 __all__ = ["DEFAULT_MAX_POINTS", "EMPTY_SERIES", "Problem", "ProblemKind", "Restart", "RunSnapshot", "Series",
            "Store", "Text", "last_write_time"]
