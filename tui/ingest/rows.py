@@ -53,8 +53,7 @@ class Block(NamedTuple):
     template: Template | None
 
 
-@dataclass(frozen=True)
-class Piece:
+class Piece(NamedTuple):
     """Points decoded as columns, one row per record; rows of one field layout.
 
     Attributes:

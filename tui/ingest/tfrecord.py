@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -63,8 +64,7 @@ def encode_record(payload: bytes) -> bytes:
     return head + _I.pack(masked_crc(head)) + payload + _I.pack(masked_crc(payload))
 
 
-@dataclass(frozen=True)
-class Damage:
+class Damage(NamedTuple):
     """Bytes of a file that held no valid record.
 
     Attributes:

@@ -23,7 +23,7 @@ import stat as _stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 EVENT_MARK = "tfevents"
 RACY = 2.0  # seconds: a directory changed this recently may change again within its mtime tick
@@ -38,8 +38,7 @@ UNREADABLE_DIR = "unreadable-dir"  # a directory under a logdir can't be listed 
 REMOTE = "remote"  # a remote listing failed (network, credentials, bucket)
 
 
-@dataclass(frozen=True)
-class TreeProblem:
+class TreeProblem(NamedTuple):
     """A directory that can't be listed: the kind, where, and what is wrong in plain words."""
 
     kind: str  # UNREADABLE_DIR or REMOTE
@@ -58,8 +57,7 @@ class TreeProblem:
         return {"kind": self.kind, "path": self.path, "message": self.advice}
 
 
-@dataclass(frozen=True)
-class FileSig:
+class FileSig(NamedTuple):
     """What tells a grown or replaced file: size, mtime (ns) and identity (inode, device)."""
 
     size: int
@@ -106,8 +104,7 @@ class TreeChanges:
         return bool(self.structure_changed or self.changed_files)
 
 
-@dataclass(frozen=True)
-class RemoteObject:
+class RemoteObject(NamedTuple):
     """One object of a recursive listing: its URL, size in bytes and mtime (epoch seconds)."""
 
     url: str

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -36,8 +36,7 @@ __all__ = ["DEFAULT_MAX_POINTS", "EMPTY_SERIES", "Problem", "ProblemKind", "Rest
 DEFAULT_MAX_POINTS = 100_000
 
 
-@dataclass(frozen=True)
-class Restart:
+class Restart(NamedTuple):
     """A tag's step went back: the writer restarted (or resumed from a checkpoint)."""
 
     tag: str
@@ -46,8 +45,7 @@ class Restart:
     dropped: int  # how many kept points were dropped
 
 
-@dataclass(frozen=True)
-class Text:
+class Text(NamedTuple):
     step: int
     wall_time: float
     text: str
