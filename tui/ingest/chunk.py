@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 import numpy as np
@@ -94,7 +93,6 @@ class FastRows(Protocol):
     def gid(self) -> I64: ...
 
 
-@dataclass
 class Chunk:
     """Everything read from one buffer.
 
@@ -110,16 +108,18 @@ class Chunk:
         undecodable: good records that are not Events.
     """
 
-    consumed: int = 0
-    need: int = 0
-    damage: list[Damage] = field(default_factory=list)
-    resync: bool = False
-    bad_offsets: list[int] = field(default_factory=list)
-    records: int = 0
-    undecodable: int = 0
-    batch: list[TagPoints] = field(default_factory=list)
-    ordered: list[bool] | None = None  # per item of batch: its steps never go back, if known
-    sink: Sink = field(default_factory=Sink)
+    def __init__(self, consumed: int = 0, need: int = 0, damage: list[Damage] | None = None, resync: bool = False,
+                 bad_offsets: list[int] | None = None, records: int = 0) -> None:
+        self.consumed = consumed
+        self.need = need
+        self.damage: list[Damage] = [] if damage is None else damage
+        self.resync = resync
+        self.bad_offsets: list[int] = [] if bad_offsets is None else bad_offsets
+        self.records = records
+        self.undecodable = 0
+        self.batch: list[TagPoints] = []
+        self.ordered: list[bool] | None = None  # per item of batch: its steps never go back, if known
+        self.sink = Sink()
 
 
 def process_plain(buf: Buffer, base: int, decoder: RunDecoder, tags: TagTable | None = None,

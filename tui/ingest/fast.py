@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,23 +53,24 @@ def process(buf: Buffer, base: int, decoder: RunDecoder, tags: TagTable | None =
     return process_many([Read(buf, base, decoder, file_left, resync)], tags)[0]
 
 
-@dataclass
 class _Job:
     """One buffer of a batch between the shared phase and its own finish."""
 
-    buf: Buffer
-    base: int
-    decoder: RunDecoder
-    starts: I64
-    lengths: I64
-    fr: Frames
-    out: Chunk
-    first: int  # global index of its first chain record in the batch
-    slow: list[int] = field(default_factory=list)
-    bad: list[I64] = field(default_factory=list)
-    pieces: list[Piece] = field(default_factory=list)
-    grouped: list[TagPoints] | None = None  # its points, when grouped with other buffers'
-    ordered: list[bool] | None = None  # ... and whether each tag's steps never go back
+    def __init__(self, buf: Buffer, base: int, decoder: RunDecoder, starts: I64, lengths: I64, fr: Frames, out: Chunk,
+                 first: int) -> None:
+        self.buf = buf
+        self.base = base
+        self.decoder = decoder
+        self.starts = starts
+        self.lengths = lengths
+        self.fr = fr
+        self.out = out
+        self.first = first  # global index of its first chain record in the batch
+        self.slow: list[int] = []
+        self.bad: list[I64] = []
+        self.pieces: list[Piece] = []
+        self.grouped: list[TagPoints] | None = None  # its points, when grouped with other buffers'
+        self.ordered: list[bool] | None = None  # ... and whether each tag's steps never go back
 
 
 def process_many(items: Sequence[Read | tuple[Buffer, int, RunDecoder]], tags: TagTable | None = None) -> list[Chunk]:

@@ -15,7 +15,6 @@ payload length (:class:`Block`). Then:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -79,7 +78,6 @@ class Piece(NamedTuple):
                      self.steps[sel], self.walls[sel], self.values[sel], self.gid[sel])
 
 
-@dataclass
 class Decoded:
     """What :func:`check_and_decode` found, by record index of the batch.
 
@@ -89,9 +87,10 @@ class Decoded:
         bad: records whose payload CRC failed (arrays of record indices).
     """
 
-    pieces: list[Piece] = field(default_factory=list)
-    slow: list[int] = field(default_factory=list)
-    bad: list[I64] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.pieces: list[Piece] = []
+        self.slow: list[int] = []
+        self.bad: list[I64] = []
 
 
 def check_and_decode(blocks: dict[int, list[Block]], tags: TagTable) -> Decoded:

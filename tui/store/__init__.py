@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -100,18 +100,18 @@ class RunSnapshot:
         return max(ends) if ends else None
 
 
-@dataclass
 class _Run:
-    name: str
-    path: str
-    tags: dict[str, TagBuffer] = field(default_factory=dict)
-    texts: dict[str, Text] = field(default_factory=dict)
-    restarts: list[Restart] = field(default_factory=list)
-    problems: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
-    file_version: str | None = None
-    last_write: float | None = None
-    version: int = 0
-    files: tuple[str, ...] = ()
+    def __init__(self, name: str, path: str) -> None:
+        self.name = name
+        self.path = path
+        self.tags: dict[str, TagBuffer] = {}
+        self.texts: dict[str, Text] = {}
+        self.restarts: list[Restart] = []
+        self.problems: dict[str, tuple[Problem, ...]] = {}
+        self.file_version: str | None = None
+        self.last_write: float | None = None
+        self.version = 0
+        self.files: tuple[str, ...] = ()
 
 
 class Store:
