@@ -55,3 +55,21 @@ def _modules_at_ls_start() -> set[str]:
 
 def test_ls_starts_without_what_it_never_uses():
     assert not {"tui.vocab.runstate", "shutil"} & _modules_at_ls_start()
+
+
+@pytest.mark.parametrize("argv", [["ls", "--json", "runs", "--logdir", "more"], ["check", "runs", "--fail-on", "warn"],
+                                  ["status", "runs"], ["export", "runs", "-o", "x.csv"], ["ls", "--bogus", "runs"],
+                                  ["ls", "-h"], ["check"], ["looks", "--version"]])
+def test_a_commands_parser_alone_parses_as_the_full_parser(argv, capsys):
+    """`tbpeek CMD ...` builds only CMD's subparser: the same arguments, errors and help."""
+    import tui.cli
+
+    def parse(parser: argparse.ArgumentParser) -> tuple[object, str, str]:
+        try:
+            result: object = vars(parser.parse_args(argv))
+        except SystemExit as e:
+            result = ("exit", e.code)
+        out, err = capsys.readouterr()
+        return result, out, err
+
+    assert parse(tui.cli._build(argv[0], alone=True)[0]) == parse(tui.cli._build()[0])
