@@ -32,14 +32,14 @@ def test_the_width_is_shutils(columns, monkeypatch):
     assert _columns() == shutil.get_terminal_size().columns
 
 
-def test_the_run_state_names_are_the_rules_own():
+def test_the_names_imported_when_asked_for_are_their_modules_own():
     import tui.vocab
-    from tui.vocab import runstate
+    from tui.vocab import runstate, severity
 
-    lazy = tui.vocab._RUNSTATE
-    assert lazy <= set(tui.vocab.__all__)
-    for name in lazy:
-        assert getattr(tui.vocab, name) is getattr(runstate, name)
+    lazy = tui.vocab._LAZY
+    assert set(lazy) <= set(tui.vocab.__all__)
+    for name, module in lazy.items():
+        assert getattr(tui.vocab, name) is getattr({"runstate": runstate, "severity": severity}[module], name)
     with pytest.raises(AttributeError, match="no_such_name"):
         _ = tui.vocab.no_such_name
 
@@ -54,7 +54,7 @@ def _modules_at_ls_start() -> set[str]:
 
 
 def test_ls_starts_without_what_it_never_uses():
-    assert not {"tui.vocab.runstate", "shutil"} & _modules_at_ls_start()
+    assert not {"tui.vocab.runstate", "tui.vocab.severity", "shutil"} & _modules_at_ls_start()
 
 
 @pytest.mark.parametrize("argv", [["ls", "--json", "runs", "--logdir", "more"], ["check", "runs", "--fail-on", "warn"],
@@ -73,3 +73,12 @@ def test_a_commands_parser_alone_parses_as_the_full_parser(argv, capsys):
         return result, out, err
 
     assert parse(tui.cli._build(argv[0], alone=True)[0]) == parse(tui.cli._build()[0])
+
+
+def test_each_severity_has_its_style():
+    from tui.report.colour import SEVERITY_STYLE, Paint
+    from tui.vocab import Severity
+
+    assert SEVERITY_STYLE == {Severity.OK: "green", Severity.INFO: "cyan", Severity.WARN: "yellow",
+                              Severity.ALARM: "bold red"}
+    assert Paint(True).severity("ALARM", Severity.ALARM) == Paint(True)("ALARM", "bold red") != "ALARM"
