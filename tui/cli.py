@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 import tui
 from tui.vocab import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, is_url, safe_terminal, spec_path
@@ -175,6 +177,35 @@ def _merge_logdirs(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     del args.logdir_flags
     if not args.logdirs:
         parser.error("give at least one LOGDIR (or --logdir DIR)")
+
+
+# Commands that print and end. Their process ends without tearing the interpreter down: freeing
+# a sweep's thousands of arrays and objects one by one takes longer than the exit itself
+# (25 ms of a 0.45 s `ls` on 3 000 runs). Output is flushed first; files they write are closed
+# by then. The app (watch, demo) exits the usual way: Textual restores the terminal on its way out.
+QUICK_EXIT = frozenset({"ls", "check", "status", "looks", "review", "export"})
+
+
+def entry() -> NoReturn:
+    """The `tbpeek` program (its console script, and ``python -m tui``): :func:`main`, then the
+    exit (a quick one for the commands in :data:`QUICK_EXIT`)."""
+    quick = len(sys.argv) > 1 and sys.argv[1] in QUICK_EXIT
+    if quick:
+        # No cyclic garbage collection in these short processes: their work runs without it
+        # anyway (tui.ingest.no_cyclic_gc), and importing numpy and the command with it on costs
+        # dozens of collections over objects that live until the exit (~10 ms).
+        gc.disable()
+    code = main()
+    if quick:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BrokenPipeError:
+            pass  # the reader has all it wanted (as in main): nothing more to write
+        except (OSError, ValueError):
+            sys.exit(code)  # can't write the rest (a full disk…): Python's own exit reports it
+        os._exit(code)
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,14 +56,14 @@ def process(buf: Buffer, base: int, decoder: RunDecoder, tags: TagTable | None =
 class _Job:
     """One buffer of a batch between the shared phase and its own finish."""
 
-    def __init__(self, buf: Buffer, base: int, decoder: RunDecoder, starts: I64, lengths: I64, fr: Frames, out: Chunk,
+    def __init__(self, buf: Buffer, base: int, decoder: RunDecoder, starts: I64, lengths: I64, fr: Frames | None, out: Chunk,
                  first: int) -> None:
         self.buf = buf
         self.base = base
         self.decoder = decoder
         self.starts = starts
         self.lengths = lengths
-        self.fr = fr
+        self.fr = fr  # what the plain framer took (None: nothing, as for files framed together)
         self.out = out
         self.first = first  # global index of its first chain record in the batch
         self.slow: list[int] = []
@@ -133,14 +133,15 @@ def _prepare_joined(reads: list[Read], small: list[int], jobs: list[tuple[int, _
     ok, starts, lengths, first = chain_many(joined, offs, ends)
     done: list[int] = []
     fl = first.tolist()
-    for k in np.flatnonzero(ok).tolist():
+    framed = np.flatnonzero(ok)
+    # Each record's start in its own buffer (all at once: thousands of buffers).
+    own = starts - np.repeat(offs[framed], np.diff(first)[framed])
+    for k in framed.tolist():
         j = small[k]
         buf, base, decoder, _, _ = reads[j]
         a, b = fl[k], fl[k + 1]
-        m = b - a
-        job = _Job(buf, base, decoder, starts[a:b] - int(offs[k]), lengths[a:b], Frames(),
-                   Chunk(consumed=len(buf), records=m), a)
-        jobs.append((j, job))
+        jobs.append((j, _Job(buf, base, decoder, own[a:b], lengths[a:b], None,
+                             Chunk(consumed=len(buf), records=b - a), a)))
         done.append(j)
     m = starts.shape[0]
     if not m:
@@ -266,12 +267,15 @@ def _distribute(jobs: list[_Job], total: int, pieces: list[Piece], slow: list[in
 def _protobuf(job: _Job) -> None:
     """Bad records, and protobuf for the records no template fits, for one buffer."""
     out, decoder, starts, lengths, fr = job.out, job.decoder, job.starts, job.lengths, job.fr
+    if not (job.bad or job.slow or fr):
+        return  # every record checked and decoded by templates (the common case)
     m = starts.shape[0]
     if job.bad:
         bad_idx = np.sort(np.concatenate(job.bad))
         out.bad_offsets = starts[bad_idx].tolist()
         out.records -= bad_idx.shape[0]
-    out.bad_offsets.extend(fr.bad_offsets)
+    if fr is not None:
+        out.bad_offsets.extend(fr.bad_offsets)
     # Protobuf for the rest, in record order (plugin metadata is remembered as it goes).
     sink = out.sink
     mv = memoryview(job.buf)
@@ -279,7 +283,7 @@ def _protobuf(job: _Job) -> None:
         s = int(starts[i]) + HEADER
         if not decoder.decode(bytes(mv[s : s + int(lengths[i])]), sink, i):
             out.undecodable += 1
-    for k, (s, ln) in enumerate(zip(fr.starts, fr.lengths, strict=False)):
+    for k, (s, ln) in enumerate(zip(fr.starts, fr.lengths, strict=False) if fr is not None else ()):
         if not decoder.decode(bytes(mv[s : s + ln]), sink, m + k):
             out.undecodable += 1
 
@@ -361,6 +365,7 @@ def _group_jobs(jobs: list[_Job], total: int, pieces: list[Piece], tags: TagTabl
     np.cumsum(steps[1:] < steps[:-1], out=back[1:])
     ordered = (back[np.asarray(ends) - 1] == back[starts]).tolist()
     names = tags.names
+    new = tuple.__new__  # TagPoints without its Python-level __new__ (thousands of tags)
     # Each buffer's stretches are together (sorted by buffer first): one list per buffer.
     ks = (keys // g).tolist()
     ts = (keys % g).tolist()
@@ -370,7 +375,7 @@ def _group_jobs(jobs: list[_Job], total: int, pieces: list[Piece], tags: TagTabl
             job_.grouped, job_.ordered = [], []
     for i, j in itertools.pairwise(by_job):
         job_ = jobs[ks[i]]
-        job_.grouped = [TagPoints(names[t], steps[a:b], walls[a:b], values[a:b])
+        job_.grouped = [new(TagPoints, (names[t], steps[a:b], walls[a:b], values[a:b]))
                         for t, a, b in zip(ts[i:j], starts[i:j], ends[i:j], strict=True)]
         job_.ordered = ordered[i:j]
     return rest
