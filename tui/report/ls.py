@@ -286,7 +286,15 @@ def _by_halves(ing: Ingestor, store: Store, split: tuple[str, str], now: float, 
     mine, theirs = halves
     if mine[2] & theirs[2]:
         return None
-    runs = heapq.merge(mine[0], theirs[0], key=lambda item: (natural_key(item[0]), item[0]))
+    lower, upper = mine[0], theirs[0]
+
+    def key(item: tuple[str, str]) -> tuple[tuple[Any, ...], str]:
+        return natural_key(item[0]), item[0]
+
+    # The halves split the names as strings; in natural order they interleave only at times
+    # (``run9`` < ``run10``): then they are merged.
+    runs = heapq.merge(lower, upper, key=key) if lower and upper and key(upper[0]) < key(lower[-1]) \
+        else lower + upper
     return [text for _, text in runs], merged_problems(mine[1], theirs[1])
 
 
@@ -348,7 +356,7 @@ def _run(args: argparse.Namespace) -> int:
 def _print(args: argparse.Namespace, parts: list[str], problems: list[TreeProblem]) -> int:
     """Print the listing: ``parts`` are runs' JSON objects (several to a part, comma-separated)
     or blocks of the table, in order."""
-    if args.json:
+    if args.json:  # (megabytes for a sweep: written in pieces, not copied into one string first)
         tail = f'], "problems": {json.dumps([p.to_json() for p in problems], allow_nan=False)}}}\n'
         _write_joined('{"runs": [', parts, ", ", tail)
         return EXIT_OK

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from tui.store.buffer import BUCKET, EMPTY_SERIES, Series, TagBuffer, TagEnd, capacity
 from tui.store.problems import Problem, ProblemKind
+
+if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
+    from numpy.typing import ArrayLike
 
 __all__ = ["DEFAULT_MAX_POINTS", "EMPTY_SERIES", "Problem", "ProblemKind", "Restart", "RunEnds", "RunSnapshot",
            "Series", "Store", "TagEnd", "Text", "last_write_time"]
@@ -34,8 +36,7 @@ __all__ = ["DEFAULT_MAX_POINTS", "EMPTY_SERIES", "Problem", "ProblemKind", "Rest
 DEFAULT_MAX_POINTS = 100_000
 
 
-@dataclass(frozen=True)
-class Restart:
+class Restart(NamedTuple):
     """A tag's step went back: the writer restarted (or resumed from a checkpoint)."""
 
     tag: str
@@ -44,8 +45,7 @@ class Restart:
     dropped: int  # how many kept points were dropped
 
 
-@dataclass(frozen=True)
-class Text:
+class Text(NamedTuple):
     step: int
     wall_time: float
     text: str
@@ -154,18 +154,18 @@ def _totals(ends: dict[str, TagEnd | None]) -> tuple[int, int | None, float | No
     return sum(points), _newest(steps), _newest(walls)
 
 
-@dataclass
 class _Run:
-    name: str
-    path: str
-    tags: dict[str, TagBuffer] = field(default_factory=dict)
-    texts: dict[str, Text] = field(default_factory=dict)
-    restarts: list[Restart] = field(default_factory=list)
-    problems: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
-    file_version: str | None = None
-    last_write: float | None = None
-    version: int = 0
-    files: tuple[str, ...] = ()
+    def __init__(self, name: str, path: str) -> None:
+        self.name = name
+        self.path = path
+        self.tags: dict[str, TagBuffer] = {}
+        self.texts: dict[str, Text] = {}
+        self.restarts: list[Restart] = []
+        self.problems: dict[str, tuple[Problem, ...]] = {}
+        self.file_version: str | None = None
+        self.last_write: float | None = None
+        self.version = 0
+        self.files: tuple[str, ...] = ()
 
 
 class Store:
@@ -267,25 +267,27 @@ class Store:
     def _adopt_new(self, run: str, batch: Iterable[tuple[str, object, object, object]],
                    ordered: Sequence[bool]) -> list[tuple[str, object, object, object]]:
         """The fast path of :meth:`append_many` for a run's new tags whose steps are in order
-        (the first read of a run): their arrays are taken as they are. The rest is returned."""
+        (the first read of a run): their arrays are taken as they are. The rest is returned.
+
+        Items known to be in order come from the fast path (or its replay from a forked
+        reader): 1-D contiguous int64, float64, float64 arrays of one non-zero length. That is
+        checked for the batch's first such item only: for thousands of runs' first reads,
+        checking each item cost as much as adopting it."""
         rest: list[tuple[str, object, object, object]] = []
-        stride8 = (8,)
-        # (numpy's built-in dtypes are singletons: an ``is`` that fails only sends the item to
-        # the general path, which checks and converts.)
-        i64, f64, nd = np.dtype(np.int64), np.dtype(np.float64), np.ndarray
         adopted = TagBuffer.adopted
         with self._lock:
             r = self._runs.get(run)
             if r is None:
                 raise KeyError(f"unknown run {run!r}: call ensure_run first")
             tags, mp = r.tags, self.max_points
+            checked = False
             for item, known in zip(batch, ordered, strict=True):
                 tag, s, w, v = item
-                if (known and type(s) is nd and type(w) is nd and type(v) is nd and s.dtype is i64
-                        and w.dtype is f64 and v.dtype is f64 and tag not in tags
-                        and s.strides == stride8 and w.strides == stride8 and v.strides == stride8
-                        and 0 < s.shape[0] == w.shape[0] == v.shape[0]):
-                    tags[tag] = adopted(mp, s, w, v)
+                if known and tag not in tags:
+                    if not checked:
+                        _check_adoptable(s, w, v)
+                        checked = True
+                    tags[tag] = adopted(mp, s, w, v)  # type: ignore[arg-type]
                 else:
                     rest.append(item)
             if len(rest) < len(ordered):
@@ -430,3 +432,13 @@ class Store:
 
     def snapshots(self) -> list[RunSnapshot]:
         return [self.snapshot(name) for name in self.runs()]
+
+
+def _check_adoptable(s: object, w: object, v: object) -> None:
+    """Raises ValueError unless ``s, w, v`` are what :meth:`Store._adopt_new` takes as they are:
+    1-D contiguous int64, float64, float64 arrays of one non-zero length (a caller's bug)."""
+    if not (isinstance(s, np.ndarray) and isinstance(w, np.ndarray) and isinstance(v, np.ndarray)
+            and s.dtype == np.int64 and w.dtype == np.float64 and v.dtype == np.float64
+            and s.ndim == w.ndim == v.ndim == 1 and s.flags.c_contiguous and w.flags.c_contiguous
+            and v.flags.c_contiguous and 0 < s.shape[0] == w.shape[0] == v.shape[0]):
+        raise ValueError("points handed over in order must be 1-D contiguous int64/float64 arrays of one length")
