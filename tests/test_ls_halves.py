@@ -153,3 +153,18 @@ def test_a_nested_sweep_is_listed_in_halves_as_in_one_process(tmp_path, monkeypa
     assert (two, two_err) == (one, one_err)
     runs = [r["run"] for r in json.loads(two)["runs"]]
     assert {".", "sweep", "sweep/2026", "sweep/2026/seed10/PPO_1"} <= set(runs)
+
+
+@pytest.mark.parametrize("names", [
+    [f"run{i}" for i in range(1, 13)],  # split as strings at run4: in natural order the halves interleave
+    [f"{c}{i}" for c in "ab" for i in range(1, 7)],  # a* and b*: the upper half follows the lower
+])
+def test_halves_come_out_in_natural_order_whether_or_not_they_interleave(tmp_path, monkeypatch, capsys, setup,
+                                                                        names):
+    made, _ = setup
+    for i, name in enumerate(names):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / FILE).write_bytes(b"".join(sb3_run(2 + i % 3, i)))
+    one, _, two, _ = _both(tmp_path, monkeypatch, capsys, ["ls", "--json"])
+    assert len(made) == 1 and two == one
+    assert [r["run"] for r in json.loads(two)["runs"]] == sorted(names, key=natural_key)

@@ -101,3 +101,21 @@ def test_bad_input_is_refused_clearly():
         s.append("r", "x", [1, 2], [1.0], [1.0])
     with pytest.raises(KeyError):
         s.append("nope", "x", [1], [1.0], [1.0])
+
+
+def test_points_handed_over_in_order_are_adopted_without_a_copy_or_refused():
+    """``append_many(adopt=True, ordered=...)`` (the fast path's first read of a run) keeps the
+    arrays as they are; anything but fresh 1-D int64/float64 arrays is a caller's bug."""
+    s = Store()
+    s.ensure_run("r", "/r")
+    steps, walls, values = np.arange(5, dtype=np.int64), np.ones(5), np.linspace(0, 1, 5)
+    s.append_many("r", [("loss", steps, walls, values)], adopt=True, ordered=[True])
+    got = s.snapshot("r").series["loss"]
+    assert np.shares_memory(got.steps, steps) and np.shares_memory(got.values, values)
+    assert got.steps.tolist() == [0, 1, 2, 3, 4]
+    for bad in ([("acc", [1, 2], [1.0, 2.0], [0.5, 0.6])],  # lists
+                [("acc", steps.astype(np.int32), walls, values)],  # another dtype
+                [("acc", np.arange(10, dtype=np.int64)[::2], walls, values)]):  # not contiguous
+        with pytest.raises(ValueError):
+            s.append_many("r", bad, adopt=True, ordered=[True])
+    assert "acc" not in s.snapshot("r").series

@@ -10,16 +10,18 @@ buffer). Every length is checked against its masked CRC32C, vectorised.
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
 from tui.ingest.crc import TA, TB, u32_at, u64_at, unmask, zeros_crc
 from tui.ingest.tfrecord import FOOTER, HEADER, masked_crc
 
-I64 = npt.NDArray[np.int64]
-U8 = npt.NDArray[np.uint8]
+if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
+    import numpy.typing as npt
+
+    I64 = npt.NDArray[np.int64]
+    U8 = npt.NDArray[np.uint8]
 
 MAX_FAST_LEN = 240  # payload bytes: longer records (images, graphs…) go the plain way
 MIN_ROWS = 8  # a periodic stretch must repeat at least this often to be worth a view

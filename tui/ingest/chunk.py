@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypeVar
 
 import numpy as np
-import numpy.typing as npt
 
 from tui.ingest.events import RunDecoder, Sink
 from tui.ingest.tfrecord import Damage, frame
 
-I64 = npt.NDArray[np.int64]
-F64 = npt.NDArray[np.float64]
-U8 = npt.NDArray[np.uint8]
+if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
+    import numpy.typing as npt
+
+    I64 = npt.NDArray[np.int64]
+    F64 = npt.NDArray[np.float64]
+    U8 = npt.NDArray[np.uint8]
 Buffer = bytes | bytearray | memoryview
 
 
@@ -92,7 +93,6 @@ class FastRows(Protocol):
     def gid(self) -> I64: ...
 
 
-@dataclass
 class Chunk:
     """Everything read from one buffer.
 
@@ -108,16 +108,18 @@ class Chunk:
         undecodable: good records that are not Events.
     """
 
-    consumed: int = 0
-    need: int = 0
-    damage: list[Damage] = field(default_factory=list)
-    resync: bool = False
-    bad_offsets: list[int] = field(default_factory=list)
-    records: int = 0
-    undecodable: int = 0
-    batch: list[TagPoints] = field(default_factory=list)
-    ordered: list[bool] | None = None  # per item of batch: its steps never go back, if known
-    sink: Sink = field(default_factory=Sink)
+    def __init__(self, consumed: int = 0, need: int = 0, damage: list[Damage] | None = None, resync: bool = False,
+                 bad_offsets: list[int] | None = None, records: int = 0) -> None:
+        self.consumed = consumed
+        self.need = need
+        self.damage: list[Damage] = [] if damage is None else damage
+        self.resync = resync
+        self.bad_offsets: list[int] = [] if bad_offsets is None else bad_offsets
+        self.records = records
+        self.undecodable = 0
+        self.batch: list[TagPoints] = []
+        self.ordered: list[bool] | None = None  # per item of batch: its steps never go back, if known
+        self.sink = Sink()
 
 
 def process_plain(buf: Buffer, base: int, decoder: RunDecoder, tags: TagTable | None = None,

@@ -8,13 +8,15 @@ bytes, are checked column by column with 16-bit lookup tables (8 bytes per step)
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
-U32 = npt.NDArray[np.uint32]
-U64 = npt.NDArray[np.uint64]
+if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
+    import numpy.typing as npt
+
+    U32 = npt.NDArray[np.uint32]
+    U64 = npt.NDArray[np.uint64]
 
 MASK_DELTA = np.uint32(0xA282EAD8)
 
@@ -28,10 +30,11 @@ def _tables() -> tuple[U32, U32, U32, U32]:
     for _ in range(7):
         prev = ts[-1]
         ts.append(((prev >> 8) ^ t0[prev & 0xFF]).astype(np.uint32))
-    idx = np.arange(65536, dtype=np.uint32)
 
     def t16(first: int, second: int) -> U32:
-        t: U32 = (ts[first][idx & 0xFF] ^ ts[second][idx >> 8]).astype(np.uint32)
+        # entry (high << 8) | low: one XOR of the two byte tables' outer product (at import:
+        # three times faster than gathering through a 65 536-entry index)
+        t: U32 = np.bitwise_xor.outer(ts[second], ts[first]).ravel()
         return t
 
     # 8 bytes b0..b7 at once: b0 is followed by 7 more bytes, so it goes through table 7.

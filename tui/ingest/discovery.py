@@ -15,7 +15,7 @@ the whole prefix. Directories that can't be listed are reported by :meth:`Discov
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from tui.ingest.sources import FsspecSource, source_for
 from tui.ingest.tree import EVENT_MARK, DirTree, Part, TreeProblem, is_event_file_name
@@ -25,8 +25,7 @@ __all__ = ["EVENT_MARK", "Discovery", "LogdirSpec", "RunDir", "is_event_file_nam
            "run_name"]
 
 
-@dataclass(frozen=True)
-class LogdirSpec:
+class LogdirSpec(NamedTuple):
     """One logdir as given on the command line."""
 
     spec: str
@@ -97,8 +96,7 @@ def _above(root: str, d: str) -> set[str]:
     return out
 
 
-@dataclass(frozen=True)
-class RunDir:
+class RunDir(NamedTuple):
     name: str
     path: str
     events: tuple[str, ...]  # event file paths, in name order

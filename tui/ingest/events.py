@@ -15,7 +15,6 @@ kept. Images, audio, histograms, graphs and other plugins' tensors are ignored w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -121,17 +120,17 @@ def tensor_text(t: Any) -> str | None:  # a TensorProto
     return "\n".join(s.decode("utf-8", "replace") for s in t.string_val)
 
 
-@dataclass
 class Sink:
     """Columns of decoded points from one read, plus texts and the file version."""
 
-    tags: list[str] = field(default_factory=list)
-    steps: list[int] = field(default_factory=list)
-    walls: list[float] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-    order: list[int] = field(default_factory=list)  # record index, to merge with the fast path
-    texts: list[tuple[str, int, float, str]] = field(default_factory=list)
-    file_version: str | None = None
+    def __init__(self) -> None:
+        self.tags: list[str] = []
+        self.steps: list[int] = []
+        self.walls: list[float] = []
+        self.values: list[float] = []
+        self.order: list[int] = []  # record index, to merge with the fast path
+        self.texts: list[tuple[str, int, float, str]] = []
+        self.file_version: str | None = None
 
 
 class RunDecoder:

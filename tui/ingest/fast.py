@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 from tui.ingest.chain import MAX_FAST_LEN, chain, chain_many
 from tui.ingest.chunk import Buffer, Chunk, Read, TagPoints, TagTable, group, process_plain
@@ -37,8 +36,11 @@ from tui.ingest.tfrecord import FOOTER, HEADER, Frames, frame, masked_crc
 
 __all__ = ["MIN_FAST", "Chunk", "Read", "TagTable", "process", "process_many", "process_plain"]
 
-I64 = npt.NDArray[np.int64]
-U8 = npt.NDArray[np.uint8]
+if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
+    import numpy.typing as npt
+
+    I64 = npt.NDArray[np.int64]
+    U8 = npt.NDArray[np.uint8]
 
 MIN_FAST = 4096  # bytes: below this the plain path is as fast and simpler (for a buffer alone)
 MAX_JOINED = 1 << 18  # bytes: buffers up to this size are framed together, however many
@@ -51,23 +53,24 @@ def process(buf: Buffer, base: int, decoder: RunDecoder, tags: TagTable | None =
     return process_many([Read(buf, base, decoder, file_left, resync)], tags)[0]
 
 
-@dataclass
 class _Job:
     """One buffer of a batch between the shared phase and its own finish."""
 
-    buf: Buffer
-    base: int
-    decoder: RunDecoder
-    starts: I64
-    lengths: I64
-    fr: Frames
-    out: Chunk
-    first: int  # global index of its first chain record in the batch
-    slow: list[int] = field(default_factory=list)
-    bad: list[I64] = field(default_factory=list)
-    pieces: list[Piece] = field(default_factory=list)
-    grouped: list[TagPoints] | None = None  # its points, when grouped with other buffers'
-    ordered: list[bool] | None = None  # ... and whether each tag's steps never go back
+    def __init__(self, buf: Buffer, base: int, decoder: RunDecoder, starts: I64, lengths: I64, fr: Frames | None, out: Chunk,
+                 first: int) -> None:
+        self.buf = buf
+        self.base = base
+        self.decoder = decoder
+        self.starts = starts
+        self.lengths = lengths
+        self.fr = fr  # what the plain framer took (None: nothing, as for files framed together)
+        self.out = out
+        self.first = first  # global index of its first chain record in the batch
+        self.slow: list[int] = []
+        self.bad: list[I64] = []
+        self.pieces: list[Piece] = []
+        self.grouped: list[TagPoints] | None = None  # its points, when grouped with other buffers'
+        self.ordered: list[bool] | None = None  # ... and whether each tag's steps never go back
 
 
 def process_many(items: Sequence[Read | tuple[Buffer, int, RunDecoder]], tags: TagTable | None = None) -> list[Chunk]:
@@ -130,14 +133,15 @@ def _prepare_joined(reads: list[Read], small: list[int], jobs: list[tuple[int, _
     ok, starts, lengths, first = chain_many(joined, offs, ends)
     done: list[int] = []
     fl = first.tolist()
-    for k in np.flatnonzero(ok).tolist():
+    framed = np.flatnonzero(ok)
+    # Each record's start in its own buffer (all at once: thousands of buffers).
+    own = starts - np.repeat(offs[framed], np.diff(first)[framed])
+    for k in framed.tolist():
         j = small[k]
         buf, base, decoder, _, _ = reads[j]
         a, b = fl[k], fl[k + 1]
-        m = b - a
-        job = _Job(buf, base, decoder, starts[a:b] - int(offs[k]), lengths[a:b], Frames(),
-                   Chunk(consumed=len(buf), records=m), a)
-        jobs.append((j, job))
+        jobs.append((j, _Job(buf, base, decoder, own[a:b], lengths[a:b], None,
+                             Chunk(consumed=len(buf), records=b - a), a)))
         done.append(j)
     m = starts.shape[0]
     if not m:
@@ -263,12 +267,15 @@ def _distribute(jobs: list[_Job], total: int, pieces: list[Piece], slow: list[in
 def _protobuf(job: _Job) -> None:
     """Bad records, and protobuf for the records no template fits, for one buffer."""
     out, decoder, starts, lengths, fr = job.out, job.decoder, job.starts, job.lengths, job.fr
+    if not (job.bad or job.slow or fr):
+        return  # every record checked and decoded by templates (the common case)
     m = starts.shape[0]
     if job.bad:
         bad_idx = np.sort(np.concatenate(job.bad))
         out.bad_offsets = starts[bad_idx].tolist()
         out.records -= bad_idx.shape[0]
-    out.bad_offsets.extend(fr.bad_offsets)
+    if fr is not None:
+        out.bad_offsets.extend(fr.bad_offsets)
     # Protobuf for the rest, in record order (plugin metadata is remembered as it goes).
     sink = out.sink
     mv = memoryview(job.buf)
@@ -276,7 +283,7 @@ def _protobuf(job: _Job) -> None:
         s = int(starts[i]) + HEADER
         if not decoder.decode(bytes(mv[s : s + int(lengths[i])]), sink, i):
             out.undecodable += 1
-    for k, (s, ln) in enumerate(zip(fr.starts, fr.lengths, strict=False)):
+    for k, (s, ln) in enumerate(zip(fr.starts, fr.lengths, strict=False) if fr is not None else ()):
         if not decoder.decode(bytes(mv[s : s + ln]), sink, m + k):
             out.undecodable += 1
 
@@ -358,6 +365,7 @@ def _group_jobs(jobs: list[_Job], total: int, pieces: list[Piece], tags: TagTabl
     np.cumsum(steps[1:] < steps[:-1], out=back[1:])
     ordered = (back[np.asarray(ends) - 1] == back[starts]).tolist()
     names = tags.names
+    new = tuple.__new__  # TagPoints without its Python-level __new__ (thousands of tags)
     # Each buffer's stretches are together (sorted by buffer first): one list per buffer.
     ks = (keys // g).tolist()
     ts = (keys % g).tolist()
@@ -367,7 +375,7 @@ def _group_jobs(jobs: list[_Job], total: int, pieces: list[Piece], tags: TagTabl
             job_.grouped, job_.ordered = [], []
     for i, j in itertools.pairwise(by_job):
         job_ = jobs[ks[i]]
-        job_.grouped = [TagPoints(names[t], steps[a:b], walls[a:b], values[a:b])
+        job_.grouped = [new(TagPoints, (names[t], steps[a:b], walls[a:b], values[a:b]))
                         for t, a, b in zip(ts[i:j], starts[i:j], ends[i:j], strict=True)]
         job_.ordered = ordered[i:j]
     return rest

@@ -10,7 +10,6 @@ import gc
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
@@ -53,15 +52,15 @@ class LogdirError(Exception):
     """A logdir doesn't exist or can't be read (the message says which and why)."""
 
 
-@dataclass
 class _Run:
-    name: str
-    path: str
-    source: Source
-    decoder: RunDecoder = field(default_factory=RunDecoder)
-    files: list[FileReader] = field(default_factory=list)  # in name order
-    listed: tuple[str, ...] = ()  # its event files at the last rescan (what the store was told)
-    gone: bool = False
+    def __init__(self, name: str, path: str, source: Source) -> None:
+        self.name = name
+        self.path = path
+        self.source = source
+        self.decoder = RunDecoder()
+        self.files: list[FileReader] = []  # in name order
+        self.listed: tuple[str, ...] = ()  # its event files at the last rescan (what the store was told)
+        self.gone = False
 
 
 class Ingestor:

@@ -6,8 +6,6 @@ typed :class:`~tui.store.Problem` carries the kind, the file, the offset and the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from tui.ingest.tfrecord import MAX_RECORD
 from tui.store import Problem, ProblemKind
 
@@ -23,17 +21,18 @@ def _claim(n: int) -> str:
     return f"{n:,} bytes" if n < (1 << 40) else f"about 2^{n.bit_length() - 1} bytes"
 
 
-@dataclass
 class DamageTally:
     """Stretches of one kind of damage in one file (see :class:`tui.ingest.tfrecord.Damage`)."""
 
-    kind: ProblemKind
-    count: int = 0
-    first: int = 0  # file offset of the first
-    skipped: int = 0  # bytes skipped in all
-    end: int = 0  # file offset where the last one ended
-    claimed: int | None = None  # the first impossible length
-    open: bool = False  # the file ends inside the last one (no valid record after it yet)
+    def __init__(self, kind: ProblemKind, count: int = 0, first: int = 0, skipped: int = 0, end: int = 0,
+                 claimed: int | None = None, open: bool = False) -> None:
+        self.kind = kind
+        self.count = count
+        self.first = first  # file offset of the first
+        self.skipped = skipped  # bytes skipped in all
+        self.end = end  # file offset where the last one ended
+        self.claimed = claimed  # the first impossible length
+        self.open = open  # the file ends inside the last one (no valid record after it yet)
 
     def problem(self, path: str) -> Problem:
         n, at = self.count, self.first

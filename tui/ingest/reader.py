@@ -10,8 +10,8 @@ the start; the store's restart rule then replaces the old points by the new ones
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any, NamedTuple, Protocol
 
 from tui.ingest import fast, problems
 from tui.ingest.chunk import TagTable
@@ -33,8 +33,7 @@ class Source(Protocol):
     def is_dir(self, path: str) -> bool: ...
 
 
-@dataclass(frozen=True)
-class FileState:
+class FileState(NamedTuple):
     """What tbpeek knows about one event file (for ``tbpeek ls`` and the app)."""
 
     run: str

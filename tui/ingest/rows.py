@@ -15,23 +15,24 @@ payload length (:class:`Block`). Then:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
 from tui.ingest.chunk import TagTable
 from tui.ingest.crc import crc_linear_t, header_crc_fix, unmask
 from tui.ingest.templates import Template, template_for
 
-I64 = npt.NDArray[np.int64]
-I32 = npt.NDArray[np.int32]
-F64 = npt.NDArray[np.float64]
-U8 = npt.NDArray[np.uint8]
-U64 = npt.NDArray[np.uint64]
-Bools = npt.NDArray[np.bool_]
-Rows = slice | I64  # rows (columns of the transposed words) to read
+if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
+    import numpy.typing as npt
+
+    I64 = npt.NDArray[np.int64]
+    I32 = npt.NDArray[np.int32]
+    F64 = npt.NDArray[np.float64]
+    U8 = npt.NDArray[np.uint8]
+    U64 = npt.NDArray[np.uint64]
+    Bools = npt.NDArray[np.bool_]
+    Rows = slice | I64  # rows (columns of the transposed words) to read
 
 MAX_TEMPLATES = 8  # per payload length and row block; rows beyond that go to protobuf
 
@@ -51,8 +52,7 @@ class Block(NamedTuple):
     template: Template | None
 
 
-@dataclass(frozen=True)
-class Piece:
+class Piece(NamedTuple):
     """Points decoded as columns, one row per record; rows of one field layout.
 
     Attributes:
@@ -78,7 +78,6 @@ class Piece:
                      self.steps[sel], self.walls[sel], self.values[sel], self.gid[sel])
 
 
-@dataclass
 class Decoded:
     """What :func:`check_and_decode` found, by record index of the batch.
 
@@ -88,9 +87,10 @@ class Decoded:
         bad: records whose payload CRC failed (arrays of record indices).
     """
 
-    pieces: list[Piece] = field(default_factory=list)
-    slow: list[int] = field(default_factory=list)
-    bad: list[I64] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.pieces: list[Piece] = []
+        self.slow: list[int] = []
+        self.bad: list[I64] = []
 
 
 def check_and_decode(blocks: dict[int, list[Block]], tags: TagTable) -> Decoded:

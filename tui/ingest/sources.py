@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 import stat as _stat
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from tui.ingest.remote import RemoteError, describe, missing_bucket, open_fs
 from tui.ingest.tfrecord import FOOTER
@@ -30,8 +29,7 @@ _PREADV = hasattr(os, "preadv")
 _O_READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
-@dataclass(frozen=True)
-class Stat:
+class Stat(NamedTuple):
     size: int
     mtime: float
     ident: tuple[object, ...]  # changes when the file is replaced (inode, device; or an object's etag)

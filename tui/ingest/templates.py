@@ -8,28 +8,31 @@ template's decode to the same fields at the same places.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
-U64 = npt.NDArray[np.uint64]
+if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
+    import numpy.typing as npt
+
+    U64 = npt.NDArray[np.uint64]
 
 
-@dataclass
 class Template:
     """Where a layout's fields are, and which bytes make the layout."""
 
-    tag: str
-    step_cols: tuple[int, ...]  # payload columns of the step varint (empty: step 0)
-    value_col: int
-    value_size: int  # 4: float32, 8: float64
-    tensor: bool
-    struct_cols: npt.NDArray[np.intp]  # payload columns that must equal the template row's
-    length: int = 0
-    payload: bytes = b""  # the record it was parsed from
-    _masks: dict[int, U64] = field(default_factory=dict)
-    _expects: dict[int, U64] = field(default_factory=dict)
+    def __init__(self, tag: str, step_cols: tuple[int, ...], value_col: int, value_size: int, tensor: bool,
+                 struct_cols: npt.NDArray[np.intp], length: int = 0, payload: bytes = b"") -> None:
+        self.tag = tag
+        self.step_cols = step_cols  # payload columns of the step varint (empty: step 0)
+        self.value_col = value_col
+        self.value_size = value_size  # 4: float32, 8: float64
+        self.tensor = tensor
+        self.struct_cols = struct_cols  # payload columns that must equal the template row's
+        self.length = length
+        self.payload = payload  # the record it was parsed from
+        self._masks: dict[int, U64] = {}
+        self._expects: dict[int, U64] = {}
 
     def mask_bytes(self) -> npt.NDArray[np.uint8]:
         """Per payload byte: what a record must share with the template to decode like it."""

@@ -25,7 +25,7 @@ Memory and time are linear in the buffer whatever its bytes (a test holds it to 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -63,8 +63,7 @@ def encode_record(payload: bytes) -> bytes:
     return head + _I.pack(masked_crc(head)) + payload + _I.pack(masked_crc(payload))
 
 
-@dataclass(frozen=True)
-class Damage:
+class Damage(NamedTuple):
     """Bytes of a file that held no valid record.
 
     Attributes:
@@ -81,7 +80,6 @@ class Damage:
     claimed: int | None = None
 
 
-@dataclass
 class Frames:
     """The result of framing one buffer.
 
@@ -97,13 +95,14 @@ class Frames:
             bytes (from ``consumed``) that record needs; else 0.
     """
 
-    starts: list[int] = field(default_factory=list)
-    lengths: list[int] = field(default_factory=list)
-    consumed: int = 0
-    bad_offsets: list[int] = field(default_factory=list)
-    damage: list[Damage] = field(default_factory=list)
-    resync: bool = False
-    need: int = 0
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.lengths: list[int] = []
+        self.consumed = 0
+        self.bad_offsets: list[int] = []
+        self.damage: list[Damage] = []
+        self.resync = False
+        self.need = 0
 
 
 def frame(buf: Bytes, base: int = 0, start: int = 0, check_crc: bool = True, out: Frames | None = None,

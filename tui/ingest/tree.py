@@ -22,8 +22,7 @@ import os
 import stat as _stat
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 EVENT_MARK = "tfevents"
 RACY = 2.0  # seconds: a directory changed this recently may change again within its mtime tick
@@ -38,8 +37,7 @@ UNREADABLE_DIR = "unreadable-dir"  # a directory under a logdir can't be listed 
 REMOTE = "remote"  # a remote listing failed (network, credentials, bucket)
 
 
-@dataclass(frozen=True)
-class TreeProblem:
+class TreeProblem(NamedTuple):
     """A directory that can't be listed: the kind, where, and what is wrong in plain words."""
 
     kind: str  # UNREADABLE_DIR or REMOTE
@@ -58,8 +56,7 @@ class TreeProblem:
         return {"kind": self.kind, "path": self.path, "message": self.advice}
 
 
-@dataclass(frozen=True)
-class FileSig:
+class FileSig(NamedTuple):
     """What tells a grown or replaced file: size, mtime (ns) and identity (inode, device)."""
 
     size: int
@@ -72,25 +69,25 @@ Part = tuple[str, str, bool]  # (directory, name, upper): one of two halves of a
 SPLIT_DEPTH = 4  # directories with a single subdirectory gone through to find where a tree splits
 
 
-@dataclass
 class DirNode:
     """One directory: its signature, its subdirectories and its matching files (full paths)."""
 
-    sig: tuple[int, int] | None  # (inode, mtime_ns); None on object stores
-    subdirs: list[str] = field(default_factory=list)  # in name order
-    files: dict[str, FileSig | None] = field(default_factory=dict)  # in name order; None: not stat'ed
+    def __init__(self, sig: tuple[int, int] | None) -> None:
+        self.sig = sig  # (inode, mtime_ns); None on object stores
+        self.subdirs: list[str] = []  # in name order
+        self.files: dict[str, FileSig | None] = {}  # in name order; None: not stat'ed
 
 
-@dataclass
 class TreeChanges:
     """What a scan found different from the scan before."""
 
-    new_files: set[str] = field(default_factory=set)
-    changed_files: set[str] = field(default_factory=set)  # grew, shrank or touched
-    replaced_files: set[str] = field(default_factory=set)  # another file under the same name
-    gone_files: set[str] = field(default_factory=set)
-    new_dirs: set[str] = field(default_factory=set)
-    gone_dirs: set[str] = field(default_factory=set)
+    def __init__(self) -> None:
+        self.new_files: set[str] = set()
+        self.changed_files: set[str] = set()  # grew, shrank or touched
+        self.replaced_files: set[str] = set()  # another file under the same name
+        self.gone_files: set[str] = set()
+        self.new_dirs: set[str] = set()
+        self.gone_dirs: set[str] = set()
 
     @property
     def dirty(self) -> set[str]:
@@ -106,8 +103,7 @@ class TreeChanges:
         return bool(self.structure_changed or self.changed_files)
 
 
-@dataclass(frozen=True)
-class RemoteObject:
+class RemoteObject(NamedTuple):
     """One object of a recursive listing: its URL, size in bytes and mtime (epoch seconds)."""
 
     url: str

@@ -232,7 +232,10 @@ def _print_halves(args: argparse.Namespace, halves: tuple[_Half, _Half], paint: 
     runs = [x for _, x in heapq.merge(mine.items, theirs.items, key=itemgetter(0))]
     logdir_problems = [p.to_json() for p in merged_problems(mine.problems, theirs.problems)]
     if args.json:
-        print(f'{{"runs": [{", ".join(runs)}], "problems": {json.dumps(logdir_problems, allow_nan=False)}}}')
+        out = sys.stdout  # (megabytes for a sweep: written in pieces, not copied into one string first)
+        out.write('{"runs": [')
+        out.write(", ".join(runs))
+        out.write(f'], "problems": {json.dumps(logdir_problems, allow_nan=False)}}}\n')
     else:
         counts = {s: mine.counts[s] + theirs.counts[s] for s in Severity}
         print("\n".join(_join(runs, paint) + _tail(counts, len(runs), mine.damaged + theirs.damaged,

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from tui.vocab import Severity
+if TYPE_CHECKING:  # the styles go by a severity's number: `ls` paints none and never imports them
+    from tui.vocab import Severity
 
-SEVERITY_STYLE = {Severity.OK: "green", Severity.INFO: "cyan", Severity.WARN: "yellow",
-                  Severity.ALARM: "bold red"}
+SEVERITY_STYLE = {0: "green", 1: "cyan", 2: "yellow", 3: "bold red"}  # Severity OK, INFO, WARN, ALARM
 PROBLEM_STYLE = "yellow"
 NAME_STYLE = "bold"
 DIM_STYLE = "dim"

@@ -17,24 +17,26 @@ never disappears from a chart, however old.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import numpy as np
-from numpy.typing import ArrayLike
 
-from tui.store.buffer import BUCKET, EMPTY_SERIES, Series, TagBuffer, capacity
+from tui.store.buffer import BUCKET, EMPTY_SERIES, Series, TagBuffer, TagEnd, capacity
 from tui.store.problems import Problem, ProblemKind
 
-__all__ = ["DEFAULT_MAX_POINTS", "EMPTY_SERIES", "Problem", "ProblemKind", "Restart", "RunSnapshot", "Series",
-           "Store", "Text", "last_write_time"]
+if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
+    from numpy.typing import ArrayLike
+
+__all__ = ["DEFAULT_MAX_POINTS", "EMPTY_SERIES", "Problem", "ProblemKind", "Restart", "RunEnds", "RunSnapshot",
+           "Series", "Store", "TagEnd", "Text", "last_write_time"]
 
 DEFAULT_MAX_POINTS = 100_000
 
 
-@dataclass(frozen=True)
-class Restart:
+class Restart(NamedTuple):
     """A tag's step went back: the writer restarted (or resumed from a checkpoint)."""
 
     tag: str
@@ -43,8 +45,7 @@ class Restart:
     dropped: int  # how many kept points were dropped
 
 
-@dataclass(frozen=True)
-class Text:
+class Text(NamedTuple):
     step: int
     wall_time: float
     text: str
@@ -57,8 +58,9 @@ def last_write_time(mtime: float | None, wall: float | None) -> float | None:
     clock runs ahead has future wall times but honest local mtimes. The older one is right in
     both cases, and for a live run on one machine they agree.
     """
-    known = [t for t in (mtime, wall) if t is not None]
-    return min(known) if known else None
+    if mtime is None or wall is None:
+        return wall if mtime is None else mtime
+    return min(mtime, wall)
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,7 @@ class RunSnapshot:
     # A snapshot never changes: what is derived from its series is computed once, when asked.
     @cached_property
     def last_wall_time(self) -> float | None:
-        ends = [float(s.wall_times[-1]) for s in self.series.values() if s.steps.shape[0]]
-        return max(ends) if ends else None
+        return _newest([float(s.wall_times[-1]) for s in self.series.values() if s.steps.shape[0]])
 
     @cached_property
     def last_activity(self) -> float | None:
@@ -95,22 +96,76 @@ class RunSnapshot:
 
     @cached_property
     def last_step(self) -> int | None:
-        ends = [int(s.steps[-1]) for s in self.series.values() if s.steps.shape[0]]
-        return max(ends) if ends else None
+        return _newest([int(s.steps[-1]) for s in self.series.values() if s.steps.shape[0]])
 
 
-@dataclass
-class _Run:
+class RunEnds(NamedTuple):
+    """What a listing needs of a run (`Store.ends`): each tag's point count and last point,
+    without its points (no arrays, no views: for thousands of runs at once). Its points, last
+    step, wall time and activity follow the same rules as `RunSnapshot`'s."""
+
     name: str
     path: str
-    tags: dict[str, TagBuffer] = field(default_factory=dict)
-    texts: dict[str, Text] = field(default_factory=dict)
-    restarts: list[Restart] = field(default_factory=list)
-    problems: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
-    file_version: str | None = None
-    last_write: float | None = None
-    version: int = 0
-    files: tuple[str, ...] = ()
+    version: int
+    ends: dict[str, TagEnd | None]  # tag -> its end; None for a tag without points
+    texts: dict[str, Text]
+    restarts: tuple[Restart, ...]
+    problem_items: tuple[Problem, ...]
+    file_version: str | None
+    last_write: float | None  # newest event file's mtime (epoch seconds), if known
+    points: int
+    last_step: int | None
+    last_wall_time: float | None
+
+    @property
+    def last_activity(self) -> float | None:
+        """When the run last wrote, as far as tbpeek can tell (see `last_write_time`)."""
+        return last_write_time(self.last_write, self.last_wall_time)
+
+    @classmethod
+    def of(cls, snap: RunSnapshot) -> RunEnds:
+        """The ends of a snapshot's series (what `Store.ends` gives for the store at its version)."""
+        ends: dict[str, TagEnd | None] = {}
+        for tag, s in snap.series.items():
+            n = s.steps.shape[0]
+            ends[tag] = (n, s.steps.item(n - 1), s.values.item(n - 1), s.wall_times.item(n - 1)) if n else None
+        return cls(snap.name, snap.path, snap.version, ends, snap.texts, snap.restarts, snap.problem_items,
+                   snap.file_version, snap.last_write, snap.points, snap.last_step, snap.last_wall_time)
+
+
+_T = TypeVar("_T", int, float)
+
+
+def _newest(ends: Sequence[_T]) -> _T | None:
+    """A run's last step (or wall time): the largest of its tags' last ones, in the store's
+    order of tags (a NaN wall time compares as max() has it); None when no tag has points."""
+    return max(ends) if ends else None
+
+
+def _totals(ends: dict[str, TagEnd | None]) -> tuple[int, int | None, float | None]:
+    """A run's points, last step and last wall time (`_newest`) from its tags' ends."""
+    try:  # the tags' columns, in the store's order of tags
+        points, steps, _, walls = zip(*ends.values())  # noqa: B905 (each end has four)
+    except (TypeError, ValueError):  # a tag without points (None), or no tags
+        have = [e for e in ends.values() if e is not None]
+        if not have:
+            return 0, None, None
+        points, steps, _, walls = zip(*have)  # noqa: B905
+    return sum(points), _newest(steps), _newest(walls)
+
+
+class _Run:
+    def __init__(self, name: str, path: str) -> None:
+        self.name = name
+        self.path = path
+        self.tags: dict[str, TagBuffer] = {}
+        self.texts: dict[str, Text] = {}
+        self.restarts: list[Restart] = []
+        self.problems: dict[str, tuple[Problem, ...]] = {}
+        self.file_version: str | None = None
+        self.last_write: float | None = None
+        self.version = 0
+        self.files: tuple[str, ...] = ()
 
 
 class Store:
@@ -212,25 +267,27 @@ class Store:
     def _adopt_new(self, run: str, batch: Iterable[tuple[str, object, object, object]],
                    ordered: Sequence[bool]) -> list[tuple[str, object, object, object]]:
         """The fast path of :meth:`append_many` for a run's new tags whose steps are in order
-        (the first read of a run): their arrays are taken as they are. The rest is returned."""
+        (the first read of a run): their arrays are taken as they are. The rest is returned.
+
+        Items known to be in order come from the fast path (or its replay from a forked
+        reader): 1-D contiguous int64, float64, float64 arrays of one non-zero length. That is
+        checked for the batch's first such item only: for thousands of runs' first reads,
+        checking each item cost as much as adopting it."""
         rest: list[tuple[str, object, object, object]] = []
-        stride8 = (8,)
-        # (numpy's built-in dtypes are singletons: an ``is`` that fails only sends the item to
-        # the general path, which checks and converts.)
-        i64, f64, nd = np.dtype(np.int64), np.dtype(np.float64), np.ndarray
         adopted = TagBuffer.adopted
         with self._lock:
             r = self._runs.get(run)
             if r is None:
                 raise KeyError(f"unknown run {run!r}: call ensure_run first")
             tags, mp = r.tags, self.max_points
+            checked = False
             for item, known in zip(batch, ordered, strict=True):
                 tag, s, w, v = item
-                if (known and type(s) is nd and type(w) is nd and type(v) is nd and s.dtype is i64
-                        and w.dtype is f64 and v.dtype is f64 and tag not in tags
-                        and s.strides == stride8 and w.strides == stride8 and v.strides == stride8
-                        and 0 < s.shape[0] == w.shape[0] == v.shape[0]):
-                    tags[tag] = adopted(mp, s, w, v)
+                if known and tag not in tags:
+                    if not checked:
+                        _check_adoptable(s, w, v)
+                        checked = True
+                    tags[tag] = adopted(mp, s, w, v)  # type: ignore[arg-type]
                 else:
                     rest.append(item)
             if len(rest) < len(ordered):
@@ -355,5 +412,33 @@ class Store:
                 points=sum([s.steps.shape[0] for s in series.values()]),
             )
 
+    def ends(self, runs: Iterable[str]) -> Iterator[RunEnds]:
+        """What a listing needs of each of these runs (`RunEnds`), one at a time: their tags'
+        point counts and last points, read from the buffers directly (no views, no snapshot).
+
+        Raises:
+            KeyError: a run the store doesn't have (when its turn comes).
+        """
+        lock, every, tag_ends = self._lock, self._runs, TagBuffer.ends
+        for name in runs:
+            with lock:
+                r = every[name]
+                ends = tag_ends(r.tags)
+                texts, restarts = dict(r.texts), tuple(r.restarts)
+                problems = tuple(p for ps in r.problems.values() for p in ps) if r.problems else ()
+                path, version, file_version, last_write = r.path, r.version, r.file_version, r.last_write
+            yield RunEnds(name, path, version, ends, texts, restarts, problems, file_version, last_write,
+                          *_totals(ends))
+
     def snapshots(self) -> list[RunSnapshot]:
         return [self.snapshot(name) for name in self.runs()]
+
+
+def _check_adoptable(s: object, w: object, v: object) -> None:
+    """Raises ValueError unless ``s, w, v`` are what :meth:`Store._adopt_new` takes as they are:
+    1-D contiguous int64, float64, float64 arrays of one non-zero length (a caller's bug)."""
+    if not (isinstance(s, np.ndarray) and isinstance(w, np.ndarray) and isinstance(v, np.ndarray)
+            and s.dtype == np.int64 and w.dtype == np.float64 and v.dtype == np.float64
+            and s.ndim == w.ndim == v.ndim == 1 and s.flags.c_contiguous and w.flags.c_contiguous
+            and v.flags.c_contiguous and 0 < s.shape[0] == w.shape[0] == v.shape[0]):
+        raise ValueError("points handed over in order must be 1-D contiguous int64/float64 arrays of one length")

@@ -16,8 +16,6 @@ built as plain `Text`/`Content`, never parsed as markup.
 
 from __future__ import annotations
 
-import unicodedata
-
 _CONTROLS = [*range(0x20), 0x7F, *range(0x80, 0xA0)]
 _TERMINAL = {c: f"\\x{c:02x}" for c in _CONTROLS}
 _TMUX = {**_TERMINAL, ord("#"): "##"}
@@ -26,6 +24,8 @@ _TMUX = {**_TERMINAL, ord("#"): "##"}
 def _format_chars(text: str) -> str:
     if text.isascii():
         return text
+    import unicodedata  # here: most text is ASCII (and its extension module is a load at start-up)
+
     return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) == "Cf" else ch for ch in text)
 
 
