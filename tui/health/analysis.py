@@ -160,10 +160,12 @@ def analyse(snap: RunSnapshot, opts: HealthOptions,
     return analyse_many([snap], opts, [source])[0]
 
 
-def analyse_many(snaps: Sequence[RunSnapshot], opts: HealthOptions,
-                  sources: Sequence[RateSource | None]) -> list[Analysis]:
-    """Each run's role series, with throughput derived (`derive_rates`: all runs at once)."""
-    plans = [plan_of(s, opts) for s in snaps]
+def analyse_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, sources: Sequence[RateSource | None],
+                 plans: Sequence[Plan] | None = None) -> list[Analysis]:
+    """Each run's role series, with throughput derived (`derive_rates`: all runs at once);
+    `plans`: each run's `plan_of`, when the caller has them."""
+    if plans is None:
+        plans = [plan_of(s, opts) for s in snaps]
     missing = [i for i, source in enumerate(sources) if source is None]
     found = dict(zip(missing, rate_sources([snaps[i] for i in missing], [plans[i] for i in missing]), strict=True))
     srcs = [source if source is not None else found[i] for i, source in enumerate(sources)]

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from tui.health.analysis import (
+    Plan,
     RateSource,
     analyse,
     analyse_many,
@@ -168,12 +169,13 @@ def judge_with_kin(snaps: Sequence[RunSnapshot], opts: HealthOptions, now: float
     of a batch judged this way gives the same verdicts as the whole batch."""
     th = opts.thresholds
     # The run's life first (cheap), so an ended run is judged once, as a whole.
-    sources = rate_sources(snaps, [plan_of(s, opts) for s in snaps])
+    plans = [plan_of(s, opts) for s in snaps]
+    sources = rate_sources(snaps, plans)
     writers = [writer_at(s, opts, now, {}) for s in snaps]
     lives = [judge_life(s, src.gap, now, th, opts.mode, w) for s, src, w in zip(snaps, sources, writers, strict=True)]
     finals = [life is not None and life.kind == "ended" for life in lives]
     with np.errstate(all="ignore"):
-        parts = _judge_parts_many(snaps, opts, sibs, finals, sources)
+        parts = _judge_parts_many(snaps, opts, sibs, finals, sources, plans)
     ended = [i for i, final in enumerate(finals) if final]
     tails: list[bool | None] = [None] * len(snaps)
     for i, ok in zip(ended, tails_finite([snaps[i] for i in ended]), strict=True):
@@ -291,12 +293,13 @@ def _judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, relate
 
 
 def _judge_parts_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, related: Sequence[Sequence[RunSnapshot]],
-                      finals: Sequence[bool], sources: Sequence[RateSource | None]) -> list[tuple[RunHealth, Verdict | None]]:
+                      finals: Sequence[bool], sources: Sequence[RateSource | None],
+                      plans: Sequence[Plan] | None = None) -> list[tuple[RunHealth, Verdict | None]]:
     """The clock-free verdicts of many runs: each check's statistics for all runs at once
     (`judge_rewards`, `judge_kls`, `judge_explained_variances`), the rest run by run; per run,
     its health without the throughput verdict, and the rate verdict (the parts of its `Shapes`)."""
     th = opts.thresholds
-    ans = analyse_many(snaps, opts, sources)
+    ans = analyse_many(snaps, opts, sources, plans)
     count = len(snaps)
 
     contexts = [RewardContext()] * count
