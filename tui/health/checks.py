@@ -161,7 +161,7 @@ def _reward_verdict(s: Series, final: bool, learning_from: float | None, th: Thr
         ranked = np.where(ends[span:] >= learning_from, smooth, -np.inf)
         if np.isfinite(ranked).any():
             ibest = int(np.argmax(ranked))
-    best = float(smooth[ibest])
+    best = smooth.item(ibest)
     gain = best - first
     ev = {"first": first, "best": best, "last": last, "gain": gain, "within_sd": within,
           "wander_sd": wander, "spread": spread, "points": n}
@@ -250,7 +250,7 @@ def _kl_verdict(it: KlItem, th: Thresholds, f: Row | None) -> Verdict:
         return Verdict("kl", "ok", Severity.OK, f"too early to judge KL ({n} points)", evidence=ev)
     W = window(n)
     level = f["level"]
-    ev.update(level=level, window=W)
+    ev["level"], ev["window"] = level, W
     if it.nonnegative and level < -1e-6:
         return Verdict("kl", "negative", Severity.ALARM,
                        f"KL is negative ({fmt(level)}) with a non-negative estimator: a bug in the loss or logging",
@@ -310,7 +310,7 @@ def _ev_verdict(s: Series, th: Thresholds, f: Row | None) -> Verdict:
                        s.steps.item(-k), s.wall_times.item(-k), ev)
     W = window(n)
     level = f["level"]
-    ev.update(level=level, window=W)
+    ev["level"], ev["window"] = level, W
     # Early and noisy values are often negative in healthy runs: only a sustained stretch counts.
     if n >= 30 and level < 0 and f["q90"] < 0:
         return Verdict("explained_variance", "negative", Severity.WARN,
