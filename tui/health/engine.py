@@ -213,17 +213,16 @@ class Shapes:
 
 def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: float,
                   related: Sequence[RunSnapshot] = (),
-                  judged_life: tuple[Verdict | None] | tuple[Verdict | None, WriterEvidence | None] | None = None,
+                  judged_life: tuple[Verdict | None] | None = None,
                   peers: PeerEnds | bool | None = False, tails_ok: bool | None = None) -> RunHealth:
     """The full judgement at `now`: the data's verdicts plus live / stalled / ended.
 
     The writer process (from the event file names) is asked about once the run has been silent
     for a little while; an ended run is judged again as a whole (final verdicts), once.
     """
+    writer = writer_at(snap, opts, now, shapes.cache)
     # `judged_life`: (judge_life's verdict,) when the caller has just judged it, at this `now`
-    # with this gap and writer (`judge` does), and (verdict, writer_at's evidence) with the writer.
-    writer = judged_life[1] if judged_life is not None and len(judged_life) == 2 else \
-        writer_at(snap, opts, now, shapes.cache)
+    # with this gap and writer (the tracker does).
     live = judged_life[0] if judged_life is not None else judge_life(snap, shapes.gap, now, opts.thresholds, opts.mode, writer)
     if live is not None and live.kind == "ended" and not shapes.final:
         final = shapes.cache.get("final")
