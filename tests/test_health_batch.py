@@ -67,6 +67,12 @@ def test_interval_widths_equal_interval_width():
                                           for s, g in zip(span, gap, strict=True)]
 
 
+def test_an_unknown_gap_leaves_the_width_to_the_span():
+    """A NaN gap counts for nothing (as Python's max, which the width was first written with)."""
+    for span in (1.0, 150.0, 1e7):
+        assert interval_width(span, float("nan"), 30.0) == interval_width(span, None, 30.0)
+
+
 def test_rows_of_equal_length_series_are_np_stack():
     rng = np.random.default_rng(2)
     for arrays in ([rng.normal(size=61) for _ in range(40)],

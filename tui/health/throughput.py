@@ -97,10 +97,11 @@ def interval_width(span: float, gap: float | None, min_window: float) -> float:
 
 
 def interval_widths(span: np.ndarray, gap: np.ndarray, min_window: float) -> np.ndarray:
-    """`interval_width` of many runs (`gap`: 0 where unknown)."""
-    width = np.maximum(np.minimum(min_window, span / TARGET_INTERVALS), gap)
+    """`interval_width` of many runs (`gap`: 0 where unknown). (fmin / fmax: a NaN loses, as in
+    Python's min and max with the number first.)"""
+    width = np.fmax(np.fmin(min_window, span / TARGET_INTERVALS), gap)
     width[width <= 0] = min_window
-    out: np.ndarray = np.maximum(width, span / MAX_INTERVALS)
+    out: np.ndarray = np.fmax(width, span / MAX_INTERVALS)
     return out
 
 
