@@ -107,9 +107,16 @@ def unmask(m: U32) -> U32:
     return out
 
 
-def u32_at(a: npt.NDArray[np.uint8], pos: npt.NDArray[np.int64]) -> U32:
-    """Little-endian uint32 at each byte position ``pos`` of the byte array ``a``."""
-    out: U32 = _at(a, pos, "<u4")
+def mask(c: U32) -> U32:
+    """Plain CRC32C values to TFRecord's stored (masked) form."""
+    out: U32 = ((c >> np.uint32(15)) | (c << np.uint32(17))).astype(np.uint32)
+    out += MASK_DELTA
+    return out
+
+
+def u32_at(a: npt.NDArray[np.uint8], pos: npt.NDArray[np.int64], shift: int = 0) -> U32:
+    """Little-endian uint32 at each byte position ``pos + shift`` of the byte array ``a``."""
+    out: U32 = _at(a, pos, "<u4", shift)
     return out
 
 
@@ -119,10 +126,10 @@ def u64_at(a: npt.NDArray[np.uint8], pos: npt.NDArray[np.int64]) -> U64:
     return out
 
 
-def _at(a: npt.NDArray[np.uint8], pos: npt.NDArray[np.int64], dtype: str) -> Any:
+def _at(a: npt.NDArray[np.uint8], pos: npt.NDArray[np.int64], dtype: str, shift: int = 0) -> Any:
     """Gather through overlapping windows of the (contiguous) byte array: element i of the
-    window array is bytes ``a[i : i + size]``."""
-    n = a.shape[0] - np.dtype(dtype).itemsize + 1
+    window array is bytes ``a[shift + i : shift + i + size]``."""
+    n = a.shape[0] - shift - np.dtype(dtype).itemsize + 1
     if n <= 0:
         return np.zeros(pos.shape[0], dtype)  # pos must be empty: nothing fits
-    return np.ndarray((n,), dtype, buffer=a, strides=(1,))[pos]
+    return np.ndarray((n,), dtype, buffer=a, offset=shift, strides=(1,))[pos]

@@ -444,8 +444,10 @@ def _adjacent(bufs: list[Buffer], arrs: list[U8], total: int) -> U8 | None:
 
 def _rows(a: U8, n: int, width: int, at: I64) -> U8:
     """Copies of ``a[at[i] : at[i] + width]`` as the rows of a 2-D array."""
-    win: U8 = np.ndarray((n - width + 1, width), np.uint8, buffer=a, strides=(1, 1))
-    return win[at]
+    # Gathered as opaque items of ``width`` bytes: faster than rows of bytes.
+    win = np.ndarray((n - width + 1,), f"V{width}", buffer=a, strides=(1,))
+    out: U8 = win[at].view(np.uint8).reshape(-1, width)
+    return out
 
 
 def _crc_one(buf: Buffer, end: int, ln: int) -> bool:
