@@ -239,6 +239,37 @@ def _field(wt: U64, rows: Rows, at: int, size: int) -> U64:
     return v
 
 
+def _in_place(wt: U64, rows: Rows, at: int, dtype: str) -> npt.NDArray[np.generic] | None:
+    """The field of type ``dtype`` at byte ``at`` of the selected rows, read in place when it
+    lies inside one 8-byte word (a strided view of ``wt``, gathered for index rows)."""
+    size = np.dtype(dtype).itemsize
+    j, o = divmod(at, 8)
+    if o + size > 8:
+        return None
+    n = wt.shape[1]
+    v: npt.NDArray[np.generic] = np.ndarray((n,), dtype, buffer=wt, offset=(j * n) * 8 + o, strides=(8,))
+    return v[rows]
+
+
+def _byte(wt: U64, rows: Rows, at: int) -> U8:
+    """Byte ``at`` of the selected rows."""
+    v = _in_place(wt, rows, at, "u1")
+    assert v is not None
+    return v.view(np.uint8)
+
+
+def _float(wt: U64, rows: Rows, at: int, size: int) -> F64:
+    """The little-endian float32 (``size`` 4) or float64 at byte ``at`` of the selected rows,
+    as float64 (a copy)."""
+    dtype = "<f4" if size == 4 else "<f8"
+    v = _in_place(wt, rows, at, dtype)
+    if v is None:
+        u = _field(wt, rows, at, size)
+        v = u.astype(np.uint32).view("<f4") if size == 4 else u.view("<f8")
+    out: F64 = v.astype(np.float64)
+    return out
+
+
 def _fields(wt: U64, width: int, spans: list[tuple[int, int, int]], tid: I32, templates: list[Template],
             idx_all: I64, tags: TagTable, pieces: list[Piece]) -> None:
     """Wall time, step and value of every row that matched a template, as columns of the rows
@@ -266,12 +297,13 @@ def _fields(wt: U64, width: int, spans: list[tuple[int, int, int]], tid: I32, te
             step_len, vcol, size = g
             walls = _field(wt, rows, pad + 1, 8).view("<f8")
             if step_len:
-                steps = (_field(wt, rows, pad + 10, 1) & np.uint64(0x7F)).view(np.int64)
-                for k in range(1, step_len):
-                    steps = steps | ((_field(wt, rows, pad + 10 + k, 1) & np.uint64(0x7F))
-                                     << np.uint64(7 * k)).view(np.int64)
+                # The step's varint, byte by byte (read in place; every byte but the last has its
+                # continuation bit set, as the template said).
+                steps = _byte(wt, rows, pad + 10 + step_len - 1).astype(np.int64)
+                for k in range(step_len - 2, -1, -1):
+                    steps <<= 7
+                    steps |= _byte(wt, rows, pad + 10 + k) & 0x7F
             else:
                 steps = np.zeros(walls.shape[0], np.int64)
-            v = _field(wt, rows, pad + vcol, size)
-            values = (v.astype(np.uint32).view("<f4") if size == 4 else v.view("<f8")).astype(np.float64)
+            values = _float(wt, rows, pad + vcol, size)
             pieces.append(Piece(templates, t_of, idx_all[rows], steps, walls, values, tag_ids[t_of]))
