@@ -83,3 +83,41 @@ def test_a_tags_rows_out_of_record_order_across_payload_lengths():
             assert o == bool((np.diff(tp.steps) >= 0).all()), tp.tag
     assert together[-1].ordered == [True]
     assert together[0].ordered == [False, False]
+
+
+def test_crc_of_some_lanes_equals_the_crc_with_the_others_zero():
+    from tui.ingest.crc import MAX_REACH, crc_linear_lanes, crc_linear_running, crc_linear_t
+
+    rng = np.random.default_rng(5)
+    for n_words in (1, 2, 3, 6, MAX_REACH, MAX_REACH + 3):
+        wt = rng.integers(0, 1 << 63, size=(n_words, 300), dtype=np.int64).view(np.uint64)
+        for trial in range(6):
+            fixed = (rng.random(4 * n_words) < (0, 0.3, 0.7, 0.95, 1, 0.5)[trial]).astype(np.uint8)
+            zeroed = (wt.view(np.uint16) * np.repeat(1 - fixed.reshape(n_words, 4), 300, axis=1)
+                      .reshape(n_words, 4, 300).transpose(0, 2, 1).reshape(n_words, -1)).view(np.uint64)
+            want = crc_linear_t(zeroed)
+            rows = np.sort(rng.choice(300, 40, replace=False)).astype(np.int64)
+            for f in (crc_linear_lanes, crc_linear_running):
+                assert (f(wt, slice(0, 300), fixed.tobytes()) == want).all(), (n_words, trial, f)
+                assert (f(wt, rows, fixed.tobytes()) == want[rows]).all(), (n_words, trial, f)
+        assert (crc_linear_lanes(wt, slice(0, 300), b"") == crc_linear_t(wt)).all()
+
+
+def test_every_payload_byte_is_under_the_crc_check():
+    """A flipped bit anywhere in a payload (the fields a template reads, or the bytes it
+    fixes) fails that record's CRC, in a batch of files as alone."""
+    for tag in ("a", "train/value_loss", "x" * 60):
+        plan = [(t, s, s * 0.5) for s in range(1, 40) for t in (tag, tag + "2", "zz")]
+        recs = [_recs([p]) for p in plan]
+        good = b"".join(recs)
+        k = 33  # a record of the first tag
+        at = sum(len(r) for r in recs[:k])
+        for byte in range(12, len(recs[k]) - 4):
+            bad = bytearray(good)
+            bad[at + byte] ^= 1 << (byte % 8)
+            bufs = [good, bytes(bad), good]
+            alone = [fast.process(b, 0, RunDecoder()) for b in bufs]
+            together = fast.process_many([(b, 0, RunDecoder()) for b in bufs])
+            assert together[1].bad_offsets == [at] and together[1].records == len(plan) - 1, (tag, byte)
+            for x, y in zip(alone, together, strict=True):
+                assert _view(x) == _view(y)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from tui.ingest.chunk import TagTable
-from tui.ingest.crc import crc_linear_t, header_crc_fix, unmask
+from tui.ingest.crc import crc_linear_lanes, crc_linear_running, crc_linear_t, header_crc_fix, header_tail, unmask
 from tui.ingest.templates import Template, template_for
 
 if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms
     I32 = npt.NDArray[np.int32]
     F64 = npt.NDArray[np.float64]
     U8 = npt.NDArray[np.uint8]
+    U32 = npt.NDArray[np.uint32]
     U64 = npt.NDArray[np.uint64]
     Bools = npt.NDArray[np.bool_]
     Rows = slice | I64  # rows (columns of the transposed words) to read
@@ -140,12 +141,7 @@ def check_and_decode(blocks: dict[int, list[Block]], tags: TagTable) -> Decoded:
             else:
                 spans.append((ln, r, r + count))
             r += count
-        ks = [np.full(r1 - r0, header_crc_fix(ln, width - ln), np.uint32) for ln, r0, r1 in spans]
-        kvec = ks[0] if len(ks) == 1 else np.concatenate(ks)
-        good = unmask(stored) == (crc_linear_t(wt) ^ kvec)
-        all_good = bool(good.all())
-        if not all_good:
-            out.bad.append(idx_all[~good])
+        # Templates first (the CRC of a row that fits one needs only its varying bytes).
         tid = np.full(wt.shape[1], -1, np.int32)
         templates: list[Template] = []
         t_index: dict[int, int] = {}
@@ -157,8 +153,6 @@ def check_and_decode(blocks: dict[int, list[Block]], tags: TagTable) -> Decoded:
                 unmatched = True
                 continue
             same = _match(wt, slice(r0, r), t, width - ln)
-            if not all_good:
-                same &= good[r0:r]
             k = t_index.get(id(t))
             if k is None:
                 k = t_index[id(t)] = len(templates)
@@ -168,8 +162,15 @@ def check_and_decode(blocks: dict[int, list[Block]], tags: TagTable) -> Decoded:
             else:
                 tid[r0:r][same] = k
                 unmatched = True
-        if unmatched or not all_good:
-            _match_rest(wt, width, spans, good, tid, templates, idx_all, out.slow)
+        slow = _match_rest(wt, width, spans, tid, templates) if unmatched else []
+        # Every payload's CRC; rows that fail it are skipped, whatever template they fit.
+        good = unmask(stored) == _crcs(wt, width, spans, tid, templates)
+        if not good.all():
+            out.bad.append(idx_all[~good])
+            tid[~good] = -1
+            slow = [rows[good[rows]] for rows in slow]
+        for rows in slow:
+            out.slow.extend(idx_all[rows].tolist())
         if templates:
             _fields(wt, width, spans, tid, templates, idx_all, tags, out.pieces)
     return out
@@ -190,14 +191,15 @@ def _match(wt: U64, rows: Rows, t: Template, pad: int) -> Bools:
     return same
 
 
-def _match_rest(wt: U64, width: int, spans: list[tuple[int, int, int]], good: Bools, tid: I32,
-                templates: list[Template], idx_all: I64, slow: list[int]) -> None:
-    """Good rows that their block's template didn't fit: the templates of their own rows, a few
-    per payload length; rows beyond those (or that fit none) go to protobuf."""
+def _match_rest(wt: U64, width: int, spans: list[tuple[int, int, int]], tid: I32,
+                templates: list[Template]) -> list[I64]:
+    """Rows that their block's template didn't fit: the templates of their own rows, a few
+    per payload length; the rows beyond those (or that fit none), for protobuf (those whose
+    CRC is good)."""
     slow_rows: list[I64] = []
     for ln, r0, r1 in spans:
         pad = width - ln
-        remaining = r0 + np.flatnonzero(good[r0:r1] & (tid[r0:r1] < 0))
+        remaining = r0 + np.flatnonzero(tid[r0:r1] < 0)
         for _ in range(MAX_TEMPLATES):
             if remaining.shape[0] == 0:
                 break
@@ -220,8 +222,59 @@ def _match_rest(wt: U64, width: int, spans: list[tuple[int, int, int]], good: Bo
             templates.append(t)
             remaining = remaining[~same]
         slow_rows.append(remaining)
-    for rows in slow_rows:
-        slow.extend(idx_all[rows].tolist())
+    return slow_rows
+
+
+def _crcs(wt: U64, width: int, spans: list[tuple[int, int, int]], tid: I32, templates: list[Template]) -> U32:
+    """The CRC32C of every row's payload. Rows that fit a template share its fixed bytes: the
+    16-bit lanes made only of those (and of the header bytes before the payload) add a constant
+    per template, so only the other lanes are looked up (:func:`crc_linear_lanes`): for a
+    payload length, the lanes some template present there doesn't fix. Rows no template fits
+    get all their lanes looked up."""
+    out: U32 = np.empty(wt.shape[1], np.uint32)
+    for ln, r0, r1 in spans:
+        pad = width - ln
+        t_span = tid[r0:r1]
+        present = (np.flatnonzero(np.bincount(t_span + 1, minlength=len(templates) + 1)) - 1).tolist()
+        ks = [k for k in present if k >= 0]
+        loose = r0 + np.flatnonzero(t_span < 0) if ks and ks != present else None
+        if loose is not None and 4 * loose.shape[0] >= r1 - r0:
+            ks, loose = [], None  # many rows fit no template: all lanes, all rows
+        fixed = bytes(np.bitwise_and.reduce([np.frombuffer(_fixed(templates[k], pad)[0], np.uint8) for k in ks])) if ks else b""
+        c = crc_linear_lanes(wt, slice(r0, r1), fixed) if fixed else crc_linear_running(wt, slice(r0, r1), b"")
+        if not ks:
+            c ^= np.uint32(header_crc_fix(ln, pad))
+        elif len(present) == 1:
+            c ^= np.uint32(_fixed(templates[ks[0]], pad, fixed)[1])
+        else:
+            consts = np.zeros(len(templates) + 1, np.uint32)
+            for k in ks:
+                consts[k + 1] = _fixed(templates[k], pad, fixed)[1]
+            c ^= consts[t_span + 1]
+        out[r0:r1] = c
+        if loose is not None:  # a few rows no template fits
+            out[loose] = crc_linear_running(wt, loose, b"") ^ np.uint32(header_crc_fix(ln, pad))
+    return out
+
+
+def _fixed(t: Template, pad: int, lanes: bytes | None = None) -> tuple[bytes, int]:
+    """For rows ``[pad header bytes | payload]`` that fit ``t``: which 16-bit lanes hold only
+    fixed bytes (1 per lane), and what to XOR with the linear CRC of the other lanes to get the
+    payload's CRC32C (the fixed lanes' share, and the header's, :func:`header_crc_fix`); or the
+    latter for some of those lanes only (``lanes``)."""
+    key = (pad, lanes)
+    got = t.lanes.get(key)
+    if got is not None:
+        return got
+    if lanes is None:
+        m = np.concatenate([np.full(pad, 0xFF, np.uint8), t.mask_bytes()]).view("<u2")
+        fixed = (m == 0xFFFF).astype(np.uint8)
+    else:
+        fixed = np.frombuffer(lanes, np.uint8)
+    row = np.frombuffer(header_tail(t.length, pad) + t.payload, np.uint16) * fixed
+    k = int(crc_linear_t(row.view("<u8")[:, None])[0]) ^ header_crc_fix(t.length, pad)
+    got = t.lanes[key] = (fixed.tobytes(), k)
+    return got
 
 
 def _field(wt: U64, rows: Rows, at: int, size: int) -> U64:
