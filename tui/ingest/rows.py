@@ -147,6 +147,7 @@ def check_and_decode(blocks: dict[int, list[Block]], tags: TagTable) -> Decoded:
         t_index: dict[int, int] = {}
         r = 0
         unmatched = False
+        span_ks: dict[int, list[int]] = {}  # templates of each payload length's rows
         for ln, t, count in groups:
             r0, r = r, r + count
             if t is None:
@@ -157,22 +158,31 @@ def check_and_decode(blocks: dict[int, list[Block]], tags: TagTable) -> Decoded:
             if k is None:
                 k = t_index[id(t)] = len(templates)
                 templates.append(t)
+            ks = span_ks.setdefault(ln, [])
+            if k not in ks:
+                ks.append(k)
             if same.all():
                 tid[r0:r] = k
             else:
                 tid[r0:r][same] = k
                 unmatched = True
-        slow = _match_rest(wt, width, spans, tid, templates) if unmatched else []
+        slow: list[I64] = []
+        if unmatched:
+            slow = _match_rest(wt, width, spans, tid, templates)
+            present = _present(tid, spans, len(templates))
+        else:
+            present = [span_ks[ln] for ln, _, _ in spans]
         # Every payload's CRC; rows that fail it are skipped, whatever template they fit.
-        good = unmask(stored) == _crcs(wt, width, spans, tid, templates)
+        good = unmask(stored) == _crcs(wt, width, spans, tid, templates, present)
         if not good.all():
             out.bad.append(idx_all[~good])
             tid[~good] = -1
             slow = [rows[good[rows]] for rows in slow]
+            present = _present(tid, spans, len(templates))
         for rows in slow:
             out.slow.extend(idx_all[rows].tolist())
         if templates:
-            _fields(wt, width, spans, tid, templates, idx_all, tags, out.pieces)
+            _fields(wt, width, spans, tid, templates, present, idx_all, tags, out.pieces)
     return out
 
 
@@ -225,17 +235,23 @@ def _match_rest(wt: U64, width: int, spans: list[tuple[int, int, int]], tid: I32
     return slow_rows
 
 
-def _crcs(wt: U64, width: int, spans: list[tuple[int, int, int]], tid: I32, templates: list[Template]) -> U32:
+def _present(tid: I32, spans: list[tuple[int, int, int]], n_templates: int) -> list[list[int]]:
+    """Per payload length (span of rows), the templates its rows fit (-1: rows none fits)."""
+    return [(np.flatnonzero(np.bincount(tid[r0:r1] + 1, minlength=n_templates + 1)) - 1).tolist()
+            for _, r0, r1 in spans]
+
+
+def _crcs(wt: U64, width: int, spans: list[tuple[int, int, int]], tid: I32, templates: list[Template],
+          present_by_span: list[list[int]]) -> U32:
     """The CRC32C of every row's payload. Rows that fit a template share its fixed bytes: the
     16-bit lanes made only of those (and of the header bytes before the payload) add a constant
     per template, so only the other lanes are looked up (:func:`crc_linear_lanes`): for a
     payload length, the lanes some template present there doesn't fix. Rows no template fits
     get all their lanes looked up."""
     out: U32 = np.empty(wt.shape[1], np.uint32)
-    for ln, r0, r1 in spans:
+    for (ln, r0, r1), present in zip(spans, present_by_span, strict=True):
         pad = width - ln
         t_span = tid[r0:r1]
-        present = (np.flatnonzero(np.bincount(t_span + 1, minlength=len(templates) + 1)) - 1).tolist()
         ks = [k for k in present if k >= 0]
         loose = r0 + np.flatnonzero(t_span < 0) if ks and ks != present else None
         if loose is not None and 4 * loose.shape[0] >= r1 - r0:
@@ -324,16 +340,14 @@ def _float(wt: U64, rows: Rows, at: int, size: int) -> F64:
 
 
 def _fields(wt: U64, width: int, spans: list[tuple[int, int, int]], tid: I32, templates: list[Template],
-            idx_all: I64, tags: TagTable, pieces: list[Piece]) -> None:
+            present_by_span: list[list[int]], idx_all: I64, tags: TagTable, pieces: list[Piece]) -> None:
     """Wall time, step and value of every row that matched a template, as columns of the rows
     of one payload length and one field layout at a time."""
     geom = [(len(t.step_cols), t.value_col, t.value_size) for t in templates]
     tag_ids = np.asarray([tags.id(t.tag) for t in templates], np.int64)
-    for ln, r0, r1 in spans:
+    for (ln, r0, r1), present in zip(spans, present_by_span, strict=True):
         pad = width - ln
         t_span = tid[r0:r1]
-        counts = np.bincount(t_span + 1, minlength=len(templates) + 1)
-        present = (np.flatnonzero(counts) - 1).tolist()  # -1: rows no template fits
         shapes = {geom[k] for k in present if k >= 0}
         for g in shapes:
             ks = [k for k in present if k >= 0 and geom[k] == g]
