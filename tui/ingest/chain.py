@@ -368,7 +368,7 @@ def _length_ok(a: U8, c: I64) -> tuple[npt.NDArray[np.bool_], U32]:
         _LEN_TABLE.append(mask(TA[x] ^ TB[0] ^ np.uint32(zeros_crc(8))))
     hi_zero = words[:, 1] == 0
     small = lo < (1 << 16)
-    ok: npt.NDArray[np.bool_] = _LEN_TABLE[0].take(np.minimum(lo, (1 << 16) - 1)) == stored
+    ok: npt.NDArray[np.bool_] = _LEN_TABLE[0].take(lo, mode="clip") == stored  # (clip: larger ones are not small)
     ok &= small
     ok &= hi_zero
     mid = np.flatnonzero(hi_zero & ~small)

@@ -58,6 +58,9 @@ def process(buf: Buffer, base: int, decoder: RunDecoder, tags: TagTable | None =
 class _Job:
     """One buffer of a batch between the shared phase and its own finish."""
 
+    __slots__ = ("bad", "base", "buf", "decoder", "first", "fr", "grouped", "lengths", "ordered", "out", "pieces",
+                 "slow", "starts")
+
     def __init__(self, buf: Buffer, base: int, decoder: RunDecoder, starts: I64, lengths: I64, fr: Frames | None, out: Chunk,
                  first: int) -> None:
         self.buf = buf
@@ -393,7 +396,12 @@ def _adjacent(bufs: list[Buffer], arrs: list[U8], total: int) -> U8 | None:
         return None
     if any(not isinstance(b, memoryview) or b.obj is not base for b in bufs):
         return None
-    at = [a.__array_interface__["data"][0] for a in arrs]
+    import ctypes  # (imported already where a sweep is read: memory.keep_freed)
+
+    try:  # each buffer's address (writable buffers: an ingestor's room)
+        at = [ctypes.addressof(ctypes.c_char.from_buffer(b)) for b in bufs]
+    except (TypeError, ValueError):
+        return None
     if any(at[k] + arrs[k].shape[0] != at[k + 1] for k in range(len(at) - 1)):
         return None
     whole = base.reshape(-1).view(np.uint8)
