@@ -13,8 +13,10 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _jstr
+from operator import itemgetter
 from typing import Any
 
 from tui.ingest import Ingestor, LogdirError, forked, memory, no_cyclic_gc
@@ -24,7 +26,7 @@ from tui.report.cli_options import add_logdirs
 from tui.report.colour import NAME_STYLE, NO_PAINT, PROBLEM_STYLE, Paint
 from tui.report.halves import in_halves, merged_problems
 from tui.report.problems import run_problems
-from tui.store import Restart, RunSnapshot, Store
+from tui.store import Restart, RunEnds, RunSnapshot, Store, TagEnd
 from tui.vocab import EXIT_OK, EXIT_USAGE, fmt_duration, fmt_num, natural_key, plural, safe_terminal
 
 
@@ -52,29 +54,35 @@ def _in_time_order(restarts: tuple[Restart, ...]) -> list[Restart] | tuple[Resta
     return sorted(restarts, key=lambda r: (r.wall_time, r.tag, r.step))
 
 
-def run_json(snap: RunSnapshot, files: list[FileState], now: float) -> dict[str, Any]:
+def _ends(run: RunEnds | RunSnapshot) -> RunEnds:
+    return run if isinstance(run, RunEnds) else RunEnds.of(run)
+
+
+def run_json(run: RunEnds | RunSnapshot, files: list[FileState], now: float) -> dict[str, Any]:
+    """A run's object in ``ls --json`` (``run_json_text`` writes the same, faster)."""
+    e = _ends(run)
     tags = []
     isfinite = math.isfinite
-    for tag in _tag_order(tuple(snap.series)):
-        s = snap.series[tag]
-        n = s.steps.shape[0]
-        if n:  # (thousands of runs: each number read once, as a Python number)
-            v, w = float(s.values[n - 1]), float(s.wall_times[n - 1])
-            tags.append({"tag": tag, "points": n, "last_step": int(s.steps[n - 1]),
+    for tag in _tag_order(tuple(e.ends)):
+        end = e.ends[tag]
+        if end is not None:
+            n, step, v, w = end
+            tags.append({"tag": tag, "points": n, "last_step": step,
                          "last_value": v if isfinite(v) else None, "last_value_text": fmt_num(v),
                          "last_wall_time": w if isfinite(w) else None})
         else:
             tags.append({"tag": tag, "points": 0, "last_step": None, "last_value": None,
                          "last_value_text": None, "last_wall_time": None})
+    act = e.last_activity
     return {
-        "run": snap.name, "path": snap.path, "points": snap.points, "last_step": snap.last_step,
-        "last_write": snap.last_activity,
-        "last_write_age_s": None if snap.last_activity is None else round(now - snap.last_activity, 3),
-        "file_version": snap.file_version, "tags": tags,
-        "texts": {k: t.text for k, t in snap.texts.items()},
+        "run": e.name, "path": e.path, "points": e.points, "last_step": e.last_step,
+        "last_write": act,
+        "last_write_age_s": None if act is None else round(now - act, 3),
+        "file_version": e.file_version, "tags": tags,
+        "texts": {k: t.text for k, t in e.texts.items()},
         "restarts": [{"tag": r.tag, "step": r.step, "wall_time": r.wall_time, "dropped": r.dropped}
-                     for r in _in_time_order(snap.restarts)],
-        "problems": run_problems(snap),
+                     for r in _in_time_order(e.restarts)],
+        "problems": run_problems(e),
         "files": [{"path": f.path, "size": f.size, "offset": f.offset, "records": f.records,
                    "skipped_records": f.skipped_records, "damaged": f.damaged,
                    "pending_bytes": f.pending, "missing": f.missing} for f in files],
@@ -95,43 +103,46 @@ def _jnum(x: float | None) -> str:
     return float.__repr__(float(x))
 
 
-def _jopt(text: str | None) -> str:
-    return "null" if text is None else _jstr(text)
+_TagsPlan = tuple[tuple[str, ...], Callable[[dict[str, TagEnd | None]], tuple[TagEnd | None, ...]], str]
 
 
 @lru_cache(maxsize=1024)
-def _tags_format(tags: tuple[str, ...]) -> str:
-    """The JSON of tags that all have points, with a ``%s`` for each number: one ``%`` per run
-    fills them all (the runs of a sweep share their tags)."""
-    return ", ".join(f'{{"tag": {_json_str(tag).replace("%", "%%")}, "points": %s, "last_step": %s, '
-                     '"last_value": %s, "last_value_text": "%s", "last_wall_time": %s}' for tag in tags)
+def _tags_plan(tags: tuple[str, ...]) -> _TagsPlan:
+    """For a set of tags (the runs of a sweep share theirs): their order, a getter of their ends
+    in that order, and the JSON of tags that all have points with a ``%s`` for each number (one
+    ``%`` per run fills them all)."""
+    order = _tag_order(tags)
+    text = ", ".join(f'{{"tag": {_json_str(tag).replace("%", "%%")}, "points": %s, "last_step": %s, '
+                     '"last_value": %s, "last_value_text": "%s", "last_wall_time": %s}' for tag in order)
+    if len(order) > 1:
+        return order, itemgetter(*order), text
+    return order, lambda ends: tuple([ends[t] for t in order]), text
 
 
-def _tags_text(snap: RunSnapshot) -> str:
+def _tags_text(ends: dict[str, TagEnd | None]) -> str:
     """The run's ``tags`` array, inside its brackets, as ``run_json`` has it."""
-    order = _tag_order(tuple(snap.series))
-    series = snap.series
+    order, get, text = _tags_plan(tuple(ends))
     isfinite = math.isfinite
     args: list[object] = []
     add = args.extend
-    for tag in order:  # the common case: every tag has points, every number is finite
-        s = series[tag]
-        n = s.steps.shape[0]
-        if not n:
+    last_w, last_wr = 0.0, "0.0"  # the tags of one summary share their wall time: written once
+    for end in get(ends):  # the common case: every tag has points, every number is finite
+        if end is None:
             break
-        v, w = s.values.item(n - 1), s.wall_times.item(n - 1)
-        if not (isfinite(v) and isfinite(w)):
+        n, step, v, w = end
+        if not isfinite(v + w):  # (one test for both: a NaN or an infinity makes the sum one)
             break
-        add((n, s.steps.item(n - 1), v, fmt_num(v), w))  # a float's %s is its repr
+        if w != last_w or not w:  # (0.0 == -0.0, but their texts differ)
+            last_w, last_wr = w, repr(w)
+        add((n, step, v, fmt_num(v), last_wr))  # a float's %s is its repr
     else:
-        return _tags_format(order) % tuple(args)
+        return text % tuple(args)
     tags = []
     for tag in order:
-        s = snap.series[tag]
-        n = s.steps.shape[0]
-        if n:
-            v, w = s.values.item(n - 1), s.wall_times.item(n - 1)
-            tags.append(f'{{"tag": {_json_str(tag)}, "points": {n}, "last_step": {s.steps.item(n - 1)}, '
+        end = ends[tag]
+        if end is not None:
+            n, step, v, w = end
+            tags.append(f'{{"tag": {_json_str(tag)}, "points": {n}, "last_step": {step}, '
                         f'"last_value": {float.__repr__(v) if isfinite(v) else "null"}, '
                         f'"last_value_text": "{fmt_num(v)}", '
                         f'"last_wall_time": {float.__repr__(w) if isfinite(w) else "null"}}}')
@@ -141,29 +152,42 @@ def _tags_text(snap: RunSnapshot) -> str:
     return ", ".join(tags)
 
 
-def run_json_text(snap: RunSnapshot, files: list[FileState], now: float) -> str:
-    """``json.dumps(run_json(snap, files, now), allow_nan=False)``, written directly (for
+def run_json_text(run: RunEnds | RunSnapshot, files: list[FileState], now: float) -> str:
+    """``json.dumps(run_json(run, files, now), allow_nan=False)``, written directly (for
     thousands of runs: no dict per tag, the tags' names escaped once).
 
     Raises:
         ValueError: a number JSON can't hold (as json.dumps would).
     """
-    act = snap.last_activity
-    step = snap.last_step
+    e = _ends(run)
+    act = e.last_activity
+    step = e.last_step
+    if act is None:
+        write = age = "null"
+    else:
+        write, age = _jnum(act), _jnum(round(now - act, 3))
+    extra = ('"texts": {}, "restarts": [], "problems": []' if not (e.texts or e.restarts or e.problem_items) else
+             _extra_text(e))
+    fs = ", ".join([f'{{"path": {_jstr(f.path)}, "size": {f.size}, "offset": {f.offset}, "records": {f.records}, '
+                    f'"skipped_records": {f.skipped_records}, '
+                    f'"damaged": {"null" if f.damaged is None else _jstr(f.damaged)}, "pending_bytes": {f.pending}, '
+                    f'"missing": {"null" if f.missing is None else _jstr(f.missing)}}}' for f in files])
+    fv = e.file_version
+    return (f'{{"run": {_jstr(e.name)}, "path": {_jstr(e.path)}, "points": {e.points}, '
+            f'"last_step": {"null" if step is None else step}, "last_write": {write}, "last_write_age_s": {age}, '
+            f'"file_version": {"null" if fv is None else _jstr(fv)}, "tags": [{_tags_text(e.ends)}], '
+            f'{extra}, "files": [{fs}]}}')
+
+
+def _extra_text(e: RunEnds) -> str:
+    """The run's texts, restarts and problems, as ``run_json`` has them."""
     d = json.dumps
-    restarts = ("[]" if not snap.restarts else
+    restarts = ("[]" if not e.restarts else
                 d([{"tag": r.tag, "step": r.step, "wall_time": r.wall_time, "dropped": r.dropped}
-                   for r in _in_time_order(snap.restarts)], allow_nan=False))
-    problems = "[]" if not snap.problem_items else d(run_problems(snap), allow_nan=False)
-    texts = "{}" if not snap.texts else d({k: t.text for k, t in snap.texts.items()}, allow_nan=False)
-    fs = ", ".join(f'{{"path": {_jstr(f.path)}, "size": {f.size}, "offset": {f.offset}, "records": {f.records}, '
-                   f'"skipped_records": {f.skipped_records}, "damaged": {_jopt(f.damaged)}, '
-                   f'"pending_bytes": {f.pending}, "missing": {_jopt(f.missing)}}}' for f in files)
-    return (f'{{"run": {_jstr(snap.name)}, "path": {_jstr(snap.path)}, "points": {snap.points}, '
-            f'"last_step": {"null" if step is None else step}, "last_write": {_jnum(act)}, '
-            f'"last_write_age_s": {"null" if act is None else _jnum(round(now - act, 3))}, '
-            f'"file_version": {_jopt(snap.file_version)}, "tags": [{_tags_text(snap)}], '
-            f'"texts": {texts}, "restarts": {restarts}, "problems": {problems}, "files": [{fs}]}}')
+                   for r in _in_time_order(e.restarts)], allow_nan=False))
+    problems = "[]" if not e.problem_items else d(run_problems(e), allow_nan=False)
+    texts = "{}" if not e.texts else d({k: t.text for k, t in e.texts.items()}, allow_nan=False)
+    return f'"texts": {texts}, "restarts": {restarts}, "problems": {problems}'
 
 
 def render_text(runs: list[dict[str, Any]], show_files: bool = False, paint: Paint = NO_PAINT) -> str:
@@ -182,8 +206,9 @@ def render_text(runs: list[dict[str, Any]], show_files: bool = False, paint: Pai
             w = max(len(t(tag["tag"])) for tag in r["tags"])
             w = max(w, 3)
             lines.append(f"  {'TAG':<{w}}  {'POINTS':>8}  {'LAST STEP':>10}  LAST VALUE")
-            lines.extend(f"  {t(tag['tag']):<{w}}  {tag['points']:>8}  {tag['last_step']:>10}  "
-                         f"{tag['last_value_text']}" for tag in r["tags"])
+            lines.extend(f"  {t(tag['tag']):<{w}}  {tag['points']:>8}  "  # (no points: every one dropped by a restart)
+                         f"{'-' if tag['last_step'] is None else tag['last_step']:>10}  "
+                         f"{tag['last_value_text'] or '-'}" for tag in r["tags"])
         lines.extend(paint(f"  ! {t(p['path'])}: {t(p['message'])}", PROBLEM_STYLE) for p in r["problems"])
         if r["restarts"]:
             n = len(r["restarts"])
@@ -212,7 +237,7 @@ def _runs(ing: Ingestor, store: Store, names: list[str], now: float) -> list[dic
     states: dict[str, list[FileState]] = {}
     for f in ing.file_states(names):
         states.setdefault(f.run, []).append(f)
-    return [run_json(store.snapshot(name), states.get(name, []), now) for name in names]
+    return [run_json(e, states.get(e.name, []), now) for e in store.ends(names)]
 
 
 def _listing(ing: Ingestor, store: Store, names: list[str], now: float, as_json: bool, show_files: bool,
@@ -223,7 +248,7 @@ def _listing(ing: Ingestor, store: Store, names: list[str], now: float, as_json:
         states: dict[str, list[FileState]] = {}
         for f in ing.file_states(names):
             states.setdefault(f.run, []).append(f)
-        return f'[{", ".join(run_json_text(store.snapshot(n), states.get(n, []), now) for n in names)}]'
+        return f'[{", ".join(run_json_text(e, states.get(e.name, []), now) for e in store.ends(names))}]'
     return render_text(_runs(ing, store, names, now), show_files=show_files, paint=paint)
 
 
@@ -242,10 +267,10 @@ def _half(ing: Ingestor, store: Store, part: tuple[str, str, bool], now: float, 
     for f in ing.file_states(names):
         states.setdefault(f.run, []).append(f)
     if as_json:
-        items = [(n, run_json_text(store.snapshot(n), states.get(n, []), now)) for n in names]
+        items = [(e.name, run_json_text(e, states.get(e.name, []), now)) for e in store.ends(names)]
     else:
-        items = [(n, render_text([run_json(store.snapshot(n), states.get(n, []), now)], show_files=show_files,
-                                 paint=paint)) for n in names]
+        items = [(e.name, render_text([run_json(e, states.get(e.name, []), now)], show_files=show_files,
+                                      paint=paint)) for e in store.ends(names)]
     return items, ing.problems(), ing.followed_links()
 
 
@@ -332,10 +357,8 @@ def _print(args: argparse.Namespace, parts: list[str], problems: list[TreeProble
     """Print the listing: ``parts`` are runs' JSON objects (several to a part, comma-separated)
     or blocks of the table, in order."""
     if args.json:  # (megabytes for a sweep: written in pieces, not copied into one string first)
-        out = sys.stdout
-        out.write('{"runs": [')
-        out.write(", ".join(parts))
-        out.write(f'], "problems": {json.dumps([p.to_json() for p in problems], allow_nan=False)}}}\n')
+        tail = f'], "problems": {json.dumps([p.to_json() for p in problems], allow_nan=False)}}}\n'
+        _write_joined('{"runs": [', parts, ", ", tail)
         return EXIT_OK
     for p in problems:
         print(f"tbpeek ls: {safe_terminal(p.advice)}", file=sys.stderr)
@@ -343,5 +366,18 @@ def _print(args: argparse.Namespace, parts: list[str], problems: list[TreeProble
         print(f"no runs under {safe_terminal(', '.join(args.logdirs))} "
               "(a run is a directory holding files named *tfevents*)", file=sys.stderr)
         return EXIT_OK
-    print("\n\n".join(parts))
+    _write_joined("", parts, "\n\n", "\n")
     return EXIT_OK
+
+
+def _write_joined(head: str, parts: list[str], sep: str, tail: str) -> None:
+    """Write ``head + sep.join(parts) + tail`` to stdout a part at a time: thousands of runs'
+    listings are never copied into one string (nor encoded at once), which would double or
+    triple the peak memory of ``ls`` at its end."""
+    write = sys.stdout.write
+    write(head)
+    for i, part in enumerate(parts):
+        if i:
+            write(sep)
+        write(part)
+    write(tail)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tui.store import RunSnapshot
+from tui.store import RunEnds, RunSnapshot
 
 
-def run_problems(snap: RunSnapshot) -> list[dict[str, Any]]:
+def run_problems(snap: RunSnapshot | RunEnds) -> list[dict[str, Any]]:
     """The run's problems as JSON objects, in the store's order."""
     return [dict(p.to_json()) for p in snap.problem_items]
 

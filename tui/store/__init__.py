@@ -17,21 +17,21 @@ never disappears from a chart, however old.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import numpy as np
 
-from tui.store.buffer import BUCKET, EMPTY_SERIES, Series, TagBuffer, capacity
+from tui.store.buffer import BUCKET, EMPTY_SERIES, Series, TagBuffer, TagEnd, capacity
 from tui.store.problems import Problem, ProblemKind
 
 if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
     from numpy.typing import ArrayLike
 
-__all__ = ["DEFAULT_MAX_POINTS", "EMPTY_SERIES", "Problem", "ProblemKind", "Restart", "RunSnapshot", "Series",
-           "Store", "Text", "last_write_time"]
+__all__ = ["DEFAULT_MAX_POINTS", "EMPTY_SERIES", "Problem", "ProblemKind", "Restart", "RunEnds", "RunSnapshot",
+           "Series", "Store", "TagEnd", "Text", "last_write_time"]
 
 DEFAULT_MAX_POINTS = 100_000
 
@@ -58,8 +58,9 @@ def last_write_time(mtime: float | None, wall: float | None) -> float | None:
     clock runs ahead has future wall times but honest local mtimes. The older one is right in
     both cases, and for a live run on one machine they agree.
     """
-    known = [t for t in (mtime, wall) if t is not None]
-    return min(known) if known else None
+    if mtime is None or wall is None:
+        return wall if mtime is None else mtime
+    return min(mtime, wall)
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,7 @@ class RunSnapshot:
     # A snapshot never changes: what is derived from its series is computed once, when asked.
     @cached_property
     def last_wall_time(self) -> float | None:
-        ends = [float(s.wall_times[-1]) for s in self.series.values() if s.steps.shape[0]]
-        return max(ends) if ends else None
+        return _newest([float(s.wall_times[-1]) for s in self.series.values() if s.steps.shape[0]])
 
     @cached_property
     def last_activity(self) -> float | None:
@@ -96,8 +96,62 @@ class RunSnapshot:
 
     @cached_property
     def last_step(self) -> int | None:
-        ends = [int(s.steps[-1]) for s in self.series.values() if s.steps.shape[0]]
-        return max(ends) if ends else None
+        return _newest([int(s.steps[-1]) for s in self.series.values() if s.steps.shape[0]])
+
+
+class RunEnds(NamedTuple):
+    """What a listing needs of a run (`Store.ends`): each tag's point count and last point,
+    without its points (no arrays, no views: for thousands of runs at once). Its points, last
+    step, wall time and activity follow the same rules as `RunSnapshot`'s."""
+
+    name: str
+    path: str
+    version: int
+    ends: dict[str, TagEnd | None]  # tag -> its end; None for a tag without points
+    texts: dict[str, Text]
+    restarts: tuple[Restart, ...]
+    problem_items: tuple[Problem, ...]
+    file_version: str | None
+    last_write: float | None  # newest event file's mtime (epoch seconds), if known
+    points: int
+    last_step: int | None
+    last_wall_time: float | None
+
+    @property
+    def last_activity(self) -> float | None:
+        """When the run last wrote, as far as tbpeek can tell (see `last_write_time`)."""
+        return last_write_time(self.last_write, self.last_wall_time)
+
+    @classmethod
+    def of(cls, snap: RunSnapshot) -> RunEnds:
+        """The ends of a snapshot's series (what `Store.ends` gives for the store at its version)."""
+        ends: dict[str, TagEnd | None] = {}
+        for tag, s in snap.series.items():
+            n = s.steps.shape[0]
+            ends[tag] = (n, s.steps.item(n - 1), s.values.item(n - 1), s.wall_times.item(n - 1)) if n else None
+        return cls(snap.name, snap.path, snap.version, ends, snap.texts, snap.restarts, snap.problem_items,
+                   snap.file_version, snap.last_write, snap.points, snap.last_step, snap.last_wall_time)
+
+
+_T = TypeVar("_T", int, float)
+
+
+def _newest(ends: Sequence[_T]) -> _T | None:
+    """A run's last step (or wall time): the largest of its tags' last ones, in the store's
+    order of tags (a NaN wall time compares as max() has it); None when no tag has points."""
+    return max(ends) if ends else None
+
+
+def _totals(ends: dict[str, TagEnd | None]) -> tuple[int, int | None, float | None]:
+    """A run's points, last step and last wall time (`_newest`) from its tags' ends."""
+    try:  # the tags' columns, in the store's order of tags
+        points, steps, _, walls = zip(*ends.values())  # noqa: B905 (each end has four)
+    except (TypeError, ValueError):  # a tag without points (None), or no tags
+        have = [e for e in ends.values() if e is not None]
+        if not have:
+            return 0, None, None
+        points, steps, _, walls = zip(*have)  # noqa: B905
+    return sum(points), _newest(steps), _newest(walls)
 
 
 class _Run:
@@ -357,6 +411,24 @@ class Store:
                 files=r.files,
                 points=sum([s.steps.shape[0] for s in series.values()]),
             )
+
+    def ends(self, runs: Iterable[str]) -> Iterator[RunEnds]:
+        """What a listing needs of each of these runs (`RunEnds`), one at a time: their tags'
+        point counts and last points, read from the buffers directly (no views, no snapshot).
+
+        Raises:
+            KeyError: a run the store doesn't have (when its turn comes).
+        """
+        lock, every, tag_ends = self._lock, self._runs, TagBuffer.ends
+        for name in runs:
+            with lock:
+                r = every[name]
+                ends = tag_ends(r.tags)
+                texts, restarts = dict(r.texts), tuple(r.restarts)
+                problems = tuple(p for ps in r.problems.values() for p in ps) if r.problems else ()
+                path, version, file_version, last_write = r.path, r.version, r.file_version, r.last_write
+            yield RunEnds(name, path, version, ends, texts, restarts, problems, file_version, last_write,
+                          *_totals(ends))
 
     def snapshots(self) -> list[RunSnapshot]:
         return [self.snapshot(name) for name in self.runs()]

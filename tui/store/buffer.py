@@ -39,6 +39,9 @@ class Series:
         return Series(self.steps[-n:], self.wall_times[-n:], self.values[-n:])
 
 
+TagEnd = tuple[int, int, float, float]
+"""A tag's point count and its last point: ``(points, step, value, wall_time)``."""
+
 EMPTY_SERIES = Series(np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.float64))
 
 
@@ -67,6 +70,20 @@ class TagBuffer:
 
     def last_step(self) -> int | None:
         return int(self.steps[self.n - 1]) if self.n else None
+
+    @staticmethod
+    def ends(bufs: dict[str, TagBuffer]) -> dict[str, TagEnd | None]:
+        """Each tag's `TagEnd`, as Python numbers; None for an empty one (one loop for a run's
+        tags: a listing reads thousands of runs)."""
+        out: dict[str, TagEnd | None] = {}
+        for tag, b in bufs.items():
+            n = b.n
+            if n:
+                i = n - 1
+                out[tag] = (n, b.steps.item(i), b.values.item(i), b.walls.item(i))
+            else:
+                out[tag] = None
+        return out
 
     def _replace(self, steps: np.ndarray, walls: np.ndarray, values: np.ndarray, extra: int = 0) -> None:
         """Swap in fresh arrays (readers holding old views keep the old, unchanged data)."""

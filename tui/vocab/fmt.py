@@ -42,16 +42,18 @@ def fmt_num(x: float | None, digits: int = 4) -> str:
     if x is None:
         return UNKNOWN
     x = float(x)
+    a = abs(x)
+    if 1e-3 <= a < 1e5:  # the everyday case first (False for NaN and the infinities)
+        if x.is_integer():
+            return str(int(x))
+        return f"{x:.4g}" if digits == 4 else f"{x:.{digits}g}"
     if not math.isfinite(x):
         return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
     if x == 0:
         return "0"
-    a = abs(x)
     if x == int(x) and a < 1e7:
         return str(int(x))
-    if a >= 1e5 or a < 1e-3:
-        return f"{x:.{max(1, digits - 1)}g}"
-    return f"{x:.{digits}g}"
+    return f"{x:.{max(1, digits - 1)}g}"  # from 1e5 up, or below 1e-3: one digit fewer, for the exponent
 
 
 def fmt_value(x: float, digits: int = 3) -> str:
