@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from tui.ingest.chunk import TagTable
-from tui.ingest.crc import crc_linear_lanes, crc_linear_running, crc_linear_t, header_crc_fix, header_tail, unmask
+from tui.ingest.crc import (
+    crc32c_small,
+    crc_linear_lanes,
+    crc_linear_running,
+    crc_linear_t,
+    header_crc_fix,
+    header_tail,
+    unmask,
+)
 from tui.ingest.templates import Template, template_for
 
 if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
@@ -168,7 +176,7 @@ def check_and_decode(blocks: dict[int, list[Block]], tags: TagTable) -> Decoded:
                 unmatched = True
         slow: list[I64] = []
         if unmatched:
-            slow = _match_rest(wt, width, spans, tid, templates)
+            slow = _match_rest(wt, width, spans, tid, templates, stored)
             present = _present(tid, spans, len(templates))
         else:
             present = [span_ks[ln] for ln, _, _ in spans]
@@ -202,19 +210,29 @@ def _match(wt: U64, rows: Rows, t: Template, pad: int) -> Bools:
 
 
 def _match_rest(wt: U64, width: int, spans: list[tuple[int, int, int]], tid: I32,
-                templates: list[Template]) -> list[I64]:
+                templates: list[Template], stored: U32) -> list[I64]:
     """Rows that their block's template didn't fit: the templates of their own rows, a few
     per payload length; the rows beyond those (or that fit none), for protobuf (those whose
-    CRC is good)."""
+    CRC is good). Templates come from rows whose CRC is good (checked one by one here; a
+    damaged row is skipped, a few per length)."""
     slow_rows: list[I64] = []
     for ln, r0, r1 in spans:
         pad = width - ln
         remaining = r0 + np.flatnonzero(tid[r0:r1] < 0)
-        for _ in range(MAX_TEMPLATES):
-            if remaining.shape[0] == 0:
-                break
+        damaged = 0
+        tries = 0
+        while tries < MAX_TEMPLATES and remaining.shape[0]:
             first = int(remaining[0])
-            t = template_for(wt[:, first].tobytes()[pad:])
+            payload = wt[:, first].tobytes()[pad:]
+            if crc32c_small(payload) != _unmask1(int(stored[first])):
+                damaged += 1
+                if damaged > MAX_TEMPLATES:
+                    break
+                slow_rows.append(remaining[:1])  # (its CRC fails again later: skipped then)
+                remaining = remaining[1:]
+                continue
+            tries += 1
+            t = template_for(payload)
             if t is None:
                 slow_rows.append(remaining[:1])
                 remaining = remaining[1:]
@@ -239,6 +257,11 @@ def _present(tid: I32, spans: list[tuple[int, int, int]], n_templates: int) -> l
     """Per payload length (span of rows), the templates its rows fit (-1: rows none fits)."""
     return [(np.flatnonzero(np.bincount(tid[r0:r1] + 1, minlength=n_templates + 1)) - 1).tolist()
             for _, r0, r1 in spans]
+
+
+def _unmask1(m: int) -> int:
+    c = (m - 0xA282EAD8) & 0xFFFFFFFF
+    return ((c << 15) | (c >> 17)) & 0xFFFFFFFF
 
 
 def _crcs(wt: U64, width: int, spans: list[tuple[int, int, int]], tid: I32, templates: list[Template],
