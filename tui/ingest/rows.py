@@ -2,15 +2,21 @@
 
 Records are laid out as rows ``[pad | payload | masked CRC]``, 8-byte aligned (the pad is the
 end of the record header, the same for every record of that payload length), in blocks of one
-payload length (:class:`Block`). Then:
+payload length (:class:`Block`), all blocks of one row width together, the rows gathered once,
+transposed. Then:
 
-- **every payload CRC** is checked with a table-driven CRC32C over 8-byte columns (CRC32C is
-  affine: ``crc(x) = L(x) ^ crc(zeros(len(x)))``; the pad's share of ``L`` is a constant per
-  length), all blocks of one row width together, the rows gathered once, transposed;
-- **fields are decoded by templates**: the rows of a payload length whose structural bytes (field
+- **rows are matched to templates**: the rows of a payload length whose structural bytes (field
   keys, every length byte, the tag, the varint continuation bits of the step) equal a template's
-  decode to the same fields, so wall time, step and value are read as columns
-  (:class:`Piece`). Rows that fit no template are left to protobuf (``Decoded.slow``).
+  decode to the same fields;
+- **every payload CRC** is checked with a table-driven CRC32C over 16-bit lanes (CRC32C is
+  affine: ``crc(x) = L(x) ^ crc(zeros(len(x)))`` with ``L`` linear; the pad's share of ``L``
+  is a constant per length). For a row that fits a template, the lanes made only of bytes the
+  template fixes add a constant: only its other lanes are looked up (wall time, step, value),
+  each once, in a table of that lane's share from its place in the row. Rows that fit no
+  template get all their lanes looked up;
+- **fields are read as columns** (wall time, step and value, :class:`Piece`) from the rows that
+  fit a template and passed their CRC. Good rows that fit none are left to protobuf
+  (``Decoded.slow``), rows that fail their CRC are skipped (``Decoded.bad``).
 """
 
 from __future__ import annotations
@@ -103,17 +109,20 @@ class Decoded:
 
 
 def check_and_decode(blocks: dict[int, list[Block]], tags: TagTable) -> Decoded:
-    """Check the payload CRCs of all blocks, then decode the good rows by templates.
+    """Match the rows of all blocks to templates, check every payload CRC, then decode the good
+    rows that fit a template.
 
     A block of payload length ``ln`` has rows of ``pad`` bytes (the end of the record header),
     the payload, its 4-byte masked CRC; with ``pad = (-ln) % 8`` all lengths with the same
-    8-byte word count have the same row width, so their CRCs are checked, and their fields
-    read, together. The rows are gathered once, transposed: one contiguous array per word
-    position (``wt``). The header bytes' share of the CRC is a constant per length.
+    8-byte word count have the same row width, so they are matched, checked and read together.
+    The rows are gathered once, transposed: one contiguous array per word position (``wt``).
+    The header bytes' share of the CRC is a constant per length.
 
     Each block comes with the template its first row fits (rows of a block are most often one
     tag's): the blocks of one template are stacked together and all their rows compared with
-    it at once. Rows that don't match it are tried against other templates afterwards.
+    it at once. Rows that don't match it are tried against other templates afterwards (made
+    from rows whose CRC is good). A row's CRC is checked whatever it matched: one that fails
+    is skipped.
     """
     out = Decoded()
     by_width: dict[int, list[int]] = {}
