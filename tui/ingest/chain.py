@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from tui.ingest.crc import TA, TB, u32_at, u64_at, unmask, zeros_crc
+from tui.ingest.crc import TA, TB, mask, u32_at, u64_at, unmask, zeros_crc
 from tui.ingest.tfrecord import FOOTER, HEADER, masked_crc
 
 if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms of start-up)
@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms
 
     I64 = npt.NDArray[np.int64]
     U8 = npt.NDArray[np.uint8]
+    U32 = npt.NDArray[np.uint32]
 
 MAX_FAST_LEN = 240  # payload bytes: longer records (images, graphs…) go the plain way
 MIN_ROWS = 8  # a periodic stretch must repeat at least this often to be worth a view
@@ -319,30 +320,59 @@ def chain_many(a: U8, offs: I64, ends: I64) -> ManyChains:
     inside a payload) leaves the buffer to :func:`chain`, so the outcome is always its.
     """
     nb = offs.shape[0]
-    bad = np.ones(nb, bool)
     n = a.shape[0]
-    empty = np.zeros(0, np.int64)
     if n <= HEADER:
-        return ManyChains(~bad, empty, empty, np.zeros(nb + 1, np.int64))
+        empty = np.zeros(0, np.int64)
+        return ManyChains(np.zeros(nb, bool), empty, empty, np.zeros(nb + 1, np.int64))
     c = np.flatnonzero(a[HEADER:] == 0x09)
-    ln = u64_at(a, c)
-    keep = ln < (1 << 32)
-    c, ln = c[keep], ln[keep].astype(np.int64)
-    lo = ln.astype(np.uint32)
-    keep = unmask(u32_at(a, c + 8)) == (TA[lo & 0xFFFF] ^ TB[lo >> 16] ^ np.uint32(zeros_crc(8)))
-    c, ln = c[keep], ln[keep]
+    keep, lo = _length_ok(a, c)
+    c, ln = c[keep], lo[keep].astype(np.int64)
     nxt = c + (HEADER + FOOTER) + ln
-    b = np.searchsorted(ends, c, side="right")  # the buffer of each candidate
-    cnt = np.bincount(b, minlength=nb)[:nb]
-    first = np.zeros(nb + 1, np.int64)
-    np.cumsum(cnt, out=first[1:])
-    has = np.flatnonzero(cnt)
-    bad[has] = (c[first[has]] != offs[has]) | (nxt[first[has + 1] - 1] != ends[has])
-    broken = (b[1:] == b[:-1]) & (nxt[:-1] != c[1:])
-    bad[b[1:][broken]] = True
+    # The candidates of buffer b are c[first[b] : first[b + 1]] (c is sorted; buffers tile a).
+    first = np.empty(nb + 1, np.int64)
+    first[:nb] = np.searchsorted(c, offs)
+    first[nb] = c.shape[0]
+    lo, hi = first[:-1], first[1:]
+    has = lo < hi
+    bad = ~has
+    h = np.flatnonzero(has)
+    bad[h] = (c[lo[h]] != offs[h]) | (nxt[hi[h] - 1] != ends[h])
+    # Where a candidate's successor isn't the next candidate: fine only from a buffer's last.
+    brk = np.flatnonzero(nxt[:-1] != c[1:])
+    if brk.shape[0]:
+        bb = np.searchsorted(hi, brk, side="right")  # the buffer of each such candidate
+        bad[bb[brk + 1 < hi[bb]]] = True
     ok = ~bad
-    sel = ok[b] if c.shape[0] else np.zeros(0, bool)
-    cnt_ok = np.where(ok, cnt, 0)
+    if ok.all():
+        return ManyChains(ok, c, ln, first)
+    cnt_ok = np.where(ok, hi - lo, 0)
     first_ok = np.zeros(nb + 1, np.int64)
     np.cumsum(cnt_ok, out=first_ok[1:])
+    sel = np.repeat(ok, hi - lo)
     return ManyChains(ok, c[sel], ln[sel], first_ok)
+
+
+_LEN_TABLE: list[U32] = []  # masked CRCs of the lengths below 2**16, made when first needed
+
+
+def _length_ok(a: U8, c: I64) -> tuple[npt.NDArray[np.bool_], U32]:
+    """Which of the positions ``c`` hold a 64-bit length below 2**32 followed by its masked
+    CRC; the low 32 bits of the numbers there."""
+    # Each candidate's 12 header bytes gathered at once (as opaque 12-byte items: a copy each,
+    # about twice as fast as gathering the two numbers one by one).
+    head = np.ndarray((a.shape[0] - HEADER + 1,), f"V{HEADER}", buffer=a, strides=(1,))[c]
+    words = head.view("<u4").reshape(-1, 3)
+    lo, stored = words[:, 0], words[:, 2]
+    if not _LEN_TABLE:
+        x = np.arange(1 << 16, dtype=np.uint32)
+        _LEN_TABLE.append(mask(TA[x] ^ TB[0] ^ np.uint32(zeros_crc(8))))
+    hi_zero = words[:, 1] == 0
+    small = lo < (1 << 16)
+    ok: npt.NDArray[np.bool_] = _LEN_TABLE[0].take(lo, mode="clip") == stored  # (clip: larger ones are not small)
+    ok &= small
+    ok &= hi_zero
+    mid = np.flatnonzero(hi_zero & ~small)
+    if mid.shape[0]:  # rare: longer lengths (large records, or bytes that merely look like one)
+        lm = lo[mid]
+        ok[mid] = unmask(stored[mid]) == (TA[lm & 0xFFFF] ^ TB[lm >> 16] ^ np.uint32(zeros_crc(8)))
+    return ok, lo

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -42,6 +42,8 @@ if TYPE_CHECKING:  # numpy.typing is for annotations only (importing it: ~0.5 ms
     I64 = npt.NDArray[np.int64]
     U8 = npt.NDArray[np.uint8]
 
+_T = TypeVar("_T", bound=np.generic)
+
 MIN_FAST = 4096  # bytes: below this the plain path is as fast and simpler (for a buffer alone)
 MAX_JOINED = 1 << 18  # bytes: buffers up to this size are framed together, however many
 
@@ -55,6 +57,9 @@ def process(buf: Buffer, base: int, decoder: RunDecoder, tags: TagTable | None =
 
 class _Job:
     """One buffer of a batch between the shared phase and its own finish."""
+
+    __slots__ = ("bad", "base", "buf", "decoder", "first", "fr", "grouped", "lengths", "ordered", "out", "pieces",
+                 "slow", "starts")
 
     def __init__(self, buf: Buffer, base: int, decoder: RunDecoder, starts: I64, lengths: I64, fr: Frames | None, out: Chunk,
                  first: int) -> None:
@@ -331,39 +336,36 @@ def _group_jobs(jobs: list[_Job], total: int, pieces: list[Piece], tags: TagTabl
                 rest.append(p)
     if not mine:
         return rest
-    # Into record order (scattered by record index: the batch's records are its buffers' in
-    # order), then a stable sort by (buffer, tag): a radix sort of small keys. Records without
-    # a point here (protobuf's, the other buffers') get the largest key: sorted to the end.
+    # A stable sort by (buffer, tag) of the rows, piece after piece: a radix sort of small
+    # keys. Each piece's rows are in record order, and a tag's rows of one buffer are in record
+    # order when its pieces follow each other in the buffer (its payload length grew with its
+    # steps, as the step's varint does); when they don't, record order first.
     g = len(tags) + 1
     top = len(jobs) * g
     kt = np.uint16 if top < 1 << 16 else np.uint32 if top < 1 << 32 else np.int64
-    key = np.full(total, top, kt)
-    steps = np.empty(total, np.int64)
-    walls = np.empty(total, np.float64)
-    values = np.empty(total, np.float64)
-    job = np.repeat(np.arange(len(jobs), dtype=np.int64), np.diff(bounds))
-    m = 0
-    for p in mine:
-        key[p.idx] = job[p.idx] * g + p.gid
-        steps[p.idx] = p.steps
-        walls[p.idx] = p.walls
-        values[p.idx] = p.values
-        m += p.idx.shape[0]
+    job_g = np.repeat(np.arange(0, top, g, dtype=np.int64), np.diff(bounds))
+    key = _cat([job_g[p.idx] + p.gid for p in mine]).astype(kt)
+    m = key.shape[0]
     if not m:
         return pieces
     order = np.argsort(key, kind="stable")
-    if m < total:
-        order = order[:m]
     jg = key[order].astype(np.int64)
-    steps, walls, values = steps[order], walls[order], values[order]
+    if len(mine) > 1:
+        idx = _cat([p.idx for p in mine])[order]
+        if ((idx[1:] < idx[:-1]) & (jg[1:] == jg[:-1])).any():
+            order = order[np.argsort(idx, kind="stable")]  # record order, then by key again
+            order = order[np.argsort(key[order], kind="stable")]
+            jg = key[order].astype(np.int64)
+    steps = _cat([p.steps for p in mine])[order]
+    walls = _cat([p.walls for p in mine])[order]
+    values = _cat([p.values for p in mine])[order]
     cuts = np.flatnonzero(jg[1:] != jg[:-1]) + 1
     starts = [0, *cuts.tolist()]
     ends = [*cuts.tolist(), m]
     keys = jg[starts]
     # Whether a tag's steps go back somewhere inside its stretch (the store checks those).
-    back = np.zeros(m, np.int64)
-    np.cumsum(steps[1:] < steps[:-1], out=back[1:])
-    ordered = (back[np.asarray(ends) - 1] == back[starts]).tolist()
+    drops = np.flatnonzero(steps[1:] < steps[:-1])  # step i + 1 below step i
+    ordered = (np.searchsorted(drops, np.asarray(ends) - 1) == np.searchsorted(drops, starts)).tolist()
     names = tags.names
     new = tuple.__new__  # TagPoints without its Python-level __new__ (thousands of tags)
     # Each buffer's stretches are together (sorted by buffer first): one list per buffer.
@@ -379,47 +381,10 @@ def _group_jobs(jobs: list[_Job], total: int, pieces: list[Piece], tags: TagTabl
                         for t, a, b in zip(ts[i:j], starts[i:j], ends[i:j], strict=True)]
         job_.ordered = ordered[i:j]
     return rest
-    # Into record order (scattered by record index: the batch's records are its buffers' in
-    # order), then a stable sort by (buffer, tag): a radix sort of small keys.
-    g = len(tags) + 1
-    key = np.full(total, -1, np.int64)
-    steps = np.empty(total, np.int64)
-    walls = np.empty(total, np.float64)
-    values = np.empty(total, np.float64)
-    job = np.repeat(np.arange(len(jobs), dtype=np.int64), np.diff(bounds))
-    for p in mine:
-        key[p.idx] = job[p.idx] * g + p.gid
-        steps[p.idx] = p.steps
-        walls[p.idx] = p.walls
-        values[p.idx] = p.values
-    have = np.flatnonzero(key >= 0)
-    if have.shape[0] < total:
-        key, steps, walls, values = key[have], steps[have], walls[have], values[have]
-    top = len(jobs) * g
-    order = np.argsort(key.astype(np.uint16 if top <= 1 << 16 else np.uint32 if top <= 1 << 32 else np.int64),
-                       kind="stable")
-    jg = key[order]
-    steps, walls, values = steps[order], walls[order], values[order]
-    cuts = np.flatnonzero(jg[1:] != jg[:-1]) + 1
-    starts = [0, *cuts.tolist()]
-    ends = [*cuts.tolist(), jg.shape[0]]
-    keys = jg[starts].tolist()
-    # Whether a tag's steps go back somewhere inside its stretch (the store checks those).
-    back = np.zeros(jg.shape[0], np.int64)
-    np.cumsum(steps[1:] < steps[:-1], out=back[1:])
-    ordered = (back[np.asarray(ends) - 1] == back[starts]).tolist()
-    names = tags.names
-    for k, job_ in enumerate(jobs):
-        if simple[k]:
-            job_.grouped, job_.ordered = [], []
-    for key, a, b, o in zip(keys, starts, ends, ordered, strict=True):
-        k, t = divmod(key, g)
-        job_ = jobs[k]
-        assert job_.grouped is not None and job_.ordered is not None
-        job_.grouped.append(TagPoints(names[t], steps[a:b], walls[a:b], values[a:b]))
-        job_.ordered.append(o)
-    return rest
 
+
+def _cat(parts: list[npt.NDArray[_T]]) -> npt.NDArray[_T]:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _adjacent(bufs: list[Buffer], arrs: list[U8], total: int) -> U8 | None:
@@ -431,7 +396,12 @@ def _adjacent(bufs: list[Buffer], arrs: list[U8], total: int) -> U8 | None:
         return None
     if any(not isinstance(b, memoryview) or b.obj is not base for b in bufs):
         return None
-    at = [a.__array_interface__["data"][0] for a in arrs]
+    import ctypes  # (imported already where a sweep is read: memory.keep_freed)
+
+    try:  # each buffer's address (writable buffers: an ingestor's room)
+        at = [ctypes.addressof(ctypes.c_char.from_buffer(b)) for b in bufs]
+    except (TypeError, ValueError):
+        return None
     if any(at[k] + arrs[k].shape[0] != at[k + 1] for k in range(len(at) - 1)):
         return None
     whole = base.reshape(-1).view(np.uint8)
@@ -444,8 +414,10 @@ def _adjacent(bufs: list[Buffer], arrs: list[U8], total: int) -> U8 | None:
 
 def _rows(a: U8, n: int, width: int, at: I64) -> U8:
     """Copies of ``a[at[i] : at[i] + width]`` as the rows of a 2-D array."""
-    win: U8 = np.ndarray((n - width + 1, width), np.uint8, buffer=a, strides=(1, 1))
-    return win[at]
+    # Gathered as opaque items of ``width`` bytes: faster than rows of bytes.
+    win = np.ndarray((n - width + 1,), f"V{width}", buffer=a, strides=(1,))
+    out: U8 = win[at].view(np.uint8).reshape(-1, width)
+    return out
 
 
 def _crc_one(buf: Buffer, end: int, ln: int) -> bool:

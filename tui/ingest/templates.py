@@ -33,6 +33,7 @@ class Template:
         self.payload = payload  # the record it was parsed from
         self._masks: dict[int, U64] = {}
         self._expects: dict[int, U64] = {}
+        self.lanes: dict[tuple[int, bytes | None], tuple[bytes, int]] = {}  # see rows._fixed
 
     def mask_bytes(self) -> npt.NDArray[np.uint8]:
         """Per payload byte: what a record must share with the template to decode like it."""
