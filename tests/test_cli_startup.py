@@ -111,7 +111,18 @@ def test_check_starts_without_what_it_never_uses(tmp_path):
     env = _env_without_config_dir(XDG_CONFIG_HOME=str(tmp_path / "xdg"))
     found = _modules_at_check_start(str(tmp_path), env)
     assert "tui.health" in found  # (it got as far as judging needs)
-    assert not {"platformdirs", "pathlib", "tomllib", "tempfile", "shutil"} & found
+    assert not {"platformdirs", "pathlib", "tomllib", "tempfile", "shutil", "tui.health.tracker"} & found
+
+
+def test_the_trackers_names_imported_when_asked_for_are_its_own():
+    import tui.health
+    from tui.health import tracker
+
+    for name in tui.health._LAZY:
+        assert getattr(tui.health, name) is getattr(tracker, name)
+        assert name in tui.health.__all__
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = tui.health.no_such_name
 
 
 def _platformdirs_config_dir() -> str:
