@@ -16,8 +16,7 @@ per-sequence entropy sum, TorchRL's −coef·H).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 
@@ -217,10 +216,9 @@ class RoleSource(NamedTuple):
     note: str = ""
 
 
-@dataclass(frozen=True)
-class RoleMap:
+class RoleMap(NamedTuple):
     library: str | None
-    sources: dict[str, RoleSource] = field(default_factory=dict)
+    sources: dict[str, RoleSource]  # role -> where its values come from
 
     @property
     def llm(self) -> bool:
@@ -306,9 +304,24 @@ KNOWN_ACTIONS = {
     "cartpole": 2, "acrobot": 3, "mountaincar": 3, "lunarlander": 4, "frozenlake": 4,
     "taxi": 6, "cliffwalking": 4, "movingdot": 5,
 }
-_DISCRETE = re.compile(r"Discrete\((\d+)\)")
-_NACT = re.compile(r"(?i)\b(?:n_actions|num_actions|action_dim|n_act)\b\s*[:=]\s*(\d+)")
-_ENV = re.compile(r"(?i)\b([a-z]+)(?:noframeskip)?-v\d+\b")
+
+
+class _WhenUsed:
+    """A regex compiled when first searched with (most runs have no text summaries to search:
+    compiling these at import was ~0.35 ms of `check`'s start-up); then its own methods."""
+
+    def __init__(self, pattern: str) -> None:
+        self._pattern = pattern
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(re.compile(self._pattern), name)
+        setattr(self, name, value)  # found directly from now on
+        return value
+
+
+_DISCRETE = cast("re.Pattern[str]", _WhenUsed(r"Discrete\((\d+)\)"))
+_NACT = cast("re.Pattern[str]", _WhenUsed(r"(?i)\b(?:n_actions|num_actions|action_dim|n_act)\b\s*[:=]\s*(\d+)"))
+_ENV = cast("re.Pattern[str]", _WhenUsed(r"(?i)\b([a-z]+)(?:noframeskip)?-v\d+\b"))
 
 
 def actions_from_texts(texts: dict[str, str]) -> int | None:
