@@ -59,7 +59,7 @@ def rows_of(arrays: Sequence[np.ndarray], min_n: int,
             V = V[ok]
         lazy = Lazy(features(V))
         for j, i in enumerate(idx):
-            out[i] = lazy.row(j)
+            out[i] = Row(lazy, j)
     return out
 
 
@@ -130,11 +130,17 @@ def _reward_features(V: np.ndarray) -> dict[str, list[Any]]:
         wander = MAD_TO_SD * median_rows(np.abs(d - median_rows(d)[:, None])) / np.sqrt(2.0)
     else:
         wander = np.zeros(rows)
-    return {"med": list(med), "smooth": list(smooth), "within": within.tolist(),
-            "starts": list(zip(smooth[:, 0].tolist(), med[:, 0].tolist(), head.tolist(), strict=True)),
-            "last": med[:, -1].tolist(), "ibest": np.argmax(smooth, axis=1).tolist(),
-            "spread": (np.max(V, axis=1) - np.min(V, axis=1)).tolist(), "wander": wander.tolist(),
+    # One row's numbers in one tuple (a run's verdict reads them all).
+    return {"all": list(zip(med, smooth, within.tolist(),
+                            zip(smooth[:, 0].tolist(), med[:, 0].tolist(), head.tolist(), strict=True),
+                            med[:, -1].tolist(), np.argmax(smooth, axis=1).tolist(),
+                            (np.max(V, axis=1) - np.min(V, axis=1)).tolist(), wander.tolist(), strict=True)),
             "steps": [d.shape[1]] * rows}
+
+
+_FLAT = RewardContext(improving=False, fell_back=False)
+_IMPROVING = RewardContext(improving=True, fell_back=False)
+_FELL_BACK = RewardContext(improving=True, fell_back=True)
 
 
 def _reward_verdict(s: Series, final: bool, learning_from: float | None, th: Thresholds,
@@ -143,9 +149,9 @@ def _reward_verdict(s: Series, final: bool, learning_from: float | None, th: Thr
     its points written before `learning_from`)."""
     v = s.values
     n = v.shape[0]
-    med, smooth = f["med"], f["smooth"]
+    med, smooth, within, starts, last, ibest, spread, wander = f["all"]
     size = n // med.shape[0]
-    first, last, ibest = min(f["starts"]), f["last"], f["ibest"]
+    first = min(starts)
     if learning_from is not None and n_before >= 3:
         first = median(v[s.wall_times < learning_from])
         # Only blocks that end after learning began can hold a gain.
@@ -155,9 +161,8 @@ def _reward_verdict(s: Series, final: bool, learning_from: float | None, th: Thr
         ranked = np.where(ends[span:] >= learning_from, smooth, -np.inf)
         if np.isfinite(ranked).any():
             ibest = int(np.argmax(ranked))
-    best = float(smooth[ibest])
+    best = smooth.item(ibest)
     gain = best - first
-    within, spread, wander = f["within"], f["spread"], f["wander"]
     ev = {"first": first, "best": best, "last": last, "gain": gain, "within_sd": within,
           "wander_sd": wander, "spread": spread, "points": n}
     real = (gain > 0 and gain >= th.reward_gain_sd * within and gain >= th.reward_gain_range * spread
@@ -168,13 +173,13 @@ def _reward_verdict(s: Series, final: bool, learning_from: float | None, th: Thr
         if final:
             return (Verdict("reward", "flat", Severity.WARN,
                             f"reward never improved: flat around {fmt(last)} over {n} points "
-                            f"(best block {fmt(best)}, start {fmt(first)})", int(s.steps[0]),
-                            float(s.wall_times[0]), ev | {"final": True}),
-                    RewardContext(improving=False, fell_back=False))
+                            f"(best block {fmt(best)}, start {fmt(first)})", s.steps.item(0),
+                            s.wall_times.item(0), ev | {"final": True}),
+                    _FLAT)
         return (Verdict("reward", "flat", Severity.INFO,
                         f"reward flat around {fmt(last)} (best block {fmt(best)}, start {fmt(first)}): "
-                        "no real improvement yet", int(s.steps[0]), float(s.wall_times[0]), ev),
-                RewardContext(improving=False, fell_back=False))
+                        "no real improvement yet", s.steps.item(0), s.wall_times.item(0), ev),
+                _FLAT)
     kept = last - first
     # A collapse (an alarm) needs the wander measured (>= 5 blocks, about 25 points): on fewer,
     # a rise and fall may be the first few episodes' noise.
@@ -184,11 +189,11 @@ def _reward_verdict(s: Series, final: bool, learning_from: float | None, th: Thr
         return (Verdict("reward", "collapsed", Severity.ALARM if kept <= 0.2 * gain else Severity.WARN,
                         f"reward rose from {fmt(first)} to {fmt(best)}, then fell back to {fmt(last)} "
                         f"(gave back {1 - kept / gain:.0%} of the gain)", int(s.steps[j]), float(s.wall_times[j]), ev),
-                RewardContext(improving=True, fell_back=True))
+                _FELL_BACK)
     return (Verdict("reward", "improving", Severity.OK,
                     f"reward rose from {fmt(first)} to {fmt(last)}" + (f" (best {fmt(best)})" if best > last else ""),
                     None, None, ev),
-            RewardContext(improving=True, fell_back=False))
+            _IMPROVING)
 
 
 def judge_kl(s: Series, th: Thresholds, nonnegative: bool = True, reference: bool = False,
@@ -236,7 +241,7 @@ def _kl_verdict(it: KlItem, th: Thresholds, f: Row | None) -> Verdict:
         bad = _nonfinite("kl", s, "KL")
         if bad is not None:
             return bad
-    n = len(s)
+    n = s.steps.shape[0]
     target = it.target if it.target is not None else th.kl_target if th.kl_target is not None else 0.01
     ev: dict[str, Any] = {"points": n, "target": target}
     if target_why:
@@ -245,20 +250,20 @@ def _kl_verdict(it: KlItem, th: Thresholds, f: Row | None) -> Verdict:
         return Verdict("kl", "ok", Severity.OK, f"too early to judge KL ({n} points)", evidence=ev)
     W = window(n)
     level = f["level"]
-    ev.update(level=level, window=W)
+    ev["level"], ev["window"] = level, W
     if it.nonnegative and level < -1e-6:
         return Verdict("kl", "negative", Severity.ALARM,
                        f"KL is negative ({fmt(level)}) with a non-negative estimator: a bug in the loss or logging",
-                       int(s.steps[-W]), float(s.wall_times[-W]), ev)
+                       s.steps.item(-W), s.wall_times.item(-W), ev)
     if f["zero"]:
         return Verdict("kl", "zero", Severity.WARN,
                        f"KL has been 0 for the last {W} points: the policy is not being updated",
-                       int(s.steps[-W]), float(s.wall_times[-W]), ev)
+                       s.steps.item(-W), s.wall_times.item(-W), ev)
     if not reference and level > 2 * target and f["q25"] > 2 * target:
         whose = f" ({target_why})" if target_why else ""
         return Verdict("kl", "large", Severity.WARN,
                        f"KL {fmt(level)} is above 2x the target {fmt(target)}{whose} for {W} points: "
-                       "steps too large?", int(s.steps[-W]), float(s.wall_times[-W]), ev)
+                       "steps too large?", s.steps.item(-W), s.wall_times.item(-W), ev)
     if not reference and n >= 4 * W:
         early = f["early"]
         ev["early"] = early
@@ -289,7 +294,7 @@ def judge_explained_variances(series: Sequence[Series], th: Thresholds) -> list[
 
 
 def _ev_verdict(s: Series, th: Thresholds, f: Row | None) -> Verdict:
-    n = len(s)
+    n = s.steps.shape[0]
     if f is None:
         bad = _nonfinite("explained_variance", s, "explained variance")
         if bad is not None:
@@ -302,13 +307,13 @@ def _ev_verdict(s: Series, th: Thresholds, f: Row | None) -> Verdict:
     if f["zero"]:
         return Verdict("explained_variance", "zero", Severity.WARN,
                        f"explained variance exactly 0 for the last {k} points: a dead value head?",
-                       int(s.steps[-k]), float(s.wall_times[-k]), ev)
+                       s.steps.item(-k), s.wall_times.item(-k), ev)
     W = window(n)
     level = f["level"]
-    ev.update(level=level, window=W)
+    ev["level"], ev["window"] = level, W
     # Early and noisy values are often negative in healthy runs: only a sustained stretch counts.
     if n >= 30 and level < 0 and f["q90"] < 0:
         return Verdict("explained_variance", "negative", Severity.WARN,
                        f"explained variance {fmt(level)} (negative for the last {2 * W} points): the value "
-                       "function predicts worse than a constant", int(s.steps[-2 * W]), float(s.wall_times[-2 * W]), ev)
+                       "function predicts worse than a constant", s.steps.item(-2 * W), s.wall_times.item(-2 * W), ev)
     return Verdict("explained_variance", "ok", Severity.OK, f"explained variance {fmt(level)}", None, None, ev)

@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from tui.health.options import HealthOptions, Thresholds
-from tui.health.roles import RoleMap
+from tui.health.roles import RoleMap, tag_set
 from tui.health.stats import median, window
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
@@ -33,15 +33,17 @@ CONTINUOUS_TAG = re.compile(r"(?i)(^|/)(log_?std|std|action_std)$")
 _NOT_POLICY = re.compile(r"(?i)reward|return|score|length|len")
 
 
-def is_continuous(snap: RunSnapshot, H: np.ndarray | None) -> str | None:
+def is_continuous(snap: RunSnapshot, H: np.ndarray | None, lowest: float | None = None) -> str | None:
     """Why this run's policy looks continuous (a Gaussian's entropy may sit at or below 0 nats),
     or None: clearly negative entropy values, a std / log_std tag, or a Box action space in the
-    run's text summaries."""
+    run's text summaries. `lowest`: H's smallest finite value (inf: none), when the caller has it."""
     if H is not None:
-        fin = H[np.isfinite(H)]
-        if fin.size and float(fin.min()) < -0.05:  # float noise around 0 is not a negative entropy
+        if lowest is None:
+            fin = H[np.isfinite(H)]
+            lowest = float(fin.min()) if fin.size else float("inf")
+        if lowest < -0.05:  # float noise around 0 is not a negative entropy
             return "entropy goes below 0"
-    tag = _std_tag(tuple(sorted(snap.series)))
+    tag = _std_tag(tag_set(snap))
     if tag is not None:
         return f"the run logs {tag}"
     if any("Box(" in t.text for t in snap.texts.values()):
@@ -65,7 +67,7 @@ def kl_target(snap: RunSnapshot, roles: RoleMap, series: dict[str, Series], opts
     `is_continuous`, when the caller has it at hand."""
     if opts.thresholds.kl_target is not None:
         return opts.thresholds.kl_target, "the configured target"
-    for tag in _target_tags(tuple(sorted(snap.series))):
+    for tag in _target_tags(tag_set(snap)):
         v = snap.series[tag].values
         v = v[np.isfinite(v)]
         if v.size and float(v[-1]) > 0:

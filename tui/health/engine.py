@@ -11,6 +11,7 @@ timeline of a finished run by judging its prefixes.
 from __future__ import annotations
 
 import time
+from bisect import insort
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
@@ -18,11 +19,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tui.health.analysis import (
+    Plan,
     RateSource,
     analyse,
     analyse_many,
     entropy_item,
     kl_item,
+    plan_of,
     rate_sources,
     roles_of,
 )
@@ -137,6 +140,9 @@ def kin_of(snaps: Sequence[RunSnapshot], related: Mapping[str, Sequence[RunSnaps
     peers: list[PeerEnds | bool | None] = [False] * len(snaps)
     if related is None:  # the runs beside each run, as views of its directory's runs (no pairs listed)
         for idx in kin_groups(snaps):
+            if len(idx) == 1:  # alone in its directory: no siblings, no seed siblings' ends
+                peers[idx[0]] = None
+                continue
             group = [snaps[i] for i in idx]
             for j, (i, ends) in enumerate(zip(idx, peer_ends(group), strict=True)):
                 sibs[i], peers[i] = Others(group, j), ends
@@ -162,22 +168,21 @@ def judge_with_kin(snaps: Sequence[RunSnapshot], opts: HealthOptions, now: float
     of a batch judged this way gives the same verdicts as the whole batch."""
     th = opts.thresholds
     # The run's life first (cheap), so an ended run is judged once, as a whole.
-    sources = rate_sources(snaps, [roles_of(s, opts) for s in snaps])
-    caches: list[dict[str, object]] = [{} for _ in snaps]
-    lives = [judge_life(s, src.gap, now, th, opts.mode, writer_at(s, opts, now, c))
-             for s, src, c in zip(snaps, sources, caches, strict=True)]
+    plans = [plan_of(s, opts) for s in snaps]
+    sources = rate_sources(snaps, plans)
+    writers = [writer_at(s, opts, now, {}) for s in snaps]
+    lives = [judge_life(s, src.gap, now, th, opts.mode, w) for s, src, w in zip(snaps, sources, writers, strict=True)]
+    finals = [life is not None and life.kind == "ended" for life in lives]
     with np.errstate(all="ignore"):
-        shapes = _judge_shapes_many(snaps, opts, sibs, [life is not None and life.kind == "ended" for life in lives],
-                                    sources)
-    out = []
-    ended = [i for i, life in enumerate(lives) if life is not None and life.kind == "ended"]
+        parts = _judge_parts_many(snaps, opts, sibs, finals, sources, plans)
+    ended = [i for i, final in enumerate(finals) if final]
     tails: list[bool | None] = [None] * len(snaps)
     for i, ok in zip(ended, tails_finite([snaps[i] for i in ended]), strict=True):
         tails[i] = ok
-    for s, sh, c, life, r, p, t in zip(snaps, shapes, caches, lives, sibs, peers, tails, strict=True):
-        sh.cache.update(c)
-        out.append(with_liveness(sh, s, opts, now, r, judged_life=(life,), peers=p, tails_ok=t))
-    return out
+    # `with_liveness` of each run's shapes (judged as a whole where it has ended), made here, in place.
+    return [_completed(h, tp, final, s, life, w, r, p, t, in_place=True)
+            for s, (h, tp), final, life, w, r, p, t in zip(snaps, parts, finals, lives, writers, sibs, peers, tails,
+                                                           strict=True)]
 
 
 def writer_at(snap: RunSnapshot, opts: HealthOptions, now: float, cache: dict[str, object]) -> WriterEvidence | None:
@@ -225,35 +230,46 @@ def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: f
     """
     writer = writer_at(snap, opts, now, shapes.cache)
     # `judged_life`: (judge_life's verdict,) when the caller has just judged it, at this `now`
-    # with this gap and writer (`judge` does).
+    # with this gap and writer (the tracker does).
     live = judged_life[0] if judged_life is not None else judge_life(snap, shapes.gap, now, opts.thresholds, opts.mode, writer)
+    if live is not None and live.kind == "ended" and not shapes.final:
+        final = shapes.cache.get("final")
+        if not isinstance(final, Shapes):
+            final = judge_shapes(snap, opts, related, final=True)
+            shapes.cache["final"] = final
+        shapes = final
+    return _completed(shapes.health, shapes.rate_verdict, shapes.final, snap, live, writer, related, peers, tails_ok)
+
+
+def _completed(h: RunHealth, tp: Verdict | None, final: bool, snap: RunSnapshot, live: Verdict | None,
+               writer: WriterEvidence | None, related: Sequence[RunSnapshot], peers: PeerEnds | bool | None,
+               tails_ok: bool | None, in_place: bool = False) -> RunHealth:
+    """`with_liveness` from the shapes' health and rate verdict (`final`: judged as a whole), the
+    run's life and writer at `now` (`in_place`: the health is the caller's alone, dropped
+    after: completed as the judgement, not copied)."""
     if live is not None and live.kind == "ended":
-        if not shapes.final:
-            final = shapes.cache.get("final")
-            if not isinstance(final, Shapes):
-                final = judge_shapes(snap, opts, related, final=True)
-                shapes.cache["final"] = final
-            shapes = final
         bad = abnormal_end(snap, related, peers, tails_ok)
         if bad:
             live = replace(live, severity=Severity.WARN, reason=f"{live.reason}; ended badly: {bad}",
                            evidence=live.evidence | {"abnormal": bad})
-    tp = shapes.rate_verdict
     life = live
     if live is not None and (tp is None or live.severity > tp.severity or tp.kind == "steady"):
         if tp is not None:  # (a Verdict made directly: dataclasses.replace costs more than the judging)
             live = Verdict(live.metric, live.kind, live.severity, live.reason, live.since_step,
                            live.since_wall_time, live.evidence | {"rate": tp.reason})
         tp = live
-    verdicts = list(shapes.health.verdicts)
-    if tp is not None:
-        verdicts.append(tp)
-        verdicts.sort(key=_in_order)
+    verdicts = h.verdicts if in_place else list(h.verdicts)
+    if tp is not None:  # among the others, in METRIC_ORDER (theirs are: `_judge_parts_many` sorts them)
+        insort(verdicts, tp, key=_in_order)
     state = life.kind if life is not None and life.kind in ("stalled", "ended") else "live"
-    line = summarize(verdicts, shapes.health.borrowed, snap.last_step, final=shapes.final, state=state)
-    return RunHealth(**(vars(shapes.health) | {  # dataclasses.replace, cheaper
-        "verdicts": verdicts, "worst": worst(verdicts), "summary": line, "state": state,
-        "writer_alive": writer.alive if writer is not None else None}))
+    line = summarize(verdicts, h.borrowed, snap.last_step, final=final, state=state)
+    if in_place:
+        h.worst, h.summary, h.state = worst(verdicts), line, state
+        h.writer_alive = writer.alive if writer is not None else None
+        return h
+    return RunHealth(h.run, h.library, verdicts, worst(verdicts), h.roles, history=h.history, path=h.path,  # replace()
+                     version=h.version, usual_gap=h.usual_gap, borrowed=h.borrowed, summary=line, state=state,
+                     writer_alive=writer.alive if writer is not None else None)
 
 
 def judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunSnapshot] = (),
@@ -279,10 +295,18 @@ def _judge_shapes(snap: RunSnapshot, opts: HealthOptions, related: Sequence[RunS
 
 def _judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, related: Sequence[Sequence[RunSnapshot]],
                        finals: Sequence[bool], sources: Sequence[RateSource | None]) -> list[Shapes]:
+    return [Shapes(h, tp, h.usual_gap, final)
+            for (h, tp), final in zip(_judge_parts_many(snaps, opts, related, finals, sources), finals, strict=True)]
+
+
+def _judge_parts_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, related: Sequence[Sequence[RunSnapshot]],
+                      finals: Sequence[bool], sources: Sequence[RateSource | None],
+                      plans: Sequence[Plan] | None = None) -> list[tuple[RunHealth, Verdict | None]]:
     """The clock-free verdicts of many runs: each check's statistics for all runs at once
-    (`judge_rewards`, `judge_kls`, `judge_explained_variances`), the rest run by run."""
+    (`judge_rewards`, `judge_kls`, `judge_explained_variances`), the rest run by run; per run,
+    its health without the throughput verdict, and the rate verdict (the parts of its `Shapes`)."""
     th = opts.thresholds
-    ans = analyse_many(snaps, opts, sources)
+    ans = analyse_many(snaps, opts, sources, plans)
     count = len(snaps)
 
     contexts = [RewardContext()] * count
@@ -329,18 +353,18 @@ def _judge_shapes_many(snaps: Sequence[RunSnapshot], opts: HealthOptions, relate
 
     out = []
     for i, snap in enumerate(snaps):
-        an, final = ans[i], finals[i]
+        an = ans[i]
         roles, series = an.roles, an.series
-        verdicts = [v for v in (rewards[i] if not borrowed[i] else None, kls[i], ents.get(i)) if v is not None]
+        # In METRIC_ORDER (entropy, reward, kl, explained_variance), then the growth verdicts.
+        verdicts = [v for v in (ents.get(i), rewards[i] if not borrowed[i] else None, kls[i], evs[i]) if v is not None]
         tp = tps.get(i)
-        ev = evs[i]
-        if ev is not None:
-            verdicts.append(ev)
-        verdicts += judge_growth(snap, series, th)
-        verdicts.sort(key=_in_order)
+        grown = judge_growth(snap, series, th)
+        if grown:
+            verdicts += grown
+            verdicts.sort(key=_in_order)
         health = RunHealth(snap.name, roles.library, verdicts, worst(verdicts), series,
                            path=snap.path, version=snap.version, usual_gap=an.gap, borrowed=borrowed[i])
-        out.append(Shapes(health, tp, an.gap, final))
+        out.append((health, tp))
     return out
 
 

@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from tui.health.options import Thresholds
+from tui.health.roles import tag_set
 from tui.health.stats import median, spearman
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
@@ -31,7 +32,7 @@ _NOT = re.compile(r"(?i)throughput|tokens|fps|per_sec|/min$|/mean_free|free")  #
 
 def growth_tags(snap: RunSnapshot) -> dict[str, list[str]]:
     """metric ("step_time" / "memory") -> the run's tags that measure it."""
-    return {k: list(v) for k, v in _growth_tags(tuple(sorted(snap.series))).items()}
+    return {k: list(v) for k, v in _growth_tags(tag_set(snap)).items()}
 
 
 @lru_cache(maxsize=4096)
@@ -74,7 +75,7 @@ def judge_growing(metric: str, tag: str, s: Series, th: Thresholds) -> Verdict |
 def judge_growth(snap: RunSnapshot, series: dict[str, Series], th: Thresholds) -> list[Verdict]:
     """One verdict per metric (step_time, memory) the run logs: the worst-growing tag, or ok."""
     out: list[Verdict] = []
-    tags = growth_tags(snap)
+    tags = _growth_tags(tag_set(snap))
     if "step_time" not in tags and "step_time" in series:
         out.append(judge_growing("step_time", "step time", series["step_time"], th)
                    or Verdict("step_time", "steady", Severity.OK, "step time steady"))
@@ -85,5 +86,5 @@ def judge_growth(snap: RunSnapshot, series: dict[str, Series], th: Thresholds) -
         else:
             out.append(Verdict(metric, "steady", Severity.OK,
                                f"{'step time' if metric == 'step_time' else 'memory'} steady ({len(names)} tag"
-                               f"{'s' if len(names) != 1 else ''})", evidence={"tags": names}))
+                               f"{'s' if len(names) != 1 else ''})", evidence={"tags": list(names)}))
     return out

@@ -49,6 +49,18 @@ def writer_evidence(snap: RunSnapshot, cache: dict[str, object] | None = None, n
     return ev
 
 
+_RULE: list[tuple[Thresholds, StallRule]] = []  # the last thresholds' rule (a batch of runs shares them)
+
+
+def stall_rule(th: Thresholds) -> StallRule:
+    """The run-state rule with the thresholds `th` (made once for a batch's runs)."""
+    if _RULE and _RULE[0][0] is th:
+        return _RULE[0][1]
+    rule = StallRule(th.stall_floor, th.stall_warn, th.stall_alarm, th.ended_after)
+    _RULE[:] = [(th, rule)]
+    return rule
+
+
 def judge_life(snap: RunSnapshot, gap: float | None, now: float, th: Thresholds, mode: str,
                    writer: WriterEvidence | None = None) -> Verdict | None:
     """stalled / ended, or None while the run writes at its usual pace: `tui.vocab.liveness`
@@ -61,15 +73,14 @@ def judge_life(snap: RunSnapshot, gap: float | None, now: float, th: Thresholds,
     if last_wall is None:
         return None
     alive = writer.alive if writer is not None else None
-    lv = liveness(last_wall, now, gap, mode=mode, writer_alive=alive,
-                  rule=StallRule(th.stall_floor, th.stall_warn, th.stall_alarm, th.ended_after))
+    lv = liveness(last_wall, now, gap, mode=mode, writer_alive=alive, rule=stall_rule(th))
     if lv.state is RunState.LIVE:
         return None
     silent = lv.silent or 0.0
     g = gap or 0.0
     ev: dict[str, object] = {"silent_s": silent, "usual_gap_s": g, "last_write": last_wall, "basis": lv.basis}
     if writer is not None and writer.pid is not None:
-        ev.update(writer_pid=writer.pid, writer=writer.reason)
+        ev["writer_pid"], ev["writer"] = writer.pid, writer.reason
     step = snap.last_step
     at = f" at step {step}" if step is not None else ""
     if lv.state is RunState.ENDED:

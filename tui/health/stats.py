@@ -92,11 +92,21 @@ def by_length(arrays: Sequence[np.ndarray]) -> list[tuple[list[int], np.ndarray]
     """
     if len(arrays) == 1:  # one run: one group of one row
         return [([0], arrays[0][None, :])]
+    lengths = [a.shape[0] for a in arrays]
+    if lengths and lengths.count(lengths[0]) == len(lengths):  # a sweep's runs: one group
+        return [(list(range(len(arrays))), as_rows(arrays))]
     groups: dict[int, list[int]] = {}
-    for i, a in enumerate(arrays):
-        groups.setdefault(a.shape[0], []).append(i)
-    return [(idx, np.stack([arrays[i] for i in idx]) if len(idx) > 1 else arrays[idx[0]][None, :])
+    for i, n in enumerate(lengths):
+        groups.setdefault(n, []).append(i)
+    return [(idx, as_rows([arrays[i] for i in idx]) if len(idx) > 1 else arrays[idx[0]][None, :])
             for idx in groups.values()]
+
+
+def as_rows(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """`np.stack` of 1-D arrays of equal length: one copy, without np.stack's work per array
+    (which costs more than the copy itself for a sweep's thousands of short series)."""
+    out: np.ndarray = np.concatenate(arrays).reshape(len(arrays), arrays[0].shape[0])
+    return out
 
 
 def quantiles(x: np.ndarray, qs: Sequence[float]) -> list[float]:

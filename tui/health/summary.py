@@ -41,6 +41,9 @@ class RunSummary(NamedTuple):  # (not a frozen dataclass: ~0.4 ms less start-up)
         return {"severity": self.severity.label, "head": self.head, "text": self.text, "state": self.state}
 
 
+_WARN = Severity.WARN
+
+
 def _entropy_words(e: Verdict | None) -> str:
     """A few words on a healthy-ish entropy, or ''."""
     if e is None or e.evidence.get("continuous") or "level" not in e.evidence:
@@ -71,8 +74,9 @@ def summarize(verdicts: Sequence[Verdict], borrowed: Sequence[Verdict] = (), las
             worse throughput verdict); default: read off the verdicts.
     """
     own = {v.metric: v for v in verdicts}
-    for v in borrowed:
-        own.setdefault(v.metric, v)
+    if borrowed:
+        for v in borrowed:
+            own.setdefault(v.metric, v)
     everything = list(own.values())
     w = worst(everything)
     if w is None:
@@ -86,7 +90,11 @@ def summarize(verdicts: Sequence[Verdict], borrowed: Sequence[Verdict] = (), las
     ent, rew = own.get("entropy"), own.get("reward")
     told: set[str] = set()
 
-    bad = next((v for v in everything if v.kind in ("nonfinite", "nan")), None)
+    bad = None
+    for v in everything:
+        if v.kind == "nonfinite" or v.kind == "nan":
+            bad = v
+            break
     judged_reward = rew is not None and "first" in rew.evidence
     if bad is not None:
         head, text = "broken", bad.reason
@@ -127,8 +135,10 @@ def summarize(verdicts: Sequence[Verdict], borrowed: Sequence[Verdict] = (), las
         head, text = w.severity.label, w.reason
         told.add(w.metric)
 
-    extra = [v for v in everything if v.severity >= Severity.WARN and v.metric not in told]
-    if extra:
-        top = max(extra, key=lambda v: v.severity)
+    top = None  # the first of the most severe warnings or alarms the sentence doesn't tell yet
+    for v in everything:
+        if v.severity >= _WARN and v.metric not in told and (top is None or v.severity > top.severity):
+            top = v
+    if top is not None:
         text += f"; but {top.reason}"
     return RunSummary(sev, head, f"{head}: {text}", state)

@@ -12,7 +12,7 @@ own write cadence), and differentiates. The collection-only warm-up of off-polic
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any, cast
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from tui.health.options import Thresholds
 from tui.health.roles import RoleMap, series_for
-from tui.health.stats import Lazy, Row, by_length, median, median_rows, spearman
+from tui.health.stats import Lazy, Row, as_rows, by_length, median, median_rows, spearman
 from tui.health.verdict import Severity, Verdict
 from tui.store import RunSnapshot, Series
 from tui.vocab.fmt import fmt_span as _dur  # one home for a verdict's spans of time
@@ -32,7 +32,8 @@ EMPTY = Series(np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.fl
 
 
 def step_source(snap: RunSnapshot, roles: RoleMap) -> tuple[str, np.ndarray, np.ndarray, np.ndarray] | None:
-    """(description, wall times, env-step counts, x-axis steps) throughput is derived from, or None.
+    """(description, wall times, env-step counts, x-axis steps) throughput is derived from, or None
+    (the counts are the x-axis steps themselves, integers, when they are a tag's steps).
 
     The step-counter tag's values when there is one; else the x-axis of the entropy tag, else
     of the longest tag that isn't an episode statistic (per-episode tags are indexed by episode
@@ -46,7 +47,7 @@ def step_source(snap: RunSnapshot, roles: RoleMap) -> tuple[str, np.ndarray, np.
     ent = roles.sources.get("entropy")
     if ent is not None and ent.tags[0] in snap.series and len(snap.series[ent.tags[0]]) >= 2:
         s = snap.series[ent.tags[0]]
-        return f"steps of {ent.tags[0]}", s.wall_times, s.steps.astype(np.float64), s.steps
+        return f"steps of {ent.tags[0]}", s.wall_times, s.steps, s.steps
     episodic: set[str] = set()
     for role in ("reward", "episode_length"):
         src = roles.sources.get(role)
@@ -56,7 +57,7 @@ def step_source(snap: RunSnapshot, roles: RoleMap) -> tuple[str, np.ndarray, np.
     if best is None or len(snap.series[best]) < 2:
         return None
     s = snap.series[best]
-    return f"steps of {best}", s.wall_times, s.steps.astype(np.float64), s.steps
+    return f"steps of {best}", s.wall_times, s.steps, s.steps
 
 
 UPDATE_TAG = re.compile(r"(?i)(^|/)(loss|n_updates)$|_loss$|(^|/)losses/")
@@ -70,24 +71,38 @@ def _update_tag(tag: str) -> bool:
     return UPDATE_TAG.search(tag) is not None
 
 
-def learning_start(snap: RunSnapshot, roles: RoleMap) -> float | None:
+def learning_start(snap: RunSnapshot, roles: RoleMap, tags: Sequence[str] | None = None) -> float | None:
     """When the run's training updates began: the first record of its update-side tags (losses,
     entropy, KL…), or None when it has none. Before that, an off-policy learner only collects
-    (DQN runs ~20x faster before `learning_starts`): that is a warm-up, not its throughput."""
-    tags = {t for role in UPDATE_ROLES if role in roles.sources for t in roles.sources[role].tags}
-    tags |= {t for t in snap.series if _update_tag(t)}
-    firsts = [float(snap.series[t].wall_times[0]) for t in tags if t in snap.series and len(snap.series[t])]
+    (DQN runs ~20x faster before `learning_starts`): that is a warm-up, not its throughput.
+    `tags`: `learning_tags` of the run, when the caller has them (they depend on its tag set only)."""
+    ser = snap.series
+    firsts = [s.wall_times.item(0) for t in (learning_tags(roles, ser) if tags is None else tags)
+              if (s := ser.get(t)) is not None and s.steps.shape[0]]
     return min(firsts) if firsts else None
+
+
+def learning_tags(roles: RoleMap, tags: Iterable[str]) -> tuple[str, ...]:
+    """The update-side tags among a run's `tags` and its roles' (`learning_start` reads their first records)."""
+    found = {t for role in UPDATE_ROLES if role in roles.sources for t in roles.sources[role].tags}
+    found |= {t for t in tags if _update_tag(t)}
+    return tuple(found)
 
 
 def interval_width(span: float, gap: float | None, min_window: float) -> float:
     """Seconds per derived-rate interval: `min_window` (30 s) for long runs, span / 50 for short
     ones (a 150 s run gets 3 s intervals, so a sudden drop after 27 s shows), never below
-    the run's own write gap, never more than MAX_INTERVALS."""
-    width = max(min(min_window, span / TARGET_INTERVALS), gap or 0.0)
-    if width <= 0:
-        width = min_window
-    return max(width, span / MAX_INTERVALS)
+    the run's own write gap, never more than MAX_INTERVALS (`interval_widths` of one run)."""
+    return float(interval_widths(np.array([span], np.float64), np.array([gap or 0.0]), min_window)[0])
+
+
+def interval_widths(span: np.ndarray, gap: np.ndarray, min_window: float) -> np.ndarray:
+    """`interval_width` of many runs (`gap`: 0 where unknown). (fmin / fmax: a NaN loses, as in
+    Python's min and max with the number first.)"""
+    width = np.fmax(np.fmin(min_window, span / TARGET_INTERVALS), gap)
+    width[width <= 0] = min_window
+    out: np.ndarray = np.fmax(width, span / MAX_INTERVALS)
+    return out
 
 
 def derive_rate(walls: np.ndarray, counts: np.ndarray, min_window: float = 30.0,
@@ -110,29 +125,21 @@ def derive_rates(items: Sequence[RateInput], min_window: float = 30.0) -> list[S
     """`derive_rate` of many runs: runs with the same number of records and intervals are
     interpolated together (`interp_rows`)."""
     out: list[Series] = [EMPTY] * len(items)
-    ready: dict[tuple[int, int, bool], list[tuple[int, _Grid]]] = {}
-    for i, prep in enumerate(_prepare_many(items, min_window)):
-        if prep is not None:
-            ready.setdefault((prep[0].shape[0], prep[4], prep[2] is not None), []).append((i, prep))
-    for (n, k, has_x), group in ready.items():
-        chunk = max(1, INTERP_BUDGET // (n * (k + 1)))
-        for c0 in range(0, len(group), chunk):
-            part = group[c0:c0 + chunk]
-            W = _stack([g[0] for _, g in part])
-            width = np.array([g[3] for _, g in part])
-            grid = W[:, :1] + width[:, None] * np.arange(k + 1)
-            C = _stack([g[1] for _, g in part])
-            at = interp_rows(grid, W, C)
-            rate = np.diff(at, axis=1) / width[:, None]
+    for idx, W, C, X, width, k in _grids(items, min_window):
+        chunk = max(1, INTERP_BUDGET // (W.shape[1] * (k + 1)))
+        for c0 in range(0, len(idx), chunk):
+            part = slice(c0, c0 + chunk)
+            Wp, Cp, wd = W[part], C[part], width[part]
+            grid = Wp[:, :1] + wd[:, None] * np.arange(k + 1)
+            at = interp_rows(grid, Wp, Cp)
+            rate = np.diff(at, axis=1) / wd[:, None]
             xs = at[:, 1:]
-            if has_x:
-                X = _stack([g[2] for _, g in part if g[2] is not None])
-                if not np.array_equal(X, C):  # the x-axis is the counter itself (SB3): the same numbers
-                    xs = interp_rows(grid[:, 1:], W, X)
+            if X is not None and not np.array_equal(X[part], Cp):  # the x-axis is the counter itself (SB3): the same numbers
+                xs = interp_rows(grid[:, 1:], Wp, X[part])
             steps = np.round(xs).astype(np.int64)
             keep = rate >= 0
-            whole = keep.all(axis=1).tolist()
-            for j, (i, _) in enumerate(part):
+            whole = cast(list[bool], keep.all(axis=1).tolist())
+            for j, i in enumerate(idx[part]):
                 if whole[j]:
                     out[i] = Series(steps[j], grid[j, 1:], rate[j])
                 else:
@@ -142,38 +149,54 @@ def derive_rates(items: Sequence[RateInput], min_window: float = 30.0) -> list[S
 
 INTERP_BUDGET = 4_000_000  # grid points x records per group handled at once (bounds the memory)
 _Grid = tuple[np.ndarray, np.ndarray, np.ndarray | None, float, int]  # walls, counts, xsteps, width, intervals
+# Runs whose grids are made together: (their indices, walls, counts and x-axis steps as
+# rows, interval widths, intervals).
+_Grids = tuple[list[int], np.ndarray, np.ndarray, np.ndarray | None, np.ndarray, int]
 
 
-def _prepare_many(items: Sequence[RateInput], min_window: float) -> list[_Grid | None]:
-    """Each run's records, ready for the grid (finite, in time order), its interval width and
-    count; None: no rate. Runs of equal length whose records need no cleaning are checked
-    together."""
-    out: list[_Grid | None] = [None] * len(items)
-    groups: dict[int, list[int]] = {}
+def _grids(items: Sequence[RateInput], min_window: float) -> list[_Grids]:
+    """The runs' records, ready for the grid (finite, in time order), with their interval widths
+    and counts, in groups of runs with as many records and intervals (runs without a rate: in
+    none). Runs of equal length whose records need no cleaning are checked and sized together;
+    the others are cleaned one by one (`_prepare`)."""
+    out: list[_Grids] = []
+    lengths: dict[int, list[int]] = {}
+    alone: list[int] = []
     for i, (walls, counts, xsteps, gap) in enumerate(items):
         if gap is not None and walls.shape[0] >= 2 and counts.shape == walls.shape and \
                 (xsteps is None or xsteps.shape == walls.shape):
-            groups.setdefault(walls.shape[0], []).append(i)
+            lengths.setdefault(walls.shape[0], []).append(i)
         else:
-            out[i] = _prepare(*items[i], min_window)
-    for idx in groups.values():
+            alone.append(i)
+    for idx in lengths.values():
         if len(idx) == 1:  # alone: cleaned on its own
-            out[idx[0]] = _prepare(*items[idx[0]], min_window)
+            alone.append(idx[0])
             continue
-        W = np.stack([items[i][0] for i in idx])
-        C = np.stack([items[i][1] for i in idx])
-        clean = (np.isfinite(W).all(axis=1) & np.isfinite(C).all(axis=1) & (W[:, 1:] >= W[:, :-1]).all(axis=1)).tolist()
-        for i, ok in zip(idx, clean, strict=True):
-            walls, counts, xsteps, gap = items[i]
-            if not ok:
-                out[i] = _prepare(*items[i], min_window)
-                continue
-            out[i] = _grid_of(walls, counts, None if xsteps is None else xsteps.astype(np.float64), gap, min_window)
+        W = as_rows([items[i][0] for i in idx])
+        C = as_rows([items[i][1] for i in idx])
+        clean = np.isfinite(W).all(axis=1) & np.isfinite(C).all(axis=1) & (W[:, 1:] >= W[:, :-1]).all(axis=1)
+        with np.errstate(all="ignore"):  # (rows not clean are cleaned alone)
+            span = W[:, -1] - W[:, 0]
+            width = interval_widths(span, np.array([items[i][3] for i in idx], np.float64), min_window)
+            k = span // width
+            ks = np.where(clean & (span > 0) & (k >= 1), k, 0).astype(np.int64).tolist()  # 0: no grid, or cleaned alone
+        same: dict[tuple[int, bool], list[int]] = {}
+        for j, (i, kj, ok) in enumerate(zip(idx, ks, clean.tolist(), strict=True)):
+            if kj:
+                same.setdefault((kj, items[i][2] is not None), []).append(j)
+            elif not ok:
+                alone.append(i)
+        for (kj, has_x), js in same.items():
+            rows = np.asarray(js) if len(js) < len(idx) else slice(None)
+            X = as_rows([x for j in js if (x := items[idx[j]][2]) is not None]) if has_x else None
+            out.append(([idx[j] for j in js], W[rows], C[rows], X, width[rows], kj))
+    for i in alone:
+        prep = _prepare(*items[i], min_window)
+        if prep is not None:
+            walls, counts, xs, w, kj = prep
+            out.append(([i], walls[None, :], counts[None, :], None if xs is None else xs[None, :],
+                        np.array([w]), kj))
     return out
-
-
-def _stack(rows: list[np.ndarray]) -> np.ndarray:
-    return rows[0][None, :] if len(rows) == 1 else np.stack(rows)
 
 
 def _prepare(walls: np.ndarray, counts: np.ndarray, xsteps: np.ndarray | None, gap: float | None,
@@ -192,11 +215,6 @@ def _prepare(walls: np.ndarray, counts: np.ndarray, xsteps: np.ndarray | None, g
         xs = None if xs is None else xs[order]
     if gap is None:
         gap = usual_gap(walls)
-    return _grid_of(walls, counts, xs, gap, min_window)
-
-
-def _grid_of(walls: np.ndarray, counts: np.ndarray, xsteps: np.ndarray | None, gap: float | None,
-             min_window: float) -> _Grid | None:
     span = walls[-1] - walls[0]
     if span <= 0:
         return None
@@ -204,7 +222,7 @@ def _grid_of(walls: np.ndarray, counts: np.ndarray, xsteps: np.ndarray | None, g
     k = int(span // width)
     if k < 1:
         return None
-    return walls, counts, xsteps, float(width), k
+    return walls, counts, xs, width, k
 
 
 def interp_rows(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
@@ -213,7 +231,7 @@ def interp_rows(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
     if x.shape[0] == 1:
         one: np.ndarray = np.interp(x[0], xp[0], fp[0])
         return one[None, :]
-    return np.stack([np.interp(a, b, c) for a, b, c in zip(x, xp, fp, strict=True)])
+    return as_rows([np.interp(a, b, c) for a, b, c in zip(x, xp, fp, strict=True)])
 
 
 def usual_gap(walls: np.ndarray) -> float | None:
@@ -288,7 +306,7 @@ def _rate_features(R: np.ndarray, th: Thresholds) -> dict[str, list[Any]]:
 
 def _rate_verdict(rate: Series, source: str, skip: int, th: Thresholds, f: Row) -> Verdict:
     """judge_rate's decision for one run, from its row of `_rate_features`."""
-    r, t, st = rate.values[skip:], rate.wall_times[skip:], rate.steps[skip:]
+    r = rate.values[skip:]  # (the times and steps after the start-up: sliced where they are read)
     m = r.shape[0]
     ev: dict[str, Any] = {"source": source, "intervals": int(m)}
     if m < 5:
@@ -307,6 +325,7 @@ def _rate_verdict(rate: Series, source: str, skip: int, th: Thresholds, f: Row) 
             ratio = now / before if before > 0 else 0.0
             sev = Severity.ALARM if ratio <= th.drop_alarm_ratio else Severity.WARN
             ev.update(before=float(before), after=now, ratio=float(ratio))
+            t, st = rate.wall_times[skip:], rate.steps[skip:]
             return Verdict("throughput", "sudden_drop", sev,
                            f"throughput dropped from {fmt(before)} to {fmt(now)} steps/s "
                            f"({ratio:.0%}) and has stayed down", int(st[k]),
@@ -315,15 +334,15 @@ def _rate_verdict(rate: Series, source: str, skip: int, th: Thresholds, f: Row) 
         early, late = f["early"], f["late"]
         ev.update(early=early, late=late)
         # The rank correlation only when the level fell (it is the costlier test).
-        rho = spearman(t, r) if early > 0 and late <= th.decay_ratio * early else float("nan")
+        rho = spearman(rate.wall_times[skip:], r) if early > 0 and late <= th.decay_ratio * early else float("nan")
         if rho <= th.decay_rho:
             ev["rho"] = rho
             return Verdict("throughput", "slow_decay", Severity.WARN,
                            f"throughput decays slowly: {fmt(early)} -> {fmt(late)} steps/s "
                            f"({late / early - 1:+.0%}, Spearman {rho:.2f}) - a leak or a threading bug?",
-                           int(st[0]), float(t[0]), ev)
+                           rate.steps.item(skip), rate.wall_times.item(skip), ev)
     return Verdict("throughput", "steady", Severity.OK, f"throughput steady at {fmt(now)} steps/s",
-                   int(st[0]), float(t[0]), ev)
+                   rate.steps.item(skip), rate.wall_times.item(skip), ev)
 
 
 def judge_liveness(last_wall: float | None, gap: float | None, now: float, th: Thresholds,
