@@ -87,7 +87,7 @@ class RunSnapshot:
     # A snapshot never changes: what is derived from its series is computed once, when asked.
     @cached_property
     def last_wall_time(self) -> float | None:
-        return _newest([float(s.wall_times[-1]) for s in self.series.values() if s.steps.shape[0]])
+        return _newest([s.wall_times.item(-1) for s in self.series.values() if s.steps.shape[0]])
 
     @cached_property
     def last_activity(self) -> float | None:
@@ -96,7 +96,7 @@ class RunSnapshot:
 
     @cached_property
     def last_step(self) -> int | None:
-        return _newest([int(s.steps[-1]) for s in self.series.values() if s.steps.shape[0]])
+        return _newest([s.steps.item(-1) for s in self.series.values() if s.steps.shape[0]])
 
 
 class RunEnds(NamedTuple):

@@ -60,9 +60,11 @@ def fmt_value(x: float, digits: int = 3) -> str:
     """A number for a verdict's sentence: 3 significant digits, no exponent for everyday sizes
     ('1280', never '1.28e+03'); an exponent only below 0.001 or from a million up."""
     x = float(x)
+    ax = abs(x)
+    if 1e-3 <= ax < 999.5 and digits == 3:  # the everyday case: rounds below 1000, no exponent
+        return f"{x:.3g}"
     if not math.isfinite(x):
         return str(x)
-    ax = abs(x)
     if ax != 0 and (ax >= 1e6 or ax < 1e-3):
         return f"{x:.{digits - 1}e}"
     text = f"{x:.{digits}g}"
