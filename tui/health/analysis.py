@@ -7,7 +7,6 @@ Split from engine.py (which decides the verdicts from these).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -97,15 +96,28 @@ def entropy_scale(snap: RunSnapshot, roles: RoleMap, H: np.ndarray, opts: Health
     return Scale(h0, None, "initial")
 
 
-@dataclass(slots=True)
 class Analysis:
+    """(A plain class: a dataclass's making was ~0.5 ms of start-up; never compared.)"""
+
+    __slots__ = ("entropy_finite", "gap", "learning_from", "memo", "rate_source", "roles", "series")
     roles: RoleMap
     series: dict[str, Series]
     rate_source: str
     gap: float | None  # usual seconds between writes
     learning_from: float | None  # when learning began (`learning_start`)
-    entropy_finite: tuple[float, bool] | None = None  # the entropy's smallest finite value (inf: none), all finite?
-    memo: dict[str, str | None] = field(default_factory=dict, compare=False)
+    entropy_finite: tuple[float, bool] | None  # the entropy's smallest finite value (inf: none), all finite?
+    memo: dict[str, str | None]
+
+    def __init__(self, roles: RoleMap, series: dict[str, Series], rate_source: str, gap: float | None,
+                 learning_from: float | None, entropy_finite: tuple[float, bool] | None = None,
+                 memo: dict[str, str | None] | None = None) -> None:
+        self.roles = roles
+        self.series = series
+        self.rate_source = rate_source
+        self.gap = gap
+        self.learning_from = learning_from
+        self.entropy_finite = entropy_finite
+        self.memo = {} if memo is None else memo
 
     def continuous(self, snap: RunSnapshot) -> str | None:
         """`is_continuous` of the run with its entropy (once per run)."""

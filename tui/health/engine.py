@@ -14,7 +14,7 @@ import time
 from bisect import insort
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -53,8 +53,7 @@ def _in_order(v: Verdict) -> int:
     return _ORDER.get(v.metric, 99)
 
 
-@dataclass(frozen=True)
-class VerdictChange:
+class VerdictChange(NamedTuple):  # (not a frozen dataclass: ~0.4 ms less start-up)
     """A metric's verdict changed kind (old_kind None: the first verdict of that metric)."""
 
     metric: str
@@ -199,16 +198,25 @@ def writer_at(snap: RunSnapshot, opts: HealthOptions, now: float, cache: dict[st
     return None
 
 
-@dataclass(frozen=True)
 class Shapes:
     """Everything `judge` concludes from the data alone (not from the clock): what a tracker
-    keeps for a run whose data hasn't changed, re-checking only for stalls as time passes."""
+    keeps for a run whose data hasn't changed, re-checking only for stalls as time passes.
+    (A plain class: a frozen dataclass's making was ~0.5 ms of start-up; never compared.)"""
 
+    __slots__ = ("cache", "final", "gap", "health", "rate_verdict")
     health: RunHealth  # verdicts without the throughput verdict
     rate_verdict: Verdict | None  # steady / slow_decay / sudden_drop, before liveness
     gap: float | None  # the run's usual seconds between writes
-    final: bool = False  # judged as an ended run (a whole life)
-    cache: dict[str, object] = field(default_factory=dict, compare=False)  # writer evidence, final shapes
+    final: bool  # judged as an ended run (a whole life)
+    cache: dict[str, object]  # writer evidence, final shapes
+
+    def __init__(self, health: RunHealth, rate_verdict: Verdict | None, gap: float | None, final: bool = False,
+                 cache: dict[str, object] | None = None) -> None:
+        self.health = health
+        self.rate_verdict = rate_verdict
+        self.gap = gap
+        self.final = final
+        self.cache = {} if cache is None else cache
 
 
 def with_liveness(shapes: Shapes, snap: RunSnapshot, opts: HealthOptions, now: float,

@@ -15,16 +15,14 @@ tell), ``too early``, ``nothing to judge``; otherwise the worst verdict's severi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from tui.health.verdict import Severity, Verdict, worst
 from tui.vocab.fmt import fmt_step
 from tui.vocab.fmt import fmt_value as fmt
 
 
-@dataclass(frozen=True)
-class RunSummary:
+class RunSummary(NamedTuple):  # (not a frozen dataclass: ~0.4 ms less start-up)
     """A run's verdict in one sentence.
 
     Attributes:

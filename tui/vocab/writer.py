@@ -26,7 +26,10 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path  # (a Path is an os.PathLike: pathlib's import is ~3 ms of check's start-up)
 
 _NAME = re.compile(r"^events\.out\.tfevents\.(\d+)\.(.+?)\.(\d+)\.(\d+)(\.v2)?$")
 _HOST_ONLY = re.compile(r"^events\.out\.tfevents\.(\d+)\.(.+)$")
@@ -193,7 +196,7 @@ def run_writer(run_dir: str | Path | Iterable[str], *, host: str | None = None,
     evidence says so (the newest file's reason is reported). Files without evidence are ignored
     unless no file has any (then None: the clock decides).
     """
-    if isinstance(run_dir, (str, Path)):
+    if isinstance(run_dir, (str, os.PathLike)):
         files = event_files(str(run_dir))
     else:
         files = [str(f) for f in run_dir]
