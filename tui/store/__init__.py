@@ -396,8 +396,8 @@ class Store:
     def snapshot(self, run: str) -> RunSnapshot:
         with self._lock:
             r = self._runs[run]
-            series = {tag: buf.view() for tag, buf in r.tags.items()}
-            return RunSnapshot(
+            series, points, steps_end, walls_end = TagBuffer.views(r.tags)
+            snap = RunSnapshot(
                 name=r.name,
                 path=r.path,
                 version=r.version,
@@ -409,8 +409,13 @@ class Store:
                 file_version=r.file_version,
                 last_write=r.last_write,
                 files=r.files,
-                points=sum([s.steps.shape[0] for s in series.values()]),
+                points=points,
             )
+        # Its last step and wall time, known from the same loop: set as the cached properties
+        # would find them (`_newest` of the same ends, in the same order).
+        d = snap.__dict__
+        d["last_step"], d["last_wall_time"] = _newest(steps_end), _newest(walls_end)
+        return snap
 
     def ends(self, runs: Iterable[str]) -> Iterator[RunEnds]:
         """What a listing needs of each of these runs (`RunEnds`), one at a time: their tags'

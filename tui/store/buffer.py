@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -12,16 +12,36 @@ _NO_STEPS = np.empty(0, np.int64)  # never written: a buffer of capacity 0 swaps
 _NO_FLOATS = np.empty(0, np.float64)
 
 
-@dataclass(frozen=True)
 class Series:
-    """An immutable view of one tag's points, in step order (as written)."""
+    """An immutable view of one tag's points, in step order (as written).
 
-    steps: np.ndarray  # int64
-    wall_times: np.ndarray  # float64, seconds since the epoch
-    values: np.ndarray  # float64; NaN/Inf are kept as written
+    Immutable by contract, not by a runtime guard: its attributes are `Final` (mypy refuses
+    to assign them) and its arrays are the store's, never written to (`TagBuffer`). A plain
+    slotted class because a sweep's judging makes tens of thousands of them (a frozen
+    dataclass's making cost 3x as much). Compared, hashed and printed as the frozen dataclass
+    it was (field by field)."""
+
+    __slots__ = ("steps", "values", "wall_times")
+
+    def __init__(self, steps: np.ndarray, wall_times: np.ndarray, values: np.ndarray) -> None:
+        self.steps: Final[np.ndarray] = steps  # int64
+        self.wall_times: Final[np.ndarray] = wall_times  # float64, seconds since the epoch
+        self.values: Final[np.ndarray] = values  # float64; NaN/Inf are kept as written
 
     def __len__(self) -> int:
         return int(self.steps.shape[0])
+
+    def __repr__(self) -> str:
+        return f"Series(steps={self.steps!r}, wall_times={self.wall_times!r}, values={self.values!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Series)
+        return (self.steps, self.wall_times, self.values) == (other.steps, other.wall_times, other.values)
+
+    def __hash__(self) -> int:
+        return hash((self.steps, self.wall_times, self.values))
 
     @property
     def empty(self) -> bool:
@@ -53,7 +73,8 @@ def capacity(n: int) -> int:
 
 
 class TagBuffer:
-    """One tag's points: growable arrays; old points folded to min/max buckets past a budget."""
+    """One tag's points: growable arrays; old points folded to min/max buckets past a budget.
+    Its three arrays always have one length (the capacity); the first ``n`` points are written."""
 
     __slots__ = ("max_points", "n", "steps", "values", "walls")
 
@@ -65,8 +86,32 @@ class TagBuffer:
         self.n = 0
 
     def view(self) -> Series:
-        n = self.n
-        return Series(self.steps[:n], self.walls[:n], self.values[:n])
+        """The points as a `Series`: the arrays themselves when they are full (nothing is ever
+        written to a full array: an append swaps in larger ones), else their first ``n`` points."""
+        n, steps = self.n, self.steps
+        if n == steps.shape[0]:
+            return Series(steps, self.walls, self.values)
+        return Series(steps[:n], self.walls[:n], self.values[:n])
+
+    @staticmethod
+    def views(bufs: dict[str, TagBuffer]) -> tuple[dict[str, Series], int, list[int], list[float]]:
+        """Each tag's `view`, in one loop for a run's tags (a sweep's snapshot reads thousands of
+        runs), with the run's point count and its tags' last steps and wall times (those with
+        points, in the order of `bufs`), as Python numbers."""
+        out: dict[str, Series] = {}
+        points = 0
+        steps_end: list[int] = []
+        walls_end: list[float] = []
+        for tag, b in bufs.items():
+            n, steps, walls, values = b.n, b.steps, b.walls, b.values
+            if n != steps.shape[0]:
+                steps, walls, values = steps[:n], walls[:n], values[:n]
+            out[tag] = Series(steps, walls, values)
+            if n:
+                points += n
+                steps_end.append(steps.item(n - 1))
+                walls_end.append(walls.item(n - 1))
+        return out, points, steps_end, walls_end
 
     def last_step(self) -> int | None:
         return int(self.steps[self.n - 1]) if self.n else None
