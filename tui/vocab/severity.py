@@ -51,7 +51,10 @@ class Severity(enum.IntEnum):
 WORDS: tuple[str, ...] = tuple(s.label for s in Severity)
 
 
-@dataclass(frozen=True)
+_SET = object.__setattr__
+
+
+@dataclass(frozen=True, init=False)  # (its __init__ below: the generated one's 7 frozen setattrs cost twice as much)
 class Verdict:
     """One check's judgement of one metric of one run.
 
@@ -72,6 +75,14 @@ class Verdict:
     since_step: int | None = None
     since_wall_time: float | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+
+    def __init__(self, metric: str, kind: str, severity: Severity, reason: str, since_step: int | None = None,
+                 since_wall_time: float | None = None, evidence: dict[str, Any] | None = None) -> None:
+        """The dataclass's own __init__ (fields in order; `evidence` a new dict when not given), its
+        fields set as one dict: a sweep's check makes tens of thousands of verdicts."""
+        _SET(self, "__dict__", {"metric": metric, "kind": kind, "severity": severity, "reason": reason,
+                                "since_step": since_step, "since_wall_time": since_wall_time,
+                                "evidence": {} if evidence is None else evidence})
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
