@@ -63,7 +63,10 @@ def last_write_time(mtime: float | None, wall: float | None) -> float | None:
     return min(mtime, wall)
 
 
-@dataclass(frozen=True)
+_SET = object.__setattr__
+
+
+@dataclass(frozen=True, init=False)  # (its __init__ below: the generated one's 12 frozen setattrs cost 4x as much)
 class RunSnapshot:
     """Everything the store knows about a run, frozen at one version."""
 
@@ -79,6 +82,17 @@ class RunSnapshot:
     points: int
     problem_items: tuple[Problem, ...] = ()  # the same problems, typed
     files: tuple[str, ...] = ()  # its event files at the ingest's last look at its directory ((): unknown)
+
+    def __init__(self, name: str, path: str, version: int, series: dict[str, Series], texts: dict[str, Text],
+                 restarts: tuple[Restart, ...], problems: dict[str, str], file_version: str | None,
+                 last_write: float | None, points: int, problem_items: tuple[Problem, ...] = (),
+                 files: tuple[str, ...] = ()) -> None:
+        """The dataclass's own __init__ (fields in order), its fields set as one dict: a sweep's
+        check snapshots thousands of runs."""
+        _SET(self, "__dict__", {"name": name, "path": path, "version": version, "series": series, "texts": texts,
+                                "restarts": restarts, "problems": problems, "file_version": file_version,
+                                "last_write": last_write, "points": points, "problem_items": problem_items,
+                                "files": files})
 
     @property
     def tags(self) -> list[str]:
