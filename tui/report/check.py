@@ -83,29 +83,36 @@ def _run_json(h: RunHealth, found: list[dict[str, Any]]) -> dict[str, Any]:
             "verdicts": [verdict_json(v) for v in h.verdicts], "problems": found}
 
 
-def _heads(paint: Paint) -> tuple[dict[Severity, str], dict[Severity, str]]:
+Heads = tuple[dict[Severity, str], dict[Severity, str], dict[tuple[Severity, str, str], str]]
+
+
+def _heads(paint: Paint) -> Heads:
     """Each severity's words as a run's first line and its verdicts' lines have them, painted
-    once (3 000 runs: 20 000 verdict lines)."""
+    once (3 000 runs: 20 000 verdict lines); and a verdict line's start before its reason, by
+    (severity, metric, kind), filled as they come (a sweep's lines share a few)."""
     return ({s: paint.severity(f"{s.label.upper():<5}", s) for s in Severity},
-            {s: paint.severity(f"{s.label:<5}", s) for s in Severity})
+            {s: paint.severity(f"{s.label:<5}", s) for s in Severity}, {})
 
 
 Block = tuple[str, str, str, str]  # a run's summary: severity words, name (safe), rest of the first line, lines under it
 
 
-def _block(h: RunHealth, found: Sequence[dict[str, Any]], paint: Paint,
-           heads: tuple[dict[Severity, str], dict[Severity, str]]) -> Block:
+def _block(h: RunHealth, found: Sequence[dict[str, Any]], paint: Paint, heads: Heads) -> Block:
     """A run's part of the summary, but for its name's padding (the widest name's, of all runs)."""
     w = h.worst
     sev = heads[0][w.severity] if w else "-    "
     head = f"{w.metric} {w.kind}" if w else "nothing to judge"
     lib = f"  [{h.library}]" if h.library else ""
-    words = heads[1]
+    words, starts = heads[1], heads[2]
     lines: list[str] = []
     if h.summary is not None:
         lines.append(f"       {safe_terminal(h.summary.text)}")
-    lines.extend(f"       {words[v.severity]} {v.metric:<18} {v.kind:<14} {safe_terminal(v.reason)}"
-                 for v in h.verdicts)
+    for v in h.verdicts:
+        key = (v.severity, v.metric, v.kind)
+        start = starts.get(key)
+        if start is None:
+            start = starts[key] = f"       {words[v.severity]} {v.metric:<18} {v.kind:<14} "
+        lines.append(start + safe_terminal(v.reason))
     lines.extend(paint(f"       ! {safe_terminal(p['path'])}: {safe_terminal(p['message'])}", PROBLEM_STYLE)
                  for p in found)
     return sev, safe_terminal(h.run), f"  {head}{safe_terminal(lib)}", "\n".join(lines)
