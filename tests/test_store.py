@@ -119,3 +119,45 @@ def test_points_handed_over_in_order_are_adopted_without_a_copy_or_refused():
         with pytest.raises(ValueError):
             s.append_many("r", bad, adopt=True, ordered=[True])
     assert "acc" not in s.snapshot("r").series
+
+
+def test_full_buffers_views_and_snapshot_ends_stay_as_read():
+    """A full buffer's view is its arrays themselves (no slice): appends and restarts swap in new
+    arrays, so what a reader holds never changes; a snapshot's last step, wall time and points
+    (set from its views' loop) are what its cached properties compute from its series."""
+    from dataclasses import replace
+
+    s = Store()
+    s.ensure_run("r", "/r")
+    steps, walls, values = np.arange(4, dtype=np.int64), np.array([5.0, 6.0, 7.0, 8.0]), np.arange(4.0)
+    s.append_many("r", [("a", steps, walls, values)], adopt=True, ordered=[True])
+    s.append("r", "b", [0, 9], [1.0, 2.0], [0.5, np.nan])
+    s.ensure_run("empty", "/e")
+    snap = s.snapshot("r")
+    full = s.series("r", "a")
+    assert full.steps is snap.series["a"].steps is steps  # the adopted arrays, not copies
+    s.append("r", "a", [4, 5], [9.0, 10.0], [-1.0, -2.0])  # past the full arrays: new ones swapped in
+    s.append("r", "a", [1], [11.0], [42.0])  # a restart: a purge
+    assert full.steps.tolist() == snap.series["a"].steps.tolist() == [0, 1, 2, 3]
+    assert full.values.tolist() == [0.0, 1.0, 2.0, 3.0] and steps.tolist() == [0, 1, 2, 3]
+    assert s.series("r", "a").steps.tolist() == [0, 1]
+    for sn in (snap, s.snapshot("r"), s.snapshot("empty")):
+        fresh = replace(sn)  # a new snapshot of the same fields: its properties computed from its series
+        assert (sn.last_step, sn.last_wall_time, sn.points) == (fresh.last_step, fresh.last_wall_time,
+                                                                 sum(len(x) for x in fresh.series.values()))
+    assert (snap.last_step, snap.last_wall_time, snap.points) == (9, 8.0, 6)
+    assert s.snapshot("empty").last_step is None and s.snapshot("empty").points == 0
+
+
+def test_series_compares_hashes_and_prints_field_by_field():
+    """Series is a slotted class now: equal when its arrays are the same objects (as the frozen
+    dataclass it was: field by field), unhashable (its arrays are), printed with its fields."""
+    from tui.store import Series
+
+    a, w, v = np.arange(3), np.zeros(3), np.ones(3)
+    x = Series(a, w, v)
+    assert x == Series(a, w, v) and x != (a, w, v) and len(x) == 3 and not x.empty
+    with pytest.raises(TypeError):
+        hash(x)
+    assert repr(x) == f"Series(steps={a!r}, wall_times={w!r}, values={v!r})"
+    assert x.tail(2).steps.tolist() == [1, 2]
