@@ -16,7 +16,7 @@ per-sequence entropy sum, TorchRL's −coef·H).
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple, cast
+from typing import NamedTuple
 
 import numpy as np
 
@@ -306,32 +306,21 @@ KNOWN_ACTIONS = {
 }
 
 
-class _WhenUsed:
-    """A regex compiled when first searched with (most runs have no text summaries to search:
-    compiling these at import was ~0.35 ms of `check`'s start-up); then its own methods."""
-
-    def __init__(self, pattern: str) -> None:
-        self._pattern = pattern
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(re.compile(self._pattern), name)
-        setattr(self, name, value)  # found directly from now on
-        return value
-
-
-_DISCRETE = cast("re.Pattern[str]", _WhenUsed(r"Discrete\((\d+)\)"))
-_NACT = cast("re.Pattern[str]", _WhenUsed(r"(?i)\b(?:n_actions|num_actions|action_dim|n_act)\b\s*[:=]\s*(\d+)"))
-_ENV = cast("re.Pattern[str]", _WhenUsed(r"(?i)\b([a-z]+)(?:noframeskip)?-v\d+\b"))
+# Patterns searched with `re.search` (compiled on the first search, cached by `re`: most runs have
+# no text summaries to search, and compiling these at import was ~0.35 ms of `check`'s start-up).
+_DISCRETE = r"Discrete\((\d+)\)"
+_NACT = r"(?i)\b(?:n_actions|num_actions|action_dim|n_act)\b\s*[:=]\s*(\d+)"
+_ENV = r"(?i)\b([a-z]+)(?:noframeskip)?-v\d+\b"
 
 
 def actions_from_texts(texts: dict[str, str]) -> int | None:
     """An action count from hyperparameter text summaries, or None."""
     for text in texts.values():
-        m = _DISCRETE.search(text) or _NACT.search(text)
+        m = re.search(_DISCRETE, text) or re.search(_NACT, text)
         if m:
             return int(m.group(1))
     for text in texts.values():
-        for m in _ENV.finditer(text):
+        for m in re.finditer(_ENV, text):
             name = m.group(1).lower().replace("noframeskip", "")
             if name in KNOWN_ACTIONS:
                 return KNOWN_ACTIONS[name]
