@@ -69,16 +69,7 @@ def zeros_crc(n: int) -> int:
 def crc_linear_t(wt: U64) -> U32:
     """The linear part of CRC32C of each column of ``wt`` (one row per 8-byte little-endian word
     position, a column per payload, left-padded with zeros to whole words)."""
-    crc: U32 = np.zeros(wt.shape[1], np.uint32)
-    w16 = np.ascontiguousarray(wt).view(np.uint16)  # each word as four 16-bit lanes (strided views)
-    for j in range(wt.shape[0]):
-        r = w16[j]
-        l0, l1, l2, l3 = r[0::4], r[1::4], r[2::4], r[3::4]
-        if j:  # bytes 0..3 meet the running CRC
-            c16 = crc.view(np.uint16)
-            l0, l1 = l0 ^ c16[0::2], l1 ^ c16[1::2]
-        crc = TA.take(l0) ^ TB.take(l1) ^ TC.take(l2) ^ TD.take(l3)
-    return crc
+    return crc_linear_running(np.ascontiguousarray(wt), slice(None), b"")
 
 
 def crc_linear_running(wt: U64, rows: slice | npt.NDArray[np.int64], fixed: bytes) -> U32:
@@ -107,9 +98,8 @@ def crc_linear_running(wt: U64, rows: slice | npt.NDArray[np.int64], fixed: byte
                 else:
                     new ^= x
         crc = new
-    if crc is None:
-        n = wt[0, rows].shape[0]
-        return np.zeros(n, np.uint32)
+    if crc is None:  # no word, or every lane fixed: nothing adds to the linear part
+        return np.zeros(np.empty(wt.shape[1], np.bool_)[rows].shape[0], np.uint32)
     return crc
 
 
