@@ -243,7 +243,8 @@ def entropy_item(snap: RunSnapshot, an: Analysis, opts: HealthOptions, context: 
     fin = an.entropy_finite
     scale = entropy_scale(snap, roles, H.values, opts, an.continuous(snap) or "", fin[0] if fin is not None else None)
     if scale is None:
-        if not fin[1] if fin is not None else not np.isfinite(H.values).all():
+        all_finite = fin[1] if fin is not None else bool(np.isfinite(H.values).all())
+        if not all_finite:
             return EntropyItem(H, Scale(1.0, None, "initial"), context), False
         why = an.continuous(snap) or "its initial level is not above 0"
         return Verdict("entropy", "healthy", Severity.OK,

@@ -16,6 +16,7 @@ per-sequence entropy sum, TorchRL's −coef·H).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -354,20 +355,16 @@ def infer_actions(entropy: np.ndarray, max_actions: int = 1000) -> int | None:
     return n
 
 
-_TAG_SETS: dict[tuple[str, ...], tuple[str, ...]] = {}
-
-
 def tag_set(snap: RunSnapshot) -> tuple[str, ...]:
     """The run's tags, sorted: the key of every cache of what a tag set decides (roles, growth
     tags, a std tag). Found by the order the run wrote its tags in (a sweep's runs share it),
     so a batch sorts each tag set once, not once per run and check."""
-    key = tuple(snap.series)
-    got = _TAG_SETS.get(key)
-    if got is None:
-        if len(_TAG_SETS) >= 4096:
-            _TAG_SETS.clear()
-        got = _TAG_SETS[key] = tuple(sorted(key))
-    return got
+    return _sorted_tags(tuple(snap.series))
+
+
+@lru_cache(maxsize=4096)
+def _sorted_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(tags))
 
 
 def snapshot_roles(snap: RunSnapshot, overrides: dict[str, str] | None = None) -> RoleMap:

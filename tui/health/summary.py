@@ -74,9 +74,8 @@ def summarize(verdicts: Sequence[Verdict], borrowed: Sequence[Verdict] = (), las
             worse throughput verdict); default: read off the verdicts.
     """
     own = {v.metric: v for v in verdicts}
-    if borrowed:
-        for v in borrowed:
-            own.setdefault(v.metric, v)
+    for v in borrowed:
+        own.setdefault(v.metric, v)
     everything = list(own.values())
     w = worst(everything)
     if w is None:
