@@ -65,7 +65,7 @@ def test_ended_runs_are_counted_not_judged_and_judged_again_when_they_write(caps
     assert judged == ["old-collapse"]  # "live" is unchanged and was judged a moment ago
 
 
-def test_the_state_loads_back_to_the_points_a_fresh_read_gives(capsys, tmp_path):
+def test_the_state_loads_back_to_the_points_a_fresh_read_gives(capsys, tmp_path, monkeypatch):
     from tui.ingest import Ingestor
     from tui.store import Store
 
@@ -86,7 +86,13 @@ def test_the_state_loads_back_to_the_points_a_fresh_read_gives(capsys, tmp_path)
     state = _load_state(paths, paths.summary.stem.removeprefix("status-"))
     assert state is not None and state["format"] == FORMAT
     _same(_points(state["store"]), fresh())
-    write_run(d / "r1", "healthy", n=40, start=151)  # appended to the adopted (read-only) arrays
+    # A second file of r1, appended to the adopted (read-only) arrays. Its name must sort after
+    # the first's, as a later file's does: the writer names files by the second and then by a
+    # per-process counter (".9" sorts after ".10" within one second), so it is made a second later.
+    later = time.time() + 2
+    with monkeypatch.context() as m:
+        m.setattr(time, "time", lambda: later)
+        write_run(d / "r1", "healthy", n=40, start=151)
     assert status(capsys, str(d), "--wait")[0] == 0
     _wait_for_lock(paths)
     state = _load_state(paths, paths.summary.stem.removeprefix("status-"))
