@@ -36,20 +36,13 @@ _HOST_ONLY = re.compile(r"^events\.out\.tfevents\.(\d+)\.(.+)$")
 SLACK = 2.0  # seconds: file-name times are whole seconds, boot time too
 
 
-_SET = object.__setattr__
-
-
-@dataclass(frozen=True, init=False)  # (its __init__ below: a sweep's check reads thousands of names)
+@dataclass(frozen=True)
 class WriterName:
     """What an event file's name says about its writer."""
 
     time: int  # when the writer created the file (epoch seconds, whole)
     host: str
     pid: int | None  # None: the name carries no PID (tensorboardX, TF1)
-
-    def __init__(self, time: int, host: str, pid: int | None) -> None:
-        """The dataclass's own __init__, its fields set as one dict (not one frozen setattr each)."""
-        _SET(self, "__dict__", {"time": time, "host": host, "pid": pid})
 
 
 @functools.lru_cache(maxsize=1 << 16)  # a sweep's files are asked about at every look
@@ -65,7 +58,7 @@ def parse_event_file_name(name: str) -> WriterName | None:
     return None
 
 
-@dataclass(frozen=True, init=False)  # (its __init__ below: a sweep's check asks about thousands of runs)
+@dataclass(frozen=True)
 class WriterEvidence:
     """What can be said about a run's writer process.
 
@@ -83,11 +76,6 @@ class WriterEvidence:
     pid: int | None = None
     host: str | None = None
     file: str | None = None
-
-    def __init__(self, alive: bool | None, reason: str, pid: int | None = None, host: str | None = None,
-                 file: str | None = None) -> None:
-        """The dataclass's own __init__, its fields set as one dict (not one frozen setattr each)."""
-        _SET(self, "__dict__", {"alive": alive, "reason": reason, "pid": pid, "host": host, "file": file})
 
 
 NO_EVIDENCE = WriterEvidence(None, "no event file names with a writer")
@@ -148,23 +136,16 @@ def _system_proc() -> Proc:
     return _SYSTEM[0]
 
 
-_HOST: list[str] = []
-
-
+@functools.cache
 def this_host() -> str:
     """This machine's host name (as ``socket.gethostname``; ``os.uname`` spares importing
     socket, ~7 ms of a command's start), read once per process (a sweep's check asks per run)."""
-    if _HOST:
-        return _HOST[0]
     uname = getattr(os, "uname", None)
     if uname is not None:
-        host = str(uname().nodename)
-    else:
-        import socket
+        return str(uname().nodename)
+    import socket
 
-        host = socket.gethostname()
-    _HOST.append(host)
-    return host
+    return socket.gethostname()
 
 
 def file_evidence(path: str, *, host: str | None = None, proc: Proc | None = None) -> WriterEvidence:
