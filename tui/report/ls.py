@@ -13,7 +13,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _jstr
 from operator import itemgetter
@@ -231,24 +231,25 @@ def run(args: argparse.Namespace) -> int:
 SPLIT_RUNS = 200  # runs: more are read and listed half in a forked worker (tui.ingest.forked)
 
 
-def _runs(ing: Ingestor, store: Store, names: list[str], now: float) -> list[dict[str, Any]]:
-    """Read these runs; their objects (as ``--json`` prints them)."""
+def _read(ing: Ingestor, store: Store, names: list[str]) -> Iterator[tuple[RunEnds, list[FileState]]]:
+    """Read these runs; each one's ends and event files, in the order of ``names``."""
     ing.poll_runs(names)
     states: dict[str, list[FileState]] = {}
     for f in ing.file_states(names):
         states.setdefault(f.run, []).append(f)
-    return [run_json(e, states.get(e.name, []), now) for e in store.ends(names)]
+    return ((e, states.get(e.name, [])) for e in store.ends(names))
+
+
+def _runs(ing: Ingestor, store: Store, names: list[str], now: float) -> list[dict[str, Any]]:
+    """Read these runs; their objects (as ``--json`` prints them)."""
+    return [run_json(e, files, now) for e, files in _read(ing, store, names)]
 
 
 def _listing(ing: Ingestor, store: Store, names: list[str], now: float, as_json: bool, show_files: bool,
              paint: Paint) -> str:
     """Read these runs and list them: a JSON array of their objects, or the table's text."""
     if as_json:
-        ing.poll_runs(names)
-        states: dict[str, list[FileState]] = {}
-        for f in ing.file_states(names):
-            states.setdefault(f.run, []).append(f)
-        return f'[{", ".join(run_json_text(e, states.get(e.name, []), now) for e in store.ends(names))}]'
+        return f'[{", ".join(run_json_text(e, files, now) for e, files in _read(ing, store, names))}]'
     return render_text(_runs(ing, store, names, now), show_files=show_files, paint=paint)
 
 
@@ -262,15 +263,11 @@ def _half(ing: Ingestor, store: Store, part: tuple[str, str, bool], now: float, 
     the symlinked directories followed."""
     ing.rescan(part=part)
     names = sorted(store.runs(), key=natural_key)
-    ing.poll_runs(names)
-    states: dict[str, list[FileState]] = {}
-    for f in ing.file_states(names):
-        states.setdefault(f.run, []).append(f)
     if as_json:
-        items = [(e.name, run_json_text(e, states.get(e.name, []), now)) for e in store.ends(names)]
+        items = [(e.name, run_json_text(e, files, now)) for e, files in _read(ing, store, names)]
     else:
-        items = [(e.name, render_text([run_json(e, states.get(e.name, []), now)], show_files=show_files,
-                                      paint=paint)) for e in store.ends(names)]
+        items = [(e.name, render_text([run_json(e, files, now)], show_files=show_files, paint=paint))
+                 for e, files in _read(ing, store, names)]
     return items, ing.problems(), ing.followed_links()
 
 

@@ -158,13 +158,10 @@ def _newest(ends: Sequence[_T]) -> _T | None:
 
 def _totals(ends: dict[str, TagEnd | None]) -> tuple[int, int | None, float | None]:
     """A run's points, last step and last wall time (`_newest`) from its tags' ends."""
-    try:  # the tags' columns, in the store's order of tags
-        points, steps, _, walls = zip(*ends.values())  # noqa: B905 (each end has four)
-    except (TypeError, ValueError):  # a tag without points (None), or no tags
-        have = [e for e in ends.values() if e is not None]
-        if not have:
-            return 0, None, None
-        points, steps, _, walls = zip(*have)  # noqa: B905
+    have = [e for e in ends.values() if e is not None]  # in the store's order of tags
+    if not have:
+        return 0, None, None
+    points, steps, _, walls = zip(*have, strict=True)
     return sum(points), _newest(steps), _newest(walls)
 
 
