@@ -9,29 +9,20 @@ Public API::
     health.summary.text   # the run's verdict in one sentence (RunSummary; `summarize` builds one)
 """
 
-import importlib
 from typing import TYPE_CHECKING
 
 from tui.health.engine import RunHealth, VerdictChange, judge, judge_many, role_series, siblings
 from tui.health.options import HealthOptions, Thresholds
 from tui.health.summary import RunSummary, summarize
 from tui.health.verdict import Severity, Verdict, worst
+from tui.vocab.lazy import lazy_names
 
 if TYPE_CHECKING:
     from tui.health.tracker import HealthTracker, prefix, replay_history
 
 # The live tracker's names are imported when first asked for: `check` judges once and never
 # uses it (its module and classes were ~1.5 ms of check's start-up).
-_LAZY = frozenset({"HealthTracker", "prefix", "replay_history"})
-
-
-def __getattr__(name: str) -> object:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'tui.health' has no attribute {name!r}")
-    value = getattr(importlib.import_module("tui.health.tracker"), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_names(__name__, dict.fromkeys(("HealthTracker", "prefix", "replay_history"), "tui.health.tracker"))
 
 __all__ = [
     "HealthOptions", "HealthTracker", "RunHealth", "RunSummary", "Severity", "Thresholds", "Verdict", "VerdictChange",

@@ -8,11 +8,11 @@ use it and still start fast. Everything is re-exported here::
     from tui.vocab import Severity, Verdict, run_state, fmt_step, safe_terminal, parse_spec, EXIT_USAGE
 """
 
-import importlib
 from typing import TYPE_CHECKING
 
 from tui.vocab.exits import EXIT_DAMAGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEM, EXIT_USAGE
 from tui.vocab.fmt import fmt_age, fmt_duration, fmt_num, fmt_step, plural
+from tui.vocab.lazy import lazy_names
 from tui.vocab.logdir import Spec, is_url, parse_spec, spec_is_url, spec_path
 from tui.vocab.natural import natural_key
 from tui.vocab.regex import PatternError, compile_regex, regex_error
@@ -35,19 +35,10 @@ if TYPE_CHECKING:
 
 # Imported when first asked for: `ls` uses neither the run-state rule nor severities, and
 # making their classes costs ~2 ms of its start-up.
-_LAZY = {**dict.fromkeys(("DEFAULT_RULE", "ENDED_AFTER", "STALL_ALARM", "STALL_FLOOR", "STALL_WARN", "Liveness",
-                          "RunState", "StallRule", "liveness", "run_state"), "runstate"),
-         **dict.fromkeys(("WORDS", "Severity", "Verdict", "worst"), "severity")}
-
-
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tui.vocab' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"tui.vocab.{module}"), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_names(__name__, {
+    **dict.fromkeys(("DEFAULT_RULE", "ENDED_AFTER", "STALL_ALARM", "STALL_FLOOR", "STALL_WARN", "Liveness", "RunState",
+                     "StallRule", "liveness", "run_state"), "tui.vocab.runstate"),
+    **dict.fromkeys(("WORDS", "Severity", "Verdict", "worst"), "tui.vocab.severity")})
 
 __all__ = [
     "DEFAULT_RULE", "ENDED_AFTER", "EXIT_DAMAGED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE",
