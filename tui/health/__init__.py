@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 # The live tracker's names are imported when first asked for: `check` judges once and never
 # uses it (its module and classes were ~1.5 ms of check's start-up).
-__getattr__ = lazy_names(__name__, dict.fromkeys(("HealthTracker", "prefix", "replay_history"), "tui.health.tracker"))
+_LAZY = dict.fromkeys(("HealthTracker", "prefix", "replay_history"), "tracker")
+__getattr__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "HealthOptions", "HealthTracker", "RunHealth", "RunSummary", "Severity", "Thresholds", "Verdict", "VerdictChange",

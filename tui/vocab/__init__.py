@@ -35,10 +35,10 @@ if TYPE_CHECKING:
 
 # Imported when first asked for: `ls` uses neither the run-state rule nor severities, and
 # making their classes costs ~2 ms of its start-up.
-__getattr__ = lazy_names(__name__, {
-    **dict.fromkeys(("DEFAULT_RULE", "ENDED_AFTER", "STALL_ALARM", "STALL_FLOOR", "STALL_WARN", "Liveness", "RunState",
-                     "StallRule", "liveness", "run_state"), "tui.vocab.runstate"),
-    **dict.fromkeys(("WORDS", "Severity", "Verdict", "worst"), "tui.vocab.severity")})
+_LAZY = {**dict.fromkeys(("DEFAULT_RULE", "ENDED_AFTER", "STALL_ALARM", "STALL_FLOOR", "STALL_WARN", "Liveness",
+                          "RunState", "StallRule", "liveness", "run_state"), "runstate"),
+         **dict.fromkeys(("WORDS", "Severity", "Verdict", "worst"), "severity")}
+__getattr__ = lazy_names(__name__, _LAZY)
 
 __all__ = [
     "DEFAULT_RULE", "ENDED_AFTER", "EXIT_DAMAGED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE",

@@ -9,14 +9,15 @@ from collections.abc import Callable, Mapping
 
 
 def lazy_names(package: str, where: Mapping[str, str]) -> Callable[[str], object]:
-    """The ``__getattr__`` of ``package``: each name in ``where`` is imported from the module
-    ``where[name]`` when first asked for, then kept in the package (found directly from then on)."""
+    """The ``__getattr__`` of ``package``: each name in ``where`` is imported from the package's
+    module ``where[name]`` when first asked for, then kept in the package (found directly from
+    then on)."""
 
     def __getattr__(name: str) -> object:
         module = where.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
+        value = getattr(importlib.import_module(f"{package}.{module}"), name)
         setattr(sys.modules[package], name, value)
         return value
 
