@@ -90,8 +90,12 @@ def state_dir(create: bool = False) -> Path:
     return path
 
 
+def _config_file() -> str:
+    return os.path.join(_config_dir(), "config.toml")
+
+
 def config_path() -> Path:
-    return config_dir() / "config.toml"
+    return _as_path(_config_file())
 
 
 SECTIONS = ("roles", "health", "looks", "ui", "groups")
@@ -209,7 +213,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             type (the message names the key and the expected type).
     """
     # The default file by its name (a str: no pathlib unless it exists); a given one as a Path.
-    name = os.path.join(_config_dir(), "config.toml") if path is None else _as_path(path)
+    name = _config_file() if path is None else _as_path(path)
     try:
         f = open(name, "rb")  # noqa: SIM115 (closed below: tomllib is imported only for a file that opens)
     except FileNotFoundError:
